@@ -1,0 +1,10 @@
+//! The generated code of Ember's wire protocol, package `ember.v1`.
+//!
+//! `proto/ember.proto` is the source of truth; read it for what each message
+//! and field means.
+
+#![allow(clippy::all, missing_docs)]
+
+pub mod v1 {
+    tonic::include_proto!("ember.v1");
+}
