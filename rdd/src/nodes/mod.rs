@@ -1,0 +1,12 @@
+//! The kinds of RDD node. Each one is a [`ShippedNode`](crate::shipping::ShippedNode):
+//! it can be rebuilt in an executor backend from its serialized fields.
+
+pub mod cartesian;
+pub mod coalesce;
+pub mod map_partitions;
+pub mod result;
+pub mod shuffle;
+pub mod source;
+pub mod text_file;
+pub mod union;
+pub mod zip;

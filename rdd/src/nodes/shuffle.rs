@@ -1,0 +1,214 @@
+//! Shuffles: [`ShuffleDependency`] writes a map partition's records into one
+//! bucket per reduce partition; [`ShuffledRdd`] reads a reduce partition's
+//! buckets from every map output.
+//!
+//! Buckets are streams of postcard-encoded `(K, X)` records, appended one by
+//! one as the map side produces them (no intermediate `Vec` of records), and
+//! decoded lazily on the reduce side.
+
+use crate::aggregate::{MapSide, ReduceSide};
+use crate::error::{EmberError, TaskError};
+use crate::ids::ShuffleId;
+use crate::partitioner::Partitioner;
+use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef, ShuffleDependencyBase, StageRoot};
+use crate::shipping::{EntryPoint, Parents, ShippedNode, ShippedRoot, encode_node, encode_root, from_fields, to_fields};
+use crate::task::{BoxIter, TaskContext, TaskOutput};
+use crate::Data;
+use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// The map side of one shuffle: parent records, partitioner and map-side step.
+pub struct ShuffleDependency<K: 'static, V: 'static, X, P, M> {
+    shuffle: ShuffleId,
+    parent: RddRef<(K, V)>,
+    fields: ShuffleFields<P, M>,
+    _x: PhantomData<fn() -> X>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct ShuffleFields<P, M> {
+    shuffle: ShuffleId,
+    partitioner: P,
+    map_side: M,
+}
+
+impl<K, V, X, P, M> ShuffleDependency<K, V, X, P, M>
+where
+    K: Data,
+    V: Data,
+    X: Data,
+    P: Partitioner<K>,
+    M: MapSide<K, V, X>,
+{
+    pub fn new(shuffle: ShuffleId, parent: RddRef<(K, V)>, partitioner: P, map_side: M) -> Self {
+        ShuffleDependency { shuffle, parent, fields: ShuffleFields { shuffle, partitioner, map_side }, _x: PhantomData }
+    }
+}
+
+impl<K, V, X, P, M> StageRoot for ShuffleDependency<K, V, X, P, M>
+where
+    K: Data,
+    V: Data,
+    X: Data,
+    P: Partitioner<K>,
+    M: MapSide<K, V, X>,
+{
+    fn rdd(&self) -> Arc<dyn RddBase> {
+        self.parent.base()
+    }
+
+    fn run(&self, partition: usize, tc: &TaskContext) -> Result<TaskOutput, TaskError> {
+        let partitioner = &self.fields.partitioner;
+        let mut buckets: Vec<Vec<u8>> = vec![Vec::new(); partitioner.num_partitions()];
+        let input = self.parent.iterator(partition, tc)?;
+        for (k, x) in self.fields.map_side.write(input) {
+            let bucket = &mut buckets[partitioner.partition(&k)];
+            let buf = std::mem::take(bucket);
+            *bucket = postcard::to_extend(&(k, x), buf)
+                .map_err(|e| TaskError::engine(format!("{}: cannot encode a record: {e}", self.shuffle)))?;
+        }
+        let sizes: Vec<u64> = buckets.iter().map(|b| b.len() as u64).collect();
+        tc.add_metrics(|m| m.shuffle_write_bytes += sizes.iter().sum::<u64>());
+        tc.env.write_shuffle(self.shuffle, partition, buckets)?;
+        Ok(TaskOutput::MapOutput { sizes })
+    }
+
+    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
+        encode_root(self)
+    }
+}
+
+impl<K, V, X, P, M> ShuffleDependencyBase for ShuffleDependency<K, V, X, P, M>
+where
+    K: Data,
+    V: Data,
+    X: Data,
+    P: Partitioner<K>,
+    M: MapSide<K, V, X>,
+{
+    fn shuffle_id(&self) -> ShuffleId {
+        self.shuffle
+    }
+    fn num_reduce_partitions(&self) -> usize {
+        self.fields.partitioner.num_partitions()
+    }
+    fn as_stage_root(self: Arc<Self>) -> Arc<dyn StageRoot> {
+        self
+    }
+}
+
+impl<K, V, X, P, M> ShippedRoot for ShuffleDependency<K, V, X, P, M>
+where
+    K: Data,
+    V: Data,
+    X: Data,
+    P: Partitioner<K>,
+    M: MapSide<K, V, X>,
+{
+    type Input = (K, V);
+    fn write_fields(&self) -> Result<Vec<u8>, EmberError> {
+        to_fields(&self.fields)
+    }
+    fn rebuild(fields: &[u8], input: RddRef<(K, V)>) -> Result<Self, TaskError> {
+        let fields: ShuffleFields<P, M> = from_fields(fields)?;
+        Ok(ShuffleDependency { shuffle: fields.shuffle, parent: input, fields, _x: PhantomData })
+    }
+}
+
+/// The reduce side of a shuffle: partition `i` holds the records every map
+/// task put in bucket `i`, transformed by the reduce-side step.
+pub struct ShuffledRdd<K, X, O, R> {
+    meta: RddMeta,
+    fields: ShuffledFields<R>,
+    /// The map side; only in the driver (a backend never walks past a shuffle).
+    dependency: Option<Arc<dyn ShuffleDependencyBase>>,
+    _types: PhantomData<fn() -> (K, X, O)>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct ShuffledFields<R> {
+    shuffle: ShuffleId,
+    partitions: usize,
+    reduce_side: R,
+}
+
+impl<K: Data, X: Data, O: Data, R: ReduceSide<K, X, O>> ShuffledRdd<K, X, O, R> {
+    pub fn new(meta: RddMeta, dependency: Arc<dyn ShuffleDependencyBase>, reduce_side: R) -> Self {
+        let fields = ShuffledFields {
+            shuffle: dependency.shuffle_id(),
+            partitions: dependency.num_reduce_partitions(),
+            reduce_side,
+        };
+        ShuffledRdd { meta, fields, dependency: Some(dependency), _types: PhantomData }
+    }
+}
+
+impl<K: Data, X: Data, O: Data, R: ReduceSide<K, X, O>> RddBase for ShuffledRdd<K, X, O, R> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn kind(&self) -> &'static str {
+        "ShuffledRdd"
+    }
+    fn num_partitions(&self) -> usize {
+        self.fields.partitions
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.dependency.iter().map(|d| Dependency::Shuffle(d.clone())).collect()
+    }
+    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
+        encode_node(self)
+    }
+}
+
+impl<K: Data, X: Data, O: Data, R: ReduceSide<K, X, O>> RddNode<O> for ShuffledRdd<K, X, O, R> {
+    fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<O>, TaskError> {
+        let shuffle = self.fields.shuffle;
+        let blocks = tc.env.read_shuffle(shuffle, split)?;
+        tc.add_metrics(|m| m.shuffle_read_bytes += blocks.iter().map(|b| b.len() as u64).sum::<u64>());
+        let mut records = blocks.into_iter().flat_map(move |block| DecodeRecords::<K, X>::new(block, shuffle));
+        self.fields.reduce_side.read(&mut records)
+    }
+}
+
+impl<K: Data, X: Data, O: Data, R: ReduceSide<K, X, O>> ShippedNode for ShuffledRdd<K, X, O, R> {
+    type Item = O;
+    fn write_fields(&self) -> Result<Vec<u8>, EmberError> {
+        to_fields(&self.fields)
+    }
+    fn rebuild(meta: RddMeta, fields: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
+        Ok(ShuffledRdd { meta, fields: from_fields(fields)?, dependency: None, _types: PhantomData })
+    }
+}
+
+/// Decodes the records of one shuffle block, one at a time.
+struct DecodeRecords<K, X> {
+    block: Arc<[u8]>,
+    offset: usize,
+    shuffle: ShuffleId,
+    _types: PhantomData<fn() -> (K, X)>,
+}
+
+impl<K, X> DecodeRecords<K, X> {
+    fn new(block: Arc<[u8]>, shuffle: ShuffleId) -> Self {
+        DecodeRecords { block, offset: 0, shuffle, _types: PhantomData }
+    }
+}
+
+impl<K: Data, X: Data> Iterator for DecodeRecords<K, X> {
+    type Item = Result<(K, X), TaskError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.block.get(self.offset..).filter(|r| !r.is_empty())?;
+        match postcard::take_from_bytes::<(K, X)>(rest) {
+            Ok((record, tail)) => {
+                self.offset = self.block.len() - tail.len();
+                Some(Ok(record))
+            }
+            Err(e) => {
+                self.offset = self.block.len();
+                Some(Err(TaskError::engine(format!("{}: corrupt shuffle block: {e}", self.shuffle))))
+            }
+        }
+    }
+}

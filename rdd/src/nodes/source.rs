@@ -1,0 +1,134 @@
+//! Sources that live in the driver's memory: `parallelize` and `range`.
+//!
+//! The slices of a parallelized collection travel inside the stage plan, so
+//! each backend receives them once per stage (Spark ships them once per task).
+
+use crate::error::{EmberError, TaskError};
+use crate::rdd::{Dependency, RddBase, RddMeta, RddNode};
+use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node, from_fields, to_fields};
+use crate::task::{BoxIter, TaskContext};
+use crate::Data;
+use std::sync::Arc;
+
+/// `parallelize(data, n)`: the data cut into `n` contiguous slices.
+pub struct ParallelCollectionRdd<T> {
+    meta: RddMeta,
+    slices: Vec<Arc<Vec<T>>>,
+}
+
+impl<T: Data> ParallelCollectionRdd<T> {
+    pub fn new(meta: RddMeta, data: Vec<T>, num_slices: usize) -> Self {
+        let n = num_slices.max(1);
+        let len = data.len();
+        let mut slices = Vec::with_capacity(n);
+        let mut rest = data.into_iter();
+        for i in 0..n {
+            // Slice i holds records [i*len/n, (i+1)*len/n), as Spark's positions.
+            let (start, end) = (i * len / n, (i + 1) * len / n);
+            slices.push(Arc::new(rest.by_ref().take(end - start).collect()));
+        }
+        ParallelCollectionRdd { meta, slices }
+    }
+}
+
+impl<T: Data> RddBase for ParallelCollectionRdd<T> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn kind(&self) -> &'static str {
+        "ParallelCollectionRdd"
+    }
+    fn num_partitions(&self) -> usize {
+        self.slices.len()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
+        encode_node(self)
+    }
+}
+
+impl<T: Data> RddNode<T> for ParallelCollectionRdd<T> {
+    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<T>, TaskError> {
+        let slice = self.slices.get(split).cloned().ok_or_else(|| TaskError::engine("no such partition"))?;
+        let len = slice.len();
+        Ok(Box::new((0..len).map(move |i| slice[i].clone())))
+    }
+}
+
+impl<T: Data> ShippedNode for ParallelCollectionRdd<T> {
+    type Item = T;
+    fn write_fields(&self) -> Result<Vec<u8>, EmberError> {
+        let slices: Vec<&Vec<T>> = self.slices.iter().map(|s| s.as_ref()).collect();
+        to_fields(&slices)
+    }
+    fn rebuild(meta: RddMeta, fields: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
+        let slices: Vec<Vec<T>> = from_fields(fields)?;
+        Ok(ParallelCollectionRdd { meta, slices: slices.into_iter().map(Arc::new).collect() })
+    }
+}
+
+/// `range(start, end, step, n)`: the integers `start, start+step, ...` below
+/// `end` (above it for a negative step), in `n` contiguous partitions.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy)]
+struct RangeFields {
+    start: i64,
+    step: i64,
+    count: u64,
+    partitions: usize,
+}
+
+pub struct RangeRdd {
+    meta: RddMeta,
+    fields: RangeFields,
+}
+
+impl RangeRdd {
+    pub fn new(meta: RddMeta, start: i64, end: i64, step: i64, partitions: usize) -> Result<Self, EmberError> {
+        if step == 0 {
+            return Err(EmberError::InvalidArgument("range: step must not be 0".into()));
+        }
+        let span = if step > 0 { end.saturating_sub(start) } else { start.saturating_sub(end) };
+        let count = if span <= 0 { 0 } else { (span as u64).div_ceil(step.unsigned_abs()) };
+        Ok(RangeRdd { meta, fields: RangeFields { start, step, count, partitions: partitions.max(1) } })
+    }
+}
+
+impl RddBase for RangeRdd {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn kind(&self) -> &'static str {
+        "RangeRdd"
+    }
+    fn num_partitions(&self) -> usize {
+        self.fields.partitions
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
+        encode_node(self)
+    }
+}
+
+impl RddNode<i64> for RangeRdd {
+    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<i64>, TaskError> {
+        let RangeFields { start, step, count, partitions } = self.fields;
+        let n = partitions as u128;
+        let lo = (split as u128 * count as u128 / n) as u64;
+        let hi = ((split as u128 + 1) * count as u128 / n) as u64;
+        Ok(Box::new((lo..hi).map(move |i| start.wrapping_add((i as i64).wrapping_mul(step)))))
+    }
+}
+
+impl ShippedNode for RangeRdd {
+    type Item = i64;
+    fn write_fields(&self) -> Result<Vec<u8>, EmberError> {
+        to_fields(&self.fields)
+    }
+    fn rebuild(meta: RddMeta, fields: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
+        Ok(RangeRdd { meta, fields: from_fields(fields)? })
+    }
+}

@@ -1,0 +1,233 @@
+//! Text sources: `text_file` (one record per line) and `whole_text_files`
+//! (one `(path, content)` record per file).
+//!
+//! Like Hadoop's input splits, `text_file` cuts each file into byte ranges of
+//! about `total / min_partitions` bytes; a split owns every line that *starts*
+//! inside its range, so it skips a partial first line (unless it starts at 0)
+//! and reads past its end to finish its last line. Files are listed once, on
+//! the driver, so every process agrees on the splits.
+
+use crate::error::{EmberError, TaskError};
+use crate::rdd::{Dependency, RddBase, RddMeta, RddNode};
+use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node, from_fields, to_fields};
+use crate::task::{BoxIter, TaskContext};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// A byte range of one file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FileSplit {
+    pub path: PathBuf,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Expands a path, a directory (its non-hidden files) or a glob into files,
+/// sorted; a path that matches nothing is an error naming it.
+pub fn list_input_files(pattern: &str) -> Result<Vec<PathBuf>, EmberError> {
+    let io_err = |source| EmberError::Io { path: pattern.to_string(), source };
+    let path = Path::new(pattern);
+    let mut files = Vec::new();
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).map_err(io_err)? {
+            let entry = entry.map_err(io_err)?;
+            let name = entry.file_name();
+            let hidden = name.to_string_lossy().starts_with(['.', '_']);
+            if !hidden && entry.file_type().map_err(io_err)?.is_file() {
+                files.push(entry.path());
+            }
+        }
+    } else if path.is_file() {
+        files.push(path.to_path_buf());
+    } else {
+        let matches = glob::glob(pattern).map_err(|e| EmberError::InvalidArgument(format!("{pattern}: {e}")))?;
+        for m in matches {
+            let m = m.map_err(|e| EmberError::InvalidArgument(format!("{pattern}: {e}")))?;
+            if m.is_file() {
+                files.push(m);
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(EmberError::Io {
+            path: pattern.to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "input path does not exist or matches no file"),
+        });
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Cuts files into splits of about `total_bytes / min_partitions` bytes.
+pub fn plan_splits(files: &[PathBuf], min_partitions: usize) -> Result<Vec<FileSplit>, EmberError> {
+    let mut sizes = Vec::with_capacity(files.len());
+    for f in files {
+        let meta = std::fs::metadata(f).map_err(|source| EmberError::Io { path: f.display().to_string(), source })?;
+        sizes.push(meta.len());
+    }
+    let total: u64 = sizes.iter().sum();
+    let goal = total.div_ceil(min_partitions.max(1) as u64).max(1);
+    let mut splits = Vec::new();
+    for (path, &size) in files.iter().zip(&sizes) {
+        let mut start = 0;
+        loop {
+            let end = (start + goal).min(size);
+            splits.push(FileSplit { path: path.clone(), start, end });
+            if end >= size {
+                break;
+            }
+            start = end;
+        }
+    }
+    Ok(splits)
+}
+
+pub struct TextFileRdd {
+    meta: RddMeta,
+    splits: Vec<FileSplit>,
+}
+
+impl TextFileRdd {
+    pub fn new(meta: RddMeta, splits: Vec<FileSplit>) -> Self {
+        TextFileRdd { meta, splits }
+    }
+}
+
+/// Reads the lines that start in `[start, end)` of a file, with their line
+/// numbers unknown (a split does not know how many lines precede it); errors
+/// name the file and byte offset.
+fn read_split(split: &FileSplit) -> Result<Vec<String>, TaskError> {
+    let name = split.path.display();
+    let file = std::fs::File::open(&split.path).map_err(|e| TaskError::input(format!("{name}: {e}")))?;
+    let mut reader = BufReader::new(file);
+    let mut pos = split.start;
+    let mut buf = Vec::new();
+    if split.start > 0 {
+        // Start one byte early: if that byte ends a line, the split's first
+        // line starts exactly at `start` and belongs to this split.
+        reader.seek(SeekFrom::Start(split.start - 1)).map_err(|e| TaskError::input(format!("{name}: {e}")))?;
+        pos = split.start - 1;
+        let n = reader.read_until(b'\n', &mut buf).map_err(|e| TaskError::input(format!("{name}: {e}")))?;
+        pos += n as u64;
+    }
+    let mut lines = Vec::new();
+    while pos < split.end {
+        buf.clear();
+        let line_start = pos;
+        let n = reader.read_until(b'\n', &mut buf).map_err(|e| TaskError::input(format!("{name}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        pos += n as u64;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+        }
+        let line = String::from_utf8(std::mem::take(&mut buf)).map_err(|_| {
+            TaskError::input(format!("{name}: the line at byte offset {line_start} is not valid UTF-8"))
+        })?;
+        lines.push(line);
+    }
+    Ok(lines)
+}
+
+impl RddBase for TextFileRdd {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn kind(&self) -> &'static str {
+        "TextFileRdd"
+    }
+    fn num_partitions(&self) -> usize {
+        self.splits.len()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
+        encode_node(self)
+    }
+}
+
+impl RddNode<String> for TextFileRdd {
+    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<String>, TaskError> {
+        let split = self.splits.get(split).ok_or_else(|| TaskError::engine("text file: no such split"))?;
+        Ok(Box::new(read_split(split)?.into_iter()))
+    }
+}
+
+impl ShippedNode for TextFileRdd {
+    type Item = String;
+    fn write_fields(&self) -> Result<Vec<u8>, EmberError> {
+        to_fields(&self.splits)
+    }
+    fn rebuild(meta: RddMeta, fields: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
+        Ok(TextFileRdd { meta, splits: from_fields(fields)? })
+    }
+}
+
+/// `whole_text_files`: one `(path, content)` record per file; files are spread
+/// over `partitions` partitions.
+pub struct WholeTextFilesRdd {
+    meta: RddMeta,
+    groups: Vec<Vec<PathBuf>>,
+}
+
+impl WholeTextFilesRdd {
+    pub fn new(meta: RddMeta, files: Vec<PathBuf>, partitions: usize) -> Self {
+        let n = partitions.clamp(1, files.len().max(1));
+        let len = files.len();
+        let mut groups = vec![Vec::new(); n];
+        for (i, f) in files.into_iter().enumerate() {
+            groups[i * n / len.max(1)].push(f);
+        }
+        WholeTextFilesRdd { meta, groups }
+    }
+}
+
+impl RddBase for WholeTextFilesRdd {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn kind(&self) -> &'static str {
+        "WholeTextFilesRdd"
+    }
+    fn num_partitions(&self) -> usize {
+        self.groups.len()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
+        encode_node(self)
+    }
+}
+
+impl RddNode<(String, String)> for WholeTextFilesRdd {
+    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<(String, String)>, TaskError> {
+        let group = self.groups.get(split).ok_or_else(|| TaskError::engine("whole text files: no such split"))?;
+        let mut out = Vec::with_capacity(group.len());
+        for path in group {
+            let name = path.display().to_string();
+            let mut content = String::new();
+            std::fs::File::open(path)
+                .and_then(|mut f| f.read_to_string(&mut content))
+                .map_err(|e| TaskError::input(format!("{name}: {e}")))?;
+            out.push((name, content));
+        }
+        Ok(Box::new(out.into_iter()))
+    }
+}
+
+impl ShippedNode for WholeTextFilesRdd {
+    type Item = (String, String);
+    fn write_fields(&self) -> Result<Vec<u8>, EmberError> {
+        to_fields(&self.groups)
+    }
+    fn rebuild(meta: RddMeta, fields: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
+        Ok(WholeTextFilesRdd { meta, groups: from_fields(fields)? })
+    }
+}

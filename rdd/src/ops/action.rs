@@ -1,0 +1,297 @@
+//! Actions: they run a job and return values to the driver.
+//!
+//! Every action `x` has an async form `x_async` that returns a future, so one
+//! driver can run several jobs at once; `x` blocks on it.
+
+use crate::error::{EmberError, Result};
+use crate::func::{Fn2, Plain, With};
+use crate::nodes::result::{ResultRoot, decode_output};
+use crate::ops::transform::State;
+use crate::rdd::Rdd;
+use crate::task::BoxIter;
+use crate::{Data, Key};
+use futures::future::BoxFuture;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
+
+impl<T: Data> Rdd<T> {
+    /// Runs `f(partition, records)` on the given partitions and returns the
+    /// results in that order; the building block of every action.
+    pub fn run_job_fn<R: Data, F: Fn2<usize, BoxIter<T>, R>>(
+        &self,
+        f: F,
+        partitions: Vec<usize>,
+    ) -> BoxFuture<'static, Result<Vec<R>>> {
+        let root = Arc::new(ResultRoot::new(self.node.clone(), f));
+        let job = self.runner.run_job(root, partitions);
+        Box::pin(async move { job.await?.into_iter().map(decode_output::<R>).collect() })
+    }
+
+    fn on_all<R: Data, F: Fn2<usize, BoxIter<T>, R>>(&self, f: F) -> BoxFuture<'static, Result<Vec<R>>> {
+        self.run_job_fn(f, (0..self.num_partitions()).collect())
+    }
+
+    pub fn collect_async(&self) -> BoxFuture<'static, Result<Vec<T>>> {
+        let job = self.on_all(Plain::new(|_, it: BoxIter<T>| it.collect::<Vec<T>>()));
+        Box::pin(async move { Ok(job.await?.into_iter().flatten().collect()) })
+    }
+    /// Every record, in partition order.
+    pub fn collect(&self) -> Result<Vec<T>> {
+        block_on(self.collect_async())
+    }
+
+    pub fn count_async(&self) -> BoxFuture<'static, Result<u64>> {
+        let job = self.on_all(Plain::new(|_, it: BoxIter<T>| it.count() as u64));
+        Box::pin(async move { Ok(job.await?.into_iter().sum()) })
+    }
+    pub fn count(&self) -> Result<u64> {
+        block_on(self.count_async())
+    }
+
+    /// The first `n` records, in partition order. Like Spark, it first scans
+    /// one partition, then as many more as the records found so far suggest.
+    pub fn take_async(&self, n: usize) -> BoxFuture<'static, Result<Vec<T>>> {
+        let rdd = self.clone();
+        Box::pin(async move {
+            let total = rdd.num_partitions();
+            let mut out: Vec<T> = Vec::with_capacity(n.min(1 << 16));
+            let mut scanned = 0;
+            while out.len() < n && scanned < total {
+                let want = if scanned == 0 {
+                    1
+                } else if out.is_empty() {
+                    scanned * 4
+                } else {
+                    // Scale by the records found per partition, with 50% slack.
+                    ((n - out.len()) as f64 * 1.5 * scanned as f64 / out.len() as f64).ceil() as usize
+                };
+                let upto = (scanned + want.clamp(1, scanned.max(1) * 4)).min(total);
+                let limit = n - out.len();
+                let f = With::new(limit, |&limit: &usize, _, it: BoxIter<T>| it.take(limit).collect::<Vec<T>>());
+                for part in rdd.run_job_fn(f, (scanned..upto).collect()).await? {
+                    out.extend(part.into_iter().take(n - out.len()));
+                }
+                scanned = upto;
+            }
+            Ok(out)
+        })
+    }
+    pub fn take(&self, n: usize) -> Result<Vec<T>> {
+        block_on(self.take_async(n))
+    }
+    /// The first record; an error when the RDD is empty.
+    pub fn first(&self) -> Result<T> {
+        self.take(1)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| EmberError::InvalidArgument("first: the RDD is empty".into()))
+    }
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.take(1)?.is_empty())
+    }
+
+    /// Merges all records with an associative, commutative `f`; `None` when empty.
+    pub fn reduce_async(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static) -> BoxFuture<'static, Result<Option<T>>> {
+        let job = self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.reduce(|a, b| f.call(a, b))));
+        Box::pin(async move { Ok(job.await?.into_iter().flatten().reduce(f)) })
+    }
+    pub fn reduce(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static) -> Result<Option<T>> {
+        block_on(self.reduce_async(f))
+    }
+    /// Folds each partition from `zero`, then the partial results from `zero`.
+    pub fn fold(&self, zero: T, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static) -> Result<T> {
+        self.aggregate(zero, f, f)
+    }
+    pub fn aggregate_async<U: Data>(
+        &self,
+        zero: U,
+        seq: impl Fn(U, T) -> U + Copy + Send + Sync + 'static,
+        comb: impl Fn(U, U) -> U + Copy + Send + Sync + 'static,
+    ) -> BoxFuture<'static, Result<U>> {
+        let job = self.on_all(With::new((zero.clone(), Plain::new(seq)), |(z, seq): &(U, Plain<_>), _, it: BoxIter<T>| {
+            it.fold(z.clone(), |acc, x| seq.call(acc, x))
+        }));
+        Box::pin(async move { Ok(job.await?.into_iter().fold(zero, comb)) })
+    }
+    /// Spark's aggregate: `seq` folds records into a `U` started from `zero`
+    /// in each partition, `comb` merges the partial results.
+    pub fn aggregate<U: Data>(
+        &self,
+        zero: U,
+        seq: impl Fn(U, T) -> U + Copy + Send + Sync + 'static,
+        comb: impl Fn(U, U) -> U + Copy + Send + Sync + 'static,
+    ) -> Result<U> {
+        block_on(self.aggregate_async(zero, seq, comb))
+    }
+    /// Like `aggregate`, but partial results are merged in a tree of
+    /// `depth` levels on the executors before reaching the driver, so the
+    /// driver receives few of them however many partitions there are.
+    pub fn tree_aggregate<U: Data>(
+        &self,
+        zero: U,
+        seq: impl Fn(U, T) -> U + Copy + Send + Sync + 'static,
+        comb: impl Fn(U, U) -> U + Copy + Send + Sync + 'static,
+        depth: usize,
+    ) -> Result<U> {
+        let mut partials: Rdd<U> = self.map_partitions_with((zero.clone(), Plain::new(seq)), |(z, seq), _, it| {
+            std::iter::once(it.fold(z.clone(), |acc, x| seq.call(acc, x)))
+        });
+        let mut n = partials.num_partitions();
+        let scale = ((n as f64).powf(1.0 / depth.max(1) as f64).ceil() as usize).max(2);
+        // Merge levels while that still saves more than it costs (Spark's rule).
+        while depth > 1 && n > scale + n.div_ceil(scale) {
+            n = n.div_ceil(scale);
+            let keyed = partials.map_partitions_with_index(|i, it| it.map(move |u| (i as u64, u)));
+            partials = keyed
+                .map_partitions_with(n as u64, |&n, _, it| it.map(move |(i, u)| (i % n, u)))
+                .reduce_by_key_into(comb, n)
+                .values();
+        }
+        let parts = block_on(partials.collect_async())?;
+        Ok(parts.into_iter().fold(zero, comb))
+    }
+    /// `reduce` with a tree of partial merges (see `tree_aggregate`).
+    pub fn tree_reduce(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static, depth: usize) -> Result<Option<T>> {
+        let partials: Rdd<Option<T>> = self.map_partitions_with(Plain::new(f), |f, _, it| {
+            std::iter::once(it.reduce(|a, b| f.call(a, b)))
+        });
+        partials.tree_aggregate(
+            None,
+            move |a: Option<T>, b: Option<T>| merge_options(a, b, f),
+            move |a, b| merge_options(a, b, f),
+            depth,
+        )
+    }
+
+    /// The `n` smallest records, ascending.
+    pub fn take_ordered(&self, n: usize) -> Result<Vec<T>>
+    where
+        T: Ord,
+    {
+        let job = self.on_all(With::new(n, |&n: &usize, _, it: BoxIter<T>| smallest(it, n)));
+        let mut all: Vec<T> = block_on(job)?.into_iter().flatten().collect();
+        all.sort();
+        all.truncate(n);
+        Ok(all)
+    }
+    /// The `n` largest records, descending.
+    pub fn top(&self, n: usize) -> Result<Vec<T>>
+    where
+        T: Ord,
+    {
+        let job = self.on_all(With::new(n, |&n: &usize, _, it: BoxIter<T>| {
+            smallest(it.map(std::cmp::Reverse), n).into_iter().map(|r| r.0).collect::<Vec<T>>()
+        }));
+        let mut all: Vec<T> = block_on(job)?.into_iter().flatten().collect();
+        all.sort_by(|a, b| b.cmp(a));
+        all.truncate(n);
+        Ok(all)
+    }
+
+    /// How many times each distinct record occurs.
+    pub fn count_by_value(&self) -> Result<HashMap<T, u64>>
+    where
+        T: Key,
+    {
+        self.map(|x| (x, 1u64)).count_by_key()
+    }
+
+    /// Runs `f` on every record, on the executors.
+    pub fn foreach(&self, f: impl Fn(T) + Copy + Send + Sync + 'static) -> Result<()> {
+        block_on(self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.for_each(|x| crate::func::Fn1::call(f, x)))))?;
+        Ok(())
+    }
+    /// Runs `f(&state, x)` on every record, on the executors.
+    pub fn foreach_with<S: State>(&self, state: S, f: impl Fn(&S, T) + Copy + Send + Sync + 'static) -> Result<()> {
+        let g = With::new(state, f);
+        block_on(self.on_all(With::new(g, |g: &With<S, _>, _, it: BoxIter<T>| it.for_each(|x| crate::func::Fn1::call(g, x)))))?;
+        Ok(())
+    }
+    /// Runs `f` on every partition's iterator, on the executors.
+    pub fn foreach_partition(&self, f: impl Fn(BoxIter<T>) + Copy + Send + Sync + 'static) -> Result<()> {
+        block_on(self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| crate::func::Fn1::call(f, it))))?;
+        Ok(())
+    }
+
+    /// Writes each partition as a text file `part-NNNNN` (one record per line,
+    /// formatted with `Display`) into the new directory `path`, then an empty
+    /// `_SUCCESS` file. Fails if `path` already exists, as Spark does.
+    pub fn save_as_text_file(&self, path: impl AsRef<std::path::Path>) -> Result<()>
+    where
+        T: std::fmt::Display,
+    {
+        let dir = path.as_ref().to_path_buf();
+        let io = |source| EmberError::Io { path: dir.display().to_string(), source };
+        if dir.exists() {
+            return Err(EmberError::InvalidArgument(format!(
+                "save_as_text_file: output directory {} already exists",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let dir_str = dir.to_string_lossy().into_owned();
+        let written = block_on(self.on_all(With::new(dir_str, |dir: &String, index, it: BoxIter<T>| {
+            write_part(dir, index, it).err()
+        })))?;
+        if let Some(err) = written.into_iter().flatten().next() {
+            return Err(EmberError::Io { path: dir.display().to_string(), source: std::io::Error::other(err) });
+        }
+        std::fs::write(dir.join("_SUCCESS"), b"").map_err(io)
+    }
+}
+
+fn write_part<T: std::fmt::Display>(dir: &str, index: usize, it: BoxIter<T>) -> std::result::Result<(), String> {
+    use std::io::Write;
+    let path = std::path::Path::new(dir).join(format!("part-{index:05}"));
+    let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    for x in it {
+        writeln!(w, "{x}").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    w.flush().map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn merge_options<T>(a: Option<T>, b: Option<T>, f: impl Fn(T, T) -> T) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(f(a, b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// The `n` smallest items of an iterator, with a bounded max-heap.
+fn smallest<T: Ord>(it: impl Iterator<Item = T>, n: usize) -> Vec<T> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut heap = BinaryHeap::with_capacity(n + 1);
+    for x in it {
+        if heap.len() < n {
+            heap.push(x);
+        } else if heap.peek().is_some_and(|top| x < *top) {
+            heap.pop();
+            heap.push(x);
+        }
+    }
+    heap.into_vec()
+}
+
+impl<K: Key, V: Data> Rdd<(K, V)> {
+    /// How many records each key has.
+    pub fn count_by_key(&self) -> Result<HashMap<K, u64>> {
+        let counts = self.map_values(|_| 1u64).reduce_by_key(|a, b| a + b).collect()?;
+        Ok(counts.into_iter().collect())
+    }
+    /// Every value of `key`.
+    pub fn lookup(&self, key: K) -> Result<Vec<V>> {
+        self.filter_with(key, |k, (kk, _)| kk == k).values().collect()
+    }
+    /// Every record, as a map from key to value (the last value wins).
+    pub fn collect_as_map(&self) -> Result<HashMap<K, V>> {
+        Ok(self.collect()?.into_iter().collect())
+    }
+}

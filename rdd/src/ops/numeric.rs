@@ -1,0 +1,86 @@
+//! Actions on numeric RDDs: sum, mean, stats.
+
+use crate::data::ToF64;
+use crate::rdd::Rdd;
+use crate::Data;
+use serde::{Deserialize, Serialize};
+
+/// Count, mean, variance, min and max, mergeable across partitions
+/// (Welford's online algorithm with Chan et al.'s merge, as Spark's StatCounter).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatCounter {
+    pub count: u64,
+    pub mean: f64,
+    /// Sum of squared deviations from the mean.
+    m2: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Default for StatCounter {
+    fn default() -> Self {
+        StatCounter { count: 0, mean: 0.0, m2: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY }
+    }
+}
+
+impl StatCounter {
+    pub fn add(mut self, x: f64) -> Self {
+        self.count += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (x - self.mean);
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+        self
+    }
+    pub fn merge(self, other: StatCounter) -> Self {
+        if other.count == 0 {
+            return self;
+        }
+        if self.count == 0 {
+            return other;
+        }
+        let count = self.count + other.count;
+        let delta = other.mean - self.mean;
+        StatCounter {
+            count,
+            mean: self.mean + delta * other.count as f64 / count as f64,
+            m2: self.m2 + other.m2 + delta * delta * self.count as f64 * other.count as f64 / count as f64,
+            min: self.min.min(other.min),
+            max: self.max.max(other.max),
+        }
+    }
+    pub fn sum(&self) -> f64 {
+        self.mean * self.count as f64
+    }
+    /// Population variance.
+    pub fn variance(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { self.m2 / self.count as f64 }
+    }
+    /// Sample variance (divides by n - 1).
+    pub fn sample_variance(&self) -> f64 {
+        if self.count <= 1 { f64::NAN } else { self.m2 / (self.count - 1) as f64 }
+    }
+    pub fn stdev(&self) -> f64 {
+        self.variance().sqrt()
+    }
+}
+
+impl<T: Data + ToF64> Rdd<T> {
+    /// Count, mean, variance, min and max in one pass.
+    pub fn stats(&self) -> crate::Result<StatCounter> {
+        self.aggregate(StatCounter::default(), |s, x| s.add(x.to_f64()), StatCounter::merge)
+    }
+    /// The mean; NaN when empty.
+    pub fn mean(&self) -> crate::Result<f64> {
+        let s = self.stats()?;
+        Ok(if s.count == 0 { f64::NAN } else { s.mean })
+    }
+}
+
+impl<T: Data + Default + std::ops::Add<Output = T>> Rdd<T> {
+    /// The sum of the records (0 when empty).
+    pub fn sum(&self) -> crate::Result<T> {
+        self.fold(T::default(), |a, b| a + b)
+    }
+}

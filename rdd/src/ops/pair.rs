@@ -1,0 +1,207 @@
+//! Transformations of pair RDDs, `Rdd<(K, V)>`: the ones that shuffle.
+
+use crate::aggregate::{
+    Aggregate, CombineAgg, CombineValues, GroupAgg, MapCombine, MapSide, MergeCombiners, Pass, ReduceAgg,
+    ReduceSide, SortByKey, ZeroAgg,
+};
+use crate::func::{Fn1, Plain};
+use crate::nodes::map_partitions::{FlatMapValuesFn, KeysFn, MapValuesFn, ValuesFn};
+use crate::nodes::shuffle::{ShuffleDependency, ShuffledRdd};
+use crate::partitioner::{FnPartitioner, HashPartitioner, Partitioner, RangePartitioner};
+use crate::rdd::Rdd;
+use crate::{Data, Key};
+use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// A value of the left or of the right RDD of a cogroup, tagged in the shuffle.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Either<A, B> {
+    Left(A),
+    Right(B),
+}
+
+impl<K: Key, V: Data> Rdd<(K, V)> {
+    /// Shuffles this RDD: `map_side` runs before the records are bucketed by
+    /// `partitioner`, `reduce_side` after a reduce partition's buckets are read.
+    pub fn shuffle<X: Data, O: Data, P, M, R>(&self, partitioner: P, map_side: M, reduce_side: R) -> Rdd<O>
+    where
+        P: Partitioner<K>,
+        M: MapSide<K, V, X>,
+        R: ReduceSide<K, X, O>,
+    {
+        let shuffle = self.runner.new_shuffle_id();
+        let dep = Arc::new(ShuffleDependency::new(shuffle, self.node.clone(), partitioner, map_side));
+        self.derive(Arc::new(ShuffledRdd::new(self.new_meta(), dep, reduce_side)))
+    }
+
+    pub fn keys(&self) -> Rdd<K> {
+        self.map_partitions_fn(KeysFn)
+    }
+    pub fn values(&self) -> Rdd<V> {
+        self.map_partitions_fn(ValuesFn)
+    }
+    /// `(k, f(v))` for every record.
+    pub fn map_values<W: Data>(&self, f: impl Fn(V) -> W + Copy + Send + Sync + 'static) -> Rdd<(K, W)> {
+        self.map_partitions_fn(MapValuesFn(Plain::new(f)))
+    }
+    /// `(k, w)` for every `w` in `f(v)`.
+    pub fn flat_map_values<W: Data, I>(&self, f: impl Fn(V) -> I + Copy + Send + Sync + 'static) -> Rdd<(K, W)>
+    where
+        I: IntoIterator<Item = W> + 'static,
+        I::IntoIter: Send + 'static,
+    {
+        self.map_partitions_fn(FlatMapValuesFn(Plain::new(f), PhantomData))
+    }
+
+    /// The same records, placed in partitions by `partitioner`.
+    pub fn partition_by<P: Partitioner<K>>(&self, partitioner: P) -> Rdd<(K, V)> {
+        self.shuffle(partitioner, Pass, Pass)
+    }
+    /// The same records, placed in `partitions` partitions by `f(&key) % partitions`.
+    pub fn partition_by_fn(
+        &self,
+        partitions: usize,
+        f: impl Fn(&K) -> usize + Copy + Send + Sync + 'static,
+    ) -> Rdd<(K, V)> {
+        self.partition_by(FnPartitioner::new(partitions, Plain::new(f)))
+    }
+
+    /// Combines the values of each key with `agg`, into `partitions` hash
+    /// partitions; `map_side_combine` combines before the shuffle too.
+    pub fn combine_by_key_with<C: Data, A: Aggregate<V, C>>(
+        &self,
+        agg: A,
+        partitions: usize,
+        map_side_combine: bool,
+    ) -> Rdd<(K, C)> {
+        let partitioner = HashPartitioner::new(partitions);
+        if map_side_combine {
+            self.shuffle(partitioner, MapCombine::new(agg.clone()), MergeCombiners::<A, V>::new(agg))
+        } else {
+            self.shuffle(partitioner, Pass, CombineValues::<A, C>::new(agg))
+        }
+    }
+    /// Spark's combineByKey, with a map-side combine.
+    pub fn combine_by_key<C: Data>(
+        &self,
+        create: impl Fn(V) -> C + Copy + Send + Sync + 'static,
+        merge_value: impl Fn(C, V) -> C + Copy + Send + Sync + 'static,
+        merge_combiners: impl Fn(C, C) -> C + Copy + Send + Sync + 'static,
+        partitions: usize,
+    ) -> Rdd<(K, C)> {
+        let agg = CombineAgg {
+            create: Plain::new(create),
+            merge_value: Plain::new(merge_value),
+            merge_combiners: Plain::new(merge_combiners),
+        };
+        self.combine_by_key_with(agg, partitions, true)
+    }
+    /// Merges the values of each key with an associative function, combining
+    /// on the map side first; as many partitions as this RDD.
+    pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + Copy + Send + Sync + 'static) -> Rdd<(K, V)> {
+        self.reduce_by_key_into(f, self.num_partitions())
+    }
+    pub fn reduce_by_key_into(
+        &self,
+        f: impl Fn(V, V) -> V + Copy + Send + Sync + 'static,
+        partitions: usize,
+    ) -> Rdd<(K, V)> {
+        self.combine_by_key_with(ReduceAgg(Plain::new(f)), partitions, true)
+    }
+    /// Like `reduce_by_key`, starting each key (in each partition) from `zero`.
+    pub fn fold_by_key(&self, zero: V, f: impl Fn(V, V) -> V + Copy + Send + Sync + 'static) -> Rdd<(K, V)> {
+        let agg = ZeroAgg { zero, seq: Plain::new(f), comb: Plain::new(f) };
+        self.combine_by_key_with(agg, self.num_partitions(), true)
+    }
+    /// Spark's aggregateByKey: `seq` folds values into a `C` started from
+    /// `zero`, `comb` merges two `C`s.
+    pub fn aggregate_by_key<C: Data>(
+        &self,
+        zero: C,
+        seq: impl Fn(C, V) -> C + Copy + Send + Sync + 'static,
+        comb: impl Fn(C, C) -> C + Copy + Send + Sync + 'static,
+    ) -> Rdd<(K, C)> {
+        let agg = ZeroAgg { zero, seq: Plain::new(seq), comb: Plain::new(comb) };
+        self.combine_by_key_with(agg, self.num_partitions(), true)
+    }
+    /// The values of each key, in one record per key (no map-side combine:
+    /// it would not reduce the data).
+    pub fn group_by_key(&self) -> Rdd<(K, Vec<V>)> {
+        self.group_by_key_into(self.num_partitions())
+    }
+    pub fn group_by_key_into(&self, partitions: usize) -> Rdd<(K, Vec<V>)> {
+        self.combine_by_key_with(GroupAgg, partitions, false)
+    }
+
+    /// Records sorted by key across `partitions` range partitions. Runs a job
+    /// to sample the keys and choose the ranges, as Spark does.
+    pub fn sort_by_key(&self, ascending: bool, partitions: usize) -> crate::Result<Rdd<(K, V)>>
+    where
+        K: Ord,
+    {
+        let n = partitions.max(1);
+        let per_partition = (20 * n).div_ceil(self.num_partitions().max(1)).max(1);
+        let sample = futures::executor::block_on(self.keys().sample_per_partition_async(per_partition))?;
+        let partitioner = RangePartitioner::from_sample(sample, n, ascending);
+        Ok(self.shuffle(partitioner, Pass, SortByKey { ascending }))
+    }
+
+    /// For each key of either RDD, its values in this RDD and in `other`.
+    pub fn cogroup<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Vec<V>, Vec<W>))> {
+        let partitions = self.num_partitions().max(other.num_partitions());
+        let left: Rdd<(K, Either<V, W>)> = self.map_values(Either::Left);
+        let right: Rdd<(K, Either<V, W>)> = other.map_values(Either::Right);
+        left.union(&right).group_by_key_into(partitions).map_values(|tagged| {
+            let (mut vs, mut ws) = (Vec::new(), Vec::new());
+            for t in tagged {
+                match t {
+                    Either::Left(v) => vs.push(v),
+                    Either::Right(w) => ws.push(w),
+                }
+            }
+            (vs, ws)
+        })
+    }
+    /// Pairs `(k, (v, w))` for every `v` and `w` with the same key.
+    pub fn join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, W))> {
+        self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v?, w?))))
+    }
+    /// Like `join`, keeping keys absent from `other` with `None`.
+    pub fn left_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, Option<W>))> {
+        self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v?, w))))
+    }
+    /// Like `join`, keeping keys absent from this RDD with `None`.
+    pub fn right_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Option<V>, W))> {
+        self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v, w?))))
+    }
+    /// Like `join`, keeping keys absent from either side with `None`.
+    pub fn full_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Option<V>, Option<W>))> {
+        self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v, w))))
+    }
+
+    /// Applies a shippable function to the values; for extensions.
+    pub fn map_values_fn<W: Data, F: Fn1<V, W>>(&self, f: F) -> Rdd<(K, W)> {
+        self.map_partitions_fn(MapValuesFn(f))
+    }
+}
+
+/// The cross product of two value lists for a join: a side with no values
+/// contributes one `None`, and `keep` decides which combinations survive.
+fn pairs<V: Clone, W: Clone, O>(
+    vs: Vec<V>,
+    ws: Vec<W>,
+    keep: impl Fn(Option<V>, Option<W>) -> Option<O>,
+) -> Vec<O> {
+    let vs: Vec<Option<V>> = if vs.is_empty() { vec![None] } else { vs.into_iter().map(Some).collect() };
+    let ws: Vec<Option<W>> = if ws.is_empty() { vec![None] } else { ws.into_iter().map(Some).collect() };
+    let mut out = Vec::new();
+    for v in &vs {
+        for w in &ws {
+            if let Some(o) = keep(v.clone(), w.clone()) {
+                out.push(o);
+            }
+        }
+    }
+    out
+}

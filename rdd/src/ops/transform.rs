@@ -1,0 +1,208 @@
+//! Transformations of any RDD.
+//!
+//! Each function-taking transformation comes in two shapes (see `func`):
+//! `map(|x| ...)` for closures that capture nothing, and
+//! `map_with(state, |state, x| ...)` for closures that need data from the
+//! driver.
+
+use crate::func::{Fn1, Fn2, Plain, With};
+use crate::nodes::cartesian::CartesianRdd;
+use crate::nodes::coalesce::CoalescedRdd;
+use crate::nodes::map_partitions::{
+    FilterFn, FlatMapFn, GlomFn, KeyByFn, MapFn, MapPartitionsRdd, PartitionFn, PartitionsFn,
+};
+use crate::nodes::union::UnionRdd;
+use crate::nodes::zip::ZippedRdd;
+use crate::rdd::Rdd;
+use crate::task::BoxIter;
+use crate::{Data, Key};
+use serde::{Serialize, de::DeserializeOwned};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// State a `_with` closure can borrow.
+pub trait State: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {}
+impl<S: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> State for S {}
+
+impl<T: Data> Rdd<T> {
+    /// Applies a partition function; the building block of the narrow transformations.
+    pub fn map_partitions_fn<U: Data, F: PartitionFn<T, U>>(&self, f: F) -> Rdd<U> {
+        self.derive(Arc::new(MapPartitionsRdd::new(self.new_meta(), self.node.clone(), f)))
+    }
+
+    /// `f(x)` for every record.
+    pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Copy + Send + Sync + 'static) -> Rdd<U> {
+        self.map_partitions_fn(MapFn(Plain::new(f)))
+    }
+    /// `f(&state, x)` for every record.
+    pub fn map_with<S: State, U: Data>(&self, state: S, f: impl Fn(&S, T) -> U + Copy + Send + Sync + 'static) -> Rdd<U> {
+        self.map_partitions_fn(MapFn(With::new(state, f)))
+    }
+    /// The records for which `f` is true.
+    pub fn filter(&self, f: impl Fn(&T) -> bool + Copy + Send + Sync + 'static) -> Rdd<T> {
+        self.map_partitions_fn(FilterFn(Plain::new(f)))
+    }
+    pub fn filter_with<S: State>(&self, state: S, f: impl Fn(&S, &T) -> bool + Copy + Send + Sync + 'static) -> Rdd<T> {
+        self.map_partitions_fn(FilterFn(With::new(state, f)))
+    }
+    /// Every record of `f(x)` for every record `x`.
+    pub fn flat_map<U: Data, I>(&self, f: impl Fn(T) -> I + Copy + Send + Sync + 'static) -> Rdd<U>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: Send + 'static,
+    {
+        self.map_partitions_fn(FlatMapFn(Plain::new(f), PhantomData))
+    }
+    pub fn flat_map_with<S: State, U: Data, I>(
+        &self,
+        state: S,
+        f: impl Fn(&S, T) -> I + Copy + Send + Sync + 'static,
+    ) -> Rdd<U>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: Send + 'static,
+    {
+        self.map_partitions_fn(FlatMapFn(With::new(state, f), PhantomData))
+    }
+    /// `f` over each partition's iterator.
+    pub fn map_partitions<U: Data, I>(&self, f: impl Fn(BoxIter<T>) -> I + Copy + Send + Sync + 'static) -> Rdd<U>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: Send + 'static,
+    {
+        self.map_partitions_with_index(move |_, it| f(it))
+    }
+    /// `f(partition_index, iterator)` over each partition.
+    pub fn map_partitions_with_index<U: Data, I>(
+        &self,
+        f: impl Fn(usize, BoxIter<T>) -> I + Copy + Send + Sync + 'static,
+    ) -> Rdd<U>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: Send + 'static,
+    {
+        self.map_partitions_fn(PartitionsFn(Plain::new(f), PhantomData))
+    }
+    /// `f(&state, partition_index, iterator)` over each partition.
+    pub fn map_partitions_with<S: State, U: Data, I>(
+        &self,
+        state: S,
+        f: impl Fn(&S, usize, BoxIter<T>) -> I + Copy + Send + Sync + 'static,
+    ) -> Rdd<U>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: Send + 'static,
+    {
+        self.map_partitions_fn(PartitionsFn(With::new(state, f), PhantomData))
+    }
+    /// Each partition as one `Vec`.
+    pub fn glom(&self) -> Rdd<Vec<T>> {
+        self.map_partitions_fn(GlomFn)
+    }
+    /// `(f(&x), x)` for every record.
+    pub fn key_by<K: Data>(&self, f: impl Fn(&T) -> K + Copy + Send + Sync + 'static) -> Rdd<(K, T)> {
+        self.map_partitions_fn(KeyByFn(Plain::new(f)))
+    }
+
+    /// The records of both RDDs (duplicates kept, no shuffle).
+    pub fn union(&self, other: &Rdd<T>) -> Rdd<T> {
+        Self::union_all(&[self.clone(), other.clone()])
+    }
+    /// The records of all the RDDs, in order (no shuffle).
+    pub fn union_all(rdds: &[Rdd<T>]) -> Rdd<T> {
+        let first = &rdds[0];
+        let parents = rdds.iter().map(|r| r.node.clone()).collect();
+        first.derive(Arc::new(UnionRdd::new(first.new_meta(), parents)))
+    }
+    /// Pairs the i-th records of two RDDs with the same partitions and the
+    /// same number of records in each partition (checked when computed).
+    pub fn zip<U: Data>(&self, other: &Rdd<U>) -> crate::Result<Rdd<(T, U)>> {
+        if self.num_partitions() != other.num_partitions() {
+            return Err(crate::EmberError::InvalidArgument(format!(
+                "zip: can only zip RDDs with the same number of partitions ({} vs {})",
+                self.num_partitions(),
+                other.num_partitions()
+            )));
+        }
+        Ok(self.derive(Arc::new(ZippedRdd::new(self.new_meta(), self.node.clone(), other.node.clone()))))
+    }
+    /// Every pair `(a, b)` of a record of this RDD and one of `other`.
+    pub fn cartesian<U: Data>(&self, other: &Rdd<U>) -> Rdd<(T, U)> {
+        self.derive(Arc::new(CartesianRdd::new(self.new_meta(), self.node.clone(), other.node.clone())))
+    }
+    /// Fewer partitions without a shuffle (contiguous groups of partitions);
+    /// with `shuffle`, any number of partitions, balanced.
+    pub fn coalesce(&self, partitions: usize, shuffle: bool) -> Rdd<T> {
+        if shuffle {
+            return self.repartition(partitions);
+        }
+        self.derive(Arc::new(CoalescedRdd::new(self.new_meta(), self.node.clone(), partitions)))
+    }
+    /// `partitions` partitions of about equal size, through a shuffle. Records
+    /// are dealt round-robin from a start that depends only on the partition
+    /// index, so a recomputed partition lands exactly where it did before.
+    pub fn repartition(&self, partitions: usize) -> Rdd<T> {
+        let n = partitions.max(1);
+        self.map_partitions_with(n, |&n, index, it| {
+            let start = crate::partitioner::stable_hash(&index) as usize % n;
+            it.enumerate().map(move |(i, x)| (((start + i) % n) as u64, x))
+        })
+        .partition_by(crate::partitioner::HashPartitioner::new(n))
+        .values()
+    }
+    /// `(x, f(x))` pairs keyed by `f`, grouped: `(key, records)`.
+    pub fn group_by<K: Key>(&self, f: impl Fn(&T) -> K + Copy + Send + Sync + 'static) -> Rdd<(K, Vec<T>)> {
+        self.key_by(f).group_by_key()
+    }
+    /// The distinct records.
+    pub fn distinct(&self) -> Rdd<T>
+    where
+        T: Key,
+    {
+        self.map(|x| (x, ())).reduce_by_key(|a, _| a).keys()
+    }
+    /// Records sorted by `f(x)`, in `partitions` range partitions.
+    pub fn sort_by<K: Key + Ord>(
+        &self,
+        f: impl Fn(&T) -> K + Copy + Send + Sync + 'static,
+        ascending: bool,
+        partitions: usize,
+    ) -> crate::Result<Rdd<T>> {
+        Ok(self.key_by(f).sort_by_key(ascending, partitions)?.values())
+    }
+    /// The records of this RDD that are not in `other` (duplicates kept).
+    pub fn subtract(&self, other: &Rdd<T>) -> Rdd<T>
+    where
+        T: Key,
+    {
+        self.map(|x| (x, ()))
+            .cogroup(&other.map(|x| (x, ())))
+            .flat_map(|(x, (mine, theirs))| {
+                let n = if theirs.is_empty() { mine.len() } else { 0 };
+                std::iter::repeat_n(x, n)
+            })
+    }
+    /// The distinct records found in both RDDs.
+    pub fn intersection(&self, other: &Rdd<T>) -> Rdd<T>
+    where
+        T: Key,
+    {
+        self.map(|x| (x, ()))
+            .cogroup(&other.map(|x| (x, ())))
+            .filter(|(_, (a, b))| !a.is_empty() && !b.is_empty())
+            .keys()
+    }
+    /// Applies a shippable function; for extensions with their own function types.
+    pub fn map_fn<U: Data, F: Fn1<T, U>>(&self, f: F) -> Rdd<U> {
+        self.map_partitions_fn(MapFn(f))
+    }
+    /// Applies a shippable two-argument partition function.
+    pub fn map_partitions_with_index_fn<U: Data, I, F>(&self, f: F) -> Rdd<U>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: Send + 'static,
+        F: Fn2<usize, BoxIter<T>, I>,
+    {
+        self.map_partitions_fn(PartitionsFn(f, PhantomData))
+    }
+}

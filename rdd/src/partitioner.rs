@@ -1,0 +1,168 @@
+//! Partitioners: which reduce partition a key goes to.
+//!
+//! Partitioning must be a pure function of the key that gives the same answer
+//! in every process, since map tasks run on different executors. The hash
+//! partitioner therefore uses a fixed hash (FxHash's multiply-rotate with a
+//! fixed seed, finished with a murmur3 mix), never a randomly-keyed one.
+
+use crate::func::Fn1;
+use crate::Data;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::hash::{Hash, Hasher};
+
+/// Maps keys to partitions `0..num_partitions()`.
+pub trait Partitioner<K>: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+    fn num_partitions(&self) -> usize;
+    fn partition(&self, key: &K) -> usize;
+}
+
+/// Spark's HashPartitioner: `hash(key) mod n`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HashPartitioner {
+    partitions: usize,
+}
+
+impl HashPartitioner {
+    pub fn new(partitions: usize) -> Self {
+        HashPartitioner { partitions: partitions.max(1) }
+    }
+}
+
+/// A fixed, fast hasher for partitioning (deterministic across processes).
+#[derive(Default)]
+pub struct StableHasher(u64);
+
+impl Hasher for StableHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(buf));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64)
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64)
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64)
+    }
+    fn finish(&self) -> u64 {
+        // murmur3's fmix64, so that the low bits used by `mod n` are well mixed.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+/// The stable hash of a value.
+pub fn stable_hash<K: Hash + ?Sized>(key: &K) -> u64 {
+    let mut h = StableHasher::default();
+    key.hash(&mut h);
+    h.finish()
+}
+
+impl<K: Hash> Partitioner<K> for HashPartitioner {
+    fn num_partitions(&self) -> usize {
+        self.partitions
+    }
+    fn partition(&self, key: &K) -> usize {
+        (stable_hash(key) % self.partitions as u64) as usize
+    }
+}
+
+/// Spark's RangePartitioner: keys in sorted ranges, bounds chosen from a sample
+/// so that partitions are about equal in size.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound(serialize = "K: Serialize", deserialize = "K: DeserializeOwned"))]
+pub struct RangePartitioner<K> {
+    /// `bounds[i]` is the largest key of partition `i` (ascending order).
+    bounds: Vec<K>,
+    ascending: bool,
+}
+
+impl<K: Data + Ord> RangePartitioner<K> {
+    /// Bounds for `partitions` ranges from a sample of keys.
+    pub fn from_sample(mut sample: Vec<K>, partitions: usize, ascending: bool) -> Self {
+        sample.sort_unstable();
+        let n = partitions.max(1);
+        let mut bounds = Vec::with_capacity(n.saturating_sub(1));
+        if !sample.is_empty() {
+            for i in 1..n {
+                let candidate = &sample[(i * sample.len() / n).min(sample.len() - 1)];
+                if bounds.last().is_none_or(|b| b < candidate) {
+                    bounds.push(candidate.clone());
+                }
+            }
+        }
+        RangePartitioner { bounds, ascending }
+    }
+}
+
+impl<K: Data + Ord> Partitioner<K> for RangePartitioner<K> {
+    fn num_partitions(&self) -> usize {
+        self.bounds.len() + 1
+    }
+    fn partition(&self, key: &K) -> usize {
+        let p = self.bounds.partition_point(|b| b < key);
+        if self.ascending { p } else { self.bounds.len() - p }
+    }
+}
+
+/// A user's partitioner: `f(&key) % partitions`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct FnPartitioner<F> {
+    partitions: usize,
+    f: F,
+}
+
+impl<F> FnPartitioner<F> {
+    pub fn new(partitions: usize, f: F) -> Self {
+        FnPartitioner { partitions: partitions.max(1), f }
+    }
+}
+
+impl<K, F: for<'a> Fn1<&'a K, usize>> Partitioner<K> for FnPartitioner<F> {
+    fn num_partitions(&self) -> usize {
+        self.partitions
+    }
+    fn partition(&self, key: &K) -> usize {
+        self.f.call(key) % self.partitions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_partitioner_is_stable_and_in_range() {
+        let p = HashPartitioner::new(7);
+        for k in 0u64..1000 {
+            let a = Partitioner::<u64>::partition(&p, &k);
+            assert!(a < 7);
+            assert_eq!(a, Partitioner::<u64>::partition(&p, &k));
+        }
+        assert_eq!(stable_hash("abc"), stable_hash("abc"));
+        assert_ne!(stable_hash("abc"), stable_hash("abd"));
+    }
+
+    #[test]
+    fn range_partitioner_orders_keys() {
+        let p = RangePartitioner::from_sample((0..100).collect(), 4, true);
+        assert_eq!(p.num_partitions(), 4);
+        let parts: Vec<usize> = (0..100).map(|k| p.partition(&k)).collect();
+        assert!(parts.windows(2).all(|w| w[0] <= w[1]));
+        let desc = RangePartitioner::from_sample((0..100).collect(), 4, false);
+        assert_eq!(desc.partition(&0), 3);
+        assert_eq!(desc.partition(&99), 0);
+    }
+}

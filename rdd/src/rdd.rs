@@ -1,0 +1,270 @@
+//! The RDD: a resilient distributed dataset.
+//!
+//! Like Spark's, an Ember RDD is defined by five properties:
+//! 1. a list of partitions (here: `num_partitions`, partitions are indices);
+//! 2. a function computing each partition (`RddNode::compute`), which returns
+//!    an iterator so that narrow transformations pipeline inside one task;
+//! 3. a list of dependencies on parent RDDs, narrow or shuffle ([`Dependency`]);
+//! 4. optionally a partitioner for key-value RDDs (carried by shuffle deps);
+//! 5. optionally preferred locations: the executors that cache a partition,
+//!    which the driver tracks itself.
+//!
+//! An RDD is immutable and lazy; transformations build new nodes, actions hand
+//! a [`StageRoot`] to the [`JobRunner`]. Nodes live behind `Arc`s and hold
+//! their parents through [`RddRef`], whose `Drop` is iterative so that a
+//! 10,000-step lineage is freed without a deep recursion.
+
+use crate::error::{EmberError, TaskError};
+use crate::ids::{BlockId, RddId, ShuffleId};
+use crate::shipping::EntryPoint;
+use crate::storage::{CachedBlock, StorageLevel, StoredBlock};
+use crate::task::{BoxIter, TaskContext, TaskOutput};
+use crate::{Data, runner::JobRunner};
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// What every RDD node carries besides its own fields.
+pub struct RddMeta {
+    pub id: RddId,
+    storage: AtomicU8,
+}
+
+impl RddMeta {
+    pub fn new(id: RddId) -> Self {
+        Self::with_level(id, StorageLevel::None)
+    }
+    pub fn with_level(id: RddId, level: StorageLevel) -> Self {
+        RddMeta { id, storage: AtomicU8::new(level.to_u8()) }
+    }
+    pub fn storage_level(&self) -> StorageLevel {
+        StorageLevel::from_u8(self.storage.load(Ordering::Acquire))
+    }
+    pub fn set_storage_level(&self, level: StorageLevel) {
+        self.storage.store(level.to_u8(), Ordering::Release);
+    }
+}
+
+/// The type-erased face of an RDD node, which the scheduler walks.
+pub trait RddBase: Send + Sync + 'static {
+    fn meta(&self) -> &RddMeta;
+    /// The node's kind, as shown by `to_debug_string` ("MapPartitionsRdd").
+    fn kind(&self) -> &'static str;
+    fn num_partitions(&self) -> usize;
+    fn dependencies(&self) -> Vec<Dependency>;
+    /// How to rebuild this node in another process: the entry point of its
+    /// monomorphized decoder and its serialized fields (parents excluded).
+    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError>;
+    fn id(&self) -> RddId {
+        self.meta().id
+    }
+}
+
+/// An RDD node whose records are `T`.
+pub trait RddNode<T>: RddBase {
+    /// Computes partition `split` from the parents' iterators.
+    fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<T>, TaskError>;
+}
+
+/// A dependency of an RDD on a parent.
+#[derive(Clone)]
+pub enum Dependency {
+    /// Each child partition depends on a few parent partitions, computed in the
+    /// same task. `one_to_one` when child partition i reads parent partition i.
+    Narrow { rdd: Arc<dyn RddBase>, one_to_one: bool },
+    /// The child reads every parent partition through a shuffle: a stage boundary.
+    Shuffle(Arc<dyn ShuffleDependencyBase>),
+}
+
+/// The last step of a stage's tasks: a result function (result stage) or a
+/// shuffle writer (shuffle map stage).
+pub trait StageRoot: Send + Sync + 'static {
+    /// The RDD whose partitions this stage computes.
+    fn rdd(&self) -> Arc<dyn RddBase>;
+    fn run(&self, partition: usize, tc: &TaskContext) -> Result<TaskOutput, TaskError>;
+    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError>;
+}
+
+/// A shuffle dependency: the map side of a shuffle, run by a shuffle map stage.
+pub trait ShuffleDependencyBase: StageRoot {
+    fn shuffle_id(&self) -> ShuffleId;
+    fn num_reduce_partitions(&self) -> usize;
+    fn as_stage_root(self: Arc<Self>) -> Arc<dyn StageRoot>;
+}
+
+/// A typed reference to an RDD node, held by child nodes and by [`Rdd`].
+pub struct RddRef<T: 'static>(ManuallyDrop<Arc<dyn RddNode<T>>>);
+
+impl<T: 'static> Clone for RddRef<T> {
+    fn clone(&self) -> Self {
+        RddRef(ManuallyDrop::new(Arc::clone(&self.0)))
+    }
+}
+
+impl<T: Data> RddRef<T> {
+    pub fn new(node: Arc<dyn RddNode<T>>) -> Self {
+        RddRef(ManuallyDrop::new(node))
+    }
+    pub fn node(&self) -> &Arc<dyn RddNode<T>> {
+        &self.0
+    }
+    pub fn base(&self) -> Arc<dyn RddBase> {
+        let node: Arc<dyn RddNode<T>> = Arc::clone(&self.0);
+        node
+    }
+    pub fn id(&self) -> RddId {
+        self.0.id()
+    }
+    pub fn num_partitions(&self) -> usize {
+        self.0.num_partitions()
+    }
+
+    /// The records of partition `split`: read from the cache when this RDD is
+    /// persisted and the block is there, else computed (and then cached).
+    pub fn iterator(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<T>, TaskError> {
+        let level = self.0.meta().storage_level();
+        if !level.is_cached() {
+            return self.0.compute(split, tc);
+        }
+        let id = BlockId { rdd: self.id(), partition: split };
+        match tc.env.get_block(id) {
+            Some(StoredBlock::Memory(any)) => match any.downcast::<Vec<T>>() {
+                Ok(vec) => return Ok(iter_shared(vec)),
+                Err(_) => return Err(TaskError::engine(format!("cached block {id} has the wrong type"))),
+            },
+            Some(StoredBlock::Serialized(bytes)) => {
+                let vec: Vec<T> = postcard::from_bytes(&bytes)
+                    .map_err(|e| TaskError::engine(format!("cached block {id} is corrupt: {e}")))?;
+                return Ok(Box::new(vec.into_iter()));
+            }
+            None => {}
+        }
+        let vec: Vec<T> = self.0.compute(split, tc)?.collect();
+        let vec = Arc::new(vec);
+        let size_bytes = estimate_size(&vec);
+        tc.env.put_block(
+            id,
+            CachedBlock { value: vec.clone(), size_bytes, level, spill: spill_vec::<T> },
+        );
+        Ok(iter_shared(vec))
+    }
+}
+
+/// Iterates a shared cached partition by cloning its records.
+fn iter_shared<T: Data>(vec: Arc<Vec<T>>) -> BoxIter<T> {
+    let len = vec.len();
+    Box::new((0..len).map(move |i| vec[i].clone()))
+}
+
+fn spill_vec<T: Data>(any: &(dyn Any + Send + Sync)) -> Option<Vec<u8>> {
+    let vec = any.downcast_ref::<Vec<T>>()?;
+    postcard::to_allocvec(vec).ok()
+}
+
+/// Estimates the in-memory size of a partition from a sample of its records
+/// (their serialized size bounds their heap size from below, `size_of` their
+/// inline size), as Spark's SizeEstimator samples.
+pub fn estimate_size<T: Data>(vec: &[T]) -> u64 {
+    const SAMPLE: usize = 32;
+    if vec.is_empty() {
+        return 64;
+    }
+    let step = (vec.len() / SAMPLE).max(1);
+    let (mut bytes, mut n) = (0usize, 0usize);
+    for x in vec.iter().step_by(step).take(SAMPLE) {
+        bytes += postcard::experimental::serialized_size(x).unwrap_or(0);
+        n += 1;
+    }
+    let per_record = (bytes / n.max(1)).max(std::mem::size_of::<T>());
+    (per_record * vec.len() + 64) as u64
+}
+
+// Iterative drop: dropping the last reference to a node drops its parents'
+// references, which could recurse as deep as the lineage. Instead, nested drops
+// are queued and the outermost drop frame frees them one at a time.
+thread_local! {
+    static DROP_QUEUE: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+    static DRAINING: Cell<bool> = const { Cell::new(false) };
+}
+
+impl<T: 'static> Drop for RddRef<T> {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is never used again after this line: we are in drop.
+        let arc: Arc<dyn RddNode<T>> = unsafe { ManuallyDrop::take(&mut self.0) };
+        if Arc::strong_count(&arc) > 1 {
+            return; // only a count decrement: no recursion possible
+        }
+        let erased: Box<dyn Any> = Box::new(ErasedArc(arc));
+        if DRAINING.with(|d| d.get()) {
+            DROP_QUEUE.with(|q| q.borrow_mut().push(erased));
+            return;
+        }
+        DRAINING.with(|d| d.set(true));
+        drop(erased);
+        while let Some(next) = DROP_QUEUE.with(|q| q.borrow_mut().pop()) {
+            drop(next);
+        }
+        DRAINING.with(|d| d.set(false));
+    }
+}
+
+/// Lets an `Arc<dyn RddNode<T>>` (not `'static`-free of `T`) sit in the queue.
+struct ErasedArc<T>(#[allow(dead_code)] Arc<dyn RddNode<T>>);
+
+/// The RDD handle users hold: a node plus the runner that executes actions.
+pub struct Rdd<T: 'static> {
+    pub(crate) node: RddRef<T>,
+    pub(crate) runner: Arc<dyn JobRunner>,
+}
+
+impl<T: 'static> Clone for Rdd<T> {
+    fn clone(&self) -> Self {
+        Rdd { node: self.node.clone(), runner: self.runner.clone() }
+    }
+}
+
+impl<T: Data> Rdd<T> {
+    /// Wraps a node; used by sources and by transformations.
+    pub fn from_node(node: Arc<dyn RddNode<T>>, runner: Arc<dyn JobRunner>) -> Self {
+        Rdd { node: RddRef::new(node), runner }
+    }
+    pub fn id(&self) -> RddId {
+        self.node.id()
+    }
+    pub fn num_partitions(&self) -> usize {
+        self.node.num_partitions()
+    }
+    /// The node, for code that extends Ember with its own RDD kinds.
+    pub fn node_ref(&self) -> &RddRef<T> {
+        &self.node
+    }
+    pub fn runner(&self) -> &Arc<dyn JobRunner> {
+        &self.runner
+    }
+    pub(crate) fn derive<U: Data>(&self, node: Arc<dyn RddNode<U>>) -> Rdd<U> {
+        Rdd::from_node(node, self.runner.clone())
+    }
+    pub(crate) fn new_meta(&self) -> RddMeta {
+        RddMeta::new(self.runner.new_rdd_id())
+    }
+    pub fn storage_level(&self) -> StorageLevel {
+        self.node.node().meta().storage_level()
+    }
+    /// Keeps this RDD's partitions in executor memory once computed.
+    pub fn cache(&self) -> Self {
+        self.persist(StorageLevel::MemoryOnly)
+    }
+    /// Keeps this RDD's partitions at the given storage level once computed.
+    pub fn persist(&self, level: StorageLevel) -> Self {
+        self.node.node().meta().set_storage_level(level);
+        self.clone()
+    }
+    /// Stops caching this RDD and drops its cached blocks on every executor.
+    pub fn unpersist(&self) -> Self {
+        self.node.node().meta().set_storage_level(StorageLevel::None);
+        self.runner.unpersist(self.id());
+        self.clone()
+    }
+}
