@@ -1,1 +1,20 @@
+//! # ember-executor: the executor backend
+//!
+//! Runs tasks and holds an executor's data: the [`block_manager`] (cached
+//! partitions under a memory limit), the [`shuffle_store`] (map outputs), and
+//! broadcast values ([`env`]). The same pieces serve two deployments:
+//!
+//! - in process, for `local[N]`: the driver builds an [`env::ExecutorEnv`] and
+//!   runs tasks with [`task_runner`] on its own thread pool;
+//! - as a separate process, for `local-cluster[N]` and clusters: [`backend`]
+//!   starts the gRPC [`service`], which receives stage plans and tasks from
+//!   the driver and serves shuffle blocks to other backends ([`fetch`]).
 
+pub mod backend;
+pub mod block_manager;
+pub mod env;
+pub mod fetch;
+pub mod service;
+pub mod shuffle_store;
+pub mod task_runner;
+pub mod wire;

@@ -1,0 +1,118 @@
+//! The executor backend process: the user's own binary started in executor
+//! mode.
+//!
+//! A driver in `local-cluster[N]` mode starts its own executable N times with
+//! `EMBER_BACKEND=<bind address>` set. The `ember` crate runs
+//! [`run_if_requested`] before `main`, so such a process never reaches the
+//! user's `main`: it binds its gRPC port, prints one line
+//! `EMBER_BACKEND_LISTENING <host:port>` on stdout for the driver to read, and
+//! serves until the driver's control stream ends or its stdin closes (the
+//! driver died), then exits.
+
+use crate::fetch::MAX_MESSAGE_BYTES;
+use crate::service::{BackendConfig, BackendService};
+use crate::wire::exe_sha256;
+use ember_proto::v1::executor_backend_server::ExecutorBackendServer;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Set to the address to bind (e.g. `127.0.0.1:0`) to start in backend mode.
+pub const ENV_BACKEND: &str = "EMBER_BACKEND";
+/// Number of task threads.
+pub const ENV_CORES: &str = "EMBER_BACKEND_CORES";
+/// Directory for spilled blocks.
+pub const ENV_WORK_DIR: &str = "EMBER_BACKEND_WORK_DIR";
+/// Heartbeat interval in milliseconds.
+pub const ENV_HEARTBEAT_MS: &str = "EMBER_BACKEND_HEARTBEAT_MS";
+/// The line prefix announcing the bound address on stdout.
+pub const LISTENING_PREFIX: &str = "EMBER_BACKEND_LISTENING ";
+
+/// Runs the backend and exits the process if this process was started as one.
+pub fn run_if_requested() {
+    let Ok(bind) = std::env::var(ENV_BACKEND) else { return };
+    let code = match run(&bind) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("ember executor backend: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match std::env::var(name) {
+        Ok(v) => v.parse().map_err(|_| format!("{name}={v} is not valid")),
+        Err(_) => Ok(default),
+    }
+}
+
+fn run(bind: &str) -> Result<(), String> {
+    // Rust's runtime has not set this up yet when we run before main: a write
+    // to a closed socket must fail with EPIPE, not kill the process.
+    // SAFETY: setting a signal disposition to SIG_IGN has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EMBER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .try_init();
+    let cores = env_parse(ENV_CORES, 1usize)?;
+    let heartbeat_ms = env_parse(ENV_HEARTBEAT_MS, 1000u64)?;
+    let work_dir = std::env::var(ENV_WORK_DIR)
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir().join(format!("ember-backend-{}", std::process::id())));
+    let exe = exe_sha256().map_err(|e| format!("cannot hash own executable: {e}"))?;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let result = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| format!("cannot bind {bind}: {e}"))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?.to_string();
+        let config = BackendConfig {
+            cores,
+            work_dir: work_dir.clone(),
+            heartbeat_interval: Duration::from_millis(heartbeat_ms),
+            address: address.clone(),
+        };
+        let service = BackendService::new(config, exe, tokio::runtime::Handle::current()).map_err(|e| e.to_string())?;
+        let shutdown = service.shutdown.clone();
+        watch_stdin(shutdown.clone());
+        let server = tonic::transport::Server::builder()
+            .tcp_nodelay(true)
+            .add_service(
+                ExecutorBackendServer::new(service)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                async move { shutdown.notified().await },
+            );
+        let mut out = std::io::stdout();
+        writeln!(out, "{LISTENING_PREFIX}{address}").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
+        server.await.map_err(|e| e.to_string())
+    });
+    let _ = std::fs::remove_dir_all(&work_dir);
+    // Do not wait for running tasks: the driver is gone.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    result
+}
+
+/// Notifies `shutdown` when stdin reaches end of file: the driver, which holds
+/// the other end of the pipe, has exited or died.
+fn watch_stdin(shutdown: std::sync::Arc<tokio::sync::Notify>) {
+    let _ = std::thread::Builder::new().name("ember-stdin-watch".into()).spawn(move || {
+        let mut buf = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+        shutdown.notify_one();
+    });
+}

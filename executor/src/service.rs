@@ -1,0 +1,361 @@
+//! The executor backend's gRPC service.
+//!
+//! `Attach` is the control stream of one application: the driver's `Hello`
+//! is checked (same executable), then stage plans are decoded once per stage
+//! attempt and kept, task launches are queued on the task pool, and task
+//! statuses and block updates flow back, batched. When the driver's side of
+//! the stream ends (the driver exited or died), the backend shuts down.
+//! `FetchShuffle` serves this backend's map outputs to reducers elsewhere.
+
+use crate::block_manager::{BlockPlace, BlockUpdate};
+use crate::env::{ExecutorEnv, MapLocation, ShuffleLocations, StageEnv};
+use crate::fetch::ShuffleFetcher;
+use crate::task_runner::{TaskOutcome, TaskPool, run_task};
+use crate::wire::failure_to_proto;
+use ember_proto::v1 as pb;
+use ember_proto::v1::driver_message::Kind as DriverKind;
+use ember_proto::v1::executor_message::Kind as ExecKind;
+use ember_rdd::TaskError;
+use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, StageId};
+use ember_rdd::rdd::StageRoot;
+use ember_rdd::shipping::StagePlan;
+use ember_rdd::task::{AccumulatorValue, TaskContext, TaskOutput};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// How a backend is set up.
+#[derive(Clone, Debug)]
+pub struct BackendConfig {
+    pub cores: usize,
+    pub work_dir: PathBuf,
+    pub heartbeat_interval: Duration,
+    /// host:port on which this backend serves (filled in once bound).
+    pub address: String,
+}
+
+/// Messages queued for the driver, batched by the sender task.
+enum Outgoing {
+    Status(pb::TaskStatus),
+    Block(pb::BlockUpdate),
+}
+
+/// A decoded stage attempt: its root and the environment of its tasks.
+struct StageEntry {
+    root: Arc<dyn StageRoot>,
+    env: Arc<StageEnv>,
+}
+
+/// The application this backend serves.
+struct Session {
+    env: Arc<ExecutorEnv>,
+    /// (stage, attempt) -> decoded plan, or why it could not be decoded.
+    stages: Mutex<HashMap<(u64, u32), Result<Arc<StageEntry>, TaskError>>>,
+    out: mpsc::UnboundedSender<Outgoing>,
+}
+
+pub struct BackendService {
+    config: BackendConfig,
+    exe_sha256: String,
+    pool: Arc<TaskPool>,
+    session: Arc<Mutex<Option<Arc<Session>>>>,
+    /// Notified when the backend should exit.
+    pub shutdown: Arc<Notify>,
+    rt: tokio::runtime::Handle,
+}
+
+impl BackendService {
+    pub fn new(config: BackendConfig, exe_sha256: String, rt: tokio::runtime::Handle) -> std::io::Result<Self> {
+        let pool = Arc::new(TaskPool::new(config.cores, "ember-task")?);
+        Ok(BackendService {
+            config,
+            exe_sha256,
+            pool,
+            session: Arc::new(Mutex::new(None)),
+            shutdown: Arc::new(Notify::new()),
+            rt,
+        })
+    }
+
+    fn session(&self) -> Option<Arc<Session>> {
+        self.session.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn start_session(&self, hello: &pb::Hello) -> (Arc<Session>, mpsc::UnboundedReceiver<Outgoing>) {
+        let (out, out_rx) = mpsc::unbounded_channel();
+        let block_out = out.clone();
+        let on_update = Arc::new(move |u: BlockUpdate| {
+            let location = match u.place {
+                BlockPlace::None => pb::BlockLocation::None,
+                BlockPlace::Memory => pb::BlockLocation::Memory,
+                BlockPlace::Disk => pb::BlockLocation::Disk,
+            };
+            let _ = block_out.send(Outgoing::Block(pb::BlockUpdate {
+                rdd_id: u.block.rdd.0,
+                partition: u.block.partition as u32,
+                location: location as i32,
+                size_bytes: u.size_bytes,
+            }));
+        });
+        let fetcher = ShuffleFetcher::new(self.rt.clone(), Duration::from_secs(5));
+        let env = Arc::new(ExecutorEnv::new(
+            hello.executor_id.clone(),
+            hello.memory_bytes,
+            self.config.work_dir.join("blocks"),
+            on_update,
+            Some(fetcher),
+        ));
+        let session = Arc::new(Session { env, stages: Mutex::new(HashMap::new()), out });
+        *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
+        (session, out_rx)
+    }
+}
+
+/// Sends queued statuses and block updates to the driver, batching whatever
+/// has accumulated since the last send into one message of each kind.
+async fn send_batches(mut rx: mpsc::UnboundedReceiver<Outgoing>, tx: mpsc::Sender<Result<pb::ExecutorMessage, Status>>) {
+    let mut buf = Vec::with_capacity(256);
+    while rx.recv_many(&mut buf, 1024).await > 0 {
+        let (mut statuses, mut blocks) = (Vec::new(), Vec::new());
+        for item in buf.drain(..) {
+            match item {
+                Outgoing::Status(s) => statuses.push(s),
+                Outgoing::Block(b) => blocks.push(b),
+            }
+        }
+        // Block updates first: the driver must know where a block is cached
+        // before it learns that the task which cached it finished.
+        if !blocks.is_empty() {
+            let msg = pb::ExecutorMessage { kind: Some(ExecKind::BlockUpdates(pb::BlockUpdates { updates: blocks })) };
+            if tx.send(Ok(msg)).await.is_err() {
+                return;
+            }
+        }
+        if !statuses.is_empty() {
+            let msg = pb::ExecutorMessage { kind: Some(ExecKind::StatusUpdates(pb::StatusUpdates { statuses })) };
+            if tx.send(Ok(msg)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn outcome_to_status(task_id: u64, outcome: TaskOutcome) -> pb::TaskStatus {
+    use pb::task_status::Outcome;
+    let metrics = pb::TaskMetrics {
+        run_nanos: outcome.run_time.as_nanos() as u64,
+        records_read: outcome.metrics.records_read,
+        shuffle_read_bytes: outcome.metrics.shuffle_read_bytes,
+        shuffle_write_bytes: outcome.metrics.shuffle_write_bytes,
+        result_bytes: 0,
+    };
+    let success = outcome.result.and_then(|s| {
+        let mut out = pb::TaskSuccess::default();
+        match s.output {
+            TaskOutput::Bytes(b) => out.result = b,
+            TaskOutput::MapOutput { sizes } => out.map_output_sizes = sizes,
+            TaskOutput::Value(_) => return Err(TaskError::engine("in-process result in a backend")),
+        }
+        for (id, value) in s.accumulators {
+            match value {
+                AccumulatorValue::Bytes(value) => {
+                    out.accumulator_updates.push(pb::AccumulatorUpdate { accumulator_id: id.0, value })
+                }
+                AccumulatorValue::Local(_) => return Err(TaskError::engine("in-process accumulator in a backend")),
+            }
+        }
+        Ok(out)
+    });
+    let result_bytes = success.as_ref().map(|s| s.result.len() as u64).unwrap_or(0);
+    let outcome = match success {
+        Ok(s) => Outcome::Success(s),
+        Err(e) => Outcome::Failure(failure_to_proto(&e)),
+    };
+    pb::TaskStatus { task_id, outcome: Some(outcome), metrics: Some(pb::TaskMetrics { result_bytes, ..metrics }) }
+}
+
+fn locations_from_proto(locs: Vec<pb::ShuffleLocations>) -> ShuffleLocations {
+    locs.into_iter()
+        .map(|l| {
+            let maps = l
+                .maps
+                .into_iter()
+                .map(|m| MapLocation { executor_id: m.executor_id, address: m.address })
+                .collect();
+            (ShuffleId(l.shuffle_id), maps)
+        })
+        .collect()
+}
+
+impl Session {
+    fn register_stage(&self, r: pb::RegisterStage) {
+        let decoded = StagePlan::from_bytes(&r.plan).and_then(|plan| {
+            // SAFETY: the driver that sent this plan passed the executable
+            // check in `attach` (same SHA-256 as this process), so the plan's
+            // entry points are offsets of decoders in this very executable.
+            let root = unsafe { plan.decode() }?;
+            let env = Arc::new(StageEnv {
+                exec: self.env.clone(),
+                locations: Arc::new(locations_from_proto(r.shuffle_locations)),
+                results_cross_processes: true,
+            });
+            Ok(Arc::new(StageEntry { root, env }))
+        });
+        if let Err(e) = &decoded {
+            tracing::error!(stage = r.stage_id, error = %e, "cannot decode stage plan");
+        }
+        self.stages.lock().unwrap_or_else(|p| p.into_inner()).insert((r.stage_id, r.attempt), decoded);
+    }
+
+    fn launch(self: &Arc<Self>, pool: &TaskPool, tasks: Vec<pb::TaskDescription>) {
+        for t in tasks {
+            let entry = self.stages.lock().unwrap_or_else(|p| p.into_inner()).get(&(t.stage_id, t.stage_attempt)).cloned();
+            let entry = match entry {
+                Some(Ok(e)) => e,
+                Some(Err(e)) => {
+                    self.fail(t.task_id, e);
+                    continue;
+                }
+                None => {
+                    self.fail(t.task_id, TaskError::engine(format!("stage {} attempt {} not registered", t.stage_id, t.stage_attempt)));
+                    continue;
+                }
+            };
+            let out = self.out.clone();
+            pool.spawn(move || {
+                let env: Arc<dyn ember_rdd::task::TaskEnv> = entry.env.clone();
+                let tc = Arc::new(TaskContext::new(StageId(t.stage_id), t.partition as usize, t.attempt, env));
+                let outcome = run_task(&*entry.root, tc);
+                let _ = out.send(Outgoing::Status(outcome_to_status(t.task_id, outcome)));
+            });
+        }
+    }
+
+    fn fail(&self, task_id: u64, e: TaskError) {
+        let status = pb::TaskStatus {
+            task_id,
+            outcome: Some(pb::task_status::Outcome::Failure(failure_to_proto(&e))),
+            metrics: None,
+        };
+        let _ = self.out.send(Outgoing::Status(status));
+    }
+
+    fn remove(&self, r: pb::RemoveData) {
+        use pb::remove_data::Target;
+        match r.target {
+            Some(Target::RddId(id)) => self.env.blocks.remove_rdd(RddId(id)),
+            Some(Target::ShuffleId(id)) => self.env.shuffles.remove_shuffle(ShuffleId(id)),
+            Some(Target::BroadcastId(id)) => self.env.remove_broadcast(BroadcastId(id)),
+            Some(Target::StageId(id)) => self.stages.lock().unwrap_or_else(|p| p.into_inner()).retain(|(s, _), _| *s != id),
+            None => {}
+        }
+    }
+}
+
+type MessageStream = ReceiverStream<Result<pb::ExecutorMessage, Status>>;
+type BlockStream = tokio_stream::Iter<std::vec::IntoIter<Result<pb::ShuffleBlockBatch, Status>>>;
+
+/// Shuffle blocks are sent in batches of about this many bytes.
+const FETCH_BATCH_BYTES: usize = 4 << 20;
+
+#[tonic::async_trait]
+impl pb::executor_backend_server::ExecutorBackend for BackendService {
+    type AttachStream = MessageStream;
+    type FetchShuffleStream = BlockStream;
+
+    async fn attach(&self, request: Request<Streaming<pb::DriverMessage>>) -> Result<Response<MessageStream>, Status> {
+        let mut inbound = request.into_inner();
+        let hello = match inbound.message().await? {
+            Some(pb::DriverMessage { kind: Some(DriverKind::Hello(h)) }) => h,
+            _ => return Err(Status::invalid_argument("the first message on Attach must be Hello")),
+        };
+        if hello.exe_sha256 != self.exe_sha256 {
+            return Err(Status::failed_precondition(format!(
+                "executable mismatch: the driver runs a binary with SHA-256 {} but this backend runs {}; \
+                 executors must run the driver's own binary",
+                hello.exe_sha256, self.exe_sha256
+            )));
+        }
+        if self.session().is_some() {
+            return Err(Status::already_exists("this backend already serves an application"));
+        }
+        let (session, out_rx) = self.start_session(&hello);
+        tracing::info!(executor = %hello.executor_id, app = %hello.app_id, "attached to driver");
+
+        let (tx, rx) = mpsc::channel(256);
+        let registered = pb::ExecutorMessage {
+            kind: Some(ExecKind::Registered(pb::Registered {
+                executor_id: hello.executor_id.clone(),
+                exe_sha256: self.exe_sha256.clone(),
+                cores: self.config.cores as u32,
+                pid: std::process::id(),
+                address: self.config.address.clone(),
+            })),
+        };
+        tx.send(Ok(registered)).await.map_err(|_| Status::cancelled("driver went away"))?;
+        tokio::spawn(send_batches(out_rx, tx.clone()));
+
+        let heartbeat = self.config.heartbeat_interval;
+        let hb_session = session.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(heartbeat);
+            loop {
+                tick.tick().await;
+                let hb = pb::Heartbeat { memory_used_bytes: hb_session.env.blocks.memory_used() };
+                if tx.send(Ok(pb::ExecutorMessage { kind: Some(ExecKind::Heartbeat(hb)) })).await.is_err() {
+                    return;
+                }
+            }
+        });
+
+        let pool = self.pool.clone();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                match inbound.message().await {
+                    Ok(Some(pb::DriverMessage { kind: Some(kind) })) => match kind {
+                        DriverKind::RegisterStage(r) => session.register_stage(r),
+                        DriverKind::LaunchTasks(l) => session.launch(&pool, l.tasks),
+                        DriverKind::PutBroadcast(b) => session.env.put_broadcast_bytes(BroadcastId(b.broadcast_id), b.value),
+                        DriverKind::RemoveData(r) => session.remove(r),
+                        DriverKind::Shutdown(_) => break,
+                        DriverKind::Hello(_) => tracing::warn!("ignoring a second Hello"),
+                    },
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            tracing::info!("driver disconnected; shutting down");
+            shutdown.notify_one();
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn fetch_shuffle(&self, request: Request<pb::FetchShuffleRequest>) -> Result<Response<BlockStream>, Status> {
+        let req = request.into_inner();
+        let session = self.session().ok_or_else(|| Status::unavailable("no application attached"))?;
+        let shuffle = ShuffleId(req.shuffle_id);
+        let mut batches = Vec::new();
+        let mut batch = pb::ShuffleBlockBatch::default();
+        let mut batch_bytes = 0;
+        for map in req.map_indices {
+            let block = session.env.shuffles.get(shuffle, map as usize, req.reduce_index as usize).ok_or_else(|| {
+                Status::not_found(format!("{shuffle} map {map} reduce {} is not on this backend", req.reduce_index))
+            })?;
+            batch_bytes += block.len();
+            batch.blocks.push(pb::ShuffleBlock { map_index: map, data: block.to_vec() });
+            if batch_bytes >= FETCH_BATCH_BYTES {
+                batches.push(Ok(std::mem::take(&mut batch)));
+                batch_bytes = 0;
+            }
+        }
+        if !batch.blocks.is_empty() {
+            batches.push(Ok(batch));
+        }
+        Ok(Response::new(tokio_stream::iter(batches)))
+    }
+}

@@ -1,0 +1,106 @@
+//! Running one task: the task boundary.
+//!
+//! A task runs the stage root on its partition with the task installed as the
+//! thread's current task (for broadcast variables and accumulators). A panic
+//! in user code is caught here and becomes a [`TaskError::UserPanic`]: it
+//! fails the task, never the executor.
+
+use ember_rdd::TaskError;
+use ember_rdd::ids::AccumulatorId;
+use ember_rdd::rdd::StageRoot;
+use ember_rdd::task::{AccumulatorValue, TaskContext, TaskMetrics, TaskOutput, with_current_task};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What a successful task hands back.
+pub struct TaskSuccess {
+    pub output: TaskOutput,
+    pub accumulators: Vec<(AccumulatorId, AccumulatorValue)>,
+}
+
+/// The outcome of one task attempt, with its metrics.
+pub struct TaskOutcome {
+    pub result: Result<TaskSuccess, TaskError>,
+    pub metrics: TaskMetrics,
+    pub run_time: Duration,
+}
+
+/// Runs `root` on `tc.partition`.
+pub fn run_task(root: &dyn StageRoot, tc: Arc<TaskContext>) -> TaskOutcome {
+    let start = Instant::now();
+    let ran = catch_unwind(AssertUnwindSafe(|| with_current_task(&tc, || root.run(tc.partition, &tc))));
+    let result = match ran {
+        Ok(Ok(output)) => tc.take_accumulator_updates().map(|accumulators| TaskSuccess { output, accumulators }),
+        Ok(Err(e)) => Err(e),
+        Err(payload) => Err(TaskError::UserPanic { message: panic_message(&*payload) }),
+    };
+    TaskOutcome { result, metrics: tc.metrics(), run_time: start.elapsed() }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of task threads (one per core). Threads get large stacks, since
+/// computing a partition walks its narrow lineage recursively.
+pub struct TaskPool {
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Stack size of task threads: a 10,000-step narrow lineage needs a few MB in
+/// debug builds; the memory is only reserved, not committed.
+pub const TASK_STACK_BYTES: usize = 512 << 20;
+
+impl TaskPool {
+    pub fn new(threads: usize, name: &str) -> std::io::Result<Self> {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let mut handles = Vec::with_capacity(threads);
+        for i in 0..threads.max(1) {
+            let receiver = receiver.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .stack_size(TASK_STACK_BYTES)
+                .spawn(move || {
+                    loop {
+                        let job = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // pool dropped
+                        }
+                    }
+                })?;
+            handles.push(handle);
+        }
+        Ok(TaskPool { sender: Mutex::new(Some(sender)), threads: handles })
+    }
+
+    /// Queues a job; returns false when the pool is shut down.
+    pub fn spawn(&self, job: impl FnOnce() + Send + 'static) -> bool {
+        let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
+        sender.as_ref().is_some_and(|s| s.send(Box::new(job)).is_ok())
+    }
+}
+
+impl Drop for TaskPool {
+    fn drop(&mut self) {
+        self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
+        for t in self.threads.drain(..) {
+            // A thread that is running a long task is detached instead of joined.
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+    }
+}
