@@ -1,0 +1,258 @@
+//! Configuration: Spark-style string keys (`ember.task.maxFailures`) parsed
+//! into a typed, validated [`Settings`] when a context starts.
+//!
+//! Precedence, highest first: values set by the program, then `EMBER_MASTER`
+//! for the master, then defaults.
+
+use ember_rdd::EmberError;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Where executors run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Master {
+    /// In this process, with this many task threads.
+    Local { threads: usize },
+    /// This many executor backends as child processes on 127.0.0.1.
+    LocalCluster { executors: usize, cores: usize },
+    /// Executor daemons at these addresses.
+    Cluster { addresses: Vec<String> },
+}
+
+impl Master {
+    /// Parses `local`, `local[N]`, `local[*]`, `local-cluster[N]`,
+    /// `local-cluster[N,cores]` and `ember://host:port[,host:port...]`.
+    pub fn parse(s: &str) -> Result<Master, EmberError> {
+        let bad = || {
+            EmberError::Config(format!(
+                "unknown master '{s}': expected local, local[N], local[*], local-cluster[N] or ember://host:port[,host:port...]"
+            ))
+        };
+        let cpus = || std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let s = s.trim();
+        if s == "local" {
+            return Ok(Master::Local { threads: 1 });
+        }
+        if let Some(inner) = s.strip_prefix("local[").and_then(|r| r.strip_suffix(']')) {
+            let threads = if inner == "*" { cpus() } else { inner.parse().map_err(|_| bad())? };
+            if threads == 0 {
+                return Err(bad());
+            }
+            return Ok(Master::Local { threads });
+        }
+        if let Some(inner) = s.strip_prefix("local-cluster[").and_then(|r| r.strip_suffix(']')) {
+            let mut parts = inner.split(',').map(str::trim);
+            let executors: usize = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+            let cores: usize = match parts.next() {
+                Some(p) => p.parse().map_err(|_| bad())?,
+                None => 1,
+            };
+            if executors == 0 || cores == 0 {
+                return Err(bad());
+            }
+            return Ok(Master::LocalCluster { executors, cores });
+        }
+        if let Some(rest) = s.strip_prefix("ember://") {
+            let addresses: Vec<String> = rest.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+            if addresses.is_empty() || addresses.iter().any(|a| !a.contains(':')) {
+                return Err(bad());
+            }
+            return Ok(Master::Cluster { addresses });
+        }
+        Err(bad())
+    }
+}
+
+/// Parses a size like `512m`, `2g`, `64k` or `1048576b`; a bare number is MiB
+/// (as Spark's `--executor-memory`).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, mult) = match s.chars().last()? {
+        'b' => (&s[..s.len() - 1], 1u64),
+        'k' => (&s[..s.len() - 1], 1 << 10),
+        'm' => (&s[..s.len() - 1], 1 << 20),
+        'g' => (&s[..s.len() - 1], 1 << 30),
+        't' => (&s[..s.len() - 1], 1 << 40),
+        _ => (&s[..], 1 << 20),
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// The configuration keys a program may set, as `key=value` strings.
+#[derive(Clone, Debug, Default)]
+pub struct Conf {
+    entries: BTreeMap<String, String>,
+}
+
+/// Every key Ember reads, with its default; unknown `ember.*` keys are rejected.
+pub const KNOWN_KEYS: &[(&str, &str)] = &[
+    ("ember.master", "local[*] (or EMBER_MASTER)"),
+    ("ember.app.name", "ember"),
+    ("ember.default.parallelism", "task threads of all executors"),
+    ("ember.executor.memory", "0 (unlimited)"),
+    ("ember.executor.cores", "1 (local-cluster backends)"),
+    ("ember.task.maxFailures", "4"),
+    ("ember.stage.maxConsecutiveAttempts", "4"),
+    ("ember.locality.wait", "3000 (ms)"),
+    ("ember.seed", "0"),
+    ("ember.executor.heartbeatInterval", "1000 (ms)"),
+    ("ember.network.timeout", "10000 (ms)"),
+    ("ember.executor.registrationTimeout", "30000 (ms)"),
+];
+
+impl Conf {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets `key` to `value`.
+    pub fn set(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+        self.entries.insert(key.into(), value.to_string());
+        self
+    }
+    pub fn master(self, master: &str) -> Self {
+        self.set("ember.master", master)
+    }
+    pub fn app_name(self, name: &str) -> Self {
+        self.set("ember.app.name", name)
+    }
+    /// Sets `key=value` from a `--conf` argument.
+    pub fn set_pair(self, pair: &str) -> Result<Self, EmberError> {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| EmberError::Config(format!("--conf {pair}: expected key=value")))?;
+        Ok(self.set(k.trim(), v.trim()))
+    }
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries.get(key).map(String::as_str)
+    }
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, EmberError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| EmberError::Config(format!("{key}={v} is not a valid value"))),
+        }
+    }
+
+    fn millis(&self, key: &str, default: u64) -> Result<Duration, EmberError> {
+        Ok(Duration::from_millis(self.parsed(key, default)?))
+    }
+
+    /// Checks and types the configuration.
+    pub fn validate(&self) -> Result<Settings, EmberError> {
+        for (k, _) in self.entries() {
+            if k.starts_with("ember.") && !KNOWN_KEYS.iter().any(|(known, _)| *known == k) {
+                let known: Vec<&str> = KNOWN_KEYS.iter().map(|(k, _)| *k).collect();
+                return Err(EmberError::Config(format!("unknown key {k}; known keys: {}", known.join(", "))));
+            }
+        }
+        let master_str = match self.get("ember.master") {
+            Some(m) => m.to_string(),
+            None => std::env::var("EMBER_MASTER").unwrap_or_else(|_| "local[*]".to_string()),
+        };
+        let mut master = Master::parse(&master_str)?;
+        let executor_cores: usize = self.parsed("ember.executor.cores", 1)?;
+        if let Master::LocalCluster { cores, .. } = &mut master {
+            if self.get("ember.executor.cores").is_some() {
+                *cores = executor_cores;
+            }
+        }
+        let executor_memory = match self.get("ember.executor.memory") {
+            None => 0,
+            Some(v) => parse_size(v).ok_or_else(|| EmberError::Config(format!("ember.executor.memory={v} is not a size like 512m or 2g")))?,
+        };
+        let total_cores = match &master {
+            Master::Local { threads } => *threads,
+            Master::LocalCluster { executors, cores } => executors * cores,
+            Master::Cluster { addresses } => addresses.len() * executor_cores,
+        };
+        let settings = Settings {
+            master,
+            app_name: self.get("ember.app.name").unwrap_or("ember").to_string(),
+            default_parallelism: self.parsed("ember.default.parallelism", total_cores.max(2))?,
+            executor_memory,
+            max_task_failures: self.parsed("ember.task.maxFailures", 4)?,
+            max_stage_attempts: self.parsed("ember.stage.maxConsecutiveAttempts", 4)?,
+            locality_wait: self.millis("ember.locality.wait", 3000)?,
+            seed: self.parsed("ember.seed", 0)?,
+            heartbeat_interval: self.millis("ember.executor.heartbeatInterval", 1000)?,
+            network_timeout: self.millis("ember.network.timeout", 10_000)?,
+            registration_timeout: self.millis("ember.executor.registrationTimeout", 30_000)?,
+        };
+        if settings.max_task_failures == 0 {
+            return Err(EmberError::Config("ember.task.maxFailures must be at least 1".into()));
+        }
+        if settings.max_stage_attempts == 0 {
+            return Err(EmberError::Config("ember.stage.maxConsecutiveAttempts must be at least 1".into()));
+        }
+        if settings.network_timeout <= settings.heartbeat_interval {
+            return Err(EmberError::Config(
+                "ember.network.timeout must be longer than ember.executor.heartbeatInterval".into(),
+            ));
+        }
+        Ok(settings)
+    }
+}
+
+/// The validated configuration of a running context.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub master: Master,
+    pub app_name: String,
+    pub default_parallelism: usize,
+    /// Memory limit for cached blocks per executor, in bytes (0 = unlimited).
+    pub executor_memory: u64,
+    pub max_task_failures: u32,
+    pub max_stage_attempts: u32,
+    pub locality_wait: Duration,
+    pub seed: u64,
+    pub heartbeat_interval: Duration,
+    pub network_timeout: Duration,
+    pub registration_timeout: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masters_parse() {
+        assert_eq!(Master::parse("local").unwrap(), Master::Local { threads: 1 });
+        assert_eq!(Master::parse("local[3]").unwrap(), Master::Local { threads: 3 });
+        assert!(matches!(Master::parse("local[*]").unwrap(), Master::Local { .. }));
+        assert_eq!(Master::parse("local-cluster[2]").unwrap(), Master::LocalCluster { executors: 2, cores: 1 });
+        assert_eq!(Master::parse("local-cluster[2,3]").unwrap(), Master::LocalCluster { executors: 2, cores: 3 });
+        assert_eq!(
+            Master::parse("ember://a:1,b:2").unwrap(),
+            Master::Cluster { addresses: vec!["a:1".into(), "b:2".into()] }
+        );
+        for bad in ["yarn", "local[0]", "local[x]", "local-cluster[]", "ember://", "spark://x:1"] {
+            let e = Master::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("unknown master"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("512m"), Some(512 << 20));
+        assert_eq!(parse_size("2g"), Some(2 << 30));
+        assert_eq!(parse_size("100"), Some(100 << 20));
+        assert_eq!(parse_size("64kb"), None);
+        assert_eq!(parse_size("12b"), Some(12));
+    }
+
+    #[test]
+    fn validation_rejects_unknown_keys_and_bad_values() {
+        let e = Conf::new().set("ember.task.maxFailure", 3).validate().unwrap_err().to_string();
+        assert!(e.contains("unknown key ember.task.maxFailure"), "{e}");
+        let e = Conf::new().master("local").set("ember.task.maxFailures", "x").validate().unwrap_err().to_string();
+        assert!(e.contains("ember.task.maxFailures=x"), "{e}");
+        let e = Conf::new().master("local").set("ember.executor.memory", "lots").validate().unwrap_err().to_string();
+        assert!(e.contains("ember.executor.memory"), "{e}");
+        let s = Conf::new().master("local-cluster[2]").set("ember.executor.cores", 2).validate().unwrap();
+        assert_eq!(s.master, Master::LocalCluster { executors: 2, cores: 2 });
+        assert_eq!(s.default_parallelism, 4);
+    }
+}

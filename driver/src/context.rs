@@ -1,0 +1,336 @@
+//! `Context`: the entry point of a driver program (Spark's SparkContext).
+//!
+//! A context validates its configuration, starts the scheduler loop on its own
+//! small tokio runtime, starts or attaches to executors according to the
+//! master, and creates RDDs. It implements [`JobRunner`], through which every
+//! RDD's actions reach the scheduler. Dropping it (or `stop()`) fails running
+//! jobs, shuts executors down and reaps backend processes.
+
+use crate::conf::{Conf, Master, Settings};
+use crate::executors::local::LocalExecutor;
+use crate::executors::local_cluster::{BackendProcess, spawn_backend};
+use crate::executors::remote::{AttachRequest, attach};
+use crate::executors::{ExecutorId, LOCAL_EXECUTOR_ID};
+use crate::listener::{Listener, ListenerBus};
+use crate::scheduler::dag::{AccumulatorRegistry, DagScheduler};
+use crate::scheduler::{EventSender, SchedulerEvent};
+use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
+use ember_rdd::nodes::source::{ParallelCollectionRdd, RangeRdd};
+use ember_rdd::nodes::text_file::{TextFileRdd, WholeTextFilesRdd, list_input_files, plan_splits};
+use ember_rdd::rdd::{RddMeta, StageRoot};
+use ember_rdd::runner::{JobRunner, MergeAccumulatorFn};
+use ember_rdd::storage::AnyValue;
+use ember_rdd::task::TaskOutput;
+use ember_rdd::{Accumulator, Broadcast, Data, EmberError, Rdd, Result};
+use futures::future::BoxFuture;
+use std::ops::AddAssign;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// The driver's connection to its executors, and the factory of RDDs.
+pub struct Context {
+    inner: Arc<ContextInner>,
+}
+
+/// The state shared by a context and every RDD made from it.
+pub struct ContextInner {
+    settings: Settings,
+    conf: Conf,
+    app_id: String,
+    events: EventSender,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    next_rdd: AtomicU64,
+    next_shuffle: AtomicU64,
+    next_broadcast: AtomicU64,
+    next_accumulator: AtomicU64,
+    accumulators: AccumulatorRegistry,
+    listener: ListenerBus,
+    /// Backend processes of `local-cluster[N]`.
+    backends: Mutex<Vec<BackendProcess>>,
+    stopped: AtomicBool,
+}
+
+impl Context {
+    /// Starts a context: validates `conf`, starts the scheduler and the executors.
+    pub fn new(conf: Conf) -> Result<Context> {
+        ember_executor::backend::run_if_requested();
+        let settings = conf.validate()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("ember-driver")
+            .enable_all()
+            .build()
+            .map_err(|e| EmberError::Executor(format!("cannot start the driver runtime: {e}")))?;
+        let (events, rx) = EventSender::channel();
+        let listener = ListenerBus::start();
+        let accumulators: AccumulatorRegistry = Arc::new(Mutex::new(Default::default()));
+        let scheduler = DagScheduler::new(settings.clone(), events.clone(), listener.clone(), accumulators.clone());
+        runtime.spawn(scheduler.run(rx));
+        let ticker = events.clone();
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                if !ticker.post(SchedulerEvent::Tick) {
+                    return;
+                }
+            }
+        });
+        let app_id = format!("app-{}-{}", std::process::id(), unix_millis());
+        let inner = Arc::new(ContextInner {
+            settings,
+            conf,
+            app_id,
+            events,
+            runtime: Mutex::new(Some(runtime)),
+            next_rdd: AtomicU64::new(0),
+            next_shuffle: AtomicU64::new(0),
+            next_broadcast: AtomicU64::new(0),
+            next_accumulator: AtomicU64::new(0),
+            accumulators,
+            listener,
+            backends: Mutex::new(Vec::new()),
+            stopped: AtomicBool::new(false),
+        });
+        let ctx = Context { inner };
+        ctx.start_executors()?;
+        tracing::info!(app = %ctx.inner.app_id, master = ?ctx.inner.settings.master, "context started");
+        Ok(ctx)
+    }
+
+    fn start_executors(&self) -> Result<()> {
+        let s = &self.inner.settings;
+        match s.master.clone() {
+            Master::Local { threads } => {
+                let id = ExecutorId(LOCAL_EXECUTOR_ID.to_string());
+                let link = LocalExecutor::new(id.clone(), threads, s.executor_memory, self.inner.events.clone())?;
+                self.inner.events.post(SchedulerEvent::ExecutorAdded {
+                    executor: id,
+                    link: Arc::new(link),
+                    cores: threads,
+                    address: String::new(),
+                });
+                Ok(())
+            }
+            Master::LocalCluster { executors, cores } => self.start_local_cluster(executors, cores),
+            Master::Cluster { addresses } => Err(EmberError::Config(format!(
+                "master ember://{}: attaching to executor daemons needs `ember-executor`, which this build \
+                 does not include yet; use local[N] or local-cluster[N]",
+                addresses.join(",")
+            ))),
+        }
+    }
+
+    fn start_local_cluster(&self, executors: usize, cores: usize) -> Result<()> {
+        let inner = &self.inner;
+        let s = inner.settings.clone();
+        let exe_sha256 = ember_executor::wire::exe_sha256()
+            .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?;
+        let events = inner.events.clone();
+        let app_id = inner.app_id.clone();
+        let started = self.block_on(async move {
+            let spawns = (0..executors).map(|i| spawn_backend(i, cores, s.heartbeat_interval, s.registration_timeout));
+            let processes = futures::future::try_join_all(spawns).await?;
+            let mut attached = Vec::with_capacity(processes.len());
+            for (i, p) in processes.into_iter().enumerate() {
+                let id = ExecutorId(format!("exec-{i}"));
+                let req = AttachRequest {
+                    address: p.address.clone(),
+                    executor: id.clone(),
+                    app_id: app_id.clone(),
+                    exe_sha256: exe_sha256.clone(),
+                    memory_bytes: s.executor_memory,
+                    connect_timeout: s.registration_timeout,
+                };
+                let (link, reg) = attach(req, events.clone()).await?;
+                attached.push((id, link, reg, p));
+            }
+            Ok::<_, EmberError>(attached)
+        })??;
+        let mut backends = inner.backends.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, link, reg, process) in started {
+            inner.events.post(SchedulerEvent::ExecutorAdded {
+                executor: id,
+                link: Arc::new(link),
+                cores: reg.cores,
+                address: reg.address,
+            });
+            backends.push(process);
+        }
+        Ok(())
+    }
+
+    fn block_on<F: std::future::Future>(&self, f: F) -> Result<F::Output> {
+        let rt = self.inner.runtime.lock().unwrap_or_else(|p| p.into_inner());
+        let rt = rt.as_ref().ok_or_else(|| EmberError::Stopped("the context is stopped".into()))?;
+        Ok(rt.block_on(f))
+    }
+
+    fn runner(&self) -> Arc<dyn JobRunner> {
+        self.inner.clone()
+    }
+
+    fn meta(&self) -> RddMeta {
+        RddMeta::new(self.inner.new_rdd_id())
+    }
+
+    /// An RDD of `data`, in `partitions` contiguous slices.
+    pub fn parallelize<T: Data>(&self, data: Vec<T>, partitions: usize) -> Rdd<T> {
+        Rdd::from_node(Arc::new(ParallelCollectionRdd::new(self.meta(), data, partitions)), self.runner())
+    }
+
+    /// The integers `start, start+step, ...` up to `end` (exclusive), in `partitions` partitions.
+    pub fn range(&self, start: i64, end: i64, step: i64, partitions: usize) -> Result<Rdd<i64>> {
+        Ok(Rdd::from_node(Arc::new(RangeRdd::new(self.meta(), start, end, step, partitions)?), self.runner()))
+    }
+
+    /// The lines of a file, of the files of a directory, or of the files a
+    /// glob matches, split by byte ranges into at least `min_partitions`.
+    pub fn text_file(&self, path: &str, min_partitions: usize) -> Result<Rdd<String>> {
+        let files = list_input_files(path)?;
+        let splits = plan_splits(&files, min_partitions)?;
+        Ok(Rdd::from_node(Arc::new(TextFileRdd::new(self.meta(), splits)), self.runner()))
+    }
+
+    /// One `(path, content)` record per file of a directory or glob.
+    pub fn whole_text_files(&self, path: &str, min_partitions: usize) -> Result<Rdd<(String, String)>> {
+        let files = list_input_files(path)?;
+        Ok(Rdd::from_node(Arc::new(WholeTextFilesRdd::new(self.meta(), files, min_partitions)), self.runner()))
+    }
+
+    /// The records of all the RDDs.
+    pub fn union<T: Data>(&self, rdds: &[Rdd<T>]) -> Result<Rdd<T>> {
+        if rdds.is_empty() {
+            return Err(EmberError::InvalidArgument("union of no RDDs".into()));
+        }
+        Ok(Rdd::union_all(rdds))
+    }
+
+    /// Sends `value` to every executor once; read it in tasks with `value()`.
+    pub fn broadcast<T: Data>(&self, value: T) -> Result<Broadcast<T>> {
+        Broadcast::new(&*self.inner, value)
+    }
+
+    /// A new accumulator starting at `T::default()`.
+    pub fn accumulator<T: Data + Default + AddAssign>(&self) -> Accumulator<T> {
+        Accumulator::new(&*self.inner)
+    }
+
+    pub fn default_parallelism(&self) -> usize {
+        self.inner.settings.default_parallelism
+    }
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+    pub fn conf(&self) -> &Conf {
+        &self.inner.conf
+    }
+    pub fn app_id(&self) -> &str {
+        &self.inner.app_id
+    }
+
+    /// Receives scheduler events (job, stage, task, executor) on the bus thread.
+    pub fn add_listener(&self, listener: Arc<dyn Listener>) {
+        self.inner.listener.add(listener);
+    }
+    /// Waits until listeners have seen every event posted so far.
+    pub fn flush_listeners(&self) {
+        self.inner.listener.flush();
+    }
+
+    /// Process ids of the `local-cluster` backends, in executor order.
+    pub fn backend_pids(&self) -> Vec<u32> {
+        self.inner.backends.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|b| b.pid).collect()
+    }
+
+    /// Stops the context: running jobs fail, executors shut down.
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        self.inner.stop();
+    }
+}
+
+impl ContextInner {
+    fn stop(&self) {
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (done, wait) = oneshot::channel();
+        if self.events.post(SchedulerEvent::Stop { done }) {
+            let _ = futures::executor::block_on(async {
+                tokio::select! {
+                    _ = wait => {}
+                    _ = futures_timer(Duration::from_secs(5)) => {}
+                }
+            });
+        }
+        let backends = std::mem::take(&mut *self.backends.lock().unwrap_or_else(|p| p.into_inner()));
+        drop(backends); // kill_on_drop: no backend outlives its context
+        self.listener.flush();
+        if let Some(rt) = self.runtime.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// A timer usable outside the runtime (a plain thread sleeping).
+async fn futures_timer(d: Duration) {
+    let (tx, rx) = oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        std::thread::sleep(d);
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
+}
+
+fn unix_millis() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+}
+
+impl JobRunner for ContextInner {
+    fn new_rdd_id(&self) -> RddId {
+        RddId(self.next_rdd.fetch_add(1, Ordering::Relaxed))
+    }
+    fn new_shuffle_id(&self) -> ShuffleId {
+        ShuffleId(self.next_shuffle.fetch_add(1, Ordering::Relaxed))
+    }
+    fn default_parallelism(&self) -> usize {
+        self.settings.default_parallelism
+    }
+    fn seed(&self) -> u64 {
+        self.settings.seed
+    }
+    fn run_job(&self, root: Arc<dyn StageRoot>, partitions: Vec<usize>) -> BoxFuture<'static, Result<Vec<TaskOutput>>> {
+        let (reply, result) = oneshot::channel();
+        let posted = !self.stopped.load(Ordering::SeqCst)
+            && self.events.post(SchedulerEvent::JobSubmitted { root, partitions, reply });
+        Box::pin(async move {
+            if !posted {
+                return Err(EmberError::Stopped("the context is stopped".into()));
+            }
+            result.await.map_err(|_| EmberError::Stopped("the scheduler stopped before the job finished".into()))?
+        })
+    }
+    fn unpersist(&self, rdd: RddId) {
+        self.events.post(SchedulerEvent::Unpersist { rdd });
+    }
+    fn register_broadcast(&self, bytes: Vec<u8>, value: AnyValue) -> Result<BroadcastId> {
+        let id = BroadcastId(self.next_broadcast.fetch_add(1, Ordering::Relaxed));
+        if !self.events.post(SchedulerEvent::BroadcastAdded { id, bytes: Arc::new(bytes), value }) {
+            return Err(EmberError::Stopped("the context is stopped".into()));
+        }
+        Ok(id)
+    }
+    fn register_accumulator(&self, merge: MergeAccumulatorFn) -> AccumulatorId {
+        let id = AccumulatorId(self.next_accumulator.fetch_add(1, Ordering::Relaxed));
+        self.accumulators.lock().unwrap_or_else(|p| p.into_inner()).insert(id, merge);
+        id
+    }
+}

@@ -1,0 +1,82 @@
+//! The in-process executor of `local[N]`: N task threads sharing one block
+//! manager and shuffle store. Results stay in memory (no serialization).
+
+use super::{ExecutorId, ExecutorLink, RemoveTarget, StageDescription, TaskLaunch};
+use crate::scheduler::{EventSender, SchedulerEvent};
+use ember_executor::block_manager::BlockUpdate;
+use ember_executor::env::{ExecutorEnv, StageEnv};
+use ember_executor::task_runner::{TaskPool, run_task};
+use ember_rdd::EmberError;
+use ember_rdd::ids::{BroadcastId, StageId};
+use ember_rdd::storage::AnyValue;
+use ember_rdd::task::{TaskContext, TaskEnv};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub struct LocalExecutor {
+    id: ExecutorId,
+    env: Arc<ExecutorEnv>,
+    pool: TaskPool,
+    /// (stage, attempt) -> its description and task environment.
+    stages: Mutex<HashMap<(StageId, u32), (Arc<StageDescription>, Arc<StageEnv>)>>,
+    events: EventSender,
+}
+
+impl LocalExecutor {
+    pub fn new(id: ExecutorId, threads: usize, memory_limit: u64, events: EventSender) -> Result<Self, EmberError> {
+        let block_events = events.clone();
+        let block_exec = id.clone();
+        let on_update = Arc::new(move |u: BlockUpdate| {
+            block_events.post(SchedulerEvent::BlockUpdated { executor: block_exec.clone(), update: u });
+        });
+        let spill_dir = std::env::temp_dir().join(format!("ember-local-{}", std::process::id()));
+        let env = Arc::new(ExecutorEnv::new(id.0.clone(), memory_limit, spill_dir, on_update, None));
+        let pool = TaskPool::new(threads, "ember-local-task").map_err(|e| EmberError::Executor(e.to_string()))?;
+        Ok(LocalExecutor { id, env, pool, stages: Mutex::new(HashMap::new()), events })
+    }
+}
+
+impl ExecutorLink for LocalExecutor {
+    fn register_stage(&self, stage: &Arc<StageDescription>) -> Result<(), EmberError> {
+        let env = Arc::new(StageEnv {
+            exec: self.env.clone(),
+            locations: stage.locations.clone(),
+            results_cross_processes: false,
+        });
+        self.stages.lock().unwrap_or_else(|p| p.into_inner()).insert((stage.stage, stage.attempt), (stage.clone(), env));
+        Ok(())
+    }
+
+    fn launch(&self, tasks: Vec<TaskLaunch>) {
+        for t in tasks {
+            let entry = self.stages.lock().unwrap_or_else(|p| p.into_inner()).get(&(t.stage, t.stage_attempt)).cloned();
+            let events = self.events.clone();
+            let executor = self.id.clone();
+            let Some((stage, env)) = entry else {
+                tracing::error!(stage = %t.stage, "task launched for an unregistered stage");
+                continue;
+            };
+            self.pool.spawn(move || {
+                let env: Arc<dyn TaskEnv> = env;
+                let tc = Arc::new(TaskContext::new(t.stage, t.partition, t.attempt, env));
+                let outcome = run_task(&*stage.root, tc);
+                events.post(SchedulerEvent::TaskEnded { executor, task: t.task, outcome });
+            });
+        }
+    }
+
+    fn put_broadcast(&self, id: BroadcastId, _: &Arc<Vec<u8>>, value: &AnyValue) {
+        self.env.put_broadcast_value(id, value.clone());
+    }
+
+    fn remove(&self, target: RemoveTarget) {
+        match target {
+            RemoveTarget::Rdd(id) => self.env.blocks.remove_rdd(id),
+            RemoveTarget::Shuffle(id) => self.env.shuffles.remove_shuffle(id),
+            RemoveTarget::Broadcast(id) => self.env.remove_broadcast(id),
+            RemoveTarget::Stage(id) => self.stages.lock().unwrap_or_else(|p| p.into_inner()).retain(|(s, _), _| *s != id),
+        }
+    }
+
+    fn shutdown(&self) {}
+}

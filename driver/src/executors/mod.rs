@@ -1,0 +1,93 @@
+//! Executors as the scheduler sees them: an [`ExecutorLink`] per executor,
+//! through which stages are registered and tasks launched, whatever the
+//! executor is (in process, a child process, a remote daemon's backend).
+//!
+//! Links report back by posting [`SchedulerEvent`](crate::scheduler::SchedulerEvent)s:
+//! task ends, block updates, heartbeats and their own loss. The trait is the
+//! seam that lets the scheduler be tested without processes.
+
+pub mod local;
+pub mod local_cluster;
+pub mod remote;
+
+/// The id of the in-process executor of `local[N]`.
+pub const LOCAL_EXECUTOR_ID: &str = "driver";
+
+use ember_executor::env::ShuffleLocations;
+use ember_rdd::EmberError;
+use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, StageId, TaskId};
+use ember_rdd::rdd::StageRoot;
+use ember_rdd::shipping::StagePlan;
+use ember_rdd::storage::AnyValue;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// Identifies an executor within one application.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExecutorId(pub String);
+
+impl fmt::Display for ExecutorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One task to launch.
+#[derive(Clone, Debug)]
+pub struct TaskLaunch {
+    pub task: TaskId,
+    pub stage: StageId,
+    pub stage_attempt: u32,
+    pub partition: usize,
+    /// How many attempts of this task failed before.
+    pub attempt: u32,
+}
+
+/// A stage attempt, as registered with executors before its tasks launch.
+pub struct StageDescription {
+    pub stage: StageId,
+    pub attempt: u32,
+    pub root: Arc<dyn StageRoot>,
+    pub locations: Arc<ShuffleLocations>,
+    /// The encoded plan, built once per stage attempt on first need.
+    plan: OnceLock<Result<Arc<Vec<u8>>, String>>,
+}
+
+impl StageDescription {
+    pub fn new(stage: StageId, attempt: u32, root: Arc<dyn StageRoot>, locations: ShuffleLocations) -> Self {
+        StageDescription { stage, attempt, root, locations: Arc::new(locations), plan: OnceLock::new() }
+    }
+
+    /// The stage's plan for other processes (lineage serialized once per stage attempt).
+    pub fn plan_bytes(&self) -> Result<Arc<Vec<u8>>, EmberError> {
+        self.plan
+            .get_or_init(|| {
+                StagePlan::build(&*self.root)
+                    .and_then(|p| p.to_bytes())
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(EmberError::Serialization)
+    }
+}
+
+/// What an executor is told to drop.
+#[derive(Clone, Copy, Debug)]
+pub enum RemoveTarget {
+    Rdd(RddId),
+    Shuffle(ShuffleId),
+    Broadcast(BroadcastId),
+    Stage(StageId),
+}
+
+/// The scheduler's handle on one executor.
+pub trait ExecutorLink: Send + Sync {
+    /// Makes a stage attempt's tasks launchable on this executor.
+    fn register_stage(&self, stage: &Arc<StageDescription>) -> Result<(), EmberError>;
+    fn launch(&self, tasks: Vec<TaskLaunch>);
+    fn put_broadcast(&self, id: BroadcastId, bytes: &Arc<Vec<u8>>, value: &AnyValue);
+    fn remove(&self, target: RemoveTarget);
+    /// Asks the executor to stop serving this application.
+    fn shutdown(&self);
+}

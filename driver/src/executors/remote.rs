@@ -1,0 +1,231 @@
+//! A link to an executor backend in another process, over its `Attach`
+//! stream.
+//!
+//! Messages to the backend go into an unbounded queue that feeds the stream,
+//! so the scheduler never waits on the network. A reader task turns the
+//! backend's messages into scheduler events; when the stream breaks (the
+//! process died, the network is cut) it posts `ExecutorLost` at once.
+
+use super::{ExecutorId, ExecutorLink, RemoveTarget, StageDescription, TaskLaunch};
+use crate::scheduler::{EventSender, SchedulerEvent};
+use ember_executor::block_manager::{BlockPlace, BlockUpdate};
+use ember_executor::fetch::MAX_MESSAGE_BYTES;
+use ember_executor::task_runner::{TaskOutcome, TaskSuccess};
+use ember_executor::wire::failure_from_proto;
+use ember_proto::v1 as pb;
+use ember_proto::v1::driver_message::Kind as DriverKind;
+use ember_proto::v1::executor_backend_client::ExecutorBackendClient;
+use ember_proto::v1::executor_message::Kind as ExecKind;
+use ember_rdd::EmberError;
+use ember_rdd::ids::{AccumulatorId, BlockId, BroadcastId, RddId, TaskId};
+use ember_rdd::storage::AnyValue;
+use ember_rdd::task::{AccumulatorValue, TaskMetrics, TaskOutput};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::transport::Endpoint;
+
+/// What the driver knows of a backend after registering with it.
+pub struct Registration {
+    pub cores: usize,
+    pub address: String,
+    pub pid: u32,
+}
+
+pub struct RemoteExecutor {
+    tx: mpsc::UnboundedSender<pb::DriverMessage>,
+}
+
+fn message(kind: DriverKind) -> pb::DriverMessage {
+    pb::DriverMessage { kind: Some(kind) }
+}
+
+/// The parameters of an attach.
+pub struct AttachRequest {
+    pub address: String,
+    pub executor: ExecutorId,
+    pub app_id: String,
+    pub exe_sha256: String,
+    pub memory_bytes: u64,
+    pub connect_timeout: Duration,
+}
+
+/// Attaches to the backend at `req.address` and starts relaying its messages
+/// as scheduler events.
+pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteExecutor, Registration), EmberError> {
+    let address = req.address.clone();
+    let endpoint = Endpoint::from_shared(format!("http://{address}"))
+        .map_err(|e| EmberError::Executor(format!("bad executor address {address}: {e}")))?
+        .connect_timeout(req.connect_timeout)
+        .tcp_nodelay(true);
+    let channel = tokio::time::timeout(req.connect_timeout, endpoint.connect())
+        .await
+        .map_err(|_| EmberError::Executor(format!("cannot reach executor at {address}: timed out after {:?}", req.connect_timeout)))?
+        .map_err(|e| EmberError::Executor(format!("cannot reach executor at {address}: {e}")))?;
+    let mut client = ExecutorBackendClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let hello = pb::Hello {
+        app_id: req.app_id.clone(),
+        executor_id: req.executor.0.clone(),
+        exe_sha256: req.exe_sha256.clone(),
+        memory_bytes: req.memory_bytes,
+    };
+    tx.send(message(DriverKind::Hello(hello))).map_err(|_| EmberError::Executor("attach queue closed".into()))?;
+    let response = client
+        .attach(UnboundedReceiverStream::new(rx))
+        .await
+        .map_err(|s| EmberError::Executor(format!("executor at {address} refused the application: {}", s.message())))?;
+    let mut inbound = response.into_inner();
+    let registered = match inbound.message().await {
+        Ok(Some(pb::ExecutorMessage { kind: Some(ExecKind::Registered(r)) })) => r,
+        Ok(_) => return Err(EmberError::Executor(format!("executor at {address} did not register"))),
+        Err(s) => return Err(EmberError::Executor(format!("executor at {address} refused the application: {}", s.message()))),
+    };
+    let registration = Registration {
+        cores: registered.cores.max(1) as usize,
+        address: registered.address,
+        pid: registered.pid,
+    };
+    let executor = req.executor.clone();
+    tokio::spawn(async move {
+        let reason = loop {
+            match inbound.message().await {
+                Ok(Some(pb::ExecutorMessage { kind: Some(kind) })) => relay(&executor, kind, &events),
+                Ok(Some(_)) => {}
+                Ok(None) => break "the executor closed its stream".to_string(),
+                Err(s) => break format!("the executor's stream broke: {}", s.message()),
+            }
+        };
+        events.post(SchedulerEvent::ExecutorLost { executor, reason });
+    });
+    Ok((RemoteExecutor { tx }, registration))
+}
+
+fn relay(executor: &ExecutorId, kind: ExecKind, events: &EventSender) {
+    match kind {
+        ExecKind::StatusUpdates(s) => {
+            for status in s.statuses {
+                let task = TaskId(status.task_id);
+                events.post(SchedulerEvent::TaskEnded { executor: executor.clone(), task, outcome: outcome_from_proto(status) });
+            }
+        }
+        ExecKind::BlockUpdates(b) => {
+            for u in b.updates {
+                let place = match pb::BlockLocation::try_from(u.location) {
+                    Ok(pb::BlockLocation::Memory) => BlockPlace::Memory,
+                    Ok(pb::BlockLocation::Disk) => BlockPlace::Disk,
+                    _ => BlockPlace::None,
+                };
+                let update = BlockUpdate {
+                    block: BlockId { rdd: RddId(u.rdd_id), partition: u.partition as usize },
+                    place,
+                    size_bytes: u.size_bytes,
+                };
+                events.post(SchedulerEvent::BlockUpdated { executor: executor.clone(), update });
+            }
+        }
+        ExecKind::Heartbeat(_) => {
+            events.post(SchedulerEvent::Heartbeat { executor: executor.clone() });
+        }
+        ExecKind::Registered(_) => tracing::warn!(%executor, "ignoring a second registration"),
+    }
+}
+
+fn outcome_from_proto(status: pb::TaskStatus) -> TaskOutcome {
+    use pb::task_status::Outcome;
+    let m = status.metrics.unwrap_or_default();
+    let metrics = TaskMetrics {
+        records_read: m.records_read,
+        shuffle_read_bytes: m.shuffle_read_bytes,
+        shuffle_write_bytes: m.shuffle_write_bytes,
+    };
+    let result = match status.outcome {
+        Some(Outcome::Success(s)) => {
+            let output = if s.result.is_empty() && !s.map_output_sizes.is_empty() {
+                TaskOutput::MapOutput { sizes: s.map_output_sizes }
+            } else if s.result.is_empty() {
+                // A map task of a shuffle with no reduce partitions, or a
+                // result task whose value encodes to nothing (e.g. `()`).
+                TaskOutput::Bytes(Vec::new())
+            } else {
+                TaskOutput::Bytes(s.result)
+            };
+            let accumulators = s
+                .accumulator_updates
+                .into_iter()
+                .map(|a| (AccumulatorId(a.accumulator_id), AccumulatorValue::Bytes(a.value)))
+                .collect();
+            Ok(TaskSuccess { output, accumulators })
+        }
+        Some(Outcome::Failure(f)) => Err(failure_from_proto(f)),
+        None => Err(ember_rdd::TaskError::engine("task status without an outcome")),
+    };
+    TaskOutcome { result, metrics, run_time: Duration::from_nanos(m.run_nanos) }
+}
+
+impl RemoteExecutor {
+    fn send(&self, kind: DriverKind) {
+        // A closed queue means the executor is gone; its loss is reported by
+        // the reader task, so there is nothing more to do here.
+        let _ = self.tx.send(message(kind));
+    }
+}
+
+impl ExecutorLink for RemoteExecutor {
+    fn register_stage(&self, stage: &std::sync::Arc<StageDescription>) -> Result<(), EmberError> {
+        let plan = stage.plan_bytes()?;
+        let shuffle_locations = stage
+            .locations
+            .iter()
+            .map(|(shuffle, maps)| pb::ShuffleLocations {
+                shuffle_id: shuffle.0,
+                maps: maps
+                    .iter()
+                    .map(|m| pb::MapLocation { executor_id: m.executor_id.clone(), address: m.address.clone() })
+                    .collect(),
+            })
+            .collect();
+        self.send(DriverKind::RegisterStage(pb::RegisterStage {
+            stage_id: stage.stage.0,
+            attempt: stage.attempt,
+            plan: plan.as_ref().clone(),
+            shuffle_locations,
+        }));
+        Ok(())
+    }
+
+    fn launch(&self, tasks: Vec<TaskLaunch>) {
+        let tasks = tasks
+            .into_iter()
+            .map(|t| pb::TaskDescription {
+                task_id: t.task.0,
+                stage_id: t.stage.0,
+                stage_attempt: t.stage_attempt,
+                partition: t.partition as u32,
+                attempt: t.attempt,
+            })
+            .collect();
+        self.send(DriverKind::LaunchTasks(pb::LaunchTasks { tasks }));
+    }
+
+    fn put_broadcast(&self, id: BroadcastId, bytes: &std::sync::Arc<Vec<u8>>, _: &AnyValue) {
+        self.send(DriverKind::PutBroadcast(pb::PutBroadcast { broadcast_id: id.0, value: bytes.as_ref().clone() }));
+    }
+
+    fn remove(&self, target: RemoveTarget) {
+        use pb::remove_data::Target;
+        let target = match target {
+            RemoveTarget::Rdd(id) => Target::RddId(id.0),
+            RemoveTarget::Shuffle(id) => Target::ShuffleId(id.0),
+            RemoveTarget::Broadcast(id) => Target::BroadcastId(id.0),
+            RemoveTarget::Stage(id) => Target::StageId(id.0),
+        };
+        self.send(DriverKind::RemoveData(pb::RemoveData { target: Some(target) }));
+    }
+
+    fn shutdown(&self) {
+        self.send(DriverKind::Shutdown(pb::Shutdown {}));
+    }
+}

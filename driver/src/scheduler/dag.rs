@@ -1,0 +1,666 @@
+//! The DAG scheduler: turns a job into stages cut at shuffle dependencies,
+//! submits a stage once its parents' map outputs are all available, and
+//! reacts to task ends, fetch failures and executor losses.
+//!
+//! A guided tour, in the order things happen:
+//! 1. `handle_job_submitted`: the job's result stage is created, and a map
+//!    stage for every shuffle its lineage reads, memoized by shuffle id, so a
+//!    later job reading the same shuffle reuses the stage and, if its outputs
+//!    are still available, skips it.
+//! 2. `submit_stage`: a stage whose parents are all available starts a new
+//!    attempt with its missing partitions; otherwise its missing parents are
+//!    submitted and it waits.
+//! 3. `placement::schedule` offers pending tasks to executors with free cores.
+//! 4. `handle_task_ended`: a success registers a map output or a result; a
+//!    `FetchFailed` forgets the lost map outputs and resubmits the map stage for
+//!    the missing partitions only; any other failure retries the task, up to
+//!    `ember.task.maxFailures`, elsewhere when possible.
+//! 5. `handle_executor_lost`: running tasks go back to pending, cached blocks
+//!    and map outputs on the executor are forgotten.
+
+use super::map_output::{MapOutputTracker, MapStatus};
+use super::stage::{Stage, StageKind, StageState};
+use super::{EventSender, SchedulerEvent};
+use crate::conf::Settings;
+use crate::executors::{ExecutorId, ExecutorLink, RemoveTarget, StageDescription};
+use crate::listener::{ListenerBus, ListenerEvent};
+use ember_executor::block_manager::{BlockPlace, BlockUpdate};
+use ember_executor::env::ShuffleLocations;
+use ember_executor::task_runner::{TaskOutcome, TaskSuccess};
+use ember_rdd::ids::{AccumulatorId, BlockId, BroadcastId, JobId, RddId, ShuffleId, StageId, TaskId};
+use ember_rdd::rdd::{Dependency, RddBase, ShuffleDependencyBase, StageRoot};
+use ember_rdd::runner::MergeAccumulatorFn;
+use ember_rdd::storage::AnyValue;
+use ember_rdd::task::TaskOutput;
+use ember_rdd::{EmberError, TaskError};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+type JobReply = oneshot::Sender<Result<Vec<TaskOutput>, EmberError>>;
+
+pub(super) struct ActiveJob {
+    pub final_stage: StageId,
+    /// Partition of the final RDD -> index of its output.
+    pub partition_to_index: HashMap<usize, usize>,
+    pub outputs: Vec<Option<TaskOutput>>,
+    pub remaining: usize,
+    pub reply: Option<JobReply>,
+    /// Every stage this job needs.
+    pub stages: HashSet<StageId>,
+}
+
+pub(super) struct ExecutorState {
+    pub link: Arc<dyn ExecutorLink>,
+    pub cores: usize,
+    pub free_cores: usize,
+    pub address: String,
+    pub last_seen: Instant,
+    /// Stage attempts registered with this executor.
+    pub registered: HashSet<(StageId, u32)>,
+}
+
+pub(super) struct RunningTask {
+    pub stage: StageId,
+    pub stage_attempt: u32,
+    pub partition: usize,
+    pub executor: ExecutorId,
+}
+
+/// The registered accumulators' merge functions, shared with the context.
+pub type AccumulatorRegistry = Arc<Mutex<HashMap<AccumulatorId, MergeAccumulatorFn>>>;
+
+pub struct DagScheduler {
+    pub(super) settings: Settings,
+    pub(super) events: EventSender,
+    pub(super) listener: ListenerBus,
+    accumulators: AccumulatorRegistry,
+    next_job: u64,
+    next_stage: u64,
+    pub(super) next_task: u64,
+    /// Jobs not yet finished.
+    pub(super) jobs: HashMap<JobId, ActiveJob>,
+    /// Every stage of an active job, plus map stages kept for reuse.
+    pub(super) stages: HashMap<StageId, Stage>,
+    /// The map stage that writes each shuffle.
+    shuffle_to_map_stage: HashMap<ShuffleId, StageId>,
+    pub(super) map_outputs: MapOutputTracker,
+    /// Executors that can run tasks, by id (ordered, for determinism).
+    pub(super) executors: BTreeMap<ExecutorId, ExecutorState>,
+    /// Tasks running now.
+    pub(super) tasks: HashMap<TaskId, RunningTask>,
+    /// Where each cached block is.
+    pub(super) block_to_executors: HashMap<BlockId, HashSet<ExecutorId>>,
+    /// Broadcast values, sent to every executor that joins.
+    broadcasts: Vec<(BroadcastId, Arc<Vec<u8>>, AnyValue)>,
+    /// Whether a revive is already due (tasks held back for locality).
+    pub(super) revive_pending: bool,
+}
+
+/// Shuffle dependencies read by the narrow lineage of `rdd` (the stage's own
+/// inputs), found with an explicit stack.
+fn direct_shuffle_deps(rdd: Arc<dyn RddBase>) -> Vec<Arc<dyn ShuffleDependencyBase>> {
+    let mut found = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack = vec![rdd];
+    while let Some(r) = stack.pop() {
+        if !seen.insert(r.id()) {
+            continue;
+        }
+        for dep in r.dependencies() {
+            match dep {
+                Dependency::Narrow { rdd, .. } => stack.push(rdd),
+                Dependency::Shuffle(s) => found.push(s),
+            }
+        }
+    }
+    found
+}
+
+impl DagScheduler {
+    pub fn new(settings: Settings, events: EventSender, listener: ListenerBus, accumulators: AccumulatorRegistry) -> Self {
+        DagScheduler {
+            settings,
+            events,
+            listener,
+            accumulators,
+            next_job: 0,
+            next_stage: 0,
+            next_task: 0,
+            jobs: HashMap::new(),
+            stages: HashMap::new(),
+            shuffle_to_map_stage: HashMap::new(),
+            map_outputs: MapOutputTracker::default(),
+            executors: BTreeMap::new(),
+            tasks: HashMap::new(),
+            block_to_executors: HashMap::new(),
+            broadcasts: Vec::new(),
+            revive_pending: false,
+        }
+    }
+
+    /// The event loop: handles events one at a time until `Stop`.
+    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<SchedulerEvent>) {
+        while let Some(event) = rx.recv().await {
+            match event {
+                SchedulerEvent::JobSubmitted { root, partitions, reply } => self.handle_job_submitted(root, partitions, reply),
+                SchedulerEvent::TaskEnded { executor, task, outcome } => self.handle_task_ended(executor, task, outcome),
+                SchedulerEvent::ExecutorAdded { executor, link, cores, address } => {
+                    self.handle_executor_added(executor, link, cores, address)
+                }
+                SchedulerEvent::ExecutorLost { executor, reason } => self.handle_executor_lost(&executor, &reason),
+                SchedulerEvent::Heartbeat { executor } => {
+                    if let Some(e) = self.executors.get_mut(&executor) {
+                        e.last_seen = Instant::now();
+                    }
+                }
+                SchedulerEvent::BlockUpdated { executor, update } => self.handle_block_updated(executor, update),
+                SchedulerEvent::Unpersist { rdd } => self.handle_unpersist(rdd),
+                SchedulerEvent::BroadcastAdded { id, bytes, value } => self.handle_broadcast_added(id, bytes, value),
+                SchedulerEvent::Tick => self.handle_tick(),
+                SchedulerEvent::Stop { done } => {
+                    self.handle_stop();
+                    let _ = done.send(());
+                    return;
+                }
+            }
+            self.schedule();
+        }
+        self.handle_stop();
+    }
+
+    fn handle_job_submitted(&mut self, root: Arc<dyn StageRoot>, partitions: Vec<usize>, reply: JobReply) {
+        let n = root.rdd().num_partitions();
+        if let Some(bad) = partitions.iter().find(|&&p| p >= n) {
+            let _ = reply.send(Err(EmberError::InvalidArgument(format!("partition {bad} out of range (the RDD has {n})"))));
+            return;
+        }
+        if partitions.is_empty() {
+            let _ = reply.send(Ok(Vec::new()));
+            return;
+        }
+        if self.executors.is_empty() {
+            let _ = reply.send(Err(EmberError::Executor("no executors are alive".into())));
+            return;
+        }
+        let job = JobId(self.next_job);
+        self.next_job += 1;
+        let parents: Vec<StageId> =
+            direct_shuffle_deps(root.rdd()).into_iter().map(|d| self.get_or_create_map_stage(d)).collect();
+        let stage_id = self.new_stage_id();
+        let mut stage = Stage::new(stage_id, StageKind::Result { job }, root, parents);
+        stage.pending = partitions.iter().copied().collect();
+        self.stages.insert(stage_id, stage);
+        let stages = self.ancestors_and_self(stage_id);
+        let active = ActiveJob {
+            final_stage: stage_id,
+            partition_to_index: partitions.iter().enumerate().map(|(i, &p)| (p, i)).collect(),
+            outputs: (0..partitions.len()).map(|_| None).collect(),
+            remaining: partitions.len(),
+            reply: Some(reply),
+            stages: stages.clone(),
+        };
+        self.jobs.insert(job, active);
+        self.listener.post(ListenerEvent::JobStart { job, stages: stages.into_iter().collect() });
+        self.submit_stage(stage_id);
+    }
+
+    fn new_stage_id(&mut self) -> StageId {
+        let id = StageId(self.next_stage);
+        self.next_stage += 1;
+        id
+    }
+
+    /// The map stage writing `dep`'s shuffle, created (with its ancestors,
+    /// parents first, using an explicit stack) if it does not exist.
+    fn get_or_create_map_stage(&mut self, dep: Arc<dyn ShuffleDependencyBase>) -> StageId {
+        let wanted = dep.shuffle_id();
+        let mut stack: Vec<(Arc<dyn ShuffleDependencyBase>, bool)> = vec![(dep, false)];
+        while let Some((d, expanded)) = stack.pop() {
+            if self.shuffle_to_map_stage.contains_key(&d.shuffle_id()) {
+                continue;
+            }
+            let parents = direct_shuffle_deps(d.rdd());
+            if !expanded {
+                stack.push((d, true));
+                stack.extend(parents.into_iter().map(|p| (p, false)));
+                continue;
+            }
+            let parent_ids: Vec<StageId> = parents
+                .iter()
+                .filter_map(|p| self.shuffle_to_map_stage.get(&p.shuffle_id()).copied())
+                .collect();
+            let id = self.new_stage_id();
+            let shuffle = d.shuffle_id();
+            self.map_outputs.register_shuffle(shuffle, d.rdd().num_partitions());
+            let stage = Stage::new(id, StageKind::ShuffleMap { shuffle }, d.as_stage_root(), parent_ids);
+            self.stages.insert(id, stage);
+            self.shuffle_to_map_stage.insert(shuffle, id);
+        }
+        self.shuffle_to_map_stage[&wanted]
+    }
+
+    fn ancestors_and_self(&self, stage: StageId) -> HashSet<StageId> {
+        let mut all = HashSet::new();
+        let mut stack = vec![stage];
+        while let Some(s) = stack.pop() {
+            if all.insert(s) {
+                if let Some(st) = self.stages.get(&s) {
+                    stack.extend(st.parents.iter().copied());
+                }
+            }
+        }
+        all
+    }
+
+    fn parent_available(&self, parent: StageId) -> bool {
+        self.stages.get(&parent).and_then(|s| s.shuffle()).is_some_and(|sh| self.map_outputs.is_available(sh))
+    }
+
+    /// Submits `stage` if its parents are available, else its missing parents.
+    pub(super) fn submit_stage(&mut self, stage: StageId) {
+        let mut stack = vec![stage];
+        while let Some(id) = stack.pop() {
+            let Some(st) = self.stages.get(&id) else { continue };
+            if st.state == StageState::Running {
+                continue;
+            }
+            let missing: Vec<StageId> = st.parents.iter().copied().filter(|&p| !self.parent_available(p)).collect();
+            if missing.is_empty() {
+                self.submit_missing_tasks(id);
+            } else {
+                for p in missing {
+                    if self.stages.get(&p).is_some_and(|s| s.state != StageState::Running) {
+                        stack.push(p);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts a new attempt of `id` with the partitions it still lacks.
+    fn submit_missing_tasks(&mut self, id: StageId) {
+        let Some(st) = self.stages.get(&id) else { return };
+        let missing: Vec<usize> = match st.kind {
+            StageKind::ShuffleMap { shuffle } => self.map_outputs.missing(shuffle),
+            StageKind::Result { job } => match self.jobs.get(&job) {
+                Some(j) => {
+                    let mut m: Vec<usize> =
+                        j.partition_to_index.iter().filter(|&(_, &i)| j.outputs[i].is_none()).map(|(&p, _)| p).collect();
+                    m.sort_unstable();
+                    m
+                }
+                None => Vec::new(),
+            },
+        };
+        let locations = self.shuffle_locations(id);
+        let cached_chain = cached_one_to_one_chain(self.stages[&id].rdd.clone());
+        let st = self.stages.get_mut(&id).expect("stage exists: looked up above");
+        if missing.is_empty() {
+            st.state = StageState::Done;
+            self.after_stage_done(id);
+            return;
+        }
+        st.attempt += 1;
+        st.state = StageState::Running;
+        st.pending = missing.into_iter().collect();
+        st.running.clear();
+        st.submitted_at = Instant::now();
+        st.cached_chain = cached_chain;
+        st.description = Some(Arc::new(StageDescription::new(id, st.attempt, st.root.clone(), locations)));
+        self.listener.post(ListenerEvent::StageSubmitted {
+            stage: id,
+            attempt: st.attempt,
+            rdd: st.rdd.id(),
+            tasks: st.pending.len(),
+        });
+    }
+
+    /// Where the map outputs read by stage `id` live.
+    fn shuffle_locations(&self, id: StageId) -> ShuffleLocations {
+        let mut locations = ShuffleLocations::new();
+        for p in &self.stages[&id].parents {
+            if let Some(shuffle) = self.stages.get(p).and_then(|s| s.shuffle()) {
+                if let Some(locs) = self.map_outputs.locations(shuffle) {
+                    locations.insert(shuffle, locs);
+                }
+            }
+        }
+        locations
+    }
+
+    fn handle_task_ended(&mut self, executor: ExecutorId, task: TaskId, outcome: TaskOutcome) {
+        let Some(info) = self.tasks.remove(&task) else { return };
+        if let Some(e) = self.executors.get_mut(&info.executor) {
+            e.free_cores = (e.free_cores + 1).min(e.cores);
+        }
+        let rdd = self.stages.get(&info.stage).map(|s| s.rdd.id()).unwrap_or(RddId(u64::MAX));
+        self.listener.post(ListenerEvent::TaskEnd {
+            task,
+            stage: info.stage,
+            rdd,
+            partition: info.partition,
+            executor: executor.clone(),
+            succeeded: outcome.result.is_ok(),
+            error: outcome.result.as_ref().err().map(|e| e.to_string()),
+            run_time: outcome.run_time,
+            shuffle_read_bytes: outcome.metrics.shuffle_read_bytes,
+            shuffle_write_bytes: outcome.metrics.shuffle_write_bytes,
+        });
+        if let Err(TaskError::FetchFailed { executor: holder, shuffle, .. }) = &outcome.result {
+            // Even from an old attempt, a fetch failure is news: outputs are lost.
+            self.forget_outputs(&ExecutorId(holder.clone()), Some(*shuffle));
+        }
+        let Some(st) = self.stages.get_mut(&info.stage) else { return };
+        let current = st.state == StageState::Running && st.attempt == info.stage_attempt;
+        if current {
+            st.running.remove(&info.partition);
+        }
+        match outcome.result {
+            Ok(success) if current => self.task_succeeded(info, executor, success),
+            Ok(_) => {}
+            Err(TaskError::FetchFailed { .. }) if current => self.fetch_failed(info, outcome.result.err()),
+            Err(_) if !current => {}
+            Err(e) => self.task_failed(info, executor, e),
+        }
+    }
+
+    fn merge_accumulators(&self, success: &mut TaskSuccess) {
+        let registry = self.accumulators.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, value) in success.accumulators.drain(..) {
+            if let Some(merge) = registry.get(&id) {
+                if let Err(e) = merge(value) {
+                    tracing::warn!(accumulator = %id, error = %e, "cannot merge an accumulator update");
+                }
+            }
+        }
+    }
+
+    fn task_succeeded(&mut self, info: RunningTask, executor: ExecutorId, mut success: TaskSuccess) {
+        let st = &self.stages[&info.stage];
+        match st.kind {
+            StageKind::Result { job } => {
+                let Some(j) = self.jobs.get(&job) else { return };
+                let Some(&index) = j.partition_to_index.get(&info.partition) else { return };
+                if j.outputs[index].is_some() {
+                    return;
+                }
+                self.merge_accumulators(&mut success);
+                let j = self.jobs.get_mut(&job).expect("job exists: looked up above");
+                j.outputs[index] = Some(success.output);
+                j.remaining -= 1;
+                if j.remaining == 0 {
+                    self.finish_job(job);
+                }
+            }
+            StageKind::ShuffleMap { shuffle } => {
+                let TaskOutput::MapOutput { sizes } = std::mem::replace(&mut success.output, TaskOutput::Bytes(Vec::new())) else {
+                    self.task_failed(info, executor, TaskError::engine("map task returned a result"));
+                    return;
+                };
+                if !self.map_outputs.has_output(shuffle, info.partition) {
+                    self.merge_accumulators(&mut success);
+                }
+                let address = self.executors.get(&executor).map(|e| e.address.clone()).unwrap_or_default();
+                self.map_outputs.register_output(shuffle, info.partition, MapStatus { executor, address, sizes });
+                let st = &self.stages[&info.stage];
+                if st.pending.is_empty() && st.running.is_empty() {
+                    if self.map_outputs.is_available(shuffle) {
+                        let st = self.stages.get_mut(&info.stage).expect("stage exists");
+                        st.state = StageState::Done;
+                        st.consecutive_fetch_failures = 0;
+                        self.listener.post(ListenerEvent::StageCompleted { stage: info.stage, attempt: info.stage_attempt });
+                        self.after_stage_done(info.stage);
+                    } else {
+                        // Outputs were lost while the stage ran: run the missing ones.
+                        self.submit_missing_tasks(info.stage);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Submits the waiting stages of active jobs whose parents are now available.
+    fn after_stage_done(&mut self, _done: StageId) {
+        let mut waiting: Vec<StageId> = self
+            .jobs
+            .values()
+            .flat_map(|j| j.stages.iter().copied())
+            .filter(|s| self.stages.get(s).is_some_and(|st| st.state == StageState::Waiting))
+            .collect();
+        waiting.sort_unstable();
+        waiting.dedup();
+        for s in waiting {
+            let still_waiting = self.stages.get(&s).is_some_and(|st| st.state == StageState::Waiting);
+            if still_waiting && self.stages[&s].parents.iter().all(|&p| self.parent_available(p)) {
+                self.submit_missing_tasks(s);
+            }
+        }
+    }
+
+    fn finish_job(&mut self, job: JobId) {
+        let Some(mut j) = self.jobs.remove(&job) else { return };
+        let outputs: Vec<TaskOutput> = j.outputs.drain(..).map(|o| o.unwrap_or(TaskOutput::Bytes(Vec::new()))).collect();
+        if let Some(reply) = j.reply.take() {
+            let _ = reply.send(Ok(outputs));
+        }
+        self.retire_stage(j.final_stage);
+        self.listener.post(ListenerEvent::JobEnd { job, succeeded: true });
+    }
+
+    /// Drops a result stage (map stages are kept: later jobs reuse their outputs).
+    fn retire_stage(&mut self, stage: StageId) {
+        if let Some(st) = self.stages.remove(&stage) {
+            if st.state == StageState::Running {
+                self.listener.post(ListenerEvent::StageCompleted { stage, attempt: st.attempt });
+            }
+            for e in self.executors.values_mut() {
+                if e.registered.iter().any(|(s, _)| *s == stage) {
+                    e.registered.retain(|(s, _)| *s != stage);
+                    e.link.remove(RemoveTarget::Stage(stage));
+                }
+            }
+        }
+    }
+
+    fn task_failed(&mut self, info: RunningTask, executor: ExecutorId, error: TaskError) {
+        let max = self.settings.max_task_failures;
+        let st = self.stages.get_mut(&info.stage).expect("stage exists: checked by caller");
+        let failures = st.failures.entry(info.partition).or_insert(0);
+        *failures += 1;
+        let attempts = *failures;
+        tracing::warn!(stage = %info.stage, partition = info.partition, %executor, attempts, error = %error, "task failed");
+        if attempts >= max {
+            let cause = EmberError::JobAborted { stage: info.stage, partition: info.partition, attempts, cause: error };
+            self.abort_stage(info.stage, cause);
+            return;
+        }
+        st.failed_on.entry(info.partition).or_default().insert(executor);
+        st.pending.push_back(info.partition);
+    }
+
+    fn fetch_failed(&mut self, info: RunningTask, error: Option<TaskError>) {
+        let max = self.settings.max_stage_attempts;
+        let error = error.unwrap_or_else(|| TaskError::engine("fetch failed"));
+        let st = self.stages.get_mut(&info.stage).expect("stage exists: checked by caller");
+        st.consecutive_fetch_failures += 1;
+        let attempts = st.consecutive_fetch_failures;
+        // This attempt is over: its other running tasks' results will be ignored.
+        st.state = StageState::Waiting;
+        st.pending.clear();
+        st.running.clear();
+        tracing::warn!(stage = %info.stage, attempts, error = %error, "fetch failed; resubmitting the map stage");
+        if attempts >= max {
+            self.abort_stage(info.stage, EmberError::StageAborted { stage: info.stage, attempts, cause: error });
+            return;
+        }
+        self.submit_stage(info.stage);
+    }
+
+    /// Forgets map outputs held by `executor` (of one shuffle, or all).
+    fn forget_outputs(&mut self, executor: &ExecutorId, shuffle: Option<ShuffleId>) {
+        let affected = self.map_outputs.remove_outputs_on(executor);
+        for sh in affected {
+            if shuffle.is_some_and(|s| s != sh) {
+                continue;
+            }
+            if let Some(st) = self.shuffle_to_map_stage.get(&sh).and_then(|id| self.stages.get_mut(id)) {
+                if st.state == StageState::Done {
+                    st.state = StageState::Waiting;
+                }
+            }
+        }
+    }
+
+    /// Fails every job that needs `stage`.
+    fn abort_stage(&mut self, stage: StageId, error: EmberError) {
+        let doomed: Vec<JobId> = self.jobs.iter().filter(|(_, j)| j.stages.contains(&stage)).map(|(&id, _)| id).collect();
+        let message = error.to_string();
+        let mut error = Some(error);
+        for job in doomed {
+            let e = error.take().unwrap_or_else(|| EmberError::Stopped(message.clone()));
+            self.fail_job(job, e);
+        }
+    }
+
+    pub(super) fn fail_job(&mut self, job: JobId, error: EmberError) {
+        let Some(mut j) = self.jobs.remove(&job) else { return };
+        if let Some(reply) = j.reply.take() {
+            let _ = reply.send(Err(error));
+        }
+        self.retire_stage(j.final_stage);
+        // Stop running the map stages no other job needs.
+        let still_needed: HashSet<StageId> = self.jobs.values().flat_map(|j| j.stages.iter().copied()).collect();
+        for s in j.stages {
+            if !still_needed.contains(&s) {
+                if let Some(st) = self.stages.get_mut(&s) {
+                    if st.state == StageState::Running {
+                        st.state = StageState::Waiting;
+                        st.pending.clear();
+                        st.running.clear();
+                    }
+                }
+            }
+        }
+        self.listener.post(ListenerEvent::JobEnd { job, succeeded: false });
+    }
+
+    fn handle_executor_added(&mut self, executor: ExecutorId, link: Arc<dyn ExecutorLink>, cores: usize, address: String) {
+        for (id, bytes, value) in &self.broadcasts {
+            link.put_broadcast(*id, bytes, value);
+        }
+        self.listener.post(ListenerEvent::ExecutorAdded { executor: executor.clone(), cores });
+        let state = ExecutorState {
+            link,
+            cores,
+            free_cores: cores,
+            address,
+            last_seen: Instant::now(),
+            registered: HashSet::new(),
+        };
+        self.executors.insert(executor, state);
+    }
+
+    pub(super) fn handle_executor_lost(&mut self, executor: &ExecutorId, reason: &str) {
+        let Some(_) = self.executors.remove(executor) else { return };
+        tracing::warn!(%executor, reason, "executor lost");
+        self.listener.post(ListenerEvent::ExecutorRemoved { executor: executor.clone(), reason: reason.to_string() });
+        // Its running tasks go back to pending (an executor loss is not the task's fault).
+        let lost: Vec<TaskId> = self.tasks.iter().filter(|(_, t)| &t.executor == executor).map(|(&id, _)| id).collect();
+        for id in lost {
+            if let Some(t) = self.tasks.remove(&id) {
+                if let Some(st) = self.stages.get_mut(&t.stage) {
+                    if st.state == StageState::Running && st.attempt == t.stage_attempt && st.running.remove(&t.partition) {
+                        st.pending.push_front(t.partition);
+                    }
+                }
+            }
+        }
+        self.block_to_executors.retain(|_, holders| {
+            holders.remove(executor);
+            !holders.is_empty()
+        });
+        self.forget_outputs(executor, None);
+        if self.executors.is_empty() {
+            let jobs: Vec<JobId> = self.jobs.keys().copied().collect();
+            for job in jobs {
+                self.fail_job(job, EmberError::Executor(format!("all executors are lost (last: {executor}: {reason})")));
+            }
+        }
+    }
+
+    fn handle_block_updated(&mut self, executor: ExecutorId, update: BlockUpdate) {
+        if update.place == BlockPlace::None {
+            if let Some(holders) = self.block_to_executors.get_mut(&update.block) {
+                holders.remove(&executor);
+                if holders.is_empty() {
+                    self.block_to_executors.remove(&update.block);
+                }
+            }
+        } else if self.executors.contains_key(&executor) {
+            self.block_to_executors.entry(update.block).or_default().insert(executor);
+        }
+    }
+
+    fn handle_unpersist(&mut self, rdd: RddId) {
+        self.block_to_executors.retain(|b, _| b.rdd != rdd);
+        for e in self.executors.values() {
+            e.link.remove(RemoveTarget::Rdd(rdd));
+        }
+    }
+
+    fn handle_broadcast_added(&mut self, id: BroadcastId, bytes: Arc<Vec<u8>>, value: AnyValue) {
+        for e in self.executors.values() {
+            e.link.put_broadcast(id, &bytes, &value);
+        }
+        self.broadcasts.push((id, bytes, value));
+    }
+
+    fn handle_tick(&mut self) {
+        self.revive_pending = false;
+        let timeout = self.settings.network_timeout;
+        let silent: Vec<ExecutorId> = self
+            .executors
+            .iter()
+            .filter(|(id, e)| id.0 != crate::executors::LOCAL_EXECUTOR_ID && e.last_seen.elapsed() > timeout)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in silent {
+            let reason = format!("no heartbeat for {timeout:?}");
+            if let Some(e) = self.executors.get(&id) {
+                e.link.shutdown();
+            }
+            self.handle_executor_lost(&id, &reason);
+        }
+    }
+
+    fn handle_stop(&mut self) {
+        let jobs: Vec<JobId> = self.jobs.keys().copied().collect();
+        for job in jobs {
+            self.fail_job(job, EmberError::Stopped("the context was stopped while the job ran".into()));
+        }
+        for e in self.executors.values() {
+            e.link.shutdown();
+        }
+        self.executors.clear();
+    }
+}
+
+/// The cached RDDs reachable from `rdd` through one-to-one narrow
+/// dependencies, nearest first: a task of the stage runs best where the
+/// nearest cached one's partition is.
+fn cached_one_to_one_chain(rdd: Arc<dyn RddBase>) -> Vec<RddId> {
+    let mut chain = Vec::new();
+    let mut current = Some(rdd);
+    while let Some(r) = current.take() {
+        if r.meta().storage_level().is_cached() {
+            chain.push(r.id());
+        }
+        current = r.dependencies().into_iter().find_map(|d| match d {
+            Dependency::Narrow { rdd, one_to_one: true } => Some(rdd),
+            _ => None,
+        });
+    }
+    chain
+}

@@ -1,0 +1,73 @@
+//! The scheduler: one event loop that owns all job, stage, task and executor
+//! state (Spark's DAGScheduler and TaskSchedulerImpl in one).
+//!
+//! Anything may *post* a [`SchedulerEvent`] (an action submitting a job, a
+//! task thread finishing, an executor's stream breaking); only the loop in
+//! [`dag::DagScheduler::run`] reads and changes state, one event at a time, each
+//! event kind in its own `handle_*` method. No locks guard scheduler state.
+//!
+//! - [`stage`]: stages and their states;
+//! - [`map_output`]: where each shuffle map output lives;
+//! - [`dag`]: jobs → stages (cut at shuffle dependencies), submission,
+//!   completion, failure handling;
+//! - [`placement`]: which executor runs which pending task (locality first).
+
+pub mod dag;
+pub mod map_output;
+pub mod placement;
+pub mod stage;
+
+use crate::executors::{ExecutorId, ExecutorLink};
+use ember_executor::block_manager::BlockUpdate;
+use ember_executor::task_runner::TaskOutcome;
+use ember_rdd::EmberError;
+use ember_rdd::ids::{BroadcastId, RddId, TaskId};
+use ember_rdd::rdd::StageRoot;
+use ember_rdd::storage::AnyValue;
+use ember_rdd::task::TaskOutput;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Everything the scheduler loop reacts to.
+pub enum SchedulerEvent {
+    /// An action: run `root` on `partitions` of its RDD.
+    JobSubmitted {
+        root: Arc<dyn StageRoot>,
+        partitions: Vec<usize>,
+        reply: oneshot::Sender<Result<Vec<TaskOutput>, EmberError>>,
+    },
+    /// A task attempt finished, successfully or not.
+    TaskEnded { executor: ExecutorId, task: TaskId, outcome: TaskOutcome },
+    /// A new executor can run tasks.
+    ExecutorAdded { executor: ExecutorId, link: Arc<dyn ExecutorLink>, cores: usize, address: String },
+    /// An executor died or became unreachable.
+    ExecutorLost { executor: ExecutorId, reason: String },
+    /// An executor is alive.
+    Heartbeat { executor: ExecutorId },
+    /// A cached block appeared, moved to disk, or went away.
+    BlockUpdated { executor: ExecutorId, update: BlockUpdate },
+    /// Drop an RDD's cached blocks everywhere.
+    Unpersist { rdd: RddId },
+    /// A broadcast value to send to every executor, now and later.
+    BroadcastAdded { id: BroadcastId, bytes: Arc<Vec<u8>>, value: AnyValue },
+    /// Time passed: re-offer held-back tasks, check heartbeats.
+    Tick,
+    /// Stop: shut executors down, fail running jobs.
+    Stop { done: oneshot::Sender<()> },
+}
+
+/// Posts events to the scheduler loop from any thread.
+#[derive(Clone)]
+pub struct EventSender(mpsc::UnboundedSender<SchedulerEvent>);
+
+impl EventSender {
+    pub fn channel() -> (EventSender, mpsc::UnboundedReceiver<SchedulerEvent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (EventSender(tx), rx)
+    }
+
+    /// Posts an event; returns false when the scheduler has stopped.
+    pub fn post(&self, event: SchedulerEvent) -> bool {
+        self.0.send(event).is_ok()
+    }
+}

@@ -1,0 +1,101 @@
+//! Stages: the tasks between shuffle boundaries.
+//!
+//! ```text
+//!            submit (parents available)        all partitions done
+//!  Waiting ------------------------------> Running ---------------> Done
+//!     ^                                      |  ^                     |
+//!     |   fetch failure: parent output lost  |  | outputs lost again  |
+//!     +--------------------------------------+  +---------------------+
+//! ```
+//!
+//! Every submission starts a new *attempt*; results from an older attempt are
+//! ignored, since they were computed against map outputs that may be gone.
+
+use ember_rdd::ids::{JobId, RddId, ShuffleId, StageId};
+use ember_rdd::rdd::{RddBase, StageRoot};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::executors::{ExecutorId, StageDescription};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageState {
+    /// Not submitted, or waiting for parent stages.
+    Waiting,
+    /// Its tasks are being scheduled and run.
+    Running,
+    /// Every partition it must compute is done.
+    Done,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageKind {
+    /// Writes the map side of a shuffle.
+    ShuffleMap { shuffle: ShuffleId },
+    /// Computes the result of a job.
+    Result { job: JobId },
+}
+
+pub struct Stage {
+    pub id: StageId,
+    pub kind: StageKind,
+    pub root: Arc<dyn StageRoot>,
+    /// The RDD whose partitions the stage computes.
+    pub rdd: Arc<dyn RddBase>,
+    /// Map stages this stage reads from.
+    pub parents: Vec<StageId>,
+    pub state: StageState,
+    /// Current attempt number (0 before the first submission).
+    pub attempt: u32,
+    /// The description of the current attempt, registered with executors.
+    pub description: Option<Arc<StageDescription>>,
+    /// Partitions waiting for an executor, in order.
+    pub pending: VecDeque<usize>,
+    /// Partitions with a running task in the current attempt.
+    pub running: HashSet<usize>,
+    /// Failed attempts per partition (not counting executor losses).
+    pub failures: HashMap<usize, u32>,
+    /// Executors on which a partition failed, to try elsewhere first.
+    pub failed_on: HashMap<usize, HashSet<ExecutorId>>,
+    /// Attempts in a row that ended with a fetch failure.
+    pub consecutive_fetch_failures: u32,
+    /// When the current attempt started (for the locality wait).
+    pub submitted_at: Instant,
+    /// Cached RDDs of the stage's one-to-one chain (nearest first), for locality.
+    pub cached_chain: Vec<RddId>,
+}
+
+impl Stage {
+    pub fn new(id: StageId, kind: StageKind, root: Arc<dyn StageRoot>, parents: Vec<StageId>) -> Self {
+        let rdd = root.rdd();
+        Stage {
+            id,
+            kind,
+            root,
+            rdd,
+            parents,
+            state: StageState::Waiting,
+            attempt: 0,
+            description: None,
+            pending: VecDeque::new(),
+            running: HashSet::new(),
+            failures: HashMap::new(),
+            failed_on: HashMap::new(),
+            consecutive_fetch_failures: 0,
+            submitted_at: Instant::now(),
+            cached_chain: Vec::new(),
+        }
+    }
+
+    pub fn shuffle(&self) -> Option<ShuffleId> {
+        match self.kind {
+            StageKind::ShuffleMap { shuffle } => Some(shuffle),
+            StageKind::Result { .. } => None,
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.state == StageState::Running
+    }
+}
