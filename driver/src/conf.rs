@@ -53,7 +53,8 @@ impl Master {
             return Ok(Master::LocalCluster { executors, cores });
         }
         if let Some(rest) = s.strip_prefix("ember://") {
-            let addresses: Vec<String> = rest.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+            let addresses: Vec<String> =
+                rest.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
             if addresses.is_empty() || addresses.iter().any(|a| !a.contains(':')) {
                 return Err(bad());
             }
@@ -117,9 +118,8 @@ impl Conf {
     }
     /// Sets `key=value` from a `--conf` argument.
     pub fn set_pair(self, pair: &str) -> Result<Self, EmberError> {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| EmberError::Config(format!("--conf {pair}: expected key=value")))?;
+        let (k, v) =
+            pair.split_once('=').ok_or_else(|| EmberError::Config(format!("--conf {pair}: expected key=value")))?;
         Ok(self.set(k.trim(), v.trim()))
     }
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -161,7 +161,9 @@ impl Conf {
         }
         let executor_memory = match self.get("ember.executor.memory") {
             None => 0,
-            Some(v) => parse_size(v).ok_or_else(|| EmberError::Config(format!("ember.executor.memory={v} is not a size like 512m or 2g")))?,
+            Some(v) => parse_size(v).ok_or_else(|| {
+                EmberError::Config(format!("ember.executor.memory={v} is not a size like 512m or 2g"))
+            })?,
         };
         let total_cores = match &master {
             Master::Local { threads } => *threads,

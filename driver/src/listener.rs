@@ -11,11 +11,30 @@ use std::time::Duration;
 /// Something the scheduler did.
 #[derive(Clone, Debug)]
 pub enum ListenerEvent {
-    JobStart { job: JobId, stages: Vec<StageId> },
-    JobEnd { job: JobId, succeeded: bool },
-    StageSubmitted { stage: StageId, attempt: u32, rdd: RddId, tasks: usize },
-    StageCompleted { stage: StageId, attempt: u32 },
-    TaskStart { task: TaskId, stage: StageId, partition: usize, executor: ExecutorId },
+    JobStart {
+        job: JobId,
+        stages: Vec<StageId>,
+    },
+    JobEnd {
+        job: JobId,
+        succeeded: bool,
+    },
+    StageSubmitted {
+        stage: StageId,
+        attempt: u32,
+        rdd: RddId,
+        tasks: usize,
+    },
+    StageCompleted {
+        stage: StageId,
+        attempt: u32,
+    },
+    TaskStart {
+        task: TaskId,
+        stage: StageId,
+        partition: usize,
+        executor: ExecutorId,
+    },
     TaskEnd {
         task: TaskId,
         stage: StageId,
@@ -29,8 +48,14 @@ pub enum ListenerEvent {
         shuffle_read_bytes: u64,
         shuffle_write_bytes: u64,
     },
-    ExecutorAdded { executor: ExecutorId, cores: usize },
-    ExecutorRemoved { executor: ExecutorId, reason: String },
+    ExecutorAdded {
+        executor: ExecutorId,
+        cores: usize,
+    },
+    ExecutorRemoved {
+        executor: ExecutorId,
+        reason: String,
+    },
 }
 
 /// Receives listener events, in order, on the bus thread.

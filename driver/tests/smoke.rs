@@ -18,3 +18,13 @@ fn local_and_local_cluster_run_a_shuffle() {
         assert_eq!(filtered, vec![3, 5], "{master}");
     }
 }
+
+#[test]
+fn local_cluster_runs_backends_as_processes() {
+    let ctx = ctx("local-cluster[2]");
+    let pids = ctx.backend_pids();
+    assert_eq!(pids.len(), 2);
+    let seen: Vec<u32> = ctx.parallelize((0..8u32).collect(), 8).map(|_| std::process::id()).collect().unwrap();
+    assert!(seen.iter().all(|p| pids.contains(p)), "{seen:?} vs {pids:?}");
+    assert!(!seen.contains(&std::process::id()));
+}

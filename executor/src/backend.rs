@@ -57,9 +57,7 @@ fn run(bind: &str) -> Result<(), String> {
     }
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EMBER_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("EMBER_LOG").unwrap_or_else(|_| "warn".into()))
         .try_init();
     let cores = env_parse(ENV_CORES, 1usize)?;
     let heartbeat_ms = env_parse(ENV_HEARTBEAT_MS, 1000u64)?;
@@ -92,10 +90,9 @@ fn run(bind: &str) -> Result<(), String> {
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
             )
-            .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
-                async move { shutdown.notified().await },
-            );
+            .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), async move {
+                shutdown.notified().await
+            });
         let mut out = std::io::stdout();
         writeln!(out, "{LISTENING_PREFIX}{address}").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
         server.await.map_err(|e| e.to_string())

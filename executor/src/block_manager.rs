@@ -148,16 +148,19 @@ impl BlockManager {
             let Some((_, victim)) = victim else { return };
             let Some(Entry::Memory { value, size, level, spill, .. }) = st.entries.remove(&victim) else { return };
             st.memory_used -= size;
-            let update = if level == StorageLevel::MemoryAndDisk {
-                self.spill(st, victim, &*value, spill)
-            } else {
-                None
-            };
+            let update =
+                if level == StorageLevel::MemoryAndDisk { self.spill(st, victim, &*value, spill) } else { None };
             updates.push(update.unwrap_or(BlockUpdate { block: victim, place: BlockPlace::None, size_bytes: 0 }));
         }
     }
 
-    fn spill(&self, st: &mut State, id: BlockId, value: &(dyn std::any::Any + Send + Sync), spill: SpillFn) -> Option<BlockUpdate> {
+    fn spill(
+        &self,
+        st: &mut State,
+        id: BlockId,
+        value: &(dyn std::any::Any + Send + Sync),
+        spill: SpillFn,
+    ) -> Option<BlockUpdate> {
         let bytes = spill(value)?;
         let path = self.spill_dir.join(format!("{id}.block"));
         if let Err(e) = std::fs::create_dir_all(&self.spill_dir).and_then(|_| std::fs::write(&path, &bytes)) {

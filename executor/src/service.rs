@@ -117,7 +117,10 @@ impl BackendService {
 
 /// Sends queued statuses and block updates to the driver, batching whatever
 /// has accumulated since the last send into one message of each kind.
-async fn send_batches(mut rx: mpsc::UnboundedReceiver<Outgoing>, tx: mpsc::Sender<Result<pb::ExecutorMessage, Status>>) {
+async fn send_batches(
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    tx: mpsc::Sender<Result<pb::ExecutorMessage, Status>>,
+) {
     let mut buf = Vec::with_capacity(256);
     while rx.recv_many(&mut buf, 1024).await > 0 {
         let (mut statuses, mut blocks) = (Vec::new(), Vec::new());
@@ -181,11 +184,8 @@ fn outcome_to_status(task_id: u64, outcome: TaskOutcome) -> pb::TaskStatus {
 fn locations_from_proto(locs: Vec<pb::ShuffleLocations>) -> ShuffleLocations {
     locs.into_iter()
         .map(|l| {
-            let maps = l
-                .maps
-                .into_iter()
-                .map(|m| MapLocation { executor_id: m.executor_id, address: m.address })
-                .collect();
+            let maps =
+                l.maps.into_iter().map(|m| MapLocation { executor_id: m.executor_id, address: m.address }).collect();
             (ShuffleId(l.shuffle_id), maps)
         })
         .collect()
@@ -213,7 +213,8 @@ impl Session {
 
     fn launch(self: &Arc<Self>, pool: &TaskPool, tasks: Vec<pb::TaskDescription>) {
         for t in tasks {
-            let entry = self.stages.lock().unwrap_or_else(|p| p.into_inner()).get(&(t.stage_id, t.stage_attempt)).cloned();
+            let entry =
+                self.stages.lock().unwrap_or_else(|p| p.into_inner()).get(&(t.stage_id, t.stage_attempt)).cloned();
             let entry = match entry {
                 Some(Ok(e)) => e,
                 Some(Err(e)) => {
@@ -221,7 +222,10 @@ impl Session {
                     continue;
                 }
                 None => {
-                    self.fail(t.task_id, TaskError::engine(format!("stage {} attempt {} not registered", t.stage_id, t.stage_attempt)));
+                    self.fail(
+                        t.task_id,
+                        TaskError::engine(format!("stage {} attempt {} not registered", t.stage_id, t.stage_attempt)),
+                    );
                     continue;
                 }
             };
@@ -250,7 +254,9 @@ impl Session {
             Some(Target::RddId(id)) => self.env.blocks.remove_rdd(RddId(id)),
             Some(Target::ShuffleId(id)) => self.env.shuffles.remove_shuffle(ShuffleId(id)),
             Some(Target::BroadcastId(id)) => self.env.remove_broadcast(BroadcastId(id)),
-            Some(Target::StageId(id)) => self.stages.lock().unwrap_or_else(|p| p.into_inner()).retain(|(s, _), _| *s != id),
+            Some(Target::StageId(id)) => {
+                self.stages.lock().unwrap_or_else(|p| p.into_inner()).retain(|(s, _), _| *s != id)
+            }
             None => {}
         }
     }
@@ -320,7 +326,9 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
                     Ok(Some(pb::DriverMessage { kind: Some(kind) })) => match kind {
                         DriverKind::RegisterStage(r) => session.register_stage(r),
                         DriverKind::LaunchTasks(l) => session.launch(&pool, l.tasks),
-                        DriverKind::PutBroadcast(b) => session.env.put_broadcast_bytes(BroadcastId(b.broadcast_id), b.value),
+                        DriverKind::PutBroadcast(b) => {
+                            session.env.put_broadcast_bytes(BroadcastId(b.broadcast_id), b.value)
+                        }
                         DriverKind::RemoveData(r) => session.remove(r),
                         DriverKind::Shutdown(_) => break,
                         DriverKind::Hello(_) => tracing::warn!("ignoring a second Hello"),
@@ -343,9 +351,10 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
         let mut batch = pb::ShuffleBlockBatch::default();
         let mut batch_bytes = 0;
         for map in req.map_indices {
-            let block = session.env.shuffles.get(shuffle, map as usize, req.reduce_index as usize).ok_or_else(|| {
-                Status::not_found(format!("{shuffle} map {map} reduce {} is not on this backend", req.reduce_index))
-            })?;
+            let block =
+                session.env.shuffles.get(shuffle, map as usize, req.reduce_index as usize).ok_or_else(|| {
+                    Status::not_found(format!("{shuffle} map {map} reduce {} is not on this backend", req.reduce_index))
+                })?;
             batch_bytes += block.len();
             batch.blocks.push(pb::ShuffleBlock { map_index: map, data: block.to_vec() });
             if batch_bytes >= FETCH_BATCH_BYTES {

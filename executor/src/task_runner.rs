@@ -69,10 +69,8 @@ impl TaskPool {
         let mut handles = Vec::with_capacity(threads);
         for i in 0..threads.max(1) {
             let receiver = receiver.clone();
-            let handle = std::thread::Builder::new()
-                .name(format!("{name}-{i}"))
-                .stack_size(TASK_STACK_BYTES)
-                .spawn(move || {
+            let handle = std::thread::Builder::new().name(format!("{name}-{i}")).stack_size(TASK_STACK_BYTES).spawn(
+                move || {
                     loop {
                         let job = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
                         match job {
@@ -80,7 +78,8 @@ impl TaskPool {
                             Err(_) => return, // pool dropped
                         }
                     }
-                })?;
+                },
+            )?;
             handles.push(handle);
         }
         Ok(TaskPool { sender: Mutex::new(Some(sender)), threads: handles })

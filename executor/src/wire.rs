@@ -21,7 +21,9 @@ pub fn failure_to_proto(e: &TaskError) -> pb::TaskFailure {
         TaskError::UserPanic { message } => {
             Reason::UserFailure(pb::UserFailure { message: message.clone(), panicked: true })
         }
-        TaskError::Input { message } => Reason::UserFailure(pb::UserFailure { message: message.clone(), panicked: false }),
+        TaskError::Input { message } => {
+            Reason::UserFailure(pb::UserFailure { message: message.clone(), panicked: false })
+        }
         TaskError::Engine { message } => Reason::EngineFailure(pb::EngineFailure { message: message.clone() }),
     };
     pb::TaskFailure { reason: Some(reason) }

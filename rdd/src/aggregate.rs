@@ -14,8 +14,8 @@
 //! | sort_by_key | pass | sort by key |
 
 use crate::error::TaskError;
-use crate::func::Fn2;
 use crate::func::Fn1;
+use crate::func::Fn2;
 use crate::task::BoxIter;
 use crate::{Data, Key};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};

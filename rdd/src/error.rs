@@ -13,13 +13,7 @@ use thiserror::Error;
 pub enum TaskError {
     /// A shuffle block could not be fetched: its map output is lost.
     #[error("fetch failed: {shuffle} map {map_index} reduce {reduce_index} on executor {executor}: {message}")]
-    FetchFailed {
-        executor: String,
-        shuffle: ShuffleId,
-        map_index: usize,
-        reduce_index: usize,
-        message: String,
-    },
+    FetchFailed { executor: String, shuffle: ShuffleId, map_index: usize, reduce_index: usize, message: String },
     /// The user's code panicked.
     #[error("user code panicked: {message}")]
     UserPanic { message: String },
@@ -45,19 +39,10 @@ impl TaskError {
 pub enum EmberError {
     /// A task failed too many times; the job was aborted.
     #[error("job aborted: task for partition {partition} of {stage} failed {attempts} times; last error: {cause}")]
-    JobAborted {
-        stage: StageId,
-        partition: usize,
-        attempts: u32,
-        cause: TaskError,
-    },
+    JobAborted { stage: StageId, partition: usize, attempts: u32, cause: TaskError },
     /// A stage's shuffle input was lost too many times in a row.
     #[error("job aborted: {stage} failed {attempts} consecutive attempts; last error: {cause}")]
-    StageAborted {
-        stage: StageId,
-        attempts: u32,
-        cause: TaskError,
-    },
+    StageAborted { stage: StageId, attempts: u32, cause: TaskError },
     /// The caller passed something invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -40,8 +40,20 @@ pub fn debug_string(root: Arc<dyn RddBase>) -> String {
     let mut stack: Vec<(Arc<dyn RddBase>, usize, bool)> = vec![(root, 0, false)];
     while let Some((node, indent, via_shuffle)) = stack.pop() {
         let pad = " ".repeat(indent);
-        let marker = if indent == 0 { "" } else if via_shuffle { " +-" } else { " |  " };
-        let label = format!("({}) {}[{}] {}", node.num_partitions(), node.kind(), node.id().0, level_label(node.meta().storage_level()));
+        let marker = if indent == 0 {
+            ""
+        } else if via_shuffle {
+            " +-"
+        } else {
+            " |  "
+        };
+        let label = format!(
+            "({}) {}[{}] {}",
+            node.num_partitions(),
+            node.kind(),
+            node.id().0,
+            level_label(node.meta().storage_level())
+        );
         if !shown.insert(node.id()) {
             out.push_str(&format!("{pad}{marker}{label} (already shown)\n"));
             continue;

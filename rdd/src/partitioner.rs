@@ -5,8 +5,8 @@
 //! partitioner therefore uses a fixed hash (FxHash's multiply-rotate with a
 //! fixed seed, finished with a murmur3 mix), never a randomly-keyed one.
 
-use crate::func::Fn1;
 use crate::Data;
+use crate::func::Fn1;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::hash::{Hash, Hasher};
 

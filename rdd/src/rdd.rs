@@ -144,10 +144,7 @@ impl<T: Data> RddRef<T> {
         let vec: Vec<T> = self.0.compute(split, tc)?.collect();
         let vec = Arc::new(vec);
         let size_bytes = estimate_size(&vec);
-        tc.env.put_block(
-            id,
-            CachedBlock { value: vec.clone(), size_bytes, level, spill: spill_vec::<T> },
-        );
+        tc.env.put_block(id, CachedBlock { value: vec.clone(), size_bytes, level, spill: spill_vec::<T> });
         Ok(iter_shared(vec))
     }
 }

@@ -27,7 +27,11 @@ pub trait JobRunner: Send + Sync + 'static {
     fn seed(&self) -> u64;
     /// Runs `root` on the given partitions of its RDD; the outputs come back
     /// in the order of `partitions`.
-    fn run_job(&self, root: Arc<dyn StageRoot>, partitions: Vec<usize>) -> BoxFuture<'static, Result<Vec<TaskOutput>, EmberError>>;
+    fn run_job(
+        &self,
+        root: Arc<dyn StageRoot>,
+        partitions: Vec<usize>,
+    ) -> BoxFuture<'static, Result<Vec<TaskOutput>, EmberError>>;
     /// Drops the cached blocks of an RDD on every executor.
     fn unpersist(&self, rdd: RddId);
     /// Registers a broadcast value: `bytes` for other processes, `value` in process.

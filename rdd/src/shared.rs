@@ -7,12 +7,12 @@
 //! updates travel back with the task's result and are merged at the driver
 //! exactly once per successful task.
 
+use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::ids::{AccumulatorId, BroadcastId};
 use crate::runner::JobRunner;
 use crate::storage::AnyValue;
 use crate::task::{AccumulatorValue, PendingAccumulator, current_task};
-use crate::Data;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::any::Any;
 use std::ops::AddAssign;
@@ -44,7 +44,8 @@ impl<'de, T> Deserialize<'de> for Broadcast<T> {
 }
 
 fn decode_broadcast<T: Data>(bytes: &[u8]) -> Result<AnyValue, TaskError> {
-    let value: T = postcard::from_bytes(bytes).map_err(|e| TaskError::engine(format!("corrupt broadcast value: {e}")))?;
+    let value: T =
+        postcard::from_bytes(bytes).map_err(|e| TaskError::engine(format!("corrupt broadcast value: {e}")))?;
     Ok(Arc::new(value))
 }
 
@@ -71,10 +72,7 @@ impl<T: Data> Broadcast<T> {
             return v.clone();
         }
         let task = current_task().unwrap_or_else(|| panic!("{}: value() called outside a task", self.id));
-        let any = task
-            .env
-            .broadcast(self.id, decode_broadcast::<T>)
-            .unwrap_or_else(|e| panic!("{}: {e}", self.id));
+        let any = task.env.broadcast(self.id, decode_broadcast::<T>).unwrap_or_else(|e| panic!("{}: {e}", self.id));
         any.downcast::<T>().unwrap_or_else(|_| panic!("{}: stored value has another type", self.id))
     }
 }

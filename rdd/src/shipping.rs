@@ -22,11 +22,11 @@
 //!   so a 10,000-deep lineage neither overflows the stack on the driver nor in
 //!   the backend.
 
+use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::ids::RddId;
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef, StageRoot};
 use crate::storage::StorageLevel;
-use crate::Data;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::any::Any;
 use std::collections::HashMap;

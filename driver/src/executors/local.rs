@@ -43,7 +43,10 @@ impl ExecutorLink for LocalExecutor {
             locations: stage.locations.clone(),
             results_cross_processes: false,
         });
-        self.stages.lock().unwrap_or_else(|p| p.into_inner()).insert((stage.stage, stage.attempt), (stage.clone(), env));
+        self.stages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((stage.stage, stage.attempt), (stage.clone(), env));
         Ok(())
     }
 
@@ -74,7 +77,9 @@ impl ExecutorLink for LocalExecutor {
             RemoveTarget::Rdd(id) => self.env.blocks.remove_rdd(id),
             RemoveTarget::Shuffle(id) => self.env.shuffles.remove_shuffle(id),
             RemoveTarget::Broadcast(id) => self.env.remove_broadcast(id),
-            RemoveTarget::Stage(id) => self.stages.lock().unwrap_or_else(|p| p.into_inner()).retain(|(s, _), _| *s != id),
+            RemoveTarget::Stage(id) => {
+                self.stages.lock().unwrap_or_else(|p| p.into_inner()).retain(|(s, _), _| *s != id)
+            }
         }
     }
 

@@ -49,11 +49,8 @@ pub async fn spawn_backend(
         .await
         .map_err(|_| EmberError::Executor(format!("backend {index} (pid {pid}) did not start within {timeout:?}")))?
         .map_err(|e| EmberError::Executor(format!("backend {index}: {e}")))?;
-    let address = first
-        .as_deref()
-        .and_then(|l| l.strip_prefix(LISTENING_PREFIX))
-        .map(str::to_string)
-        .ok_or_else(|| {
+    let address =
+        first.as_deref().and_then(|l| l.strip_prefix(LISTENING_PREFIX)).map(str::to_string).ok_or_else(|| {
             EmberError::Executor(format!(
                 "backend {index} (pid {pid}) exited or printed {first:?} instead of its address; \
                  is the `ember` crate linked into this binary?"

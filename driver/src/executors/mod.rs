@@ -62,10 +62,7 @@ impl StageDescription {
     pub fn plan_bytes(&self) -> Result<Arc<Vec<u8>>, EmberError> {
         self.plan
             .get_or_init(|| {
-                StagePlan::build(&*self.root)
-                    .and_then(|p| p.to_bytes())
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
+                StagePlan::build(&*self.root).and_then(|p| p.to_bytes()).map(Arc::new).map_err(|e| e.to_string())
             })
             .clone()
             .map_err(EmberError::Serialization)

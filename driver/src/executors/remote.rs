@@ -60,7 +60,12 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteEx
         .tcp_nodelay(true);
     let channel = tokio::time::timeout(req.connect_timeout, endpoint.connect())
         .await
-        .map_err(|_| EmberError::Executor(format!("cannot reach executor at {address}: timed out after {:?}", req.connect_timeout)))?
+        .map_err(|_| {
+            EmberError::Executor(format!(
+                "cannot reach executor at {address}: timed out after {:?}",
+                req.connect_timeout
+            ))
+        })?
         .map_err(|e| EmberError::Executor(format!("cannot reach executor at {address}: {e}")))?;
     let mut client = ExecutorBackendClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -81,13 +86,12 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteEx
     let registered = match inbound.message().await {
         Ok(Some(pb::ExecutorMessage { kind: Some(ExecKind::Registered(r)) })) => r,
         Ok(_) => return Err(EmberError::Executor(format!("executor at {address} did not register"))),
-        Err(s) => return Err(EmberError::Executor(format!("executor at {address} refused the application: {}", s.message()))),
+        Err(s) => {
+            return Err(EmberError::Executor(format!("executor at {address} refused the application: {}", s.message())));
+        }
     };
-    let registration = Registration {
-        cores: registered.cores.max(1) as usize,
-        address: registered.address,
-        pid: registered.pid,
-    };
+    let registration =
+        Registration { cores: registered.cores.max(1) as usize, address: registered.address, pid: registered.pid };
     let executor = req.executor.clone();
     tokio::spawn(async move {
         let reason = loop {
@@ -108,7 +112,11 @@ fn relay(executor: &ExecutorId, kind: ExecKind, events: &EventSender) {
         ExecKind::StatusUpdates(s) => {
             for status in s.statuses {
                 let task = TaskId(status.task_id);
-                events.post(SchedulerEvent::TaskEnded { executor: executor.clone(), task, outcome: outcome_from_proto(status) });
+                events.post(SchedulerEvent::TaskEnded {
+                    executor: executor.clone(),
+                    task,
+                    outcome: outcome_from_proto(status),
+                });
             }
         }
         ExecKind::BlockUpdates(b) => {

@@ -119,7 +119,12 @@ fn direct_shuffle_deps(rdd: Arc<dyn RddBase>) -> Vec<Arc<dyn ShuffleDependencyBa
 }
 
 impl DagScheduler {
-    pub fn new(settings: Settings, events: EventSender, listener: ListenerBus, accumulators: AccumulatorRegistry) -> Self {
+    pub fn new(
+        settings: Settings,
+        events: EventSender,
+        listener: ListenerBus,
+        accumulators: AccumulatorRegistry,
+    ) -> Self {
         DagScheduler {
             settings,
             events,
@@ -144,8 +149,12 @@ impl DagScheduler {
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<SchedulerEvent>) {
         while let Some(event) = rx.recv().await {
             match event {
-                SchedulerEvent::JobSubmitted { root, partitions, reply } => self.handle_job_submitted(root, partitions, reply),
-                SchedulerEvent::TaskEnded { executor, task, outcome } => self.handle_task_ended(executor, task, outcome),
+                SchedulerEvent::JobSubmitted { root, partitions, reply } => {
+                    self.handle_job_submitted(root, partitions, reply)
+                }
+                SchedulerEvent::TaskEnded { executor, task, outcome } => {
+                    self.handle_task_ended(executor, task, outcome)
+                }
                 SchedulerEvent::ExecutorAdded { executor, link, cores, address } => {
                     self.handle_executor_added(executor, link, cores, address)
                 }
@@ -173,7 +182,8 @@ impl DagScheduler {
     fn handle_job_submitted(&mut self, root: Arc<dyn StageRoot>, partitions: Vec<usize>, reply: JobReply) {
         let n = root.rdd().num_partitions();
         if let Some(bad) = partitions.iter().find(|&&p| p >= n) {
-            let _ = reply.send(Err(EmberError::InvalidArgument(format!("partition {bad} out of range (the RDD has {n})"))));
+            let _ =
+                reply.send(Err(EmberError::InvalidArgument(format!("partition {bad} out of range (the RDD has {n})"))));
             return;
         }
         if partitions.is_empty() {
@@ -227,10 +237,8 @@ impl DagScheduler {
                 stack.extend(parents.into_iter().map(|p| (p, false)));
                 continue;
             }
-            let parent_ids: Vec<StageId> = parents
-                .iter()
-                .filter_map(|p| self.shuffle_to_map_stage.get(&p.shuffle_id()).copied())
-                .collect();
+            let parent_ids: Vec<StageId> =
+                parents.iter().filter_map(|p| self.shuffle_to_map_stage.get(&p.shuffle_id()).copied()).collect();
             let id = self.new_stage_id();
             let shuffle = d.shuffle_id();
             self.map_outputs.register_shuffle(shuffle, d.rdd().num_partitions());
@@ -286,8 +294,12 @@ impl DagScheduler {
             StageKind::ShuffleMap { shuffle } => self.map_outputs.missing(shuffle),
             StageKind::Result { job } => match self.jobs.get(&job) {
                 Some(j) => {
-                    let mut m: Vec<usize> =
-                        j.partition_to_index.iter().filter(|&(_, &i)| j.outputs[i].is_none()).map(|(&p, _)| p).collect();
+                    let mut m: Vec<usize> = j
+                        .partition_to_index
+                        .iter()
+                        .filter(|&(_, &i)| j.outputs[i].is_none())
+                        .map(|(&p, _)| p)
+                        .collect();
                     m.sort_unstable();
                     m
                 }
@@ -395,7 +407,9 @@ impl DagScheduler {
                 }
             }
             StageKind::ShuffleMap { shuffle } => {
-                let TaskOutput::MapOutput { sizes } = std::mem::replace(&mut success.output, TaskOutput::Bytes(Vec::new())) else {
+                let TaskOutput::MapOutput { sizes } =
+                    std::mem::replace(&mut success.output, TaskOutput::Bytes(Vec::new()))
+                else {
                     self.task_failed(info, executor, TaskError::engine("map task returned a result"));
                     return;
                 };
@@ -410,7 +424,8 @@ impl DagScheduler {
                         let st = self.stages.get_mut(&info.stage).expect("stage exists");
                         st.state = StageState::Done;
                         st.consecutive_fetch_failures = 0;
-                        self.listener.post(ListenerEvent::StageCompleted { stage: info.stage, attempt: info.stage_attempt });
+                        self.listener
+                            .post(ListenerEvent::StageCompleted { stage: info.stage, attempt: info.stage_attempt });
                         self.after_stage_done(info.stage);
                     } else {
                         // Outputs were lost while the stage ran: run the missing ones.
@@ -441,7 +456,8 @@ impl DagScheduler {
 
     fn finish_job(&mut self, job: JobId) {
         let Some(mut j) = self.jobs.remove(&job) else { return };
-        let outputs: Vec<TaskOutput> = j.outputs.drain(..).map(|o| o.unwrap_or(TaskOutput::Bytes(Vec::new()))).collect();
+        let outputs: Vec<TaskOutput> =
+            j.outputs.drain(..).map(|o| o.unwrap_or(TaskOutput::Bytes(Vec::new()))).collect();
         if let Some(reply) = j.reply.take() {
             let _ = reply.send(Ok(outputs));
         }
@@ -515,7 +531,8 @@ impl DagScheduler {
 
     /// Fails every job that needs `stage`.
     fn abort_stage(&mut self, stage: StageId, error: EmberError) {
-        let doomed: Vec<JobId> = self.jobs.iter().filter(|(_, j)| j.stages.contains(&stage)).map(|(&id, _)| id).collect();
+        let doomed: Vec<JobId> =
+            self.jobs.iter().filter(|(_, j)| j.stages.contains(&stage)).map(|(&id, _)| id).collect();
         let message = error.to_string();
         let mut error = Some(error);
         for job in doomed {
@@ -546,7 +563,13 @@ impl DagScheduler {
         self.listener.post(ListenerEvent::JobEnd { job, succeeded: false });
     }
 
-    fn handle_executor_added(&mut self, executor: ExecutorId, link: Arc<dyn ExecutorLink>, cores: usize, address: String) {
+    fn handle_executor_added(
+        &mut self,
+        executor: ExecutorId,
+        link: Arc<dyn ExecutorLink>,
+        cores: usize,
+        address: String,
+    ) {
         for (id, bytes, value) in &self.broadcasts {
             link.put_broadcast(*id, bytes, value);
         }
@@ -571,7 +594,10 @@ impl DagScheduler {
         for id in lost {
             if let Some(t) = self.tasks.remove(&id) {
                 if let Some(st) = self.stages.get_mut(&t.stage) {
-                    if st.state == StageState::Running && st.attempt == t.stage_attempt && st.running.remove(&t.partition) {
+                    if st.state == StageState::Running
+                        && st.attempt == t.stage_attempt
+                        && st.running.remove(&t.partition)
+                    {
                         st.pending.push_front(t.partition);
                     }
                 }
@@ -585,7 +611,10 @@ impl DagScheduler {
         if self.executors.is_empty() {
             let jobs: Vec<JobId> = self.jobs.keys().copied().collect();
             for job in jobs {
-                self.fail_job(job, EmberError::Executor(format!("all executors are lost (last: {executor}: {reason})")));
+                self.fail_job(
+                    job,
+                    EmberError::Executor(format!("all executors are lost (last: {executor}: {reason})")),
+                );
             }
         }
     }

@@ -60,7 +60,8 @@ impl DagScheduler {
                 let Some(partition) = self.stages.get_mut(&stage).and_then(|s| s.pending.pop_front()) else { break };
                 let preferred = self.preferred_executors(stage, partition);
                 let st = &self.stages[&stage];
-                let local = preferred.iter().find(|id| self.executors.get(*id).is_some_and(|e| e.free_cores > 0)).cloned();
+                let local =
+                    preferred.iter().find(|id| self.executors.get(*id).is_some_and(|e| e.free_cores > 0)).cloned();
                 let waited_enough = preferred.is_empty() || st.submitted_at.elapsed() >= wait;
                 let choice = local.or_else(|| {
                     if waited_enough { self.any_free_executor(st.failed_on.get(&partition)) } else { None }
@@ -147,5 +148,4 @@ impl DagScheduler {
             }
         }
     }
-
 }

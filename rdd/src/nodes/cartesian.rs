@@ -1,11 +1,11 @@
 //! `CartesianRdd`: every pair of records; partition `i * n + j` pairs
 //! partition `i` of the left RDD with partition `j` of the right one.
 
+use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef};
 use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node};
 use crate::task::{BoxIter, TaskContext};
-use crate::Data;
 use std::sync::Arc;
 
 pub struct CartesianRdd<T: 'static, U: 'static> {

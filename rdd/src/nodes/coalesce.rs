@@ -1,11 +1,11 @@
 //! `CoalescedRdd`: fewer partitions without a shuffle; each new partition
 //! reads a contiguous group of parent partitions.
 
+use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef};
 use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext};
-use crate::Data;
 
 pub struct CoalescedRdd<T: 'static> {
     meta: RddMeta,

@@ -5,12 +5,12 @@
 //! node applies it to its parent's iterator, so a chain of narrow
 //! transformations is pipelined inside one task without materializing.
 
+use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::func::{Fn1, Fn2};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef};
 use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext};
-use crate::Data;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::marker::PhantomData;
 use std::sync::Arc;

@@ -2,12 +2,12 @@
 //! records into the value an action needs from it (a `Vec` for collect, a
 //! count, a partial sum, ...).
 
+use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::func::Fn2;
 use crate::rdd::{RddBase, RddRef, StageRoot};
 use crate::shipping::{EntryPoint, ShippedRoot, encode_root, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext, TaskOutput};
-use crate::Data;
 use std::marker::PhantomData;
 use std::sync::Arc;
 

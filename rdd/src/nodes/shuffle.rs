@@ -6,14 +6,16 @@
 //! one as the map side produces them (no intermediate `Vec` of records), and
 //! decoded lazily on the reduce side.
 
+use crate::Data;
 use crate::aggregate::{MapSide, ReduceSide};
 use crate::error::{EmberError, TaskError};
 use crate::ids::ShuffleId;
 use crate::partitioner::Partitioner;
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef, ShuffleDependencyBase, StageRoot};
-use crate::shipping::{EntryPoint, Parents, ShippedNode, ShippedRoot, encode_node, encode_root, from_fields, to_fields};
+use crate::shipping::{
+    EntryPoint, Parents, ShippedNode, ShippedRoot, encode_node, encode_root, from_fields, to_fields,
+};
 use crate::task::{BoxIter, TaskContext, TaskOutput};
-use crate::Data;
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 use std::sync::Arc;

@@ -3,11 +3,11 @@
 //! The slices of a parallelized collection travel inside the stage plan, so
 //! each backend receives them once per stage (Spark ships them once per task).
 
+use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode};
 use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext};
-use crate::Data;
 use std::sync::Arc;
 
 /// `parallelize(data, n)`: the data cut into `n` contiguous slices.

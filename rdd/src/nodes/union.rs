@@ -1,10 +1,10 @@
 //! `UnionRdd`: the partitions of several RDDs, one after another (no shuffle).
 
+use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef};
 use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node};
 use crate::task::{BoxIter, TaskContext};
-use crate::Data;
 
 pub struct UnionRdd<T: 'static> {
     meta: RddMeta,

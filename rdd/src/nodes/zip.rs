@@ -1,10 +1,10 @@
 //! `ZippedRdd`: pairs the i-th records of two RDDs with the same partitioning.
 
+use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef};
 use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node};
 use crate::task::{BoxIter, TaskContext};
-use crate::Data;
 
 pub struct ZippedRdd<T: 'static, U: 'static> {
     meta: RddMeta,

@@ -85,18 +85,19 @@ impl<T: Data> Rdd<T> {
     }
     /// The first record; an error when the RDD is empty.
     pub fn first(&self) -> Result<T> {
-        self.take(1)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| EmberError::InvalidArgument("first: the RDD is empty".into()))
+        self.take(1)?.into_iter().next().ok_or_else(|| EmberError::InvalidArgument("first: the RDD is empty".into()))
     }
     pub fn is_empty(&self) -> Result<bool> {
         Ok(self.take(1)?.is_empty())
     }
 
     /// Merges all records with an associative, commutative `f`; `None` when empty.
-    pub fn reduce_async(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static) -> BoxFuture<'static, Result<Option<T>>> {
-        let job = self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.reduce(|a, b| f.call(a, b))));
+    pub fn reduce_async(
+        &self,
+        f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
+    ) -> BoxFuture<'static, Result<Option<T>>> {
+        let job =
+            self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.reduce(|a, b| f.call(a, b))));
         Box::pin(async move { Ok(job.await?.into_iter().flatten().reduce(f)) })
     }
     pub fn reduce(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static) -> Result<Option<T>> {
@@ -112,9 +113,10 @@ impl<T: Data> Rdd<T> {
         seq: impl Fn(U, T) -> U + Copy + Send + Sync + 'static,
         comb: impl Fn(U, U) -> U + Copy + Send + Sync + 'static,
     ) -> BoxFuture<'static, Result<U>> {
-        let job = self.on_all(With::new((zero.clone(), Plain::new(seq)), |(z, seq): &(U, Plain<_>), _, it: BoxIter<T>| {
-            it.fold(z.clone(), |acc, x| seq.call(acc, x))
-        }));
+        let job = self
+            .on_all(With::new((zero.clone(), Plain::new(seq)), |(z, seq): &(U, Plain<_>), _, it: BoxIter<T>| {
+                it.fold(z.clone(), |acc, x| seq.call(acc, x))
+            }));
         Box::pin(async move { Ok(job.await?.into_iter().fold(zero, comb)) })
     }
     /// Spark's aggregate: `seq` folds records into a `U` started from `zero`
@@ -156,9 +158,8 @@ impl<T: Data> Rdd<T> {
     }
     /// `reduce` with a tree of partial merges (see `tree_aggregate`).
     pub fn tree_reduce(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static, depth: usize) -> Result<Option<T>> {
-        let partials: Rdd<Option<T>> = self.map_partitions_with(Plain::new(f), |f, _, it| {
-            std::iter::once(it.reduce(|a, b| f.call(a, b)))
-        });
+        let partials: Rdd<Option<T>> =
+            self.map_partitions_with(Plain::new(f), |f, _, it| std::iter::once(it.reduce(|a, b| f.call(a, b))));
         partials.tree_aggregate(
             None,
             move |a: Option<T>, b: Option<T>| merge_options(a, b, f),
@@ -202,18 +203,26 @@ impl<T: Data> Rdd<T> {
 
     /// Runs `f` on every record, on the executors.
     pub fn foreach(&self, f: impl Fn(T) + Copy + Send + Sync + 'static) -> Result<()> {
-        block_on(self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.for_each(|x| crate::func::Fn1::call(f, x)))))?;
+        block_on(self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| {
+            it.for_each(|x| crate::func::Fn1::call(f, x))
+        })))?;
         Ok(())
     }
     /// Runs `f(&state, x)` on every record, on the executors.
     pub fn foreach_with<S: State>(&self, state: S, f: impl Fn(&S, T) + Copy + Send + Sync + 'static) -> Result<()> {
         let g = With::new(state, f);
-        block_on(self.on_all(With::new(g, |g: &With<S, _>, _, it: BoxIter<T>| it.for_each(|x| crate::func::Fn1::call(g, x)))))?;
+        block_on(
+            self.on_all(With::new(g, |g: &With<S, _>, _, it: BoxIter<T>| {
+                it.for_each(|x| crate::func::Fn1::call(g, x))
+            })),
+        )?;
         Ok(())
     }
     /// Runs `f` on every partition's iterator, on the executors.
     pub fn foreach_partition(&self, f: impl Fn(BoxIter<T>) + Copy + Send + Sync + 'static) -> Result<()> {
-        block_on(self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| crate::func::Fn1::call(f, it))))?;
+        block_on(
+            self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| crate::func::Fn1::call(f, it))),
+        )?;
         Ok(())
     }
 
@@ -234,9 +243,9 @@ impl<T: Data> Rdd<T> {
         }
         std::fs::create_dir_all(&dir).map_err(io)?;
         let dir_str = dir.to_string_lossy().into_owned();
-        let written = block_on(self.on_all(With::new(dir_str, |dir: &String, index, it: BoxIter<T>| {
-            write_part(dir, index, it).err()
-        })))?;
+        let written = block_on(
+            self.on_all(With::new(dir_str, |dir: &String, index, it: BoxIter<T>| write_part(dir, index, it).err())),
+        )?;
         if let Some(err) = written.into_iter().flatten().next() {
             return Err(EmberError::Io { path: dir.display().to_string(), source: std::io::Error::other(err) });
         }

@@ -1,8 +1,8 @@
 //! Actions on numeric RDDs: sum, mean, stats.
 
+use crate::Data;
 use crate::data::ToF64;
 use crate::rdd::Rdd;
-use crate::Data;
 use serde::{Deserialize, Serialize};
 
 /// Count, mean, variance, min and max, mergeable across partitions

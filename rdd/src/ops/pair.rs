@@ -1,8 +1,8 @@
 //! Transformations of pair RDDs, `Rdd<(K, V)>`: the ones that shuffle.
 
 use crate::aggregate::{
-    Aggregate, CombineAgg, CombineValues, GroupAgg, MapCombine, MapSide, MergeCombiners, Pass, ReduceAgg,
-    ReduceSide, SortByKey, ZeroAgg,
+    Aggregate, CombineAgg, CombineValues, GroupAgg, MapCombine, MapSide, MergeCombiners, Pass, ReduceAgg, ReduceSide,
+    SortByKey, ZeroAgg,
 };
 use crate::func::{Fn1, Plain};
 use crate::nodes::map_partitions::{FlatMapValuesFn, KeysFn, MapValuesFn, ValuesFn};
@@ -188,11 +188,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
 
 /// The cross product of two value lists for a join: a side with no values
 /// contributes one `None`, and `keep` decides which combinations survive.
-fn pairs<V: Clone, W: Clone, O>(
-    vs: Vec<V>,
-    ws: Vec<W>,
-    keep: impl Fn(Option<V>, Option<W>) -> Option<O>,
-) -> Vec<O> {
+fn pairs<V: Clone, W: Clone, O>(vs: Vec<V>, ws: Vec<W>, keep: impl Fn(Option<V>, Option<W>) -> Option<O>) -> Vec<O> {
     let vs: Vec<Option<V>> = if vs.is_empty() { vec![None] } else { vs.into_iter().map(Some).collect() };
     let ws: Vec<Option<W>> = if ws.is_empty() { vec![None] } else { ws.into_iter().map(Some).collect() };
     let mut out = Vec::new();

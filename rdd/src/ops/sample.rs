@@ -4,11 +4,11 @@
 //! so a partition recomputed after a failure makes exactly the same choices
 //! and the job's result does not depend on failures.
 
+use crate::Data;
 use crate::func::Plain;
 use crate::partitioner::stable_hash;
 use crate::rdd::Rdd;
 use crate::task::BoxIter;
-use crate::Data;
 use futures::future::BoxFuture;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};

@@ -35,7 +35,11 @@ impl<T: Data> Rdd<T> {
         self.map_partitions_fn(MapFn(Plain::new(f)))
     }
     /// `f(&state, x)` for every record.
-    pub fn map_with<S: State, U: Data>(&self, state: S, f: impl Fn(&S, T) -> U + Copy + Send + Sync + 'static) -> Rdd<U> {
+    pub fn map_with<S: State, U: Data>(
+        &self,
+        state: S,
+        f: impl Fn(&S, T) -> U + Copy + Send + Sync + 'static,
+    ) -> Rdd<U> {
         self.map_partitions_fn(MapFn(With::new(state, f)))
     }
     /// The records for which `f` is true.
@@ -175,12 +179,10 @@ impl<T: Data> Rdd<T> {
     where
         T: Key,
     {
-        self.map(|x| (x, ()))
-            .cogroup(&other.map(|x| (x, ())))
-            .flat_map(|(x, (mine, theirs))| {
-                let n = if theirs.is_empty() { mine.len() } else { 0 };
-                std::iter::repeat_n(x, n)
-            })
+        self.map(|x| (x, ())).cogroup(&other.map(|x| (x, ()))).flat_map(|(x, (mine, theirs))| {
+            let n = if theirs.is_empty() { mine.len() } else { 0 };
+            std::iter::repeat_n(x, n)
+        })
     }
     /// The distinct records found in both RDDs.
     pub fn intersection(&self, other: &Rdd<T>) -> Rdd<T>
