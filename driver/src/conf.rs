@@ -154,10 +154,10 @@ impl Conf {
         };
         let mut master = Master::parse(&master_str)?;
         let executor_cores: usize = self.parsed("ember.executor.cores", 1)?;
-        if let Master::LocalCluster { cores, .. } = &mut master {
-            if self.get("ember.executor.cores").is_some() {
-                *cores = executor_cores;
-            }
+        if let Master::LocalCluster { cores, .. } = &mut master
+            && self.get("ember.executor.cores").is_some()
+        {
+            *cores = executor_cores;
         }
         let executor_memory = match self.get("ember.executor.memory") {
             None => 0,

@@ -264,7 +264,7 @@ impl ContextInner {
         }
         let (done, wait) = oneshot::channel();
         if self.events.post(SchedulerEvent::Stop { done }) {
-            let _ = futures::executor::block_on(async {
+            futures::executor::block_on(async {
                 tokio::select! {
                     _ = wait => {}
                     _ = futures_timer(Duration::from_secs(5)) => {}

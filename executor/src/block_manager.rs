@@ -101,10 +101,10 @@ impl BlockManager {
         let mut updates = Vec::new();
         {
             let mut st = self.lock();
-            if let Some(old) = st.entries.remove(&id) {
-                if let Entry::Memory { size, .. } = old {
-                    st.memory_used -= size;
-                }
+            if let Some(old) = st.entries.remove(&id)
+                && let Entry::Memory { size, .. } = old
+            {
+                st.memory_used -= size;
             }
             let fits = self.limit == 0 || block.size_bytes <= self.limit;
             if fits {

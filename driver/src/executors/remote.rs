@@ -87,7 +87,10 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteEx
         Ok(Some(pb::ExecutorMessage { kind: Some(ExecKind::Registered(r)) })) => r,
         Ok(_) => return Err(EmberError::Executor(format!("executor at {address} did not register"))),
         Err(s) => {
-            return Err(EmberError::Executor(format!("executor at {address} refused the application: {}", s.message())));
+            return Err(EmberError::Executor(format!(
+                "executor at {address} refused the application: {}",
+                s.message()
+            )));
         }
     };
     let registration =

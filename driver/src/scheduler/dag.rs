@@ -253,10 +253,10 @@ impl DagScheduler {
         let mut all = HashSet::new();
         let mut stack = vec![stage];
         while let Some(s) = stack.pop() {
-            if all.insert(s) {
-                if let Some(st) = self.stages.get(&s) {
-                    stack.extend(st.parents.iter().copied());
-                }
+            if all.insert(s)
+                && let Some(st) = self.stages.get(&s)
+            {
+                stack.extend(st.parents.iter().copied());
             }
         }
         all
@@ -333,10 +333,10 @@ impl DagScheduler {
     fn shuffle_locations(&self, id: StageId) -> ShuffleLocations {
         let mut locations = ShuffleLocations::new();
         for p in &self.stages[&id].parents {
-            if let Some(shuffle) = self.stages.get(p).and_then(|s| s.shuffle()) {
-                if let Some(locs) = self.map_outputs.locations(shuffle) {
-                    locations.insert(shuffle, locs);
-                }
+            if let Some(shuffle) = self.stages.get(p).and_then(|s| s.shuffle())
+                && let Some(locs) = self.map_outputs.locations(shuffle)
+            {
+                locations.insert(shuffle, locs);
             }
         }
         locations
@@ -381,10 +381,10 @@ impl DagScheduler {
     fn merge_accumulators(&self, success: &mut TaskSuccess) {
         let registry = self.accumulators.lock().unwrap_or_else(|p| p.into_inner());
         for (id, value) in success.accumulators.drain(..) {
-            if let Some(merge) = registry.get(&id) {
-                if let Err(e) = merge(value) {
-                    tracing::warn!(accumulator = %id, error = %e, "cannot merge an accumulator update");
-                }
+            if let Some(merge) = registry.get(&id)
+                && let Err(e) = merge(value)
+            {
+                tracing::warn!(accumulator = %id, error = %e, "cannot merge an accumulator update");
             }
         }
     }
@@ -521,10 +521,10 @@ impl DagScheduler {
             if shuffle.is_some_and(|s| s != sh) {
                 continue;
             }
-            if let Some(st) = self.shuffle_to_map_stage.get(&sh).and_then(|id| self.stages.get_mut(id)) {
-                if st.state == StageState::Done {
-                    st.state = StageState::Waiting;
-                }
+            if let Some(st) = self.shuffle_to_map_stage.get(&sh).and_then(|id| self.stages.get_mut(id))
+                && st.state == StageState::Done
+            {
+                st.state = StageState::Waiting;
             }
         }
     }
@@ -550,14 +550,13 @@ impl DagScheduler {
         // Stop running the map stages no other job needs.
         let still_needed: HashSet<StageId> = self.jobs.values().flat_map(|j| j.stages.iter().copied()).collect();
         for s in j.stages {
-            if !still_needed.contains(&s) {
-                if let Some(st) = self.stages.get_mut(&s) {
-                    if st.state == StageState::Running {
-                        st.state = StageState::Waiting;
-                        st.pending.clear();
-                        st.running.clear();
-                    }
-                }
+            if !still_needed.contains(&s)
+                && let Some(st) = self.stages.get_mut(&s)
+                && st.state == StageState::Running
+            {
+                st.state = StageState::Waiting;
+                st.pending.clear();
+                st.running.clear();
             }
         }
         self.listener.post(ListenerEvent::JobEnd { job, succeeded: false });
@@ -592,15 +591,13 @@ impl DagScheduler {
         // Its running tasks go back to pending (an executor loss is not the task's fault).
         let lost: Vec<TaskId> = self.tasks.iter().filter(|(_, t)| &t.executor == executor).map(|(&id, _)| id).collect();
         for id in lost {
-            if let Some(t) = self.tasks.remove(&id) {
-                if let Some(st) = self.stages.get_mut(&t.stage) {
-                    if st.state == StageState::Running
-                        && st.attempt == t.stage_attempt
-                        && st.running.remove(&t.partition)
-                    {
-                        st.pending.push_front(t.partition);
-                    }
-                }
+            if let Some(t) = self.tasks.remove(&id)
+                && let Some(st) = self.stages.get_mut(&t.stage)
+                && st.state == StageState::Running
+                && st.attempt == t.stage_attempt
+                && st.running.remove(&t.partition)
+            {
+                st.pending.push_front(t.partition);
             }
         }
         self.block_to_executors.retain(|_, holders| {

@@ -20,10 +20,10 @@ impl DagScheduler {
     fn preferred_executors(&self, stage: StageId, partition: usize) -> HashSet<ExecutorId> {
         let st = &self.stages[&stage];
         for rdd in &st.cached_chain {
-            if let Some(holders) = self.block_to_executors.get(&BlockId { rdd: *rdd, partition }) {
-                if !holders.is_empty() {
-                    return holders.clone();
-                }
+            if let Some(holders) = self.block_to_executors.get(&BlockId { rdd: *rdd, partition })
+                && !holders.is_empty()
+            {
+                return holders.clone();
             }
         }
         HashSet::new()

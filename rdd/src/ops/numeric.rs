@@ -24,7 +24,7 @@ impl Default for StatCounter {
 }
 
 impl StatCounter {
-    pub fn add(mut self, x: f64) -> Self {
+    pub fn push(mut self, x: f64) -> Self {
         self.count += 1;
         let delta = x - self.mean;
         self.mean += delta / self.count as f64;
@@ -69,7 +69,7 @@ impl StatCounter {
 impl<T: Data + ToF64> Rdd<T> {
     /// Count, mean, variance, min and max in one pass.
     pub fn stats(&self) -> crate::Result<StatCounter> {
-        self.aggregate(StatCounter::default(), |s, x| s.add(x.to_f64()), StatCounter::merge)
+        self.aggregate(StatCounter::default(), |s, x| s.push(x.to_f64()), StatCounter::merge)
     }
     /// The mean; NaN when empty.
     pub fn mean(&self) -> crate::Result<f64> {

@@ -15,7 +15,7 @@ use rand::{RngExt, SeedableRng};
 
 /// The RNG of partition `partition` for `seed`.
 pub fn partition_rng(seed: u64, partition: usize) -> SmallRng {
-    SmallRng::seed_from_u64(stable_hash(&(seed, partition as u64, 0x5a4d_504c_45u64)))
+    SmallRng::seed_from_u64(stable_hash(&(seed, partition as u64, 0x005a_4d50_4c45_u64)))
 }
 
 /// A Poisson(λ) draw (Knuth's method; λ is a sampling fraction, so small).
@@ -36,7 +36,7 @@ impl<T: Data> Rdd<T> {
     /// with probability `fraction` (without replacement), or repeated a
     /// Poisson(`fraction`) number of times (with replacement).
     pub fn sample(&self, with_replacement: bool, fraction: f64, seed: u64) -> crate::Result<Rdd<T>> {
-        if !(fraction >= 0.0) || (!with_replacement && fraction > 1.0) {
+        if fraction.is_nan() || fraction < 0.0 || (!with_replacement && fraction > 1.0) {
             return Err(crate::EmberError::InvalidArgument(format!(
                 "sample: fraction must be in [0, 1] without replacement and >= 0 with it, got {fraction}"
             )));
