@@ -1,1 +1,56 @@
-fn main() {}
+//! `ember-bench`: measures the engine side by side in one run and writes
+//! the results, with the machine and the date, to BENCHMARKS.md.
+//!
+//! - scheduling: throughput of a 10,000-task job of empty tasks, and the
+//!   latency of a 2-task job, in `local[2]` and `local-cluster[2]`;
+//! - shuffle: `reduce_by_key` over 10M `(u64, u64)` pairs with 1M distinct keys,
+//!   and `sort_by_key` of 10M records, in `local-cluster[2]`, beside a plain
+//!   single-process `HashMap` / sort of the same data.
+//!
+//! `cargo run --release -p ember-bench -- [--scale 0.1] [--output BENCHMARKS.md]`
+
+mod report;
+mod scheduling;
+mod shuffle;
+
+use clap::Parser;
+use ember::prelude::Conf;
+
+#[derive(Parser)]
+#[command(about = "Run Ember's benchmarks and write BENCHMARKS.md")]
+struct Args {
+    /// Multiplies the data sizes (1.0 = the sizes in BENCHMARKS.md).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Extra configuration for every context, `key=value` (repeatable).
+    #[arg(long = "conf", value_name = "KEY=VALUE")]
+    conf: Vec<String>,
+    /// Where to write the report (stdout if absent).
+    #[arg(long)]
+    output: Option<std::path::PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(args.scale > 0.0, "--scale must be positive");
+    let conf = |master: &str| -> anyhow::Result<Conf> {
+        let mut c = Conf::new().master(master);
+        for pair in &args.conf {
+            c = c.set_pair(pair)?;
+        }
+        Ok(c)
+    };
+    let mut rows = Vec::new();
+    for master in ["local[2]", "local-cluster[2]"] {
+        eprintln!("scheduling: {master}");
+        rows.extend(scheduling::run(conf(master)?)?);
+    }
+    eprintln!("shuffle: local-cluster[2]");
+    rows.extend(shuffle::run(conf("local-cluster[2]")?, args.scale)?);
+    let text = report::render(&rows, args.scale);
+    match args.output {
+        Some(path) => std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}

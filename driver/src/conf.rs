@@ -95,6 +95,7 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("ember.task.maxFailures", "4"),
     ("ember.stage.maxConsecutiveAttempts", "4"),
     ("ember.locality.wait", "3000 (ms)"),
+    ("ember.executor.prefetchTasks", "1 (tasks queued per core beyond the running one)"),
     ("ember.seed", "0"),
     ("ember.executor.heartbeatInterval", "1000 (ms)"),
     ("ember.network.timeout", "10000 (ms)"),
@@ -178,6 +179,7 @@ impl Conf {
             max_task_failures: self.parsed("ember.task.maxFailures", 4)?,
             max_stage_attempts: self.parsed("ember.stage.maxConsecutiveAttempts", 4)?,
             locality_wait: self.millis("ember.locality.wait", 3000)?,
+            prefetch_tasks: self.parsed("ember.executor.prefetchTasks", 1)?,
             seed: self.parsed("ember.seed", 0)?,
             heartbeat_interval: self.millis("ember.executor.heartbeatInterval", 1000)?,
             network_timeout: self.millis("ember.network.timeout", 10_000)?,
@@ -209,6 +211,9 @@ pub struct Settings {
     pub max_task_failures: u32,
     pub max_stage_attempts: u32,
     pub locality_wait: Duration,
+    /// Tasks sent to an executor per core beyond the one it runs, so that it
+    /// never idles waiting for the driver (hides the launch round trip).
+    pub prefetch_tasks: usize,
     pub seed: u64,
     pub heartbeat_interval: Duration,
     pub network_timeout: Duration,

@@ -10,7 +10,7 @@
 //! 2. `submit_stage`: a stage whose parents are all available starts a new
 //!    attempt with its missing partitions; otherwise its missing parents are
 //!    submitted and it waits.
-//! 3. `placement::schedule` offers pending tasks to executors with free cores.
+//! 3. `placement::schedule` offers pending tasks to executors with free task slots.
 //! 4. `handle_task_ended`: a success registers a map output or a result; a
 //!    `FetchFailed` forgets the lost map outputs and resubmits the map stage for
 //!    the missing partitions only; any other failure retries the task, up to
@@ -53,8 +53,10 @@ pub(super) struct ActiveJob {
 
 pub(super) struct ExecutorState {
     pub link: Arc<dyn ExecutorLink>,
-    pub cores: usize,
-    pub free_cores: usize,
+    /// Task slots: cores plus prefetched tasks.
+    pub slots: usize,
+    /// Slots not taken by a running or queued task.
+    pub free_slots: usize,
     pub address: String,
     pub last_seen: Instant,
     /// Stage attempts registered with this executor.
@@ -345,7 +347,7 @@ impl DagScheduler {
     fn handle_task_ended(&mut self, executor: ExecutorId, task: TaskId, outcome: TaskOutcome) {
         let Some(info) = self.tasks.remove(&task) else { return };
         if let Some(e) = self.executors.get_mut(&info.executor) {
-            e.free_cores = (e.free_cores + 1).min(e.cores);
+            e.free_slots = (e.free_slots + 1).min(e.slots);
         }
         let rdd = self.stages.get(&info.stage).map(|s| s.rdd.id()).unwrap_or(RddId(u64::MAX));
         self.listener.post(ListenerEvent::TaskEnd {
@@ -573,10 +575,11 @@ impl DagScheduler {
             link.put_broadcast(*id, bytes, value);
         }
         self.listener.post(ListenerEvent::ExecutorAdded { executor: executor.clone(), cores });
+        let slots = cores * (1 + self.settings.prefetch_tasks);
         let state = ExecutorState {
             link,
-            cores,
-            free_cores: cores,
+            slots,
+            free_slots: slots,
             address,
             last_seen: Instant::now(),
             registered: HashSet::new(),

@@ -2,7 +2,7 @@
 //!
 //! Stages are served in order of job and stage id (FIFO). A task whose
 //! partition is cached somewhere goes to an executor holding it; if none of
-//! those has a free core it waits, up to `ember.locality.wait` from the start
+//! those has a free slot it waits, up to `ember.locality.wait` from the start
 //! of its stage attempt, before it may run anywhere (and recompute the
 //! partition there), as Spark's delay scheduling. A task that failed on an
 //! executor is placed elsewhere when another executor is free.
@@ -31,9 +31,9 @@ impl DagScheduler {
 
     /// The free executor with the most free cores, avoiding `avoid` if possible.
     fn any_free_executor(&self, avoid: Option<&HashSet<ExecutorId>>) -> Option<ExecutorId> {
-        let free = self.executors.iter().filter(|(_, e)| e.free_cores > 0);
+        let free = self.executors.iter().filter(|(_, e)| e.free_slots > 0);
         let best = |it: &mut dyn Iterator<Item = (&ExecutorId, &super::dag::ExecutorState)>| {
-            it.max_by_key(|(_, e)| e.free_cores).map(|(id, _)| id.clone())
+            it.max_by_key(|(_, e)| e.free_slots).map(|(id, _)| id.clone())
         };
         if let Some(avoid) = avoid {
             let mut others = free.clone().filter(|(id, _)| !avoid.contains(*id));
@@ -44,7 +44,8 @@ impl DagScheduler {
         best(&mut free.into_iter())
     }
 
-    /// Offers pending tasks of running stages to executors with free cores.
+    /// Offers pending tasks of running stages to executors with free task slots
+    /// (cores, plus `ember.executor.prefetchTasks` per core queued on the executor).
     pub(super) fn schedule(&mut self) {
         let mut running: Vec<StageId> = self.stages.iter().filter(|(_, s)| s.is_active()).map(|(&id, _)| id).collect();
         running.sort_unstable();
@@ -54,14 +55,14 @@ impl DagScheduler {
         for stage in running {
             let mut skipped = Vec::new();
             loop {
-                if !self.executors.values().any(|e| e.free_cores > 0) {
+                if !self.executors.values().any(|e| e.free_slots > 0) {
                     break;
                 }
                 let Some(partition) = self.stages.get_mut(&stage).and_then(|s| s.pending.pop_front()) else { break };
                 let preferred = self.preferred_executors(stage, partition);
                 let st = &self.stages[&stage];
                 let local =
-                    preferred.iter().find(|id| self.executors.get(*id).is_some_and(|e| e.free_cores > 0)).cloned();
+                    preferred.iter().find(|id| self.executors.get(*id).is_some_and(|e| e.free_slots > 0)).cloned();
                 let waited_enough = preferred.is_empty() || st.submitted_at.elapsed() >= wait;
                 let choice = local.or_else(|| {
                     if waited_enough { self.any_free_executor(st.failed_on.get(&partition)) } else { None }
@@ -102,7 +103,7 @@ impl DagScheduler {
         let attempt = st.failures.get(&partition).copied().unwrap_or(0);
         let stage_attempt = st.attempt;
         if let Some(e) = self.executors.get_mut(executor) {
-            e.free_cores -= 1;
+            e.free_slots -= 1;
         }
         self.tasks.insert(task, RunningTask { stage, stage_attempt, partition, executor: executor.clone() });
         self.listener.post(ListenerEvent::TaskStart { task, stage, partition, executor: executor.clone() });
@@ -140,7 +141,7 @@ impl DagScheduler {
                 self.tasks.remove(&t.task);
             }
             if let Some(e) = self.executors.get_mut(executor) {
-                e.free_cores = (e.free_cores + tasks.len()).min(e.cores);
+                e.free_slots = (e.free_slots + tasks.len()).min(e.slots);
             }
             let jobs: Vec<_> = self.jobs.iter().filter(|(_, j)| j.stages.contains(&stage)).map(|(&id, _)| id).collect();
             for job in jobs {

@@ -1,0 +1,95 @@
+//! Shuffle throughput: reduce_by_key and sort_by_key beside a plain
+//! single-process HashMap and sort of the same data.
+
+use crate::report::Row;
+use ember::listener::{ListenerEvent, RecordingListener};
+use ember::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The i-th record of the benchmark data: a well-mixed key.
+fn key(i: u64, keys: u64) -> u64 {
+    let mut h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^= h >> 31;
+    h % keys
+}
+
+fn shuffle_bytes(recorder: &RecordingListener) -> u64 {
+    recorder
+        .events()
+        .iter()
+        .map(|e| match e {
+            ListenerEvent::TaskEnd { shuffle_write_bytes, .. } => *shuffle_write_bytes,
+            _ => 0,
+        })
+        .sum()
+}
+
+pub fn run(conf: Conf, scale: f64) -> anyhow::Result<Vec<Row>> {
+    let records = (10_000_000.0 * scale) as u64;
+    let keys = (1_000_000.0 * scale).max(1.0) as u64;
+    let ctx = Context::new(conf)?;
+    let master = ctx.conf().get("ember.master").unwrap_or("?").to_string();
+    let recorder = Arc::new(RecordingListener::default());
+    ctx.add_listener(recorder.clone());
+    let parts = 8;
+    let mut rows = Vec::new();
+
+    // reduce_by_key
+    let pairs = ctx.range(0, records as i64, 1, parts)?.map_with(keys, |&keys, i| (key(i as u64, keys), i as u64));
+    let start = Instant::now();
+    let distinct = pairs.reduce_by_key(|a, b| a.wrapping_add(b)).count()?;
+    let ember_secs = start.elapsed().as_secs_f64();
+    ctx.flush_listeners();
+    let bytes = shuffle_bytes(&recorder);
+    recorder.clear();
+    let start = Instant::now();
+    let mut map: HashMap<u64, u64> = HashMap::new();
+    for i in 0..records {
+        let e = map.entry(key(i, keys)).or_insert(0);
+        *e = e.wrapping_add(i);
+    }
+    let plain_secs = start.elapsed().as_secs_f64();
+    anyhow::ensure!(distinct == map.len() as u64, "reduce_by_key found {distinct} keys, the HashMap {}", map.len());
+    drop(map);
+    rows.push(Row {
+        workload: format!("reduce_by_key, {records} (u64,u64) pairs, {keys} keys, {parts} partitions"),
+        master: master.clone(),
+        result: format!(
+            "{:.2} s, {:.1} M records/s, shuffle {:.0} MB/s",
+            ember_secs,
+            records as f64 / ember_secs / 1e6,
+            bytes as f64 / ember_secs / 1e6
+        ),
+        reference: format!("HashMap: {plain_secs:.2} s ({:.1}× faster)", ember_secs / plain_secs),
+        target: "within 3× of the HashMap".into(),
+    });
+
+    // sort_by_key
+    let unsorted = ctx.range(0, records as i64, 1, parts)?.map(|i| (key(i as u64, u64::MAX), i as u64));
+    let start = Instant::now();
+    let sorted = unsorted.sort_by_key(true, parts)?;
+    let n = sorted.count()?;
+    let ember_secs = start.elapsed().as_secs_f64();
+    ctx.flush_listeners();
+    let bytes = shuffle_bytes(&recorder);
+    let start = Instant::now();
+    let mut v: Vec<(u64, u64)> = (0..records).map(|i| (key(i, u64::MAX), i)).collect();
+    v.sort_by_key(|r| r.0);
+    let plain_secs = start.elapsed().as_secs_f64();
+    anyhow::ensure!(n == v.len() as u64, "sort_by_key returned {n} records of {}", v.len());
+    rows.push(Row {
+        workload: format!("sort_by_key, {records} (u64,u64) records, {parts} partitions"),
+        master: master.clone(),
+        result: format!(
+            "{:.2} s, {:.1} M records/s, shuffle {:.0} MB/s",
+            ember_secs,
+            records as f64 / ember_secs / 1e6,
+            bytes as f64 / ember_secs / 1e6
+        ),
+        reference: format!("Vec sort: {plain_secs:.2} s ({:.1}× faster)", ember_secs / plain_secs),
+        target: "within 3× of the sort".into(),
+    });
+    Ok(rows)
+}
