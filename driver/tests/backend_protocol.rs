@@ -1,0 +1,62 @@
+//! The backend's side of the protocol, driven directly: registration checks
+//! the executable, and a backend exits when its driver goes away.
+
+use ember::executors::ExecutorId;
+use ember::executors::local_cluster::spawn_backend;
+use ember::executors::remote::{AttachRequest, attach};
+use ember::scheduler::EventSender;
+use std::time::{Duration, Instant};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+fn request(address: &str, sha: &str) -> AttachRequest {
+    AttachRequest {
+        address: address.to_string(),
+        executor: ExecutorId("exec-test".into()),
+        app_id: "app-test".into(),
+        exe_sha256: sha.to_string(),
+        memory_bytes: 0,
+        connect_timeout: Duration::from_secs(5),
+    }
+}
+
+#[test]
+fn a_driver_running_a_different_binary_is_refused() {
+    let rt = runtime();
+    rt.block_on(async {
+        let backend = spawn_backend(0, 1, Duration::from_secs(1), Duration::from_secs(20)).await.unwrap();
+        let (events, _rx) = EventSender::channel();
+        let err = attach(request(&backend.address, "0000"), events.clone()).await.err().expect("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("executable mismatch") && msg.contains("0000"), "{msg}");
+        // The same backend accepts the right binary afterwards.
+        let sha = ember_executor::wire::exe_sha256().unwrap();
+        let (_link, reg) = attach(request(&backend.address, &sha), events).await.expect("accepted");
+        assert_eq!(reg.pid, backend.pid);
+    });
+}
+
+#[test]
+fn an_unreachable_executor_is_a_clear_error_within_seconds() {
+    let rt = runtime();
+    let start = Instant::now();
+    let (events, _rx) = EventSender::channel();
+    // A port nobody listens on: connection refused at once.
+    let err = rt.block_on(attach(request("127.0.0.1:9", "x"), events)).err().expect("fails");
+    assert!(err.to_string().contains("cannot reach executor at 127.0.0.1:9"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(6));
+}
+
+#[test]
+fn a_backend_exits_when_its_driver_goes_away() {
+    let rt = runtime();
+    rt.block_on(async {
+        let mut backend = spawn_backend(0, 1, Duration::from_secs(1), Duration::from_secs(20)).await.unwrap();
+        // Closing the backend's stdin is what the driver's death does.
+        drop(backend.child.stdin.take());
+        let status = tokio::time::timeout(Duration::from_secs(30), backend.child.wait()).await;
+        assert!(matches!(status, Ok(Ok(s)) if s.success()), "backend did not exit cleanly: {status:?}");
+    });
+}
