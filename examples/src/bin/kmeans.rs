@@ -55,7 +55,11 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
 
 /// Index and squared distance of the center nearest to `p`.
 fn nearest(centers: &[Point], p: &[f64]) -> (usize, f64) {
-    centers.iter().enumerate().map(|(i, c)| (i, dist2(c, p))).fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a })
+    centers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, dist2(c, p)))
+        .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a })
 }
 
 /// The true centers of the generated blobs: coordinates uniform in [-50, 50].
@@ -110,7 +114,17 @@ fn d2_sample(points: &Rdd<Point>, centers: &[Point], rng: &mut SmallRng) -> Resu
         return Ok(None);
     }
     let mut r = rng.random::<f64>() * total;
-    let part = totals.iter().position(|&t| if r < t { true } else { r -= t; false }).unwrap_or(totals.len() - 1);
+    let part = totals
+        .iter()
+        .position(|&t| {
+            if r < t {
+                true
+            } else {
+                r -= t;
+                false
+            }
+        })
+        .unwrap_or(totals.len() - 1);
     let picked = points
         .map_partitions_with((centers.to_vec(), part, r), move |(c, part, r), index, it| {
             let mut acc = 0.0;
@@ -159,15 +173,16 @@ fn lloyd_step(points: &Rdd<Point>, centers: &[Point]) -> Result<Partial> {
         }
         std::iter::once(acc)
     });
-    Ok(partials.reduce(|mut a, b| {
-        for (sa, sb) in a.0.iter_mut().zip(&b.0) {
-            sa.iter_mut().zip(sb).for_each(|(x, y)| *x += y);
-        }
-        a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
-        a.2 += b.2;
-        a
-    })?
-    .unwrap_or(zero))
+    Ok(partials
+        .reduce(|mut a, b| {
+            for (sa, sb) in a.0.iter_mut().zip(&b.0) {
+                sa.iter_mut().zip(sb).for_each(|(x, y)| *x += y);
+            }
+            a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
+            a.2 += b.2;
+            a
+        })?
+        .unwrap_or(zero))
 }
 
 fn main() -> std::process::ExitCode {
@@ -211,7 +226,8 @@ fn body() -> anyhow::Result<()> {
         }
     }
     let seconds = start.elapsed().as_secs_f64();
-    let mut line = format!("cost={cost:.6} iterations={iterations} init_seconds={init_seconds:.3} seconds={seconds:.3}");
+    let mut line =
+        format!("cost={cost:.6} iterations={iterations} init_seconds={init_seconds:.3} seconds={seconds:.3}");
     if let Some(truth) = truth {
         let error = truth.iter().map(|t| nearest(&centers, t).1.sqrt()).fold(0.0, f64::max);
         line.push_str(&format!(" center_error={error:.6}"));
