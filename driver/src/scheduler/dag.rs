@@ -147,38 +147,57 @@ impl DagScheduler {
         }
     }
 
-    /// The event loop: handles events one at a time until `Stop`.
+    /// The event loop: handles events one at a time until `Stop`. Events
+    /// that are already queued are handled before tasks are offered again, so
+    /// a burst of task ends leads to one launch message per executor.
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<SchedulerEvent>) {
+        const BURST: usize = 512;
         while let Some(event) = rx.recv().await {
-            match event {
-                SchedulerEvent::JobSubmitted { root, partitions, reply } => {
-                    self.handle_job_submitted(root, partitions, reply)
-                }
-                SchedulerEvent::TaskEnded { executor, task, outcome } => {
-                    self.handle_task_ended(executor, task, outcome)
-                }
-                SchedulerEvent::ExecutorAdded { executor, link, cores, address } => {
-                    self.handle_executor_added(executor, link, cores, address)
-                }
-                SchedulerEvent::ExecutorLost { executor, reason } => self.handle_executor_lost(&executor, &reason),
-                SchedulerEvent::Heartbeat { executor } => {
-                    if let Some(e) = self.executors.get_mut(&executor) {
-                        e.last_seen = Instant::now();
+            if !self.handle(event) {
+                return;
+            }
+            for _ in 0..BURST {
+                match rx.try_recv() {
+                    Ok(event) => {
+                        if !self.handle(event) {
+                            return;
+                        }
                     }
-                }
-                SchedulerEvent::BlockUpdated { executor, update } => self.handle_block_updated(executor, update),
-                SchedulerEvent::Unpersist { rdd } => self.handle_unpersist(rdd),
-                SchedulerEvent::BroadcastAdded { id, bytes, value } => self.handle_broadcast_added(id, bytes, value),
-                SchedulerEvent::Tick => self.handle_tick(),
-                SchedulerEvent::Stop { done } => {
-                    self.handle_stop();
-                    let _ = done.send(());
-                    return;
+                    Err(_) => break,
                 }
             }
             self.schedule();
         }
         self.handle_stop();
+    }
+
+    /// Handles one event; false when the loop must end.
+    fn handle(&mut self, event: SchedulerEvent) -> bool {
+        match event {
+            SchedulerEvent::JobSubmitted { root, partitions, reply } => {
+                self.handle_job_submitted(root, partitions, reply)
+            }
+            SchedulerEvent::TaskEnded { executor, task, outcome } => self.handle_task_ended(executor, task, outcome),
+            SchedulerEvent::ExecutorAdded { executor, link, cores, address } => {
+                self.handle_executor_added(executor, link, cores, address)
+            }
+            SchedulerEvent::ExecutorLost { executor, reason } => self.handle_executor_lost(&executor, &reason),
+            SchedulerEvent::Heartbeat { executor } => {
+                if let Some(e) = self.executors.get_mut(&executor) {
+                    e.last_seen = Instant::now();
+                }
+            }
+            SchedulerEvent::BlockUpdated { executor, update } => self.handle_block_updated(executor, update),
+            SchedulerEvent::Unpersist { rdd } => self.handle_unpersist(rdd),
+            SchedulerEvent::BroadcastAdded { id, bytes, value } => self.handle_broadcast_added(id, bytes, value),
+            SchedulerEvent::Tick => self.handle_tick(),
+            SchedulerEvent::Stop { done } => {
+                self.handle_stop();
+                let _ = done.send(());
+                return false;
+            }
+        }
+        true
     }
 
     fn handle_job_submitted(&mut self, root: Arc<dyn StageRoot>, partitions: Vec<usize>, reply: JobReply) {
