@@ -4,7 +4,7 @@
 //! driver can run several jobs at once; `x` blocks on it.
 
 use crate::error::{EmberError, Result};
-use crate::func::{Fn2, Plain, With};
+use crate::func::{Fn1, Fn2, Plain, With};
 use crate::nodes::result::{ResultRoot, decode_output};
 use crate::ops::transform::State;
 use crate::rdd::Rdd;
@@ -83,12 +83,22 @@ impl<T: Data> Rdd<T> {
     pub fn take(&self, n: usize) -> Result<Vec<T>> {
         block_on(self.take_async(n))
     }
+    pub fn first_async(&self) -> BoxFuture<'static, Result<T>> {
+        let job = self.take_async(1);
+        Box::pin(async move {
+            job.await?.into_iter().next().ok_or_else(|| EmberError::InvalidArgument("first: the RDD is empty".into()))
+        })
+    }
     /// The first record; an error when the RDD is empty.
     pub fn first(&self) -> Result<T> {
-        self.take(1)?.into_iter().next().ok_or_else(|| EmberError::InvalidArgument("first: the RDD is empty".into()))
+        block_on(self.first_async())
+    }
+    pub fn is_empty_async(&self) -> BoxFuture<'static, Result<bool>> {
+        let job = self.take_async(1);
+        Box::pin(async move { Ok(job.await?.is_empty()) })
     }
     pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.take(1)?.is_empty())
+        block_on(self.is_empty_async())
     }
 
     /// Merges all records with an associative, commutative `f`; `None` when empty.
@@ -96,8 +106,8 @@ impl<T: Data> Rdd<T> {
         &self,
         f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
     ) -> BoxFuture<'static, Result<Option<T>>> {
-        let job =
-            self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.reduce(|a, b| f.call(a, b))));
+        let job = self
+            .on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.reduce(|a, b| Fn2::call(f, a, b))));
         Box::pin(async move { Ok(job.await?.into_iter().flatten().reduce(f)) })
     }
     pub fn reduce(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static) -> Result<Option<T>> {
@@ -107,6 +117,13 @@ impl<T: Data> Rdd<T> {
     pub fn fold(&self, zero: T, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static) -> Result<T> {
         self.aggregate(zero, f, f)
     }
+    pub fn fold_async(
+        &self,
+        zero: T,
+        f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
+    ) -> BoxFuture<'static, Result<T>> {
+        self.aggregate_async(zero, f, f)
+    }
     pub fn aggregate_async<U: Data>(
         &self,
         zero: U,
@@ -115,7 +132,7 @@ impl<T: Data> Rdd<T> {
     ) -> BoxFuture<'static, Result<U>> {
         let job = self
             .on_all(With::new((zero.clone(), Plain::new(seq)), |(z, seq): &(U, Plain<_>), _, it: BoxIter<T>| {
-                it.fold(z.clone(), |acc, x| seq.call(acc, x))
+                it.fold(z.clone(), |acc, x| Fn2::call(seq, acc, x))
             }));
         Box::pin(async move { Ok(job.await?.into_iter().fold(zero, comb)) })
     }
@@ -139,8 +156,17 @@ impl<T: Data> Rdd<T> {
         comb: impl Fn(U, U) -> U + Copy + Send + Sync + 'static,
         depth: usize,
     ) -> Result<U> {
+        block_on(self.tree_aggregate_async(zero, seq, comb, depth))
+    }
+    pub fn tree_aggregate_async<U: Data>(
+        &self,
+        zero: U,
+        seq: impl Fn(U, T) -> U + Copy + Send + Sync + 'static,
+        comb: impl Fn(U, U) -> U + Copy + Send + Sync + 'static,
+        depth: usize,
+    ) -> BoxFuture<'static, Result<U>> {
         let mut partials: Rdd<U> = self.map_partitions_with((zero.clone(), Plain::new(seq)), |(z, seq), _, it| {
-            std::iter::once(it.fold(z.clone(), |acc, x| seq.call(acc, x)))
+            std::iter::once(it.fold(z.clone(), |acc, x| Fn2::call(seq, acc, x)))
         });
         let mut n = partials.num_partitions();
         let scale = ((n as f64).powf(1.0 / depth.max(1) as f64).ceil() as usize).max(2);
@@ -153,14 +179,21 @@ impl<T: Data> Rdd<T> {
                 .reduce_by_key_into(comb, n)
                 .values();
         }
-        let parts = block_on(partials.collect_async())?;
-        Ok(parts.into_iter().fold(zero, comb))
+        let job = partials.collect_async();
+        Box::pin(async move { Ok(job.await?.into_iter().fold(zero, comb)) })
     }
     /// `reduce` with a tree of partial merges (see `tree_aggregate`).
     pub fn tree_reduce(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static, depth: usize) -> Result<Option<T>> {
+        block_on(self.tree_reduce_async(f, depth))
+    }
+    pub fn tree_reduce_async(
+        &self,
+        f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
+        depth: usize,
+    ) -> BoxFuture<'static, Result<Option<T>>> {
         let partials: Rdd<Option<T>> =
-            self.map_partitions_with(Plain::new(f), |f, _, it| std::iter::once(it.reduce(|a, b| f.call(a, b))));
-        partials.tree_aggregate(
+            self.map_partitions_with(Plain::new(f), |f, _, it| std::iter::once(it.reduce(|a, b| Fn2::call(f, a, b))));
+        partials.tree_aggregate_async(
             None,
             move |a: Option<T>, b: Option<T>| merge_options(a, b, f),
             move |a, b| merge_options(a, b, f),
@@ -173,24 +206,40 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
+        block_on(self.take_ordered_async(n))
+    }
+    pub fn take_ordered_async(&self, n: usize) -> BoxFuture<'static, Result<Vec<T>>>
+    where
+        T: Ord,
+    {
         let job = self.on_all(With::new(n, |&n: &usize, _, it: BoxIter<T>| smallest(it, n)));
-        let mut all: Vec<T> = block_on(job)?.into_iter().flatten().collect();
-        all.sort();
-        all.truncate(n);
-        Ok(all)
+        Box::pin(async move {
+            let mut all: Vec<T> = job.await?.into_iter().flatten().collect();
+            all.sort();
+            all.truncate(n);
+            Ok(all)
+        })
     }
     /// The `n` largest records, descending.
     pub fn top(&self, n: usize) -> Result<Vec<T>>
     where
         T: Ord,
     {
+        block_on(self.top_async(n))
+    }
+    pub fn top_async(&self, n: usize) -> BoxFuture<'static, Result<Vec<T>>>
+    where
+        T: Ord,
+    {
         let job = self.on_all(With::new(n, |&n: &usize, _, it: BoxIter<T>| {
             smallest(it.map(std::cmp::Reverse), n).into_iter().map(|r| r.0).collect::<Vec<T>>()
         }));
-        let mut all: Vec<T> = block_on(job)?.into_iter().flatten().collect();
-        all.sort_by(|a, b| b.cmp(a));
-        all.truncate(n);
-        Ok(all)
+        Box::pin(async move {
+            let mut all: Vec<T> = job.await?.into_iter().flatten().collect();
+            all.sort_by(|a, b| b.cmp(a));
+            all.truncate(n);
+            Ok(all)
+        })
     }
 
     /// How many times each distinct record occurs.
@@ -198,32 +247,47 @@ impl<T: Data> Rdd<T> {
     where
         T: Key,
     {
-        self.map(|x| (x, 1u64)).count_by_key()
+        block_on(self.count_by_value_async())
+    }
+    pub fn count_by_value_async(&self) -> BoxFuture<'static, Result<HashMap<T, u64>>>
+    where
+        T: Key,
+    {
+        self.map(|x| (x, 1u64)).count_by_key_async()
     }
 
     /// Runs `f` on every record, on the executors.
     pub fn foreach(&self, f: impl Fn(T) + Copy + Send + Sync + 'static) -> Result<()> {
-        block_on(self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| {
-            it.for_each(|x| crate::func::Fn1::call(f, x))
-        })))?;
-        Ok(())
+        block_on(self.foreach_async(f))
+    }
+    pub fn foreach_async(&self, f: impl Fn(T) + Copy + Send + Sync + 'static) -> BoxFuture<'static, Result<()>> {
+        let job =
+            self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.for_each(|x| Fn1::call(f, x))));
+        Box::pin(async move { job.await.map(drop) })
     }
     /// Runs `f(&state, x)` on every record, on the executors.
     pub fn foreach_with<S: State>(&self, state: S, f: impl Fn(&S, T) + Copy + Send + Sync + 'static) -> Result<()> {
+        block_on(self.foreach_with_async(state, f))
+    }
+    pub fn foreach_with_async<S: State>(
+        &self,
+        state: S,
+        f: impl Fn(&S, T) + Copy + Send + Sync + 'static,
+    ) -> BoxFuture<'static, Result<()>> {
         let g = With::new(state, f);
-        block_on(
-            self.on_all(With::new(g, |g: &With<S, _>, _, it: BoxIter<T>| {
-                it.for_each(|x| crate::func::Fn1::call(g, x))
-            })),
-        )?;
-        Ok(())
+        let job = self.on_all(With::new(g, |g: &With<S, _>, _, it: BoxIter<T>| it.for_each(|x| Fn1::call(g, x))));
+        Box::pin(async move { job.await.map(drop) })
     }
     /// Runs `f` on every partition's iterator, on the executors.
     pub fn foreach_partition(&self, f: impl Fn(BoxIter<T>) + Copy + Send + Sync + 'static) -> Result<()> {
-        block_on(
-            self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| crate::func::Fn1::call(f, it))),
-        )?;
-        Ok(())
+        block_on(self.foreach_partition_async(f))
+    }
+    pub fn foreach_partition_async(
+        &self,
+        f: impl Fn(BoxIter<T>) + Copy + Send + Sync + 'static,
+    ) -> BoxFuture<'static, Result<()>> {
+        let job = self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| Fn1::call(f, it)));
+        Box::pin(async move { job.await.map(drop) })
     }
 
     /// Writes each partition as a text file `part-NNNNN` (one record per line,
@@ -233,7 +297,22 @@ impl<T: Data> Rdd<T> {
     where
         T: std::fmt::Display,
     {
-        let dir = path.as_ref().to_path_buf();
+        block_on(self.save_as_text_file_async(path))
+    }
+    pub fn save_as_text_file_async(&self, path: impl AsRef<std::path::Path>) -> BoxFuture<'static, Result<()>>
+    where
+        T: std::fmt::Display,
+    {
+        match self.start_save(path.as_ref()) {
+            Ok(job) => job,
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
+    }
+    fn start_save(&self, path: &std::path::Path) -> Result<BoxFuture<'static, Result<()>>>
+    where
+        T: std::fmt::Display,
+    {
+        let dir = path.to_path_buf();
         let io = |source| EmberError::Io { path: dir.display().to_string(), source };
         if dir.exists() {
             return Err(EmberError::InvalidArgument(format!(
@@ -243,13 +322,16 @@ impl<T: Data> Rdd<T> {
         }
         std::fs::create_dir_all(&dir).map_err(io)?;
         let dir_str = dir.to_string_lossy().into_owned();
-        let written = block_on(
-            self.on_all(With::new(dir_str, |dir: &String, index, it: BoxIter<T>| write_part(dir, index, it).err())),
-        )?;
-        if let Some(err) = written.into_iter().flatten().next() {
-            return Err(EmberError::Io { path: dir.display().to_string(), source: std::io::Error::other(err) });
-        }
-        std::fs::write(dir.join("_SUCCESS"), b"").map_err(io)
+        let job =
+            self.on_all(With::new(dir_str, |dir: &String, index, it: BoxIter<T>| write_part(dir, index, it).err()));
+        Ok(Box::pin(async move {
+            let written = job.await?;
+            let io = |source| EmberError::Io { path: dir.display().to_string(), source };
+            if let Some(err) = written.into_iter().flatten().next() {
+                return Err(io(std::io::Error::other(err)));
+            }
+            std::fs::write(dir.join("_SUCCESS"), b"").map_err(io)
+        }))
     }
 }
 
@@ -292,15 +374,25 @@ fn smallest<T: Ord>(it: impl Iterator<Item = T>, n: usize) -> Vec<T> {
 impl<K: Key, V: Data> Rdd<(K, V)> {
     /// How many records each key has.
     pub fn count_by_key(&self) -> Result<HashMap<K, u64>> {
-        let counts = self.map_values(|_| 1u64).reduce_by_key(|a, b| a + b).collect()?;
-        Ok(counts.into_iter().collect())
+        block_on(self.count_by_key_async())
+    }
+    pub fn count_by_key_async(&self) -> BoxFuture<'static, Result<HashMap<K, u64>>> {
+        let job = self.map_values(|_| 1u64).reduce_by_key(|a, b| a + b).collect_async();
+        Box::pin(async move { Ok(job.await?.into_iter().collect()) })
     }
     /// Every value of `key`.
     pub fn lookup(&self, key: K) -> Result<Vec<V>> {
-        self.filter_with(key, |k, (kk, _)| kk == k).values().collect()
+        block_on(self.lookup_async(key))
+    }
+    pub fn lookup_async(&self, key: K) -> BoxFuture<'static, Result<Vec<V>>> {
+        self.filter_with(key, |k, (kk, _)| kk == k).values().collect_async()
     }
     /// Every record, as a map from key to value (the last value wins).
     pub fn collect_as_map(&self) -> Result<HashMap<K, V>> {
-        Ok(self.collect()?.into_iter().collect())
+        block_on(self.collect_as_map_async())
+    }
+    pub fn collect_as_map_async(&self) -> BoxFuture<'static, Result<HashMap<K, V>>> {
+        let job = self.collect_async();
+        Box::pin(async move { Ok(job.await?.into_iter().collect()) })
     }
 }

@@ -3,6 +3,7 @@
 use crate::Data;
 use crate::data::ToF64;
 use crate::rdd::Rdd;
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 /// Count, mean, variance, min and max, mergeable across partitions
@@ -69,12 +70,21 @@ impl StatCounter {
 impl<T: Data + ToF64> Rdd<T> {
     /// Count, mean, variance, min and max in one pass.
     pub fn stats(&self) -> crate::Result<StatCounter> {
-        self.aggregate(StatCounter::default(), |s, x| s.push(x.to_f64()), StatCounter::merge)
+        futures::executor::block_on(self.stats_async())
+    }
+    pub fn stats_async(&self) -> BoxFuture<'static, crate::Result<StatCounter>> {
+        self.aggregate_async(StatCounter::default(), |s, x| s.push(x.to_f64()), StatCounter::merge)
     }
     /// The mean; NaN when empty.
     pub fn mean(&self) -> crate::Result<f64> {
-        let s = self.stats()?;
-        Ok(if s.count == 0 { f64::NAN } else { s.mean })
+        futures::executor::block_on(self.mean_async())
+    }
+    pub fn mean_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
+        let job = self.stats_async();
+        Box::pin(async move {
+            let s = job.await?;
+            Ok(if s.count == 0 { f64::NAN } else { s.mean })
+        })
     }
 }
 
@@ -82,5 +92,8 @@ impl<T: Data + Default + std::ops::Add<Output = T>> Rdd<T> {
     /// The sum of the records (0 when empty).
     pub fn sum(&self) -> crate::Result<T> {
         self.fold(T::default(), |a, b| a + b)
+    }
+    pub fn sum_async(&self) -> BoxFuture<'static, crate::Result<T>> {
+        self.fold_async(T::default(), |a, b| a + b)
     }
 }
