@@ -22,7 +22,7 @@ use super::map_output::{MapOutputTracker, MapStatus};
 use super::stage::{Stage, StageKind, StageState};
 use super::{EventSender, SchedulerEvent};
 use crate::conf::Settings;
-use crate::executors::{ExecutorId, ExecutorLink, RemoveTarget, StageDescription};
+use crate::executors::{ExecutorId, ExecutorLink, RemoveTarget};
 use crate::listener::{ListenerBus, ListenerEvent};
 use ember_executor::block_manager::{BlockPlace, BlockUpdate};
 use ember_executor::env::ShuffleLocations;
@@ -86,7 +86,7 @@ pub struct DagScheduler {
     /// Every stage of an active job, plus map stages kept for reuse.
     pub(super) stages: HashMap<StageId, Stage>,
     /// The map stage that writes each shuffle.
-    shuffle_to_map_stage: HashMap<ShuffleId, StageId>,
+    pub(super) shuffle_to_map_stage: HashMap<ShuffleId, StageId>,
     pub(super) map_outputs: MapOutputTracker,
     /// Executors that can run tasks, by id (ordered, for determinism).
     pub(super) executors: BTreeMap<ExecutorId, ExecutorState>,
@@ -331,17 +331,11 @@ impl DagScheduler {
         let cached_chain = cached_one_to_one_chain(self.stages[&id].rdd.clone());
         let st = self.stages.get_mut(&id).expect("stage exists: looked up above");
         if missing.is_empty() {
-            st.state = StageState::Done;
+            st.finish();
             self.after_stage_done(id);
             return;
         }
-        st.attempt += 1;
-        st.state = StageState::Running;
-        st.pending = missing.into_iter().collect();
-        st.running.clear();
-        st.submitted_at = Instant::now();
-        st.cached_chain = cached_chain;
-        st.description = Some(Arc::new(StageDescription::new(id, st.attempt, st.root.clone(), locations)));
+        st.start_attempt(missing, cached_chain, locations);
         self.listener.post(ListenerEvent::StageSubmitted {
             stage: id,
             attempt: st.attempt,
@@ -442,9 +436,7 @@ impl DagScheduler {
                 let st = &self.stages[&info.stage];
                 if st.pending.is_empty() && st.running.is_empty() {
                     if self.map_outputs.is_available(shuffle) {
-                        let st = self.stages.get_mut(&info.stage).expect("stage exists");
-                        st.state = StageState::Done;
-                        st.consecutive_fetch_failures = 0;
+                        self.stages.get_mut(&info.stage).expect("stage exists").finish();
                         self.listener
                             .post(ListenerEvent::StageCompleted { stage: info.stage, attempt: info.stage_attempt });
                         self.after_stage_done(info.stage);
@@ -487,7 +479,7 @@ impl DagScheduler {
     }
 
     /// Drops a result stage (map stages are kept: later jobs reuse their outputs).
-    fn retire_stage(&mut self, stage: StageId) {
+    pub(super) fn retire_stage(&mut self, stage: StageId) {
         if let Some(st) = self.stages.remove(&stage) {
             if st.state == StageState::Running {
                 self.listener.post(ListenerEvent::StageCompleted { stage, attempt: st.attempt });
@@ -499,88 +491,6 @@ impl DagScheduler {
                 }
             }
         }
-    }
-
-    fn task_failed(&mut self, info: RunningTask, executor: ExecutorId, error: TaskError) {
-        let max = self.settings.max_task_failures;
-        let st = self.stages.get_mut(&info.stage).expect("stage exists: checked by caller");
-        let failures = st.failures.entry(info.partition).or_insert(0);
-        *failures += 1;
-        let attempts = *failures;
-        tracing::warn!(stage = %info.stage, partition = info.partition, %executor, attempts, error = %error, "task failed");
-        if attempts >= max {
-            let cause = EmberError::JobAborted { stage: info.stage, partition: info.partition, attempts, cause: error };
-            self.abort_stage(info.stage, cause);
-            return;
-        }
-        st.failed_on.entry(info.partition).or_default().insert(executor);
-        st.pending.push_back(info.partition);
-    }
-
-    fn fetch_failed(&mut self, info: RunningTask, error: Option<TaskError>) {
-        let max = self.settings.max_stage_attempts;
-        let error = error.unwrap_or_else(|| TaskError::engine("fetch failed"));
-        let st = self.stages.get_mut(&info.stage).expect("stage exists: checked by caller");
-        st.consecutive_fetch_failures += 1;
-        let attempts = st.consecutive_fetch_failures;
-        // This attempt is over: its other running tasks' results will be ignored.
-        st.state = StageState::Waiting;
-        st.pending.clear();
-        st.running.clear();
-        tracing::warn!(stage = %info.stage, attempts, error = %error, "fetch failed; resubmitting the map stage");
-        if attempts >= max {
-            self.abort_stage(info.stage, EmberError::StageAborted { stage: info.stage, attempts, cause: error });
-            return;
-        }
-        self.submit_stage(info.stage);
-    }
-
-    /// Forgets map outputs held by `executor` (of one shuffle, or all).
-    fn forget_outputs(&mut self, executor: &ExecutorId, shuffle: Option<ShuffleId>) {
-        let affected = self.map_outputs.remove_outputs_on(executor);
-        for sh in affected {
-            if shuffle.is_some_and(|s| s != sh) {
-                continue;
-            }
-            if let Some(st) = self.shuffle_to_map_stage.get(&sh).and_then(|id| self.stages.get_mut(id))
-                && st.state == StageState::Done
-            {
-                st.state = StageState::Waiting;
-            }
-        }
-    }
-
-    /// Fails every job that needs `stage`.
-    fn abort_stage(&mut self, stage: StageId, error: EmberError) {
-        let doomed: Vec<JobId> =
-            self.jobs.iter().filter(|(_, j)| j.stages.contains(&stage)).map(|(&id, _)| id).collect();
-        let message = error.to_string();
-        let mut error = Some(error);
-        for job in doomed {
-            let e = error.take().unwrap_or_else(|| EmberError::Stopped(message.clone()));
-            self.fail_job(job, e);
-        }
-    }
-
-    pub(super) fn fail_job(&mut self, job: JobId, error: EmberError) {
-        let Some(mut j) = self.jobs.remove(&job) else { return };
-        if let Some(reply) = j.reply.take() {
-            let _ = reply.send(Err(error));
-        }
-        self.retire_stage(j.final_stage);
-        // Stop running the map stages no other job needs.
-        let still_needed: HashSet<StageId> = self.jobs.values().flat_map(|j| j.stages.iter().copied()).collect();
-        for s in j.stages {
-            if !still_needed.contains(&s)
-                && let Some(st) = self.stages.get_mut(&s)
-                && st.state == StageState::Running
-            {
-                st.state = StageState::Waiting;
-                st.pending.clear();
-                st.running.clear();
-            }
-        }
-        self.listener.post(ListenerEvent::JobEnd { job, succeeded: false });
     }
 
     fn handle_executor_added(
@@ -604,38 +514,6 @@ impl DagScheduler {
             registered: HashSet::new(),
         };
         self.executors.insert(executor, state);
-    }
-
-    pub(super) fn handle_executor_lost(&mut self, executor: &ExecutorId, reason: &str) {
-        let Some(_) = self.executors.remove(executor) else { return };
-        tracing::warn!(%executor, reason, "executor lost");
-        self.listener.post(ListenerEvent::ExecutorRemoved { executor: executor.clone(), reason: reason.to_string() });
-        // Its running tasks go back to pending (an executor loss is not the task's fault).
-        let lost: Vec<TaskId> = self.tasks.iter().filter(|(_, t)| &t.executor == executor).map(|(&id, _)| id).collect();
-        for id in lost {
-            if let Some(t) = self.tasks.remove(&id)
-                && let Some(st) = self.stages.get_mut(&t.stage)
-                && st.state == StageState::Running
-                && st.attempt == t.stage_attempt
-                && st.running.remove(&t.partition)
-            {
-                st.pending.push_front(t.partition);
-            }
-        }
-        self.block_to_executors.retain(|_, holders| {
-            holders.remove(executor);
-            !holders.is_empty()
-        });
-        self.forget_outputs(executor, None);
-        if self.executors.is_empty() {
-            let jobs: Vec<JobId> = self.jobs.keys().copied().collect();
-            for job in jobs {
-                self.fail_job(
-                    job,
-                    EmberError::Executor(format!("all executors are lost (last: {executor}: {reason})")),
-                );
-            }
-        }
     }
 
     fn handle_block_updated(&mut self, executor: ExecutorId, update: BlockUpdate) {

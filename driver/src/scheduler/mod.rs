@@ -10,9 +10,11 @@
 //! - [`map_output`]: where each shuffle map output lives;
 //! - [`dag`]: jobs → stages (cut at shuffle dependencies), submission,
 //!   completion, failure handling;
+//! - [`failure`]: failed tasks, fetch failures, lost executors;
 //! - [`placement`]: which executor runs which pending task (locality first).
 
 pub mod dag;
+pub mod failure;
 pub mod map_output;
 pub mod placement;
 pub mod stage;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::executors::{ExecutorId, StageDescription};
+use ember_executor::env::ShuffleLocations;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StageState {
@@ -97,5 +98,37 @@ impl Stage {
 
     pub fn is_active(&self) -> bool {
         self.state == StageState::Running
+    }
+
+    /// Waiting → Running: a new attempt computing `partitions`.
+    pub fn start_attempt(&mut self, partitions: Vec<usize>, cached_chain: Vec<RddId>, locations: ShuffleLocations) {
+        self.attempt += 1;
+        self.state = StageState::Running;
+        self.pending = partitions.into_iter().collect();
+        self.running.clear();
+        self.submitted_at = Instant::now();
+        self.cached_chain = cached_chain;
+        self.description = Some(Arc::new(StageDescription::new(self.id, self.attempt, self.root.clone(), locations)));
+    }
+
+    /// Running (or Waiting with nothing missing) → Done.
+    pub fn finish(&mut self) {
+        self.state = StageState::Done;
+        self.consecutive_fetch_failures = 0;
+    }
+
+    /// Running → Waiting: the current attempt is abandoned; results of its
+    /// tasks that still arrive will be ignored.
+    pub fn abandon_attempt(&mut self) {
+        self.state = StageState::Waiting;
+        self.pending.clear();
+        self.running.clear();
+    }
+
+    /// Done → Waiting: some of its map outputs were lost.
+    pub fn reopen(&mut self) {
+        if self.state == StageState::Done {
+            self.state = StageState::Waiting;
+        }
     }
 }

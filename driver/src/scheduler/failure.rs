@@ -1,0 +1,129 @@
+//! Failure handling: failed tasks, fetch failures, lost executors, aborted jobs.
+//!
+//! - A task that fails (its code panicked, its input was bad) is retried, on
+//!   another executor when one is free, until it has failed
+//!   `ember.task.maxFailures` times; then every job needing its stage fails
+//!   with the task's error.
+//! - A `FetchFailed` means map outputs are gone: they are forgotten, the
+//!   reading stage's attempt is abandoned, and resubmitting it resubmits the
+//!   map stage for the missing partitions only. After
+//!   `ember.stage.maxConsecutiveAttempts` such attempts in a row, jobs fail.
+//! - A lost executor's running tasks return to pending (not counted as task
+//!   failures), and its cached blocks and map outputs are forgotten.
+
+use super::dag::{DagScheduler, RunningTask};
+use crate::executors::ExecutorId;
+use crate::listener::ListenerEvent;
+use ember_rdd::ids::{JobId, ShuffleId, StageId, TaskId};
+use ember_rdd::{EmberError, TaskError};
+use std::collections::HashSet;
+
+impl DagScheduler {
+    pub(super) fn task_failed(&mut self, info: RunningTask, executor: ExecutorId, error: TaskError) {
+        let max = self.settings.max_task_failures;
+        let st = self.stages.get_mut(&info.stage).expect("stage exists: checked by caller");
+        let failures = st.failures.entry(info.partition).or_insert(0);
+        *failures += 1;
+        let attempts = *failures;
+        tracing::warn!(stage = %info.stage, partition = info.partition, %executor, attempts, error = %error, "task failed");
+        if attempts >= max {
+            let cause = EmberError::JobAborted { stage: info.stage, partition: info.partition, attempts, cause: error };
+            self.abort_stage(info.stage, cause);
+            return;
+        }
+        st.failed_on.entry(info.partition).or_default().insert(executor);
+        st.pending.push_back(info.partition);
+    }
+
+    pub(super) fn fetch_failed(&mut self, info: RunningTask, error: Option<TaskError>) {
+        let max = self.settings.max_stage_attempts;
+        let error = error.unwrap_or_else(|| TaskError::engine("fetch failed"));
+        let st = self.stages.get_mut(&info.stage).expect("stage exists: checked by caller");
+        st.consecutive_fetch_failures += 1;
+        let attempts = st.consecutive_fetch_failures;
+        // This attempt is over: its other running tasks' results will be ignored.
+        st.abandon_attempt();
+        tracing::warn!(stage = %info.stage, attempts, error = %error, "fetch failed; resubmitting the map stage");
+        if attempts >= max {
+            self.abort_stage(info.stage, EmberError::StageAborted { stage: info.stage, attempts, cause: error });
+            return;
+        }
+        self.submit_stage(info.stage);
+    }
+
+    /// Forgets map outputs held by `executor` (of one shuffle, or all).
+    pub(super) fn forget_outputs(&mut self, executor: &ExecutorId, shuffle: Option<ShuffleId>) {
+        let affected = self.map_outputs.remove_outputs_on(executor);
+        for sh in affected {
+            if shuffle.is_some_and(|s| s != sh) {
+                continue;
+            }
+            if let Some(st) = self.shuffle_to_map_stage.get(&sh).and_then(|id| self.stages.get_mut(id)) {
+                st.reopen();
+            }
+        }
+    }
+
+    /// Fails every job that needs `stage`.
+    pub(super) fn abort_stage(&mut self, stage: StageId, error: EmberError) {
+        let doomed: Vec<JobId> =
+            self.jobs.iter().filter(|(_, j)| j.stages.contains(&stage)).map(|(&id, _)| id).collect();
+        let message = error.to_string();
+        let mut error = Some(error);
+        for job in doomed {
+            let e = error.take().unwrap_or_else(|| EmberError::Stopped(message.clone()));
+            self.fail_job(job, e);
+        }
+    }
+
+    pub(super) fn fail_job(&mut self, job: JobId, error: EmberError) {
+        let Some(mut j) = self.jobs.remove(&job) else { return };
+        if let Some(reply) = j.reply.take() {
+            let _ = reply.send(Err(error));
+        }
+        self.retire_stage(j.final_stage);
+        // Stop running the map stages no other job needs.
+        let still_needed: HashSet<StageId> = self.jobs.values().flat_map(|j| j.stages.iter().copied()).collect();
+        for s in j.stages {
+            if !still_needed.contains(&s)
+                && let Some(st) = self.stages.get_mut(&s)
+                && st.is_active()
+            {
+                st.abandon_attempt();
+            }
+        }
+        self.listener.post(ListenerEvent::JobEnd { job, succeeded: false });
+    }
+
+    pub(super) fn handle_executor_lost(&mut self, executor: &ExecutorId, reason: &str) {
+        let Some(_) = self.executors.remove(executor) else { return };
+        tracing::warn!(%executor, reason, "executor lost");
+        self.listener.post(ListenerEvent::ExecutorRemoved { executor: executor.clone(), reason: reason.to_string() });
+        // Its running tasks go back to pending (an executor loss is not the task's fault).
+        let lost: Vec<TaskId> = self.tasks.iter().filter(|(_, t)| &t.executor == executor).map(|(&id, _)| id).collect();
+        for id in lost {
+            if let Some(t) = self.tasks.remove(&id)
+                && let Some(st) = self.stages.get_mut(&t.stage)
+                && st.is_active()
+                && st.attempt == t.stage_attempt
+                && st.running.remove(&t.partition)
+            {
+                st.pending.push_front(t.partition);
+            }
+        }
+        self.block_to_executors.retain(|_, holders| {
+            holders.remove(executor);
+            !holders.is_empty()
+        });
+        self.forget_outputs(executor, None);
+        if self.executors.is_empty() {
+            let jobs: Vec<JobId> = self.jobs.keys().copied().collect();
+            for job in jobs {
+                self.fail_job(
+                    job,
+                    EmberError::Executor(format!("all executors are lost (last: {executor}: {reason})")),
+                );
+            }
+        }
+    }
+}
