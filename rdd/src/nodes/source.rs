@@ -89,7 +89,8 @@ impl RangeRdd {
         if step == 0 {
             return Err(EmberError::InvalidArgument("range: step must not be 0".into()));
         }
-        let span = if step > 0 { end.saturating_sub(start) } else { start.saturating_sub(end) };
+        // In i128: `end - start` overflows i64 for far-apart bounds.
+        let span = if step > 0 { end as i128 - start as i128 } else { start as i128 - end as i128 };
         let count = if span <= 0 { 0 } else { (span as u64).div_ceil(step.unsigned_abs()) };
         Ok(RangeRdd { meta, fields: RangeFields { start, step, count, partitions: partitions.max(1) } })
     }
@@ -130,5 +131,27 @@ impl ShippedNode for RangeRdd {
     }
     fn rebuild(meta: RddMeta, fields: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
         Ok(RangeRdd { meta, fields: from_fields(fields)? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::RddId;
+
+    fn range_count(start: i64, end: i64, step: i64) -> u64 {
+        RangeRdd::new(RddMeta::new(RddId(0)), start, end, step, 1).unwrap().fields.count
+    }
+
+    #[test]
+    fn range_counts_records_between_far_apart_bounds() {
+        assert_eq!(range_count(0, 10, 3), 4);
+        assert_eq!(range_count(10, 0, -3), 4);
+        assert_eq!(range_count(5, 5, 1), 0);
+        assert_eq!(range_count(0, 10, -1), 0);
+        // The span overflows i64: MIN, MIN + 2^62, 0 and 2^62 are below MAX.
+        assert_eq!(range_count(i64::MIN, i64::MAX, 1 << 62), 4);
+        assert_eq!(range_count(i64::MAX, i64::MIN, -(1 << 62)), 4);
+        assert_eq!(range_count(i64::MIN, i64::MAX, 1), u64::MAX);
     }
 }

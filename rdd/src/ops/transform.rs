@@ -151,7 +151,9 @@ impl<T: Data> Rdd<T> {
             let start = crate::partitioner::stable_hash(&index) as usize % n;
             it.enumerate().map(move |(i, x)| (((start + i) % n) as u64, x))
         })
-        .partition_by(crate::partitioner::HashPartitioner::new(n))
+        // Target `t` goes to partition `t` itself: hashing the targets would
+        // send several of them to one partition and leave others empty.
+        .partition_by_fn(n, |&target| target as usize)
         .values()
     }
     /// `(x, f(x))` pairs keyed by `f`, grouped: `(key, records)`.
