@@ -100,6 +100,7 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("ember.executor.heartbeatInterval", "1000 (ms)"),
     ("ember.network.timeout", "10000 (ms)"),
     ("ember.executor.registrationTimeout", "30000 (ms)"),
+    ("ember.localCluster.replaceLostExecutors", "false (start a new backend for each lost one)"),
 ];
 
 impl Conf {
@@ -184,6 +185,7 @@ impl Conf {
             heartbeat_interval: self.millis("ember.executor.heartbeatInterval", 1000)?,
             network_timeout: self.millis("ember.network.timeout", 10_000)?,
             registration_timeout: self.millis("ember.executor.registrationTimeout", 30_000)?,
+            replace_lost_executors: self.parsed("ember.localCluster.replaceLostExecutors", false)?,
         };
         if settings.max_task_failures == 0 {
             return Err(EmberError::Config("ember.task.maxFailures must be at least 1".into()));
@@ -218,6 +220,8 @@ pub struct Settings {
     pub heartbeat_interval: Duration,
     pub network_timeout: Duration,
     pub registration_timeout: Duration,
+    /// In `local-cluster[N]`, start a new backend for each one lost.
+    pub replace_lost_executors: bool,
 }
 
 #[cfg(test)]

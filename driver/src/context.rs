@@ -8,8 +8,7 @@
 
 use crate::conf::{Conf, Master, Settings};
 use crate::executors::local::LocalExecutor;
-use crate::executors::local_cluster::{BackendProcess, spawn_backend};
-use crate::executors::remote::{AttachRequest, attach};
+use crate::executors::local_cluster::{ClusterSpec, LocalCluster};
 use crate::executors::{ExecutorId, LOCAL_EXECUTOR_ID};
 use crate::listener::{Listener, ListenerBus};
 use crate::scheduler::dag::{AccumulatorRegistry, DagScheduler};
@@ -27,7 +26,7 @@ use std::ops::AddAssign;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 /// The driver's connection to its executors, and the factory of RDDs.
 pub struct Context {
@@ -47,8 +46,10 @@ pub struct ContextInner {
     next_accumulator: AtomicU64,
     accumulators: AccumulatorRegistry,
     listener: ListenerBus,
-    /// Backend processes of `local-cluster[N]`.
-    backends: Mutex<Vec<BackendProcess>>,
+    /// The backend processes of `local-cluster[N]`.
+    cluster: Mutex<Option<Arc<LocalCluster>>>,
+    /// Executors the scheduler lost, when they are to be replaced.
+    lost_executors: Mutex<Option<mpsc::UnboundedReceiver<ExecutorId>>>,
     stopped: AtomicBool,
 }
 
@@ -66,7 +67,12 @@ impl Context {
         let (events, rx) = EventSender::channel();
         let listener = ListenerBus::start();
         let accumulators: AccumulatorRegistry = Arc::new(Mutex::new(Default::default()));
-        let scheduler = DagScheduler::new(settings.clone(), events.clone(), listener.clone(), accumulators.clone());
+        let mut scheduler = DagScheduler::new(settings.clone(), events.clone(), listener.clone(), accumulators.clone());
+        let lost_rx = settings.replace_lost_executors.then(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            scheduler.report_lost_executors(tx);
+            rx
+        });
         runtime.spawn(scheduler.run(rx));
         let ticker = events.clone();
         runtime.spawn(async move {
@@ -91,7 +97,8 @@ impl Context {
             next_accumulator: AtomicU64::new(0),
             accumulators,
             listener,
-            backends: Mutex::new(Vec::new()),
+            cluster: Mutex::new(None),
+            lost_executors: Mutex::new(lost_rx),
             stopped: AtomicBool::new(false),
         });
         let ctx = Context { inner };
@@ -125,40 +132,23 @@ impl Context {
 
     fn start_local_cluster(&self, executors: usize, cores: usize) -> Result<()> {
         let inner = &self.inner;
-        let s = inner.settings.clone();
-        let exe_sha256 = ember_executor::wire::exe_sha256()
-            .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?;
+        let s = &inner.settings;
+        let spec = ClusterSpec {
+            cores,
+            heartbeat: s.heartbeat_interval,
+            timeout: s.registration_timeout,
+            memory_bytes: s.executor_memory,
+            app_id: inner.app_id.clone(),
+            exe_sha256: ember_executor::wire::exe_sha256()
+                .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?,
+        };
         let events = inner.events.clone();
-        let app_id = inner.app_id.clone();
-        let started = self.block_on(async move {
-            let spawns = (0..executors).map(|i| spawn_backend(i, cores, s.heartbeat_interval, s.registration_timeout));
-            let processes = futures::future::try_join_all(spawns).await?;
-            let mut attached = Vec::with_capacity(processes.len());
-            for (i, p) in processes.into_iter().enumerate() {
-                let id = ExecutorId(format!("exec-{i}"));
-                let req = AttachRequest {
-                    address: p.address.clone(),
-                    executor: id.clone(),
-                    app_id: app_id.clone(),
-                    exe_sha256: exe_sha256.clone(),
-                    memory_bytes: s.executor_memory,
-                    connect_timeout: s.registration_timeout,
-                };
-                let (link, reg) = attach(req, events.clone()).await?;
-                attached.push((id, link, reg, p));
-            }
-            Ok::<_, EmberError>(attached)
-        })??;
-        let mut backends = inner.backends.lock().unwrap_or_else(|p| p.into_inner());
-        for (id, link, reg, process) in started {
-            inner.events.post(SchedulerEvent::ExecutorAdded {
-                executor: id,
-                link: Arc::new(link),
-                cores: reg.cores,
-                address: reg.address,
-            });
-            backends.push(process);
+        let cluster = self.block_on(async move { LocalCluster::start(executors, spec, &events).await })??;
+        if let Some(lost) = inner.lost_executors.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _guard = self.inner.runtime.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|rt| rt.enter());
+            cluster.clone().replace_lost(lost, inner.events.clone());
         }
+        *inner.cluster.lock().unwrap_or_else(|p| p.into_inner()) = Some(cluster);
         Ok(())
     }
 
@@ -240,9 +230,16 @@ impl Context {
         self.inner.listener.flush();
     }
 
-    /// Process ids of the `local-cluster` backends, in executor order.
+    /// Process ids of the `local-cluster` backends, in the order they started
+    /// (replacements last).
     pub fn backend_pids(&self) -> Vec<u32> {
-        self.inner.backends.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|b| b.pid).collect()
+        self.local_cluster_backends().into_iter().map(|(_, pid)| pid).collect()
+    }
+
+    /// (executor, pid) of the `local-cluster` backends started so far.
+    pub fn local_cluster_backends(&self) -> Vec<(ExecutorId, u32)> {
+        let cluster = self.inner.cluster.lock().unwrap_or_else(|p| p.into_inner());
+        cluster.as_ref().map(|c| c.backends()).unwrap_or_default()
     }
 
     /// Stops the context: running jobs fail, executors shut down.
@@ -271,8 +268,9 @@ impl ContextInner {
                 }
             });
         }
-        let backends = std::mem::take(&mut *self.backends.lock().unwrap_or_else(|p| p.into_inner()));
-        drop(backends); // kill_on_drop: no backend outlives its context
+        if let Some(cluster) = self.cluster.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            cluster.shutdown(); // no backend outlives its context
+        }
         self.listener.flush();
         if let Some(rt) = self.runtime.lock().unwrap_or_else(|p| p.into_inner()).take() {
             rt.shutdown_background();

@@ -16,6 +16,15 @@ fn cluster() -> (Context, Arc<RecordingListener>) {
     (ctx, recorder)
 }
 
+/// The process id of the backend of `executor`.
+fn pid_of(ctx: &Context, executor: &str) -> u32 {
+    ctx.local_cluster_backends()
+        .into_iter()
+        .find(|(id, _)| id.0 == executor)
+        .map(|(_, pid)| pid)
+        .expect("executor exists")
+}
+
 fn kill(pid: u32) {
     // SAFETY: kill(2) with a pid we spawned; no memory is involved.
     let rc = unsafe { libc::kill(pid as i32, libc::SIGKILL) };
@@ -65,7 +74,7 @@ fn assert_only_lost_work_redone(all: &[(RddId, usize, String)], rdd: RddId, part
         let s = on_survivors.get(&p).copied().unwrap_or(0);
         assert!(k <= 1, "partition {p} ran {k} times on the killed executor");
         assert!(s <= 1, "partition {p} of {rdd} ran {s} times on survivors: more than the lost work");
-        assert_eq!(k + s >= 1, true, "partition {p} never ran");
+        assert!(k + s >= 1, "partition {p} never ran");
     }
 }
 
@@ -92,7 +101,7 @@ fn an_executor_killed_during_a_map_stage() {
     let pairs = slow_pairs(&ctx, 12);
     let map_rdd = pairs.id();
     let job = pairs.reduce_by_key(|a, b| a + b).collect_async();
-    let victim = ctx.backend_pids()[0];
+    let victim = pid_of(&ctx, "exec-0");
     wait_for(&ctx, &recorder, |s| s.iter().filter(|t| t.0 == map_rdd && t.2 == "exec-0").count() >= 1);
     kill(victim);
     let mut got = futures::executor::block_on(job).expect("job survives the kill");
@@ -117,7 +126,7 @@ fn an_executor_killed_during_a_reduce_stage() {
     });
     let reduce_rdd = reduced.id();
     let job = reduced.collect_async();
-    let victim = ctx.backend_pids()[1];
+    let victim = pid_of(&ctx, "exec-1");
     wait_for(&ctx, &recorder, |s| s.iter().any(|t| t.0 == reduce_rdd));
     kill(victim);
     let mut got = futures::executor::block_on(job).expect("job survives the kill");
@@ -145,7 +154,7 @@ fn an_executor_killed_between_iterations_over_a_cached_rdd() {
     let cached_on_victim: Vec<usize> =
         successes(&recorder).into_iter().filter(|t| t.0 == data.id() && t.2 == "exec-2").map(|t| t.1).collect();
     assert!(!cached_on_victim.is_empty());
-    kill(ctx.backend_pids()[2]);
+    kill(pid_of(&ctx, "exec-2"));
     for _ in 0..3 {
         assert_eq!(data.sum().unwrap(), 3 * (0..1200u64).sum::<u64>());
     }
@@ -169,4 +178,84 @@ fn a_task_that_fails_once_is_retried_and_the_job_succeeds() {
         .count()
         .unwrap();
     assert_eq!(n, 100);
+}
+
+#[test]
+fn a_lost_executor_is_replaced_and_the_replacement_is_used() {
+    let ctx = Context::new(
+        Conf::new()
+            .master("local-cluster[2]")
+            .set("ember.localCluster.replaceLostExecutors", true)
+            .set("ember.executor.prefetchTasks", 0),
+    )
+    .unwrap();
+    let recorder = Arc::new(RecordingListener::default());
+    ctx.add_listener(recorder.clone());
+    kill(pid_of(&ctx, "exec-0"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ctx.local_cluster_backends().iter().any(|(id, _)| id.0 == "exec-2") {
+        assert!(Instant::now() < deadline, "no replacement started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let executors: Vec<String> = ctx
+        .parallelize((0..40u32).collect(), 40)
+        .map_partitions(|it| {
+            std::thread::sleep(Duration::from_millis(10));
+            it
+        })
+        .count()
+        .map(|_| {
+            ctx.flush_listeners();
+            successes(&recorder).into_iter().map(|t| t.2).collect()
+        })
+        .unwrap();
+    assert!(executors.iter().any(|e| e == "exec-2"), "the replacement ran no task: {executors:?}");
+    assert!(!executors.iter().any(|e| e == "exec-0"));
+}
+
+/// Runs as the driver process of `a_killed_driver_leaves_no_backend_behind`.
+#[test]
+fn driver_child_process() {
+    if std::env::var("EMBER_TEST_DRIVER_CHILD").is_err() {
+        return;
+    }
+    let ctx = Context::new(Conf::new().master("local-cluster[2]")).unwrap();
+    let pids: Vec<String> = ctx.backend_pids().iter().map(|p| p.to_string()).collect();
+    println!("BACKENDS {}", pids.join(" "));
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+fn running(pid: u32) -> bool {
+    // A zombie (state Z) has exited; only its parent has not reaped it yet.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn a_killed_driver_leaves_no_backend_behind() {
+    use std::io::BufRead;
+    let mut driver = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "driver_child_process", "--nocapture", "--test-threads", "1"])
+        .env("EMBER_TEST_DRIVER_CHILD", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = driver.stdout.take().unwrap();
+    let line = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(|l| l.ok())
+        .find_map(|l| l.split_once("BACKENDS ").map(|(_, pids)| pids.to_string()))
+        .expect("the driver reports its backends");
+    let backends: Vec<u32> = line.split(' ').map(|p| p.parse().unwrap()).collect();
+    assert_eq!(backends.len(), 2);
+    assert!(backends.iter().all(|&p| running(p)));
+    kill(driver.id());
+    let _ = driver.wait();
+    let start = Instant::now();
+    while backends.iter().any(|&p| running(p)) {
+        assert!(start.elapsed() < Duration::from_secs(30), "backends outlived their driver by 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

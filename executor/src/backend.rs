@@ -83,8 +83,11 @@ fn run(bind: &str) -> Result<(), String> {
         let service = BackendService::new(config, exe, tokio::runtime::Handle::current()).map_err(|e| e.to_string())?;
         let shutdown = service.shutdown.clone();
         watch_stdin(shutdown.clone());
+        // Nagle's algorithm would hold small messages (task launches,
+        // statuses) back by up to 40 ms; the builder's tcp_nodelay does not
+        // apply to a listener we bound ourselves, so set it on the incoming.
+        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         let server = tonic::transport::Server::builder()
-            .tcp_nodelay(true)
             .add_service(
                 ExecutorBackendServer::new(service)
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)

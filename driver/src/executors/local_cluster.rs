@@ -8,12 +8,17 @@
 //! The child's stdout (after the address line) is forwarded to the driver's
 //! stderr, so output printed by tasks never mixes with the program's results.
 
+use super::ExecutorId;
+use super::remote::{AttachRequest, attach};
+use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_executor::backend::{ENV_BACKEND, ENV_CORES, ENV_HEARTBEAT_MS, ENV_WORK_DIR, LISTENING_PREFIX};
 use ember_rdd::EmberError;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
 
 /// A started backend process.
 pub struct BackendProcess {
@@ -62,4 +67,104 @@ pub async fn spawn_backend(
         }
     });
     Ok(BackendProcess { child, address, pid })
+}
+
+/// The backends of a `local-cluster[N]` context, and their replacement when
+/// one dies (`ember.localCluster.replaceLostExecutors`).
+pub struct LocalCluster {
+    state: Mutex<ClusterState>,
+    spec: ClusterSpec,
+}
+
+/// What every backend of a local cluster is started with.
+#[derive(Clone)]
+pub struct ClusterSpec {
+    pub cores: usize,
+    pub heartbeat: Duration,
+    pub timeout: Duration,
+    pub memory_bytes: u64,
+    pub app_id: String,
+    pub exe_sha256: String,
+}
+
+struct ClusterState {
+    /// Live and dead backends, in the order they were started.
+    backends: Vec<(ExecutorId, BackendProcess)>,
+    next_index: usize,
+}
+
+impl LocalCluster {
+    /// Starts `executors` backends and registers each with the scheduler.
+    pub async fn start(
+        executors: usize,
+        spec: ClusterSpec,
+        events: &EventSender,
+    ) -> Result<Arc<LocalCluster>, EmberError> {
+        let cluster =
+            Arc::new(LocalCluster { state: Mutex::new(ClusterState { backends: Vec::new(), next_index: 0 }), spec });
+        let starts = (0..executors).map(|_| cluster.add_executor(events));
+        futures::future::try_join_all(starts).await?;
+        Ok(cluster)
+    }
+
+    /// Starts one more backend, attaches to it and hands it to the scheduler.
+    pub async fn add_executor(&self, events: &EventSender) -> Result<ExecutorId, EmberError> {
+        let index = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.next_index += 1;
+            st.next_index - 1
+        };
+        let s = &self.spec;
+        let process = spawn_backend(index, s.cores, s.heartbeat, s.timeout).await?;
+        let id = ExecutorId(format!("exec-{index}"));
+        let req = AttachRequest {
+            address: process.address.clone(),
+            executor: id.clone(),
+            app_id: s.app_id.clone(),
+            exe_sha256: s.exe_sha256.clone(),
+            memory_bytes: s.memory_bytes,
+            connect_timeout: s.timeout,
+        };
+        let (link, reg) = attach(req, events.clone()).await?;
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).backends.push((id.clone(), process));
+        events.post(SchedulerEvent::ExecutorAdded {
+            executor: id.clone(),
+            link: Arc::new(link),
+            cores: reg.cores,
+            address: reg.address,
+        });
+        Ok(id)
+    }
+
+    /// Replaces every executor reported lost on `lost` with a new backend.
+    pub fn replace_lost(self: Arc<Self>, mut lost: mpsc::UnboundedReceiver<ExecutorId>, events: EventSender) {
+        tokio::spawn(async move {
+            while let Some(dead) = lost.recv().await {
+                self.forget(&dead);
+                match self.add_executor(&events).await {
+                    Ok(id) => tracing::info!(%dead, replacement = %id, "replaced a lost executor"),
+                    Err(e) => tracing::error!(%dead, error = %e, "cannot replace a lost executor"),
+                }
+            }
+        });
+    }
+
+    /// Drops (and kills, if still running) the backend of `executor`.
+    fn forget(&self, executor: &ExecutorId) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.backends.retain(|(id, _)| id != executor);
+    }
+
+    /// (executor, pid) of every backend started and not yet forgotten.
+    pub fn backends(&self) -> Vec<(ExecutorId, u32)> {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.backends.iter().map(|(id, p)| (id.clone(), p.pid)).collect()
+    }
+
+    /// Kills every backend (they also exit by themselves when the driver's
+    /// control streams close).
+    pub fn shutdown(&self) {
+        let backends = std::mem::take(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()).backends);
+        drop(backends); // kill_on_drop
+    }
 }

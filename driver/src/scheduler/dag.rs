@@ -98,6 +98,8 @@ pub struct DagScheduler {
     broadcasts: Vec<(BroadcastId, Arc<Vec<u8>>, AnyValue)>,
     /// Whether a revive is already due (tasks held back for locality).
     pub(super) revive_pending: bool,
+    /// Told of every lost executor, when someone replaces them.
+    pub(super) lost_executor_reports: Option<mpsc::UnboundedSender<ExecutorId>>,
 }
 
 /// Shuffle dependencies read by the narrow lineage of `rdd` (the stage's own
@@ -144,7 +146,13 @@ impl DagScheduler {
             block_to_executors: HashMap::new(),
             broadcasts: Vec::new(),
             revive_pending: false,
+            lost_executor_reports: None,
         }
+    }
+
+    /// Reports every executor lost from now on to `tx` (to replace it).
+    pub fn report_lost_executors(&mut self, tx: mpsc::UnboundedSender<ExecutorId>) {
+        self.lost_executor_reports = Some(tx);
     }
 
     /// The event loop: handles events one at a time until `Stop`. Events

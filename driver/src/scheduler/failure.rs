@@ -98,6 +98,9 @@ impl DagScheduler {
     pub(super) fn handle_executor_lost(&mut self, executor: &ExecutorId, reason: &str) {
         let Some(_) = self.executors.remove(executor) else { return };
         tracing::warn!(%executor, reason, "executor lost");
+        if let Some(tx) = &self.lost_executor_reports {
+            let _ = tx.send(executor.clone());
+        }
         self.listener.post(ListenerEvent::ExecutorRemoved { executor: executor.clone(), reason: reason.to_string() });
         // Its running tasks go back to pending (an executor loss is not the task's fault).
         let lost: Vec<TaskId> = self.tasks.iter().filter(|(_, t)| &t.executor == executor).map(|(&id, _)| id).collect();
@@ -116,7 +119,7 @@ impl DagScheduler {
             !holders.is_empty()
         });
         self.forget_outputs(executor, None);
-        if self.executors.is_empty() {
+        if self.executors.is_empty() && self.lost_executor_reports.is_none() {
             let jobs: Vec<JobId> = self.jobs.keys().copied().collect();
             for job in jobs {
                 self.fail_job(
