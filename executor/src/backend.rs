@@ -93,9 +93,7 @@ fn run(bind: &str) -> Result<(), String> {
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
             )
-            .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), async move {
-                shutdown.notified().await
-            });
+            .serve_with_incoming_shutdown(incoming, async move { shutdown.notified().await });
         let mut out = std::io::stdout();
         writeln!(out, "{LISTENING_PREFIX}{address}").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
         server.await.map_err(|e| e.to_string())
