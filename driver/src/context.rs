@@ -23,6 +23,7 @@ use ember_rdd::task::TaskOutput;
 use ember_rdd::{Accumulator, Broadcast, Data, EmberError, Rdd, Result};
 use futures::future::BoxFuture;
 use std::ops::AddAssign;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,6 +52,8 @@ pub struct ContextInner {
     /// Executors the scheduler lost, when they are to be replaced.
     lost_executors: Mutex<Option<mpsc::UnboundedReceiver<ExecutorId>>>,
     stopped: AtomicBool,
+    /// Where `checkpoint()` writes: `<dir>/<app id>`.
+    checkpoint_dir: Mutex<Option<PathBuf>>,
 }
 
 impl Context {
@@ -100,6 +103,7 @@ impl Context {
             cluster: Mutex::new(None),
             lost_executors: Mutex::new(lost_rx),
             stopped: AtomicBool::new(false),
+            checkpoint_dir: Mutex::new(None),
         });
         let ctx = Context { inner };
         ctx.start_executors()?;
@@ -196,6 +200,15 @@ impl Context {
             return Err(EmberError::InvalidArgument("union of no RDDs".into()));
         }
         Ok(Rdd::union_all(rdds))
+    }
+
+    /// Sets the directory under which `checkpoint()` writes RDDs (in a
+    /// subdirectory named after this application). Every executor must see it.
+    pub fn set_checkpoint_dir(&self, dir: impl AsRef<std::path::Path>) -> Result<()> {
+        let dir = dir.as_ref().join(&self.inner.app_id);
+        std::fs::create_dir_all(&dir).map_err(|source| EmberError::Io { path: dir.display().to_string(), source })?;
+        *self.inner.checkpoint_dir.lock().unwrap_or_else(|p| p.into_inner()) = Some(dir);
+        Ok(())
     }
 
     /// Sends `value` to every executor once; read it in tasks with `value()`.
@@ -325,6 +338,9 @@ impl JobRunner for ContextInner {
             return Err(EmberError::Stopped("the context is stopped".into()));
         }
         Ok(id)
+    }
+    fn checkpoint_dir(&self) -> Option<PathBuf> {
+        self.checkpoint_dir.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
     fn register_accumulator(&self, merge: MergeAccumulatorFn) -> AccumulatorId {
         let id = AccumulatorId(self.next_accumulator.fetch_add(1, Ordering::Relaxed));

@@ -188,3 +188,28 @@ fn broadcast_values_reach_every_executor() {
         assert_eq!(got, (0..100u64).map(|i| i * i).collect::<Vec<_>>(), "{master}");
     }
 }
+
+#[test]
+fn checkpoint_truncates_the_lineage_and_keeps_the_records() {
+    for master in MASTERS {
+        let ctx = ctx_with(master, &[]);
+        let dir = tempfile::tempdir().unwrap();
+        let e = ctx.parallelize(vec![1u32], 1).checkpoint().err().expect("needs a directory").to_string();
+        assert!(e.contains("set_checkpoint_dir"), "{e}");
+        ctx.set_checkpoint_dir(dir.path()).unwrap();
+        let evaluations = ctx.accumulator::<u64>();
+        let mut rdd = ctx.parallelize((0..500u64).collect(), 5).map_with(evaluations.clone(), |acc, x| {
+            acc.add(1);
+            x
+        });
+        for _ in 0..50 {
+            rdd = rdd.map(|x| x + 1);
+        }
+        let checkpointed = rdd.checkpoint().unwrap();
+        assert_eq!(evaluations.value(), 500);
+        assert_eq!(checkpointed.to_debug_string().lines().count(), 1, "{}", checkpointed.to_debug_string());
+        assert_eq!(checkpointed.collect().unwrap(), (50..550u64).collect::<Vec<_>>(), "{master}");
+        assert_eq!(checkpointed.map(|x| x * 2).sum().unwrap(), (50..550u64).map(|x| x * 2).sum::<u64>());
+        assert_eq!(evaluations.value(), 500, "{master}: reading a checkpoint does not recompute its lineage");
+    }
+}

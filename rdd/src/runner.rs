@@ -38,4 +38,6 @@ pub trait JobRunner: Send + Sync + 'static {
     fn register_broadcast(&self, bytes: Vec<u8>, value: AnyValue) -> Result<BroadcastId, EmberError>;
     /// Registers an accumulator and how to merge task updates into it.
     fn register_accumulator(&self, merge: MergeAccumulatorFn) -> AccumulatorId;
+    /// Where `checkpoint()` writes, if set.
+    fn checkpoint_dir(&self) -> Option<std::path::PathBuf>;
 }

@@ -2,6 +2,7 @@
 //! it can be rebuilt in an executor backend from its serialized fields.
 
 pub mod cartesian;
+pub mod checkpoint;
 pub mod coalesce;
 pub mod map_partitions;
 pub mod result;
