@@ -5,16 +5,19 @@
 //!   latency of a 2-task job, in `local[2]` and `local-cluster[2]`;
 //! - shuffle: `reduce_by_key` over 10M `(u64, u64)` pairs with 1M distinct keys,
 //!   and `sort_by_key` of 10M records, in `local-cluster[2]`, beside a plain
-//!   single-process `HashMap` / sort of the same data.
+//!   single-process `HashMap` / sort of the same data;
+//! - recovery: an iteration over cached data during which an executor is
+//!   killed, against a normal iteration, in `local-cluster[3]`.
 //!
 //! `cargo run --release -p ember-bench -- [--scale 0.1] [--output BENCHMARKS.md]`
 
-mod report;
+mod recovery;
 mod scheduling;
 mod shuffle;
 
 use clap::Parser;
 use ember::prelude::Conf;
+use ember_bench::report;
 
 #[derive(Parser)]
 #[command(about = "Run Ember's benchmarks and write BENCHMARKS.md")]
@@ -47,6 +50,8 @@ fn main() -> anyhow::Result<()> {
     }
     eprintln!("shuffle: local-cluster[2]");
     rows.extend(shuffle::run(conf("local-cluster[2]")?, args.scale)?);
+    eprintln!("recovery: local-cluster[3]");
+    rows.extend(recovery::run(conf("local-cluster[3]")?)?);
     let text = report::render(&rows, args.scale);
     match args.output {
         Some(path) => std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,

@@ -1,7 +1,7 @@
 //! Scheduling overhead: empty-task throughput and small-job latency.
 
-use crate::report::Row;
 use ember::prelude::*;
+use ember_bench::report::Row;
 use std::time::Instant;
 
 const TASKS: usize = 10_000;

@@ -1,9 +1,9 @@
 //! Shuffle throughput: reduce_by_key and sort_by_key beside a plain
 //! single-process HashMap and sort of the same data.
 
-use crate::report::Row;
 use ember::listener::{ListenerEvent, RecordingListener};
 use ember::prelude::*;
+use ember_bench::report::Row;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
