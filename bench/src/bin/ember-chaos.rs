@@ -61,7 +61,7 @@ fn kill_later(ctx: &Context, delay: Duration, pick: usize) -> std::thread::JoinH
         let (id, pid) = backends.get(pick % backends.len().max(1))?.clone();
         // SAFETY: kill(2) on a process this driver started; no memory involved.
         let rc = unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-        (rc == 0).then(|| id.0)
+        (rc == 0).then_some(id.0)
     })
 }
 
