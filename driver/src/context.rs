@@ -14,6 +14,7 @@ use crate::listener::{Listener, ListenerBus};
 use crate::scheduler::dag::{AccumulatorRegistry, DagScheduler};
 use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
+use ember_rdd::nodes::parsed_text::{LineParser, ParsedTextFileRdd};
 use ember_rdd::nodes::source::{ParallelCollectionRdd, RangeRdd};
 use ember_rdd::nodes::text_file::{TextFileRdd, WholeTextFilesRdd, list_input_files, plan_splits};
 use ember_rdd::rdd::{RddMeta, StageRoot};
@@ -186,6 +187,40 @@ impl Context {
         let files = list_input_files(path)?;
         let splits = plan_splits(&files, min_partitions)?;
         Ok(Rdd::from_node(Arc::new(TextFileRdd::new(self.meta(), splits)), self.runner()))
+    }
+
+    /// The lines of text files (as `text_file`), each turned into a record by
+    /// `parser`: `Ok(Some(r))` keeps `r`, `Ok(None)` skips the line, `Err(why)`
+    /// fails the job with `file:line: why`.
+    pub fn text_file_parsed<T: Data>(
+        &self,
+        path: &str,
+        min_partitions: usize,
+        parser: impl Fn(&str) -> std::result::Result<Option<T>, String> + Copy + Send + Sync + 'static,
+    ) -> Result<Rdd<T>> {
+        self.text_file_parsed_fn(path, min_partitions, ember_rdd::func::Plain::new(parser))
+    }
+
+    /// `text_file_parsed` with state for the parser (`|state, line| ...`).
+    pub fn text_file_parsed_with<S: ember_rdd::ops::transform::State, T: Data>(
+        &self,
+        path: &str,
+        min_partitions: usize,
+        state: S,
+        parser: impl Fn(&S, &str) -> std::result::Result<Option<T>, String> + Copy + Send + Sync + 'static,
+    ) -> Result<Rdd<T>> {
+        self.text_file_parsed_fn(path, min_partitions, ember_rdd::func::With::new(state, parser))
+    }
+
+    fn text_file_parsed_fn<T: Data, F: LineParser<T>>(
+        &self,
+        path: &str,
+        min_partitions: usize,
+        parser: F,
+    ) -> Result<Rdd<T>> {
+        let files = list_input_files(path)?;
+        let splits = plan_splits(&files, min_partitions)?;
+        Ok(Rdd::from_node(Arc::new(ParsedTextFileRdd::new(self.meta(), splits, parser)), self.runner()))
     }
 
     /// One `(path, content)` record per file of a directory or glob.

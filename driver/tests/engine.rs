@@ -213,3 +213,28 @@ fn checkpoint_truncates_the_lineage_and_keeps_the_records() {
         assert_eq!(evaluations.value(), 500, "{master}: reading a checkpoint does not recompute its lineage");
     }
 }
+
+#[test]
+fn a_parse_error_names_the_file_and_line() {
+    for master in MASTERS {
+        let ctx = ctx_with(master, &[]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("numbers.txt");
+        let mut text: String = (0..500).map(|i| format!("{i}\n")).collect();
+        text.push_str("\n# a comment\n12x\n7\n");
+        std::fs::write(&path, text).unwrap();
+        let parse = |line: &str| -> std::result::Result<Option<u64>, String> {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                return Ok(None);
+            }
+            line.parse().map(Some).map_err(|_| format!("'{line}' is not a number"))
+        };
+        let rdd = ctx.text_file_parsed(path.to_str().unwrap(), 4, parse).unwrap();
+        let msg = rdd.count().unwrap_err().to_string();
+        assert!(msg.contains("numbers.txt:503: '12x' is not a number"), "{master}: {msg}");
+        std::fs::write(&path, "1\n\n2\n# c\n3\n").unwrap();
+        let ok = ctx.text_file_parsed(path.to_str().unwrap(), 3, parse).unwrap();
+        assert_eq!(ok.collect().unwrap(), vec![1, 2, 3], "{master}");
+    }
+}

@@ -5,6 +5,7 @@ pub mod cartesian;
 pub mod checkpoint;
 pub mod coalesce;
 pub mod map_partitions;
+pub mod parsed_text;
 pub mod result;
 pub mod shuffle;
 pub mod source;

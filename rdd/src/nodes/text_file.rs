@@ -101,6 +101,26 @@ impl TextFileRdd {
 /// numbers unknown (a split does not know how many lines precede it); errors
 /// name the file and byte offset.
 fn read_split(split: &FileSplit) -> Result<Vec<String>, TaskError> {
+    Ok(read_split_with_offsets(split)?.into_iter().map(|(_, line)| line).collect())
+}
+
+/// The 1-based number of the line starting at byte `offset` of `path`,
+/// found by counting the newlines before it (done only to report an error).
+pub fn line_number_at(path: &Path, offset: u64) -> Result<u64, std::io::Error> {
+    let mut reader = BufReader::new(std::fs::File::open(path)?).take(offset);
+    let mut buf = [0u8; 64 * 1024];
+    let mut newlines = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(newlines + 1);
+        }
+        newlines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+/// Like `read_split`, with the byte offset at which each line starts.
+pub fn read_split_with_offsets(split: &FileSplit) -> Result<Vec<(u64, String)>, TaskError> {
     let name = split.path.display();
     let file = std::fs::File::open(&split.path).map_err(|e| TaskError::input(format!("{name}: {e}")))?;
     let mut reader = BufReader::new(file);
@@ -130,9 +150,11 @@ fn read_split(split: &FileSplit) -> Result<Vec<String>, TaskError> {
             }
         }
         let line = String::from_utf8(std::mem::take(&mut buf)).map_err(|_| {
-            TaskError::input(format!("{name}: the line at byte offset {line_start} is not valid UTF-8"))
+            let line = line_number_at(&split.path, line_start).map(|n| format!("line {n}"));
+            let at = line.unwrap_or_else(|_| format!("byte offset {line_start}"));
+            TaskError::input(format!("{name}:{at}: not valid UTF-8"))
         })?;
-        lines.push(line);
+        lines.push((line_start, line));
     }
     Ok(lines)
 }
