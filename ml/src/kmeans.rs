@@ -1,0 +1,410 @@
+//! k-means clustering over an `Rdd<Block>` of points.
+//!
+//! - **k-means++** (Arthur & Vassilvitskii 2007), greedy: centers chosen one
+//!   at a time, candidates drawn with probability ∝ D²(x), the squared
+//!   distance to the nearest center so far, and the best of `2 + ln k`
+//!   candidates kept: three passes per center (per-partition weight totals,
+//!   the draws inside the chosen partitions, the candidates' costs).
+//! - **k-means‖** (Bahmani et al., VLDB 2012): a few rounds in which every
+//!   point is kept independently with probability min(1, ℓ·D²(x)/φ) (φ the
+//!   current cost), giving O(ℓ·rounds) candidates in O(rounds) passes; the
+//!   candidates, weighted by how many points they are nearest to, are then
+//!   reclustered to k centers on the driver (weighted k-means++ then Lloyd).
+//! - **Lloyd iterations**: each point goes to its nearest center, centers move
+//!   to the means, until no center moves more than the tolerance. Distances
+//!   come from one matrix product per block, ‖x−c‖² = ‖x‖² − 2x·c + ‖c‖², so
+//!   the pass runs at GEMM speed; sums and counts are combined with
+//!   `tree_aggregate`.
+//!
+//! Every random draw comes from an RNG seeded by (seed, round, partition), so
+//! a recomputed partition makes the same choices.
+
+use crate::block::{Block, as_faer};
+use crate::error::{MlError, Result};
+use ember::extend::ops::sample::partition_rng;
+use ember::prelude::*;
+use faer::{Accum, Mat, Par};
+use ndarray::Array2;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use std::time::Instant;
+
+/// How the initial centers are chosen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    /// k-means++: D² sampling, one center per two passes.
+    KMeansPlusPlus,
+    /// k-means‖ with oversampling factor ℓ (`oversampling × k`) and `rounds` passes.
+    KMeansParallel { oversampling: f64, rounds: usize },
+}
+
+impl Init {
+    /// k-means‖ with Spark's defaults' spirit: ℓ = 2k, 5 rounds.
+    pub fn parallel() -> Init {
+        Init::KMeansParallel { oversampling: 2.0, rounds: 5 }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct KMeansConfig {
+    pub k: usize,
+    pub init: Init,
+    pub max_iterations: usize,
+    /// Stop when no center moves farther than this.
+    pub tolerance: f64,
+    pub seed: u64,
+}
+
+impl KMeansConfig {
+    pub fn new(k: usize) -> Self {
+        KMeansConfig { k, init: Init::parallel(), max_iterations: 50, tolerance: 1e-4, seed: 42 }
+    }
+}
+
+/// A trained model.
+#[derive(Clone, Debug)]
+pub struct KMeansModel {
+    /// `k × d` centers.
+    pub centers: Array2<f64>,
+    /// Sum of squared distances of the points to their centers.
+    pub cost: f64,
+    /// Lloyd iterations run.
+    pub iterations: usize,
+    pub init_seconds: f64,
+}
+
+impl KMeansModel {
+    /// The index of the center nearest to `point`.
+    pub fn predict(&self, point: &[f64]) -> usize {
+        nearest(&self.centers, point).0
+    }
+    /// The nearest center of every row of every block.
+    pub fn predict_rdd(&self, points: &Rdd<Block>) -> Rdd<Vec<usize>> {
+        points.map_with(self.centers.clone(), |c, b: Block| assign(&b, c).into_iter().map(|(j, _)| j).collect())
+    }
+}
+
+fn dist2(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// (index, squared distance) of the center nearest to `p`.
+fn nearest(centers: &Array2<f64>, p: &[f64]) -> (usize, f64) {
+    let mut best = (0, f64::INFINITY);
+    for (j, c) in centers.rows().into_iter().enumerate() {
+        let d = dist2(c.as_slice().unwrap_or(&c.to_vec()), p);
+        if d < best.1 {
+            best = (j, d);
+        }
+    }
+    best
+}
+
+/// For every row of `x`: its nearest center and the squared distance, from
+/// one GEMM `X·Cᵀ`.
+pub fn assign(x: &Block, centers: &Array2<f64>) -> Vec<(usize, f64)> {
+    let (n, k) = (x.nrows(), centers.nrows());
+    if n == 0 || k == 0 {
+        return Vec::new();
+    }
+    let centers = centers.as_standard_layout();
+    let c = faer::MatRef::from_row_major_slice(centers.as_slice().unwrap_or(&[]), k, centers.ncols());
+    let mut xc = Mat::<f64>::zeros(n, k);
+    faer::linalg::matmul::matmul(xc.as_mut(), Accum::Replace, as_faer(x), c.transpose(), 1.0, Par::Seq);
+    let c_norms: Vec<f64> = centers.rows().into_iter().map(|r| r.dot(&r)).collect();
+    (0..n)
+        .map(|i| {
+            let row = x.row(i);
+            let x_norm = row.dot(&row);
+            let mut best = (0, f64::INFINITY);
+            for (j, cn) in c_norms.iter().enumerate() {
+                let d = (x_norm - 2.0 * xc[(i, j)] + cn).max(0.0);
+                if d < best.1 {
+                    best = (j, d);
+                }
+            }
+            best
+        })
+        .collect()
+}
+
+fn to_array(centers: &[Vec<f64>]) -> Array2<f64> {
+    let d = centers.first().map_or(0, Vec::len);
+    Array2::from_shape_fn((centers.len(), d), |(i, j)| centers[i][j])
+}
+
+/// The total cost of `points` against `centers`.
+pub fn cost(points: &Rdd<Block>, centers: &Array2<f64>) -> Result<f64> {
+    Ok(points.map_with(centers.clone(), |c, b: Block| assign(&b, c).iter().map(|a| a.1).sum::<f64>()).sum()?)
+}
+
+/// Trains a model: initialization, then Lloyd iterations.
+pub fn train(points: &Rdd<Block>, config: &KMeansConfig) -> Result<KMeansModel> {
+    if config.k == 0 {
+        return Err(MlError::InvalidParameter("k must be at least 1".into()));
+    }
+    let start = Instant::now();
+    let mut centers = match config.init {
+        Init::KMeansPlusPlus => kmeans_plus_plus(points, config.k, config.seed)?,
+        Init::KMeansParallel { oversampling, rounds } => {
+            kmeans_parallel(points, config.k, oversampling, rounds, config.seed)?
+        }
+    };
+    let init_seconds = start.elapsed().as_secs_f64();
+    if centers.nrows() == 0 {
+        return Err(MlError::InvalidInput("no points to cluster".into()));
+    }
+    let mut iterations = 0;
+    let mut cost;
+    loop {
+        let (new, c) = lloyd_step(points, &centers)?;
+        cost = c;
+        iterations += 1;
+        let moved = centers
+            .rows()
+            .into_iter()
+            .zip(new.rows())
+            .map(|(a, b)| dist2(&a.to_vec(), &b.to_vec()).sqrt())
+            .fold(0.0, f64::max);
+        centers = new;
+        if moved <= config.tolerance || iterations >= config.max_iterations {
+            break;
+        }
+    }
+    Ok(KMeansModel { centers, cost, iterations, init_seconds })
+}
+
+/// One Lloyd iteration: new centers (old ones kept for empty clusters) and
+/// the cost of the assignment to the old centers.
+pub fn lloyd_step(points: &Rdd<Block>, centers: &Array2<f64>) -> Result<(Array2<f64>, f64)> {
+    let (k, d) = centers.dim();
+    // Per cluster: d sums, then the count; then the total cost.
+    let zero = vec![0.0; k * (d + 1) + 1];
+    let partials = points.map_with(centers.clone(), |c, b: Block| {
+        let (k, d) = c.dim();
+        let mut acc = vec![0.0; k * (d + 1) + 1];
+        for (row, (j, dd)) in b.rows().into_iter().zip(assign(&b, c)) {
+            let slot = &mut acc[j * (d + 1)..(j + 1) * (d + 1)];
+            slot.iter_mut().zip(row.iter()).for_each(|(s, x)| *s += x);
+            slot[d] += 1.0;
+            acc[k * (d + 1)] += dd;
+        }
+        acc
+    });
+    let sums = partials.tree_aggregate(zero, add_vectors, add_vectors, 2)?;
+    let mut new = centers.clone();
+    for j in 0..k {
+        let slot = &sums[j * (d + 1)..(j + 1) * (d + 1)];
+        if slot[d] > 0.0 {
+            for (x, s) in new.row_mut(j).iter_mut().zip(&slot[..d]) {
+                *x = s / slot[d];
+            }
+        }
+    }
+    Ok((new, sums[k * (d + 1)]))
+}
+
+fn add_vectors(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
+    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+    a
+}
+
+/// Squared distance of every row of `b` to the nearest of `centers` (1 for
+/// every row when there are no centers yet: a uniform draw).
+fn d2_weights(centers: &Array2<f64>, b: &Block) -> Vec<f64> {
+    if centers.nrows() == 0 { vec![1.0; b.nrows()] } else { assign(b, centers).into_iter().map(|a| a.1).collect() }
+}
+
+/// Draws `count` points, each with probability ∝ its squared distance to
+/// `centers` (uniformly when there are none): one pass for the per-partition
+/// totals, one to pick the points. Fewer when every point sits on a center.
+fn d2_draw(points: &Rdd<Block>, centers: &Array2<f64>, count: usize, rng: &mut SmallRng) -> Result<Vec<Vec<f64>>> {
+    let totals: Vec<f64> = points
+        .map_partitions_with(centers.clone(), |c, _, it| {
+            std::iter::once(it.map(|b| d2_weights(c, &b).iter().sum::<f64>()).sum::<f64>())
+        })
+        .collect()?;
+    let total: f64 = totals.iter().sum();
+    if total <= 0.0 {
+        return Ok(Vec::new());
+    }
+    // (partition, residual weight within it) of each draw.
+    let draws: Vec<(usize, f64)> = (0..count)
+        .map(|_| {
+            let mut r = rng.random::<f64>() * total;
+            for (i, t) in totals.iter().enumerate() {
+                if r < *t {
+                    return (i, r);
+                }
+                r -= t;
+            }
+            (totals.len() - 1, r)
+        })
+        .collect();
+    let picked = points
+        .map_partitions_with((centers.clone(), draws), |(c, draws), index, it| {
+            let mut mine: Vec<f64> = draws.iter().filter(|d| d.0 == index).map(|d| d.1).collect();
+            mine.sort_by(f64::total_cmp);
+            let mut out = Vec::with_capacity(mine.len());
+            let (mut acc, mut next) = (0.0, 0);
+            let mut last: Option<Vec<f64>> = None;
+            for b in it {
+                for (row, w) in b.rows().into_iter().zip(d2_weights(c, &b)) {
+                    if w > 0.0 {
+                        last = Some(row.to_vec());
+                    }
+                    acc += w;
+                    while next < mine.len() && acc > mine[next] && w > 0.0 {
+                        out.push(row.to_vec());
+                        next += 1;
+                    }
+                }
+            }
+            // Rounding can leave the last draws just past the end.
+            out.extend(std::iter::repeat_n(last, mine.len() - next).flatten());
+            out
+        })
+        .collect()?;
+    Ok(picked)
+}
+
+/// For each candidate, the cost of `points` against `centers` plus that candidate.
+fn costs_with_each(points: &Rdd<Block>, centers: &Array2<f64>, candidates: &[Vec<f64>]) -> Result<Vec<f64>> {
+    let zero = vec![0.0; candidates.len()];
+    let partials = points.map_with((centers.clone(), candidates.to_vec()), |(c, cands), b: Block| {
+        let d2 = d2_weights(c, &b);
+        let mut sums = vec![0.0; cands.len()];
+        for (row, base) in b.rows().into_iter().zip(d2) {
+            let row = row.to_vec();
+            for (s, cand) in sums.iter_mut().zip(cands) {
+                *s += if c.nrows() == 0 { dist2(&row, cand) } else { base.min(dist2(&row, cand)) };
+            }
+        }
+        sums
+    });
+    Ok(partials.tree_aggregate(zero, add_vectors, add_vectors, 2)?)
+}
+
+/// Greedy k-means++ initialization (as scikit-learn's): at each step
+/// `2 + ln k` candidates are drawn by D² sampling and the one that lowers the
+/// cost most is kept, which makes missing a cluster much less likely than
+/// with a single draw.
+pub fn kmeans_plus_plus(points: &Rdd<Block>, k: usize, seed: u64) -> Result<Array2<f64>> {
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x6b6d_6561_6e73);
+    let trials = 2 + (k as f64).ln().floor() as usize;
+    let mut centers: Vec<Vec<f64>> = Vec::with_capacity(k);
+    while centers.len() < k {
+        let current = to_array(&centers);
+        let candidates = d2_draw(points, &current, trials, &mut rng)?;
+        if candidates.is_empty() {
+            break; // fewer distinct points than k
+        }
+        let costs = costs_with_each(points, &current, &candidates)?;
+        let best = costs.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
+        centers.push(candidates[best].clone());
+    }
+    Ok(to_array(&centers))
+}
+
+/// k-means‖ initialization.
+pub fn kmeans_parallel(
+    points: &Rdd<Block>,
+    k: usize,
+    oversampling: f64,
+    rounds: usize,
+    seed: u64,
+) -> Result<Array2<f64>> {
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x6b6d_7061_7261);
+    let Some(first) = d2_draw(points, &Array2::zeros((0, 0)), 1, &mut rng)?.pop() else {
+        return Ok(Array2::zeros((0, 0)));
+    };
+    let mut candidates = vec![first];
+    let ell = oversampling * k as f64;
+    for round in 0..rounds {
+        let c = to_array(&candidates);
+        let phi = cost(points, &c)?;
+        if phi <= 0.0 {
+            break;
+        }
+        let state = (c, ell / phi, seed, round as u64);
+        let picked: Vec<Vec<f64>> = points
+            .map_partitions_with(state, |(c, scale, seed, round), index, it| {
+                let mut rng = partition_rng(seed.wrapping_add(round.wrapping_mul(0x9E37_79B9)), index);
+                let mut out = Vec::new();
+                for b in it {
+                    for (row, (_, d2)) in b.rows().into_iter().zip(assign(&b, c)) {
+                        if rng.random::<f64>() < (scale * d2).min(1.0) {
+                            out.push(row.to_vec());
+                        }
+                    }
+                }
+                out
+            })
+            .collect()?;
+        candidates.extend(picked);
+    }
+    let c = to_array(&candidates);
+    // Weight each candidate by the number of points nearest to it.
+    let weights = points
+        .map_with(c.clone(), |c, b: Block| {
+            let mut w = vec![0.0; c.nrows()];
+            assign(&b, c).into_iter().for_each(|(j, _)| w[j] += 1.0);
+            w
+        })
+        .tree_aggregate(vec![0.0; c.nrows()], add_vectors, add_vectors, 2)?;
+    Ok(weighted_kmeans(&candidates, &weights, k, &mut rng))
+}
+
+/// Reclusters weighted candidates into `k` centers on the driver: weighted
+/// k-means++ seeding, then weighted Lloyd iterations.
+fn weighted_kmeans(points: &[Vec<f64>], weights: &[f64], k: usize, rng: &mut SmallRng) -> Array2<f64> {
+    if points.len() <= k {
+        return to_array(points);
+    }
+    let mut centers: Vec<Vec<f64>> = Vec::with_capacity(k);
+    let mut d2: Vec<f64> = vec![f64::INFINITY; points.len()];
+    while centers.len() < k {
+        let w: Vec<f64> = points
+            .iter()
+            .enumerate()
+            .map(|(i, _)| if centers.is_empty() { weights[i] } else { weights[i] * d2[i] })
+            .collect();
+        let total: f64 = w.iter().sum();
+        if total <= 0.0 {
+            break;
+        }
+        let mut r = rng.random::<f64>() * total;
+        let i = w
+            .iter()
+            .position(|&x| {
+                if r < x {
+                    true
+                } else {
+                    r -= x;
+                    false
+                }
+            })
+            .unwrap_or(points.len() - 1);
+        centers.push(points[i].clone());
+        for (j, p) in points.iter().enumerate() {
+            d2[j] = d2[j].min(dist2(p, &points[i]));
+        }
+    }
+    for _ in 0..30 {
+        let k = centers.len();
+        let d = centers[0].len();
+        let mut sums = vec![vec![0.0; d]; k];
+        let mut counts = vec![0.0; k];
+        for (p, &w) in points.iter().zip(weights) {
+            let (j, _) = nearest(&to_array(&centers), p);
+            sums[j].iter_mut().zip(p).for_each(|(s, x)| *s += w * x);
+            counts[j] += w;
+        }
+        for j in 0..k {
+            if counts[j] > 0.0 {
+                centers[j] = sums[j].iter().map(|s| s / counts[j]).collect();
+            }
+        }
+    }
+    to_array(&centers)
+}
