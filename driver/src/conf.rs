@@ -100,6 +100,7 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("ember.executor.heartbeatInterval", "1000 (ms)"),
     ("ember.network.timeout", "10000 (ms)"),
     ("ember.executor.registrationTimeout", "30000 (ms)"),
+    ("ember.executor.instances", "all (executors to use of an ember:// master)"),
     ("ember.localCluster.replaceLostExecutors", "false (start a new backend for each lost one)"),
 ];
 
@@ -142,8 +143,48 @@ impl Conf {
         Ok(Duration::from_millis(self.parsed(key, default)?))
     }
 
-    /// Checks and types the configuration.
+    /// Parses `key=value` lines (blank lines and `#` comments skipped), as
+    /// in a properties file or `EMBER_CONF`; `origin` names the source in errors.
+    pub fn parse_properties(text: &str, origin: &str) -> Result<Conf, EmberError> {
+        let mut conf = Conf::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (k, v) = line
+                .split_once('=')
+                .or_else(|| line.split_once(char::is_whitespace))
+                .ok_or_else(|| EmberError::Config(format!("{origin}:{}: expected key=value, got '{line}'", i + 1)))?;
+            conf = conf.set(k.trim(), v.trim());
+        }
+        Ok(conf)
+    }
+
+    /// This configuration over `base`: keys set here win.
+    pub fn over(mut self, base: &Conf) -> Conf {
+        for (k, v) in base.entries() {
+            self.entries.entry(k.to_string()).or_insert_with(|| v.to_string());
+        }
+        self
+    }
+
+    /// The settings `ember-submit` passed to this program in `EMBER_CONF`, if any.
+    fn from_submit_env() -> Result<Conf, EmberError> {
+        match std::env::var("EMBER_CONF") {
+            Ok(text) => Conf::parse_properties(&text, "EMBER_CONF"),
+            Err(_) => Ok(Conf::new()),
+        }
+    }
+
+    /// Checks and types the configuration. Keys set by the program win over
+    /// those `ember-submit` passed (`EMBER_CONF`), which win over defaults.
     pub fn validate(&self) -> Result<Settings, EmberError> {
+        let merged = self.clone().over(&Conf::from_submit_env()?);
+        merged.validate_merged()
+    }
+
+    fn validate_merged(&self) -> Result<Settings, EmberError> {
         for (k, _) in self.entries() {
             if k.starts_with("ember.") && !KNOWN_KEYS.iter().any(|(known, _)| *known == k) {
                 let known: Vec<&str> = KNOWN_KEYS.iter().map(|(k, _)| *k).collect();
@@ -265,5 +306,22 @@ mod tests {
         let s = Conf::new().master("local-cluster[2]").set("ember.executor.cores", 2).validate().unwrap();
         assert_eq!(s.master, Master::LocalCluster { executors: 2, cores: 2 });
         assert_eq!(s.default_parallelism, 4);
+    }
+}
+
+#[cfg(test)]
+mod layering_tests {
+    use super::*;
+
+    #[test]
+    fn properties_parse_and_program_settings_win() {
+        let file =
+            Conf::parse_properties("# defaults\nember.task.maxFailures=7\n\nember.app.name  demo\n", "f").unwrap();
+        assert_eq!(file.get("ember.app.name"), Some("demo"));
+        let merged = Conf::new().set("ember.task.maxFailures", 2).over(&file);
+        assert_eq!(merged.get("ember.task.maxFailures"), Some("2"));
+        assert_eq!(merged.get("ember.app.name"), Some("demo"));
+        let e = Conf::parse_properties("ok=1\nnonsense\n", "conf/x.conf").unwrap_err().to_string();
+        assert!(e.contains("conf/x.conf:2: expected key=value"), "{e}");
     }
 }

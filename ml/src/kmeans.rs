@@ -101,7 +101,8 @@ fn nearest(centers: &Array2<f64>, p: &[f64]) -> (usize, f64) {
 }
 
 /// For every row of `x`: its nearest center and the squared distance, from
-/// one GEMM `X·Cᵀ`.
+/// one GEMM `C·Xᵀ` (k × n, column-major, so each row's k dot products are
+/// contiguous in memory).
 pub fn assign(x: &Block, centers: &Array2<f64>) -> Vec<(usize, f64)> {
     let (n, k) = (x.nrows(), centers.nrows());
     if n == 0 || k == 0 {
@@ -109,16 +110,17 @@ pub fn assign(x: &Block, centers: &Array2<f64>) -> Vec<(usize, f64)> {
     }
     let centers = centers.as_standard_layout();
     let c = faer::MatRef::from_row_major_slice(centers.as_slice().unwrap_or(&[]), k, centers.ncols());
-    let mut xc = Mat::<f64>::zeros(n, k);
-    faer::linalg::matmul::matmul(xc.as_mut(), Accum::Replace, as_faer(x), c.transpose(), 1.0, Par::Seq);
+    let mut cx = Mat::<f64>::zeros(k, n);
+    faer::linalg::matmul::matmul(cx.as_mut(), Accum::Replace, c, as_faer(x).transpose(), 1.0, Par::Seq);
     let c_norms: Vec<f64> = centers.rows().into_iter().map(|r| r.dot(&r)).collect();
-    (0..n)
-        .map(|i| {
-            let row = x.row(i);
+    x.rows()
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
             let x_norm = row.dot(&row);
             let mut best = (0, f64::INFINITY);
-            for (j, cn) in c_norms.iter().enumerate() {
-                let d = (x_norm - 2.0 * xc[(i, j)] + cn).max(0.0);
+            for (j, (dot, cn)) in cx.col_as_slice(i).iter().zip(&c_norms).enumerate() {
+                let d = (x_norm - 2.0 * dot + cn).max(0.0);
                 if d < best.1 {
                     best = (j, d);
                 }
@@ -249,15 +251,23 @@ fn d2_draw(points: &Rdd<Block>, centers: &Array2<f64>, count: usize, rng: &mut S
             let (mut acc, mut next) = (0.0, 0);
             let mut last: Option<Vec<f64>> = None;
             for b in it {
-                for (row, w) in b.rows().into_iter().zip(d2_weights(c, &b)) {
+                if next == mine.len() {
+                    break;
+                }
+                let weights = d2_weights(c, &b);
+                let mut last_positive = None;
+                for (i, &w) in weights.iter().enumerate() {
                     if w > 0.0 {
-                        last = Some(row.to_vec());
+                        last_positive = Some(i);
                     }
                     acc += w;
                     while next < mine.len() && acc > mine[next] && w > 0.0 {
-                        out.push(row.to_vec());
+                        out.push(b.row(i).to_vec());
                         next += 1;
                     }
+                }
+                if let Some(i) = last_positive {
+                    last = Some(b.row(i).to_vec());
                 }
             }
             // Rounding can leave the last draws just past the end.
@@ -275,9 +285,9 @@ fn costs_with_each(points: &Rdd<Block>, centers: &Array2<f64>, candidates: &[Vec
         let d2 = d2_weights(c, &b);
         let mut sums = vec![0.0; cands.len()];
         for (row, base) in b.rows().into_iter().zip(d2) {
-            let row = row.to_vec();
             for (s, cand) in sums.iter_mut().zip(cands) {
-                *s += if c.nrows() == 0 { dist2(&row, cand) } else { base.min(dist2(&row, cand)) };
+                let d: f64 = row.iter().zip(cand).map(|(x, y)| (x - y) * (x - y)).sum();
+                *s += if c.nrows() == 0 { d } else { base.min(d) };
             }
         }
         sums
