@@ -100,6 +100,7 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("ember.executor.heartbeatInterval", "1000 (ms)"),
     ("ember.network.timeout", "10000 (ms)"),
     ("ember.executor.registrationTimeout", "30000 (ms)"),
+    ("ember.auth.secretFile", "none (else EMBER_AUTH_SECRET): the daemons' shared secret"),
     ("ember.executor.instances", "all (executors to use of an ember:// master)"),
     ("ember.localCluster.replaceLostExecutors", "false (start a new backend for each lost one)"),
 ];
@@ -169,6 +170,18 @@ impl Conf {
         self
     }
 
+    /// The daemons' secret: `ember.auth.secretFile`, else `EMBER_AUTH_SECRET`.
+    fn auth_secret(&self) -> Result<Option<Secret>, EmberError> {
+        let secret = match self.get("ember.auth.secretFile") {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| EmberError::Config(format!("ember.auth.secretFile={path}: {e}")))?,
+            ),
+            None => std::env::var("EMBER_AUTH_SECRET").ok(),
+        };
+        Ok(secret.map(|s| s.trim().as_bytes().to_vec()).filter(|s| !s.is_empty()).map(Secret))
+    }
+
     /// The settings `ember-submit` passed to this program in `EMBER_CONF`, if any.
     fn from_submit_env() -> Result<Conf, EmberError> {
         match std::env::var("EMBER_CONF") {
@@ -227,6 +240,12 @@ impl Conf {
             network_timeout: self.millis("ember.network.timeout", 10_000)?,
             registration_timeout: self.millis("ember.executor.registrationTimeout", 30_000)?,
             replace_lost_executors: self.parsed("ember.localCluster.replaceLostExecutors", false)?,
+            executor_cores,
+            executor_instances: match self.get("ember.executor.instances") {
+                Some(_) => Some(self.parsed("ember.executor.instances", 0usize)?),
+                None => None,
+            },
+            auth_secret: self.auth_secret()?,
         };
         if settings.max_task_failures == 0 {
             return Err(EmberError::Config("ember.task.maxFailures must be at least 1".into()));
@@ -263,6 +282,28 @@ pub struct Settings {
     pub registration_timeout: Duration,
     /// In `local-cluster[N]`, start a new backend for each one lost.
     pub replace_lost_executors: bool,
+    /// Task threads per backend asked of daemons.
+    pub executor_cores: usize,
+    /// At most this many executors of an `ember://` master.
+    pub executor_instances: Option<usize>,
+    /// The shared secret of `ember://` daemons.
+    pub auth_secret: Option<Secret>,
+}
+
+/// A secret that never shows in logs or debug output.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 #[cfg(test)]

@@ -127,11 +127,7 @@ impl Context {
                 Ok(())
             }
             Master::LocalCluster { executors, cores } => self.start_local_cluster(executors, cores),
-            Master::Cluster { addresses } => Err(EmberError::Config(format!(
-                "master ember://{}: attaching to executor daemons needs `ember-executor`, which this build \
-                 does not include yet; use local[N] or local-cluster[N]",
-                addresses.join(",")
-            ))),
+            Master::Cluster { addresses } => self.start_standalone(&addresses),
         }
     }
 
@@ -154,6 +150,19 @@ impl Context {
             cluster.clone().replace_lost(lost, inner.events.clone());
         }
         *inner.cluster.lock().unwrap_or_else(|p| p.into_inner()) = Some(cluster);
+        Ok(())
+    }
+
+    fn start_standalone(&self, addresses: &[String]) -> Result<()> {
+        let inner = &self.inner;
+        let exe = ember_executor::wire::exe_sha256()
+            .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?;
+        let (settings, app_id, events) = (inner.settings.clone(), inner.app_id.clone(), inner.events.clone());
+        let addresses = addresses.to_vec();
+        let started = self.block_on(async move {
+            crate::executors::standalone::start(&addresses, &settings, &app_id, &exe, &events).await
+        })??;
+        tracing::info!(executors = started, "attached to standalone executors");
         Ok(())
     }
 

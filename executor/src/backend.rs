@@ -25,6 +25,12 @@ pub const ENV_CORES: &str = "EMBER_BACKEND_CORES";
 pub const ENV_WORK_DIR: &str = "EMBER_BACKEND_WORK_DIR";
 /// Heartbeat interval in milliseconds.
 pub const ENV_HEARTBEAT_MS: &str = "EMBER_BACKEND_HEARTBEAT_MS";
+/// The token a driver must present (set by a daemon).
+pub const ENV_TOKEN: &str = "EMBER_BACKEND_TOKEN";
+/// Exit if no driver attaches within this many milliseconds (set by a daemon).
+pub const ENV_ATTACH_TIMEOUT_MS: &str = "EMBER_BACKEND_ATTACH_TIMEOUT_MS";
+/// The most bytes a driver may have this backend cache (set by a daemon).
+pub const ENV_MEMORY_CAP: &str = "EMBER_BACKEND_MEMORY_CAP";
 /// The line prefix announcing the bound address on stdout.
 pub const LISTENING_PREFIX: &str = "EMBER_BACKEND_LISTENING ";
 
@@ -61,6 +67,12 @@ fn run(bind: &str) -> Result<(), String> {
         .try_init();
     let cores = env_parse(ENV_CORES, 1usize)?;
     let heartbeat_ms = env_parse(ENV_HEARTBEAT_MS, 1000u64)?;
+    let attach_timeout_ms = env_parse(ENV_ATTACH_TIMEOUT_MS, 0u64)?;
+    let memory_cap = env_parse(ENV_MEMORY_CAP, 0u64)?;
+    let token = std::env::var(ENV_TOKEN).ok();
+    // The token must not leak to anything this process starts or prints.
+    // SAFETY: called before this process starts any other thread.
+    unsafe { std::env::remove_var(ENV_TOKEN) };
     let work_dir = std::env::var(ENV_WORK_DIR)
         .map(PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir().join(format!("ember-backend-{}", std::process::id())));
@@ -79,10 +91,22 @@ fn run(bind: &str) -> Result<(), String> {
             work_dir: work_dir.clone(),
             heartbeat_interval: Duration::from_millis(heartbeat_ms),
             address: address.clone(),
+            token,
+            memory_cap,
         };
         let service = BackendService::new(config, exe, tokio::runtime::Handle::current()).map_err(|e| e.to_string())?;
         let shutdown = service.shutdown.clone();
         watch_stdin(shutdown.clone());
+        if attach_timeout_ms > 0 {
+            let (attached, shutdown) = (service.attached.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                let wait = Duration::from_millis(attach_timeout_ms);
+                if tokio::time::timeout(wait, attached.notified()).await.is_err() {
+                    eprintln!("ember executor backend: no driver attached within {wait:?}; exiting");
+                    shutdown.notify_one();
+                }
+            });
+        }
         // Nagle's algorithm would hold small messages (task launches,
         // statuses) back by up to 40 ms; the builder's tcp_nodelay does not
         // apply to a listener we bound ourselves, so set it on the incoming.
@@ -93,10 +117,15 @@ fn run(bind: &str) -> Result<(), String> {
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
             )
-            .serve_with_incoming_shutdown(incoming, async move { shutdown.notified().await });
+            .serve_with_incoming(incoming);
         let mut out = std::io::stdout();
         writeln!(out, "{LISTENING_PREFIX}{address}").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
-        server.await.map_err(|e| e.to_string())
+        // On shutdown, exit at once: a graceful drain would wait for the
+        // driver's long-lived control stream, which may never end.
+        tokio::select! {
+            served = server => served.map_err(|e| e.to_string()),
+            _ = shutdown.notified() => Ok(()),
+        }
     });
     let _ = std::fs::remove_dir_all(&work_dir);
     // Do not wait for running tasks: the driver is gone.

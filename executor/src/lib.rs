@@ -8,10 +8,13 @@
 //!   runs tasks with [`task_runner`] on its own thread pool;
 //! - as a separate process, for `local-cluster[N]` and clusters: [`backend`]
 //!   starts the gRPC [`service`], which receives stage plans and tasks from
-//!   the driver and serves shuffle blocks to other backends ([`fetch`]).
+//!   the driver and serves shuffle blocks to other backends ([`fetch`]);
+//! - the [`daemon`] (`ember-executor`) starts backends for authenticated
+//!   drivers on standing clusters.
 
 pub mod backend;
 pub mod block_manager;
+pub mod daemon;
 pub mod env;
 pub mod fetch;
 pub mod service;

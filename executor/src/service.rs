@@ -36,6 +36,10 @@ pub struct BackendConfig {
     pub heartbeat_interval: Duration,
     /// host:port on which this backend serves (filled in once bound).
     pub address: String,
+    /// The token a driver must present, when a daemon started this backend.
+    pub token: Option<String>,
+    /// The most memory a driver may have this backend cache (0 = no cap).
+    pub memory_cap: u64,
 }
 
 /// Messages queued for the driver, batched by the sender task.
@@ -65,6 +69,8 @@ pub struct BackendService {
     session: Arc<Mutex<Option<Arc<Session>>>>,
     /// Notified when the backend should exit.
     pub shutdown: Arc<Notify>,
+    /// Notified when a driver attaches.
+    pub attached: Arc<Notify>,
     rt: tokio::runtime::Handle,
 }
 
@@ -77,6 +83,7 @@ impl BackendService {
             pool,
             session: Arc::new(Mutex::new(None)),
             shutdown: Arc::new(Notify::new()),
+            attached: Arc::new(Notify::new()),
             rt,
         })
     }
@@ -102,9 +109,15 @@ impl BackendService {
             }));
         });
         let fetcher = ShuffleFetcher::new(self.rt.clone(), Duration::from_secs(5));
+        let cap = self.config.memory_cap;
+        let memory = match (hello.memory_bytes, cap) {
+            (asked, 0) => asked,
+            (0, cap) => cap,
+            (asked, cap) => asked.min(cap),
+        };
         let env = Arc::new(ExecutorEnv::new(
             hello.executor_id.clone(),
-            hello.memory_bytes,
+            memory,
             self.config.work_dir.join("blocks"),
             on_update,
             Some(fetcher),
@@ -279,6 +292,11 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
             Some(pb::DriverMessage { kind: Some(DriverKind::Hello(h)) }) => h,
             _ => return Err(Status::invalid_argument("the first message on Attach must be Hello")),
         };
+        if let Some(token) = &self.config.token
+            && !crate::daemon::auth::constant_time_eq(token.as_bytes(), hello.token.as_bytes())
+        {
+            return Err(Status::unauthenticated("wrong backend token: this backend was started for another driver"));
+        }
         if hello.exe_sha256 != self.exe_sha256 {
             return Err(Status::failed_precondition(format!(
                 "executable mismatch: the driver runs a binary with SHA-256 {} but this backend runs {}; \
@@ -290,6 +308,7 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
             return Err(Status::already_exists("this backend already serves an application"));
         }
         let (session, out_rx) = self.start_session(&hello);
+        self.attached.notify_one();
         tracing::info!(executor = %hello.executor_id, app = %hello.app_id, "attached to driver");
 
         let (tx, rx) = mpsc::channel(256);

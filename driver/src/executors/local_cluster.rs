@@ -124,6 +124,7 @@ impl LocalCluster {
             exe_sha256: s.exe_sha256.clone(),
             memory_bytes: s.memory_bytes,
             connect_timeout: s.timeout,
+            token: String::new(),
         };
         let (link, reg) = attach(req, events.clone()).await?;
         self.state.lock().unwrap_or_else(|p| p.into_inner()).backends.push((id.clone(), process));

@@ -6,9 +6,11 @@
 //! task ends, block updates, heartbeats and their own loss. The trait is the
 //! seam that lets the scheduler be tested without processes.
 
+pub mod daemon_client;
 pub mod local;
 pub mod local_cluster;
 pub mod remote;
+pub mod standalone;
 
 /// The id of the in-process executor of `local[N]`.
 pub const LOCAL_EXECUTOR_ID: &str = "driver";

@@ -48,6 +48,8 @@ pub struct AttachRequest {
     pub exe_sha256: String,
     pub memory_bytes: u64,
     pub connect_timeout: Duration,
+    /// The token a daemon gave for this backend (empty for local-cluster backends).
+    pub token: String,
 }
 
 /// Attaches to the backend at `req.address` and starts relaying its messages
@@ -76,6 +78,7 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteEx
         executor_id: req.executor.0.clone(),
         exe_sha256: req.exe_sha256.clone(),
         memory_bytes: req.memory_bytes,
+        token: req.token.clone(),
     };
     tx.send(message(DriverKind::Hello(hello))).map_err(|_| EmberError::Executor("attach queue closed".into()))?;
     let response = client

@@ -1,0 +1,95 @@
+//! Driver authentication: challenge and response with a shared secret.
+//!
+//! The daemon hands out a fresh random nonce (`Challenge`); the driver answers
+//! with HMAC-SHA256(secret, nonce ‖ app_id ‖ exe_sha256) (`Prepare`). The
+//! secret never crosses the network, a nonce is good for one answer within a
+//! minute, and the answer binds the application and the binary it will run.
+
+use hmac::{Hmac, Mac};
+use rand::RngExt;
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a nonce can be answered.
+pub const NONCE_TTL: Duration = Duration::from_secs(60);
+
+/// The answer a driver gives to `nonce`.
+pub fn proof(secret: &[u8], nonce: &[u8], app_id: &str, exe_sha256: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(nonce);
+    mac.update(app_id.as_bytes());
+    mac.update(exe_sha256.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Compares without leaking, through timing, how much of `a` matches `b`.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Random bytes, hex-encoded (nonces, tickets, backend tokens).
+pub fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    let buf: Vec<u8> = (0..bytes).map(|_| rng.random()).collect();
+    hex::encode(buf)
+}
+
+/// The daemon's side: outstanding nonces and the secret (None = insecure).
+pub struct Authenticator {
+    secret: Option<Vec<u8>>,
+    nonces: Mutex<HashMap<Vec<u8>, Instant>>,
+}
+
+impl Authenticator {
+    pub fn new(secret: Option<Vec<u8>>) -> Self {
+        Authenticator { secret, nonces: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn challenge(&self) -> Vec<u8> {
+        let nonce = random_hex(32).into_bytes();
+        let mut nonces = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
+        nonces.retain(|_, issued| issued.elapsed() < NONCE_TTL);
+        nonces.insert(nonce.clone(), Instant::now());
+        nonce
+    }
+
+    /// Checks a driver's answer; each nonce can be used once.
+    pub fn verify(&self, nonce: &[u8], answer: &[u8], app_id: &str, exe_sha256: &str) -> Result<(), String> {
+        let Some(secret) = &self.secret else { return Ok(()) };
+        let issued = self.nonces.lock().unwrap_or_else(|p| p.into_inner()).remove(nonce);
+        match issued {
+            Some(at) if at.elapsed() < NONCE_TTL => {}
+            _ => return Err("unknown or expired challenge; ask for a new one".into()),
+        }
+        if constant_time_eq(&proof(secret, nonce, app_id, exe_sha256), answer) {
+            Ok(())
+        } else {
+            Err("wrong secret: the driver's EMBER_AUTH_SECRET does not match this daemon's".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_right_answer_passes_once_and_a_wrong_one_never() {
+        let auth = Authenticator::new(Some(b"s3cret".to_vec()));
+        let nonce = auth.challenge();
+        let good = proof(b"s3cret", &nonce, "app", "abc");
+        assert!(auth.verify(&nonce, &proof(b"other", &nonce, "app", "abc"), "app", "abc").is_err());
+        // The failed attempt consumed the nonce.
+        assert!(auth.verify(&nonce, &good, "app", "abc").is_err());
+        let nonce = auth.challenge();
+        let good = proof(b"s3cret", &nonce, "app", "abc");
+        assert!(auth.verify(&nonce, &good, "app", "other-binary").is_err());
+        let nonce = auth.challenge();
+        let good = proof(b"s3cret", &nonce, "app", "abc");
+        assert!(auth.verify(&nonce, &good, "app", "abc").is_ok());
+        assert!(auth.verify(&nonce, &good, "app", "abc").is_err(), "replay");
+        assert!(Authenticator::new(None).verify(b"x", b"", "app", "abc").is_ok());
+    }
+}

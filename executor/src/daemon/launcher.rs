@@ -1,0 +1,108 @@
+//! Starting executor backends from stored binaries, and cleaning up after them.
+//!
+//! A backend runs in its own directory `apps/<app>-<n>` with a random token
+//! that only the driver which asked for it learns. The daemon keeps the
+//! backend's stdin: if the daemon dies, the backend sees end of file and
+//! exits. When a backend exits (its driver went away, or it was never
+//! attached), its directory is removed.
+
+use crate::backend::{
+    ENV_ATTACH_TIMEOUT_MS, ENV_BACKEND, ENV_CORES, ENV_MEMORY_CAP, ENV_TOKEN, ENV_WORK_DIR, LISTENING_PREFIX,
+};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+pub struct Launcher {
+    apps: PathBuf,
+    bind_host: String,
+    attach_timeout: Duration,
+    memory_cap: u64,
+    next: AtomicU64,
+}
+
+/// A started backend.
+pub struct Started {
+    pub address: String,
+    pub token: String,
+    pub pid: u32,
+}
+
+impl Launcher {
+    /// A launcher under `work_dir`; leftovers of a previous daemon are removed.
+    pub fn new(work_dir: &Path, bind_host: String, attach_timeout: Duration, memory_cap: u64) -> std::io::Result<Self> {
+        let apps = work_dir.join("apps");
+        let _ = std::fs::remove_dir_all(&apps);
+        std::fs::create_dir_all(&apps)?;
+        Ok(Launcher { apps, bind_host, attach_timeout, memory_cap, next: AtomicU64::new(0) })
+    }
+
+    /// Starts `binary` as a backend for `app_id`; `driver_facing` is the IP
+    /// at which the driver reached this daemon (the backend's address uses it).
+    pub async fn start(
+        &self,
+        binary: &Path,
+        app_id: &str,
+        cores: usize,
+        driver_facing: IpAddr,
+    ) -> Result<Started, String> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let safe_app: String =
+            app_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        let dir = self.apps.join(format!("{safe_app}-{n}"));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let token = super::auth::random_hex(32);
+        let mut cmd = Command::new(binary);
+        cmd.env_remove("EMBER_AUTH_SECRET")
+            .env(ENV_BACKEND, format!("{}:0", self.bind_host))
+            .env(ENV_CORES, cores.to_string())
+            .env(ENV_WORK_DIR, &dir)
+            .env(ENV_TOKEN, &token)
+            .env(ENV_ATTACH_TIMEOUT_MS, self.attach_timeout.as_millis().to_string())
+            .env(ENV_MEMORY_CAP, self.memory_cap.to_string())
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let pid = child.id().unwrap_or(0);
+        let stdout = child.stdout.take().ok_or("backend has no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
+        let bound = match first {
+            Ok(Ok(Some(line))) => line.strip_prefix(LISTENING_PREFIX).map(str::to_string),
+            _ => None,
+        };
+        let Some(bound) = bound else {
+            let _ = child.kill().await;
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(format!(
+                "{} did not start as an executor backend (is it an Ember program, built for this platform? \
+                 binaries for containers must be fully static)",
+                binary.display()
+            ));
+        };
+        let port = bound.rsplit(':').next().unwrap_or("0").to_string();
+        let address = match driver_facing {
+            IpAddr::V4(ip) => format!("{ip}:{port}"),
+            IpAddr::V6(ip) => format!("[{ip}]:{port}"),
+        };
+        tracing::info!(app = app_id, pid, %address, "started an executor backend");
+        // Reap the backend and clean its directory when it exits; forward its
+        // stdout to the daemon's log.
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("[backend {pid}] {line}");
+            }
+            let status = child.wait().await;
+            tracing::info!(pid, ?status, "executor backend exited");
+            let _ = std::fs::remove_dir_all(&dir);
+        });
+        Ok(Started { address, token, pid })
+    }
+}

@@ -1,0 +1,166 @@
+//! `ember-executor`: the executor daemon (see DESIGN.md's process model).
+//!
+//! A long-running, generic process per host or container. It accepts an
+//! application from an authenticated driver ([`auth`]), keeps the
+//! application's binary by SHA-256 ([`store`]), starts that binary as an
+//! executor backend and reports the backend's address and token to the driver
+//! ([`launcher`]). The driver then attaches to the backend directly. Backends
+//! exit when their driver goes away (their control stream ends) or never
+//! attaches, and the daemon removes what they left.
+//!
+//! Protocol: `Challenge` → `Prepare` (authenticates; nothing is stored or
+//! started before it succeeds) → `Upload` (only if the daemon lacks the
+//! binary) → `Start`, with a one-time ticket tying the calls together.
+
+pub mod auth;
+pub mod launcher;
+pub mod store;
+
+use auth::Authenticator;
+use ember_proto::v1 as pb;
+use ember_proto::v1::executor_daemon_server::{ExecutorDaemon, ExecutorDaemonServer};
+use launcher::Launcher;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use store::BinaryStore;
+use tonic::{Request, Response, Status, Streaming};
+
+/// How a daemon is set up.
+#[derive(Clone, Debug)]
+pub struct DaemonConfig {
+    /// Address to listen on (and on which backends listen).
+    pub host: String,
+    pub port: u16,
+    /// Most task threads a backend may have.
+    pub cores: usize,
+    /// Most memory (bytes) a backend may cache; 0 = as the driver asks.
+    pub memory: u64,
+    pub work_dir: PathBuf,
+    /// The shared secret; `None` only when started with `--insecure`.
+    pub secret: Option<Vec<u8>>,
+    /// A backend no driver attaches to within this time exits.
+    pub attach_timeout: Duration,
+}
+
+/// What a ticket from `Prepare` allows.
+struct Ticket {
+    app_id: String,
+    exe_sha256: String,
+    issued: Instant,
+}
+
+const TICKET_TTL: Duration = Duration::from_secs(300);
+
+pub struct DaemonService {
+    config: DaemonConfig,
+    auth: Authenticator,
+    store: BinaryStore,
+    launcher: Launcher,
+    tickets: Mutex<HashMap<String, Ticket>>,
+}
+
+impl DaemonService {
+    pub fn new(config: DaemonConfig) -> std::io::Result<Self> {
+        let store = BinaryStore::open(&config.work_dir)?;
+        let launcher = Launcher::new(&config.work_dir, config.host.clone(), config.attach_timeout, config.memory)?;
+        Ok(DaemonService {
+            auth: Authenticator::new(config.secret.clone()),
+            store,
+            launcher,
+            tickets: Mutex::new(HashMap::new()),
+            config,
+        })
+    }
+
+    fn ticket(&self, id: &str, consume: bool) -> Result<(String, String), Status> {
+        let mut tickets = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
+        tickets.retain(|_, t| t.issued.elapsed() < TICKET_TTL);
+        let t = if consume { tickets.remove(id) } else { tickets.get(id).map(Ticket::clone_of) };
+        t.map(|t| (t.app_id, t.exe_sha256)).ok_or_else(|| Status::unauthenticated("unknown or expired ticket"))
+    }
+}
+
+impl Ticket {
+    fn clone_of(t: &Ticket) -> Ticket {
+        Ticket { app_id: t.app_id.clone(), exe_sha256: t.exe_sha256.clone(), issued: t.issued }
+    }
+}
+
+#[tonic::async_trait]
+impl ExecutorDaemon for DaemonService {
+    async fn challenge(&self, _: Request<pb::ChallengeRequest>) -> Result<Response<pb::ChallengeResponse>, Status> {
+        Ok(Response::new(pb::ChallengeResponse { nonce: self.auth.challenge() }))
+    }
+
+    async fn prepare(&self, request: Request<pb::PrepareRequest>) -> Result<Response<pb::PrepareResponse>, Status> {
+        let peer = request.remote_addr();
+        let r = request.into_inner();
+        if let Err(why) = self.auth.verify(&r.nonce, &r.proof, &r.app_id, &r.exe_sha256) {
+            tracing::warn!(?peer, app = %r.app_id, "refused a driver: {why}");
+            return Err(Status::unauthenticated(why));
+        }
+        let ticket = auth::random_hex(24);
+        let need_binary = self.store.get(&r.exe_sha256).is_none();
+        self.tickets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(ticket.clone(), Ticket { app_id: r.app_id, exe_sha256: r.exe_sha256, issued: Instant::now() });
+        Ok(Response::new(pb::PrepareResponse { ticket, need_binary }))
+    }
+
+    async fn upload(
+        &self,
+        request: Request<Streaming<pb::UploadChunk>>,
+    ) -> Result<Response<pb::UploadResponse>, Status> {
+        let mut chunks = request.into_inner();
+        let first = chunks.message().await?.ok_or_else(|| Status::invalid_argument("empty upload"))?;
+        let (_, sha) = self.ticket(&first.ticket, false)?;
+        let mut upload = self.store.begin(&first.ticket).map_err(|e| Status::internal(e.to_string()))?;
+        upload.write(&first.data).map_err(|e| Status::internal(e.to_string()))?;
+        while let Some(chunk) = chunks.message().await? {
+            upload.write(&chunk.data).map_err(|e| Status::internal(e.to_string()))?;
+        }
+        let (path, bytes) = self.store.finish(upload, &sha).map_err(Status::invalid_argument)?;
+        tracing::info!(sha = %sha, bytes, path = %path.display(), "stored an application binary");
+        Ok(Response::new(pb::UploadResponse { bytes }))
+    }
+
+    async fn start(&self, request: Request<pb::StartRequest>) -> Result<Response<pb::StartResponse>, Status> {
+        let local = request.local_addr();
+        let r = request.into_inner();
+        let (app_id, sha) = self.ticket(&r.ticket, true)?;
+        let binary = self
+            .store
+            .get(&sha)
+            .ok_or_else(|| Status::failed_precondition("the binary was not uploaded; call Upload first"))?;
+        let cores = (r.cores as usize).clamp(1, self.config.cores.max(1));
+        let ip = local.map(|a: SocketAddr| a.ip()).unwrap_or([127, 0, 0, 1].into());
+        let started = self.launcher.start(&binary, &app_id, cores, ip).await.map_err(Status::internal)?;
+        Ok(Response::new(pb::StartResponse {
+            backend_address: started.address,
+            backend_token: started.token,
+            cores: cores as u32,
+        }))
+    }
+}
+
+/// Runs the daemon until the process is stopped.
+pub async fn serve(config: DaemonConfig) -> Result<(), String> {
+    let address = format!("{}:{}", config.host, config.port);
+    let listener =
+        tokio::net::TcpListener::bind(&address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let insecure = config.secret.is_none();
+    let service = DaemonService::new(config).map_err(|e| format!("work directory: {e}"))?;
+    tracing::info!(%bound, insecure, "ember-executor daemon listening");
+    eprintln!("ember-executor: listening on {bound}{}", if insecure { " (INSECURE: no authentication)" } else { "" });
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    tonic::transport::Server::builder()
+        .add_service(ExecutorDaemonServer::new(service).max_decoding_message_size(crate::fetch::MAX_MESSAGE_BYTES))
+        .serve_with_incoming(incoming)
+        .await
+        .map_err(|e| e.to_string())
+}
