@@ -29,6 +29,7 @@ pub mod context;
 pub mod executors;
 pub mod listener;
 pub mod scheduler;
+pub mod submit;
 
 pub use conf::{Conf, Master, Settings};
 pub use context::Context;

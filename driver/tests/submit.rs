@@ -1,0 +1,49 @@
+//! `ember-submit` runs a program with the master and settings it was given.
+
+use ember::prelude::*;
+use std::process::Command;
+
+/// Runs as the submitted program of `ember_submit_passes_master_and_settings`.
+#[test]
+fn submitted_program() {
+    if std::env::var("EMBER_TEST_SUBMITTED").is_err() {
+        return;
+    }
+    // The program's own setting wins over ember-submit's.
+    let ctx = Context::new(Conf::new().set("ember.task.maxFailures", 2)).unwrap();
+    let s = ctx.settings();
+    println!(
+        "SUBMITTED master={:?} name={} failures={} seed={} count={}",
+        s.master,
+        s.app_name,
+        s.max_task_failures,
+        s.seed,
+        ctx.parallelize((0..10).collect::<Vec<u32>>(), 3).count().unwrap()
+    );
+}
+
+#[test]
+fn ember_submit_passes_master_and_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let props = dir.path().join("defaults.conf");
+    std::fs::write(&props, "ember.app.name=from-file\nember.seed=11\nember.task.maxFailures=7\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ember-submit"))
+        .args(["--master", "local-cluster[2]", "--name", "submitted", "--properties-file"])
+        .arg(&props)
+        .arg(std::env::current_exe().unwrap())
+        .args(["--", "--exact", "submitted_program", "--nocapture", "--test-threads", "1"])
+        .env("EMBER_TEST_SUBMITTED", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find_map(|l| l.split_once("SUBMITTED ").map(|(_, r)| r.to_string()));
+    assert_eq!(
+        line.as_deref(),
+        Some("master=LocalCluster { executors: 2, cores: 1 } name=submitted failures=2 seed=11 count=10"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_ember-submit")).args(["--master", "yarn", "x"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--master yarn: unknown master"));
+}
