@@ -8,14 +8,14 @@
 //! partitions.
 //!
 //! - [`data`]: loaders (raw little-endian f64, CSV, LIBSVM) and seeded generators;
-
-
+//! - [`logreg`]: logistic regression by gradient descent and by L-BFGS;
 //! - [`kmeans`]: k-means++ and k-means‖ initialization, Lloyd iterations.
 
 pub mod block;
 pub mod data;
 pub mod error;
 pub mod kmeans;
+pub mod logreg;
 
 pub use block::{Block, LabeledBlock};
 pub use error::{MlError, Result};
