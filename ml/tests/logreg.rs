@@ -225,6 +225,12 @@ fn malformed_data_is_an_error_not_a_panic() {
     assert!(matches!(Lbfgs::default().fit(&empty), Err(MlError::InvalidInput(_))));
     assert!(matches!(generate(ctx, 0, 3, 1, 2), Err(MlError::InvalidParameter(_))));
     assert!(matches!(Lbfgs::default().reg(-1.0).fit(&empty), Err(MlError::InvalidParameter(_))));
+    let data = ctx.parallelize(vec![block(3, 2, 1.0)], 1);
+    let mut objective = Objective::new(&data, ObjectiveConf::default()).unwrap();
+    assert!(
+        matches!(objective.value_gradient(&[0.0; 4]), Err(MlError::InvalidInput(m)) if m.contains("has 2 feature columns but the model has 3"))
+    );
+    assert!(matches!(objective.gradient(&[]), Err(MlError::InvalidParameter(_))));
     let model = true_model(3, 1);
     assert!(matches!(model.accuracy(&ctx.parallelize(vec![block(2, 2, 0.0)], 1)), Err(MlError::InvalidInput(_))));
 }

@@ -82,6 +82,9 @@ impl<'a> Objective<'a> {
     }
 
     fn pass(&mut self, params: &[f64], with_loss: bool) -> Result<kernel::Sums> {
+        if params.is_empty() {
+            return Err(MlError::InvalidParameter("parameters are (w, b): at least the intercept is needed".into()));
+        }
         self.passes += 1;
         let sums = kernel::sums(self.data, params, with_loss, self.conf.depth)?;
         if sums.rows == 0 {
