@@ -4,7 +4,7 @@
 //! logistic model, `y ~ Bernoulli(σ(w*·x + b*))`. The weights are
 //! `w*ⱼ ~ N(0, s²/d)` with `s = 3`, so the true margin has a standard deviation
 //! of about 3 whatever `d` is: the classes overlap (the Bayes accuracy is
-//! about 0.85, far from both ½ and 1) and the model is identifiable.
+//! typically 0.75 to 0.9, far from both ½ and 1) and the model is identifiable.
 //!
 //! No classifier can beat the Bayes rule `ŷ = [w*·x + b* > 0]` in expectation,
 //! so the true model's accuracy on the data ([`bayes_accuracy`]) is the target
