@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Runs a standing Ember cluster with docker-compose on this machine.
+#
+#   deploy/cluster.sh up N                  build the image and start N executors
+#   deploy/cluster.sh submit APP [ARGS...]  run a driver program against the cluster
+#                                           (APP: a static binary's path, or an example
+#                                           name such as kmeans); its stdout is the program's
+#   deploy/cluster.sh scale N               change the number of executors
+#   deploy/cluster.sh kill-executor I       SIGKILL executor container I (1-based)
+#   deploy/cluster.sh logs                  the executors' logs
+#   deploy/cluster.sh down                  stop and remove everything
+#
+# Binaries are built fully static (glibc, crt-static) so they run in the FROM
+# scratch image; data shared by the driver and the executors goes in
+# deploy/data (mounted at /data). The shared secret is generated into
+# deploy/.secret and mounted as a file: it never appears in a command line.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+project="${EMBER_COMPOSE_PROJECT:-ember}"
+target="x86_64-unknown-linux-gnu"
+bin_dir="$root/target/$target/release"
+compose=(docker-compose -p "$project" -f "$here/docker-compose.yml")
+export EMBER_DATA_DIR="${EMBER_DATA_DIR:-$here/data}"
+export EMBER_SECRET_FILE="${EMBER_SECRET_FILE:-$here/.secret}"
+
+die() { echo "cluster.sh: $*" >&2; exit 1; }
+
+build_static() {
+  echo "cluster.sh: building static binaries (this takes a while the first time)" >&2
+  (cd "$root" && RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target "$target" \
+      -p ember-executor -p ember -p ember-examples >&2)
+}
+
+build_image() {
+  local ctx
+  ctx="$(mktemp -d)"
+  cp "$bin_dir/ember-executor" "$bin_dir/ember-submit" "$ctx/"
+  cp "$here/Dockerfile" "$ctx/"
+  docker build -q -t ember-executor:latest "$ctx" >/dev/null
+  rm -rf "$ctx"
+}
+
+ensure_secret() {
+  if [ ! -s "$EMBER_SECRET_FILE" ]; then
+    (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$EMBER_SECRET_FILE")
+  fi
+}
+
+cmd="${1:-}"; shift || true
+case "$cmd" in
+  up)
+    n="${1:-3}"
+    [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || die "up N: N must be a positive number, got '$n'"
+    build_static
+    build_image
+    ensure_secret
+    mkdir -p "$EMBER_DATA_DIR"
+    "${compose[@]}" up -d --scale "executor=$n" >&2
+    ;;
+  scale)
+    n="${1:?scale N}"
+    "${compose[@]}" up -d --no-recreate --scale "executor=$n" >&2
+    ;;
+  submit)
+    app="${1:?submit APP [ARGS...]}"; shift
+    if [ ! -f "$app" ]; then
+      [ -x "$bin_dir/$app" ] || die "submit: '$app' is neither a file nor a built example (looked in $bin_dir)"
+      app="$bin_dir/$app"
+    fi
+    app="$(cd "$(dirname "$app")" && pwd)/$(basename "$app")"
+    docker run --rm -i --network "${project}_default" \
+      -v "$app:/app/$(basename "$app"):ro" \
+      -v "$EMBER_SECRET_FILE:/run/secrets/ember_secret:ro" \
+      -v "$EMBER_DATA_DIR:/data" \
+      --entrypoint /ember-submit ember-executor:latest \
+      --master "ember://executor:7077" --conf ember.auth.secretFile=/run/secrets/ember_secret \
+      "/app/$(basename "$app")" -- "$@"
+    ;;
+  kill-executor)
+    i="${1:?kill-executor I}"
+    docker kill -s KILL "${project}_executor_${i}" >/dev/null
+    ;;
+  logs)
+    "${compose[@]}" logs --no-color
+    ;;
+  down)
+    "${compose[@]}" down -v --remove-orphans >&2
+    ;;
+  *)
+    sed -n '2,17p' "$0" >&2
+    exit 2
+    ;;
+esac
