@@ -41,6 +41,8 @@ pub enum DataProblem {
     LabelCount { rows: usize, labels: usize },
     /// A label is neither 0 nor 1.
     BadLabel(f64),
+    /// The parameter vector is empty (it must hold `w` and `b`).
+    NoParameters,
 }
 
 impl From<DataProblem> for MlError {
@@ -56,6 +58,7 @@ impl From<DataProblem> for MlError {
             DataProblem::BadLabel(y) => {
                 format!("label {y} is not 0 or 1: logistic regression needs binary 0/1 labels")
             }
+            DataProblem::NoParameters => "parameters are (w, b): at least the intercept is needed".into(),
         })
     }
 }
@@ -129,15 +132,29 @@ pub fn chunk_rows(cols: usize) -> usize {
 }
 
 /// `z = X w` for the rows of `x` (a chunk), into `z`.
+///
+/// # Panics
+/// When `w` does not have one entry per column of `x`, or `z` one per row.
 pub fn linear(x: faer::MatRef<'_, f64>, w: &[f64], z: &mut [f64]) {
     matmul(ColMut::from_slice_mut(z), Accum::Replace, x, ColRef::from_slice(w), 1.0, Par::Seq);
 }
 
-/// Adds the loss and gradient of the rows of `block` at `params` to `sums`.
+/// Adds the loss and gradient of the rows of `block` at `params` = `(w, b)`
+/// to `sums` (empty, or summed at the same `params`).
 pub fn add_block(params: &[f64], block: &LabeledBlock, with_loss: bool, sums: &mut Sums) {
-    let d = params.len() - 1;
+    let Some(d) = params.len().checked_sub(1) else {
+        sums.problem.get_or_insert(DataProblem::NoParameters);
+        return;
+    };
     if let Some(problem) = check_shape(block, d) {
         sums.problem.get_or_insert(problem);
+        return;
+    }
+    if sums.gradient.is_empty() {
+        sums.gradient = vec![0.0; params.len()];
+    } else if sums.gradient.len() != params.len() {
+        let expected = sums.gradient.len() - 1;
+        sums.problem.get_or_insert(DataProblem::WrongWidth { expected, found: d });
         return;
     }
     let standard;
@@ -281,6 +298,9 @@ mod tests {
         let mut sums = Sums::zero(3);
         add_block(&[0.0, 0.0, 0.0], &bad, true, &mut sums);
         assert!(matches!(sums.clone().checked(), Err(MlError::InvalidInput(m)) if m.contains("label 2")));
+        let mut sums = Sums::zero(0);
+        add_block(&[], &block(5, 2), true, &mut sums);
+        assert_eq!(sums.problem, Some(DataProblem::NoParameters));
         let short = LabeledBlock { x: block(5, 2).x, y: Array1::zeros(4) };
         let mut sums = Sums::zero(3);
         add_block(&[0.0, 0.0, 0.0], &short, true, &mut sums);
