@@ -9,6 +9,7 @@
 //!
 //! - [`data`]: loaders (raw little-endian f64, CSV, LIBSVM) and seeded generators;
 //! - [`logreg`]: logistic regression by gradient descent and by L-BFGS;
+//! - [`qr`]: TSQR, Direct TSQR, Cholesky QR (and QR2), indirect QR, least squares, SVD;
 //! - [`kmeans`]: k-means++ and k-means‖ initialization, Lloyd iterations.
 
 pub mod block;
@@ -16,6 +17,7 @@ pub mod data;
 pub mod error;
 pub mod kmeans;
 pub mod logreg;
+pub mod qr;
 
 pub use block::{Block, LabeledBlock};
 pub use error::{MlError, Result};

@@ -1,0 +1,257 @@
+//! Dense kernels on one block or one small matrix, run single-threaded inside
+//! a task (faer with `Par::Seq`; parallelism comes from partitions).
+//!
+//! Blocks are row-major (`ndarray`). GEMM, triangular solves and Cholesky are
+//! faer's, on zero-copy views; QR is this crate's own Householder code (see
+//! [`householder`](super::householder) for why), which copies its input into
+//! column-major chunks. Small `n × n` factors travel as `Array2<f64>` (serde).
+//!
+//! No kernel panics on a shape it can be given by user data: empty blocks are
+//! handled explicitly, and a block whose column count disagrees is reported
+//! by the callers before these run.
+
+use super::householder;
+use crate::block::Block;
+use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
+use faer::reborrow::{Reborrow, ReborrowMut};
+use faer::{Accum, MatMut, MatRef, Par};
+use ndarray::Array2;
+use std::borrow::Cow;
+
+/// A small dense matrix (an R factor, a Gram matrix, a slice of Q₂).
+pub type Small = Array2<f64>;
+
+/// `b` in standard (row-major, contiguous) layout, copied only when it is not.
+pub fn standard(b: &Block) -> Cow<'_, Block> {
+    if b.is_standard_layout() { Cow::Borrowed(b) } else { Cow::Owned(b.as_standard_layout().into_owned()) }
+}
+
+/// A faer view of a block in standard layout (see [`standard`]).
+pub fn view(b: &Block) -> MatRef<'_, f64> {
+    let (rows, cols) = b.dim();
+    MatRef::from_row_major_slice(b.as_slice().unwrap_or(&[]), rows, cols)
+}
+
+/// A mutable faer view of a block in standard layout.
+pub fn view_mut(b: &mut Block) -> MatMut<'_, f64> {
+    let (rows, cols) = b.dim();
+    MatMut::from_row_major_slice_mut(b.as_slice_mut().unwrap_or(&mut []), rows, cols)
+}
+
+/// A row-major copy of a faer matrix.
+pub fn to_array(m: MatRef<'_, f64>) -> Small {
+    let mut out = Array2::zeros((m.nrows(), m.ncols()));
+    view_mut(&mut out).copy_from(m);
+    out
+}
+
+/// The R factor of `[top; b]`: one step of the TSQR reduction. `top` is an
+/// earlier R factor (or nothing), `b` a block or another R factor with the
+/// same number of columns. See [`householder`](super::householder).
+pub fn stacked_r(top: Option<&Small>, b: &Block) -> Small {
+    householder::stacked_r(top, &standard(b))
+}
+
+/// The thin QR of one block: `Q` (`m × k`, orthonormal columns) and `R`
+/// (`k × n`, upper trapezoidal), `k = min(m, n)`.
+pub fn thin_qr(b: &Block) -> (Block, Small) {
+    householder::thin_qr(&standard(b))
+}
+
+/// Makes `diag(R) ≥ 0` by negating rows of `r`; returns the signs used
+/// (`Q·diag(signs)` is then the matching Q).
+pub fn normalize_signs(r: &mut Small) -> Vec<f64> {
+    let k = r.nrows().min(r.ncols());
+    let signs: Vec<f64> = (0..r.nrows()).map(|i| if i < k && r[(i, i)] < 0.0 { -1.0 } else { 1.0 }).collect();
+    for (mut row, &s) in r.rows_mut().into_iter().zip(&signs) {
+        if s < 0.0 {
+            row.mapv_inplace(|x| -x);
+        }
+    }
+    signs
+}
+
+/// `acc += bᵀ b` on the lower triangle only (the block's contribution to
+/// the Gram matrix AᵀA, half the flops of a full product); see
+/// [`mirror_lower`].
+pub fn add_gram(acc: &mut Small, b: &Block) {
+    use faer::linalg::matmul::triangular::{BlockStructure, matmul};
+    let b = standard(b);
+    let x = view(&b);
+    let full = BlockStructure::Rectangular;
+    matmul(view_mut(acc), BlockStructure::TriangularLower, Accum::Add, x.transpose(), full, x, full, 1.0, Par::Seq);
+}
+
+/// Copies the lower triangle onto the upper one.
+pub fn mirror_lower(g: &mut Small) {
+    for i in 0..g.nrows() {
+        for j in i + 1..g.ncols() {
+            g[(i, j)] = g[(j, i)];
+        }
+    }
+}
+
+/// `b · m` for a block `b` and a small matrix `m`.
+pub fn mul(b: &Block, m: &Small) -> Block {
+    let b = standard(b);
+    let mut out = Array2::zeros((b.nrows(), m.ncols()));
+    faer::linalg::matmul::matmul(view_mut(&mut out), Accum::Replace, view(&b), view(m), 1.0, Par::Seq);
+    out
+}
+
+/// `b · m`, in place when `m` is square: rows go through a small buffer
+/// ([`ROWS_IN_PLACE`] at a time), so no second block is allocated.
+pub fn mul_in_place(b: Block, m: &Small) -> Block {
+    if m.nrows() != b.ncols() || m.ncols() != b.ncols() {
+        return mul(&b, m);
+    }
+    let mut b = owned_standard(b);
+    let (rows, cols) = b.dim();
+    let mut buffer = Array2::zeros((ROWS_IN_PLACE.min(rows), cols));
+    for start in (0..rows).step_by(ROWS_IN_PLACE) {
+        let n = ROWS_IN_PLACE.min(rows - start);
+        let mut chunk = view_mut(&mut b).subrows_mut(start, n);
+        let mut tmp = view_mut(&mut buffer).subrows_mut(0, n);
+        tmp.copy_from(chunk.rb());
+        faer::linalg::matmul::matmul(chunk.rb_mut(), Accum::Replace, tmp.rb(), view(m), 1.0, Par::Seq);
+    }
+    b
+}
+
+/// Rows per step of [`mul_in_place`].
+const ROWS_IN_PLACE: usize = 256;
+
+/// `b` itself in standard layout (copied only when it is not).
+fn owned_standard(b: Block) -> Block {
+    if b.is_standard_layout() { b } else { b.as_standard_layout().into_owned() }
+}
+
+/// `b · R⁻¹` for upper triangular `r`, by one triangular solve in place:
+/// `X R = B` is `Rᵀ Xᵀ = Bᵀ`, and the transpose of a row-major block is a
+/// column-major view of the same memory.
+pub fn solve_right_upper(b: Block, r: &Small) -> Block {
+    let mut x = owned_standard(b);
+    let rhs = view_mut(&mut x).transpose_mut();
+    solve_lower_triangular_in_place(view(r).transpose(), rhs, Par::Seq);
+    x
+}
+
+/// `a − b` squared Frobenius norm and `a`'s, for blocks of the same shape.
+pub fn diff_norms2(a: &Block, b: &Block) -> (f64, f64) {
+    let diff: f64 = a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum();
+    (diff, a.iter().map(|x| x * x).sum())
+}
+
+/// The Frobenius norm.
+pub fn frobenius(m: &Small) -> f64 {
+    m.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// Whether every entry is finite.
+pub fn all_finite(m: &Small) -> bool {
+    m.iter().all(|x| x.is_finite())
+}
+
+/// The smallest and largest `|r_ii|` of an upper triangular matrix, with the
+/// index of the smallest.
+pub fn pivot_range(r: &Small) -> (usize, f64, f64) {
+    let k = r.nrows().min(r.ncols());
+    let mut smallest = (0, f64::INFINITY);
+    let mut largest: f64 = 0.0;
+    for i in 0..k {
+        let p = r[(i, i)].abs();
+        if p < smallest.1 {
+            smallest = (i, p);
+        }
+        largest = largest.max(p);
+    }
+    (smallest.0, smallest.1, largest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, s};
+
+    fn sample(rows: usize, cols: usize) -> Block {
+        Array2::from_shape_fn((rows, cols), |(i, j)| ((i * 7 + j * 13) % 11) as f64 - 5.0 + (i == j) as u8 as f64)
+    }
+
+    fn close(a: &Small, b: &Small, tol: f64) -> bool {
+        a.shape() == b.shape() && a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() <= tol)
+    }
+
+    #[test]
+    fn thin_qr_reproduces_the_block() {
+        let b = sample(9, 4);
+        let (q, r) = thin_qr(&b);
+        assert_eq!((q.dim(), r.dim()), ((9, 4), (4, 4)));
+        assert!(close(&q.dot(&r), &b, 1e-12));
+        assert!(close(&q.t().dot(&q), &Array2::eye(4), 1e-13));
+    }
+
+    #[test]
+    fn short_blocks_give_trapezoidal_factors() {
+        let b = sample(2, 5);
+        let (q, r) = thin_qr(&b);
+        assert_eq!((q.dim(), r.dim()), ((2, 2), (2, 5)));
+        assert!(close(&q.dot(&r), &b, 1e-12));
+        assert_eq!(stacked_r(None, &b).dim(), (2, 5));
+    }
+
+    #[test]
+    fn empty_blocks_are_harmless() {
+        let b = Array2::<f64>::zeros((0, 3));
+        let (q, r) = thin_qr(&b);
+        assert_eq!((q.dim(), r.dim()), ((0, 0), (0, 3)));
+        assert_eq!(stacked_r(None, &b).dim(), (0, 3));
+        assert_eq!(mul(&q, &Array2::zeros((0, 3))).dim(), (0, 3));
+    }
+
+    #[test]
+    fn stacking_r_factors_gives_the_r_of_the_whole() {
+        let a = sample(20, 3);
+        let r1 = stacked_r(None, &a.slice(s![..10, ..]).to_owned());
+        let r2 = stacked_r(Some(&r1), &a.slice(s![10.., ..]).to_owned());
+        let mut whole = stacked_r(None, &a);
+        let mut merged = r2;
+        normalize_signs(&mut whole);
+        normalize_signs(&mut merged);
+        assert!(close(&whole, &merged, 1e-12));
+    }
+
+    #[test]
+    fn gram_solve_and_product_agree_with_ndarray() {
+        let b = sample(7, 3);
+        let mut g = Array2::zeros((3, 3));
+        add_gram(&mut g, &b);
+        assert_eq!(g[(0, 2)], 0.0);
+        mirror_lower(&mut g);
+        assert!(close(&g, &b.t().dot(&b), 1e-12));
+        let mut r = stacked_r(None, &b);
+        normalize_signs(&mut r);
+        assert!(close(&solve_right_upper(b.clone(), &r).dot(&r), &b, 1e-12));
+        assert!(close(&mul(&b, &r), &b.dot(&r), 1e-12));
+        let tall = sample(600, 3);
+        assert!(close(&mul_in_place(tall.clone(), &r), &tall.dot(&r), 1e-12));
+        let wide = Array2::ones((3, 2));
+        assert!(close(&mul_in_place(tall.clone(), &wide), &tall.dot(&wide), 1e-12));
+        assert!(close(&mul_in_place(tall.t().to_owned().reversed_axes(), &r), &tall.dot(&r), 1e-12));
+    }
+
+    #[test]
+    fn non_standard_layouts_are_copied_not_rejected() {
+        let b = sample(3, 6).reversed_axes();
+        assert!(!b.is_standard_layout());
+        let (q, r) = thin_qr(&b);
+        assert!(close(&q.dot(&r), &b.to_owned(), 1e-12));
+    }
+
+    #[test]
+    fn signs_make_the_diagonal_nonnegative() {
+        let mut r = ndarray::array![[-2.0, 1.0], [0.0, 3.0]];
+        assert_eq!(normalize_signs(&mut r), vec![-1.0, 1.0]);
+        assert_eq!(r, ndarray::array![[2.0, -1.0], [0.0, 3.0]]);
+        assert_eq!(pivot_range(&r), (0, 2.0, 3.0));
+    }
+}
