@@ -52,8 +52,10 @@ case "$cmd" in
   up)
     n="${1:-3}"
     [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || die "up N: N must be a positive number, got '$n'"
-    build_static
-    build_image
+    if [ -z "${EMBER_NO_BUILD:-}" ]; then   # set it to reuse the built binaries and image
+      build_static
+      build_image
+    fi
     ensure_secret
     mkdir -p "$EMBER_DATA_DIR"
     "${compose[@]}" up -d --scale "executor=$n" >&2
