@@ -274,6 +274,17 @@ fn local_cluster_gives_the_same_bits_as_local() {
 }
 
 #[test]
+fn tree_merges_across_many_partitions_keep_the_bits() {
+    // 16 partitions: tree_aggregate merges on the executors (one shuffle
+    // level) before the driver, so partial results cross processes.
+    let run = |ctx: &Context| {
+        let a = qr::generate_matrix_in_blocks(ctx, 1600, 8, 1e9, 3, 16, 40).unwrap().cache();
+        (qr::tsqr_r(&a).unwrap(), qr::gram(&a).unwrap())
+    };
+    assert!(run(local()) == run(cluster()), "local[1] and local-cluster[2] differ");
+}
+
+#[test]
 fn recomputed_matrices_and_factors_are_bit_identical() {
     let s = TALL;
     let a = qr::generate_matrix_in_blocks(cluster(), s.rows, s.cols, 1e7, 5, s.partitions, s.block_rows).unwrap();
