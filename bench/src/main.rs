@@ -11,12 +11,14 @@
 //!
 //! `cargo run --release -p ember-bench -- [--scale 0.1] [--output BENCHMARKS.md]`
 
+mod floor;
+mod ml;
 mod recovery;
 mod scheduling;
 mod shuffle;
 
 use clap::Parser;
-use ember::prelude::Conf;
+use ember::prelude::{Conf, Context};
 use ember_bench::report;
 
 #[derive(Parser)]
@@ -52,9 +54,33 @@ fn main() -> anyhow::Result<()> {
     rows.extend(shuffle::run(conf("local-cluster[2]")?, args.scale)?);
     eprintln!("recovery: local-cluster[3]");
     rows.extend(recovery::run(conf("local-cluster[3]")?)?);
+    eprintln!("ml: local-cluster[2]");
+    let floor = floor::Floor::measure(2);
+    eprintln!("floor: {}", floor.describe());
+    let ml_ctx = Context::new(conf("local-cluster[2]")?)?;
+    let scaled = |n: usize| ((n as f64 * args.scale) as usize).max(1000);
+    rows.push(ml::logreg_gradient(&ml_ctx, &floor, scaled(1_000_000), 10)?);
+    rows.push(ml::logreg_gradient(&ml_ctx, &floor, scaled(200_000), 100)?);
+    rows.push(ml::lloyd(&ml_ctx, &floor, scaled(1_000_000), 10, 10)?);
+    rows.extend(ml::qr(&ml_ctx, &floor, scaled(2_000_000), 10)?);
+    rows.extend(ml::qr(&ml_ctx, &floor, scaled(200_000), 100)?);
+    drop(ml_ctx);
+    rows.push(report::Row {
+        workload: "hardware floor (this run)".into(),
+        master: "-".into(),
+        result: floor.describe(),
+        reference: String::new(),
+        target: String::new(),
+    });
     let text = report::render(&rows, args.scale);
     match args.output {
-        Some(path) => std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        Some(path) => {
+            // Keep the cluster section that deploy/bench-cluster.sh writes.
+            let old = std::fs::read_to_string(&path).unwrap_or_default();
+            let cluster = old.find("<!-- cluster -->").map(|i| &old[i..]).unwrap_or("");
+            let text = if cluster.is_empty() { text } else { format!("{text}\n{cluster}") };
+            std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
         None => print!("{text}"),
     }
     Ok(())

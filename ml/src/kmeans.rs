@@ -176,23 +176,27 @@ pub fn train(points: &Rdd<Block>, config: &KMeansConfig) -> Result<KMeansModel> 
     Ok(KMeansModel { centers, cost, iterations, init_seconds })
 }
 
+/// One block's part of a Lloyd iteration: per cluster the coordinate sums
+/// and the count (`d + 1` values), then the block's cost.
+pub fn lloyd_partial(b: &Block, centers: &Array2<f64>) -> Vec<f64> {
+    let (k, d) = centers.dim();
+    let mut acc = vec![0.0; k * (d + 1) + 1];
+    for (row, (j, dd)) in b.rows().into_iter().zip(assign(b, centers)) {
+        let slot = &mut acc[j * (d + 1)..(j + 1) * (d + 1)];
+        slot.iter_mut().zip(row.iter()).for_each(|(s, x)| *s += x);
+        slot[d] += 1.0;
+        acc[k * (d + 1)] += dd;
+    }
+    acc
+}
+
 /// One Lloyd iteration: new centers (old ones kept for empty clusters) and
 /// the cost of the assignment to the old centers.
 pub fn lloyd_step(points: &Rdd<Block>, centers: &Array2<f64>) -> Result<(Array2<f64>, f64)> {
     let (k, d) = centers.dim();
     // Per cluster: d sums, then the count; then the total cost.
     let zero = vec![0.0; k * (d + 1) + 1];
-    let partials = points.map_with(centers.clone(), |c, b: Block| {
-        let (k, d) = c.dim();
-        let mut acc = vec![0.0; k * (d + 1) + 1];
-        for (row, (j, dd)) in b.rows().into_iter().zip(assign(&b, c)) {
-            let slot = &mut acc[j * (d + 1)..(j + 1) * (d + 1)];
-            slot.iter_mut().zip(row.iter()).for_each(|(s, x)| *s += x);
-            slot[d] += 1.0;
-            acc[k * (d + 1)] += dd;
-        }
-        acc
-    });
+    let partials = points.map_with(centers.clone(), |c, b: Block| lloyd_partial(&b, c));
     let sums = partials.tree_aggregate(zero, add_vectors, add_vectors, 2)?;
     let mut new = centers.clone();
     for j in 0..k {
