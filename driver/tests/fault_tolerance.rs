@@ -259,3 +259,45 @@ fn a_killed_driver_leaves_no_backend_behind() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_silent_executor_is_declared_lost_after_the_heartbeat_timeout() {
+    let ctx = Context::new(
+        Conf::new()
+            .master("local-cluster[2]")
+            .set("ember.executor.heartbeatInterval", 200)
+            .set("ember.network.timeout", 1500)
+            .set("ember.executor.prefetchTasks", 0),
+    )
+    .unwrap();
+    let recorder = Arc::new(RecordingListener::default());
+    ctx.add_listener(recorder.clone());
+    let frozen = pid_of(&ctx, "exec-1");
+    // SIGSTOP: the process stays, its connections stay open, it just goes silent.
+    // SAFETY: kill(2) on a process this driver started.
+    assert_eq!(unsafe { libc::kill(frozen as i32, libc::SIGSTOP) }, 0);
+    let start = Instant::now();
+    let n = ctx
+        .parallelize((0..100u32).collect(), 10)
+        .map_partitions(|it| {
+            std::thread::sleep(Duration::from_millis(20));
+            it
+        })
+        .count()
+        .unwrap();
+    assert_eq!(n, 100);
+    ctx.flush_listeners();
+    let removed: Vec<String> = recorder
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            ListenerEvent::ExecutorRemoved { executor, reason } => Some(format!("{executor}: {reason}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert!(removed[0].starts_with("exec-1: no heartbeat"), "{removed:?}");
+    assert!(start.elapsed() < Duration::from_secs(20));
+    // SAFETY: as above; let the process go (it exits once its driver is gone).
+    unsafe { libc::kill(frozen as i32, libc::SIGKILL) };
+}
