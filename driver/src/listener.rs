@@ -1,61 +1,214 @@
 //! The listener bus: what the scheduler did, as events, delivered to
 //! listeners on their own thread so that a slow listener never slows the
 //! scheduler down.
+//!
+//! # Events
+//! [`ListenerEvent`] is the one record of an application's life that the
+//! progress bar, the web UI's state store and the event log all read (Spark's
+//! `SparkListenerEvent`s). Every event carries the wall-clock time it
+//! happened at, so that a replay of the event log (`ember-history`) shows the
+//! same durations as the live UI. Events are plain data (`serde`), never
+//! references into scheduler state: an event is built on the scheduler loop,
+//! so it must be cheap to build (ids, counters, and at job start the
+//! description of the job's stages).
+//!
+//! # Delivery
+//! [`ListenerBus::post`] only enqueues (an unbounded channel, never blocking
+//! the scheduler). One thread delivers events in order to every listener; it
+//! takes whatever is queued in one batch, so a burst of 10,000 task ends costs
+//! one look at the listener list, not 10,000.
 
 use crate::executors::ExecutorId;
-use ember_rdd::ids::{JobId, RddId, StageId, TaskId};
+use ember_rdd::StorageLevel;
+use ember_rdd::ids::{BlockId, JobId, RddId, ShuffleId, StageId, TaskId};
+use serde::{Deserialize, Serialize};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
 
-/// Something the scheduler did.
-#[derive(Clone, Debug)]
+/// A wall-clock time, in milliseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UnixMillis(pub u64);
+
+impl UnixMillis {
+    pub fn now() -> Self {
+        UnixMillis(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0))
+    }
+    /// Milliseconds from `earlier` to `self` (0 if `earlier` is later).
+    pub fn since(self, earlier: UnixMillis) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+/// One RDD computed by a stage's tasks, as the DAG and storage pages show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RddInfo {
+    pub id: RddId,
+    /// The node's kind ("MapPartitionsRdd").
+    pub kind: String,
+    pub num_partitions: usize,
+    pub storage_level: StorageLevel,
+    /// The RDDs it reads: narrow parents (in the same stage) and the map side
+    /// of the shuffles it reads (the last RDD of a parent stage).
+    pub parents: Vec<RddId>,
+}
+
+impl RddInfo {
+    /// "MapPartitionsRdd [4]", as Spark names RDDs in its UI.
+    pub fn display_name(&self) -> String {
+        format!("{} [{}]", self.kind, self.id.0)
+    }
+}
+
+/// A stage as a job sees it when the job starts: what it computes, not how
+/// far it got.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageInfo {
+    pub stage: StageId,
+    /// "MapPartitionsRdd [4] → shuffle 1", or "… → result" for the job's last stage.
+    pub name: String,
+    /// Tasks a complete run has: the partitions it computes.
+    pub num_tasks: usize,
+    /// Map stages whose shuffle outputs it reads.
+    pub parents: Vec<StageId>,
+    /// The shuffle it writes, for a shuffle map stage.
+    pub shuffle: Option<ShuffleId>,
+    /// The RDDs pipelined in its tasks, parents before children; the last one
+    /// is the stage's RDD.
+    pub rdds: Vec<RddInfo>,
+}
+
+/// Where a cached block is after a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BlockPlacement {
+    Memory,
+    Disk,
+    /// Evicted or dropped.
+    Removed,
+}
+
+/// Something the application, the scheduler or an executor did.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "event")]
 pub enum ListenerEvent {
+    /// The context started (the first event of an event log).
+    ApplicationStart {
+        app_id: String,
+        app_name: String,
+        master: String,
+        user: String,
+        /// The configuration, secrets already redacted.
+        configuration: Vec<(String, String)>,
+        time: UnixMillis,
+    },
+    /// The context stopped.
+    ApplicationEnd { time: UnixMillis },
     JobStart {
         job: JobId,
+        /// Every stage the job needs, including those whose outputs exist already.
         stages: Vec<StageId>,
+        /// What those stages compute (their RDDs): the job's DAG.
+        stage_infos: Vec<StageInfo>,
+        /// The name of its result stage.
+        name: String,
+        time: UnixMillis,
     },
     JobEnd {
         job: JobId,
         succeeded: bool,
+        error: Option<String>,
+        time: UnixMillis,
     },
+    /// An attempt of a stage starts, with the partitions it lacks.
     StageSubmitted {
         stage: StageId,
+        /// Attempts are numbered from 1.
         attempt: u32,
         rdd: RddId,
         tasks: usize,
+        name: String,
+        time: UnixMillis,
     },
+    /// An attempt of a stage ended: all its tasks done, or `failure`.
     StageCompleted {
         stage: StageId,
         attempt: u32,
+        failure: Option<String>,
+        time: UnixMillis,
     },
     TaskStart {
         task: TaskId,
         stage: StageId,
+        stage_attempt: u32,
         partition: usize,
+        /// How many attempts of this partition's task failed before.
+        attempt: u32,
+        #[serde(with = "executor_id_serde")]
         executor: ExecutorId,
+        time: UnixMillis,
     },
     TaskEnd {
         task: TaskId,
         stage: StageId,
+        stage_attempt: u32,
         /// The RDD the stage computes.
         rdd: RddId,
         partition: usize,
+        #[serde(with = "executor_id_serde")]
         executor: ExecutorId,
         succeeded: bool,
         error: Option<String>,
+        /// Time spent running the task's code on the executor.
         run_time: Duration,
+        records_read: u64,
         shuffle_read_bytes: u64,
         shuffle_write_bytes: u64,
+        /// Bytes of the serialized result sent to the driver (0 in process,
+        /// where results are not serialized, and for map tasks).
+        result_size_bytes: u64,
+        time: UnixMillis,
     },
     ExecutorAdded {
+        #[serde(with = "executor_id_serde")]
         executor: ExecutorId,
         cores: usize,
+        /// Where the executor serves shuffle blocks (empty in process).
+        host_port: String,
+        /// Memory for cached blocks, in bytes (0 = unlimited).
+        max_memory: u64,
+        time: UnixMillis,
     },
     ExecutorRemoved {
+        #[serde(with = "executor_id_serde")]
         executor: ExecutorId,
         reason: String,
+        time: UnixMillis,
     },
+    /// A cached block appeared, moved to disk, or went away.
+    BlockUpdated {
+        #[serde(with = "executor_id_serde")]
+        executor: ExecutorId,
+        block: BlockId,
+        placement: BlockPlacement,
+        size_bytes: u64,
+        time: UnixMillis,
+    },
+    /// The program unpersisted an RDD: its blocks are being dropped everywhere.
+    RddUnpersisted { rdd: RddId, time: UnixMillis },
+}
+
+/// Executor ids are strings on the wire (`ExecutorId` itself stays free of serde).
+mod executor_id_serde {
+    use crate::executors::ExecutorId;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &ExecutorId, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&id.0)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ExecutorId, D::Error> {
+        String::deserialize(d).map(ExecutorId)
+    }
 }
 
 /// Receives listener events, in order, on the bus thread.
@@ -68,27 +221,33 @@ enum BusMessage {
     Flush(mpsc::Sender<()>),
 }
 
+/// Messages delivered per look at the listener list.
+const DELIVERY_BATCH: usize = 1024;
+
 /// Delivers events to listeners on a dedicated thread.
 #[derive(Clone)]
 pub struct ListenerBus {
     tx: mpsc::Sender<BusMessage>,
-    listeners: Arc<Mutex<Vec<Arc<dyn Listener>>>>,
+    listeners: Arc<RwLock<Vec<Arc<dyn Listener>>>>,
 }
 
 impl ListenerBus {
     pub fn start() -> Self {
         let (tx, rx) = mpsc::channel::<BusMessage>();
-        let listeners: Arc<Mutex<Vec<Arc<dyn Listener>>>> = Arc::new(Mutex::new(Vec::new()));
+        let listeners: Arc<RwLock<Vec<Arc<dyn Listener>>>> = Arc::new(RwLock::new(Vec::new()));
         let ls = listeners.clone();
         let spawned = std::thread::Builder::new().name("ember-listener-bus".into()).spawn(move || {
-            for msg in rx {
-                match msg {
-                    BusMessage::Event(e) => {
-                        let current = ls.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                        current.iter().for_each(|l| l.on_event(&e));
-                    }
-                    BusMessage::Flush(done) => {
-                        let _ = done.send(());
+            let mut batch = Vec::with_capacity(DELIVERY_BATCH);
+            while let Ok(first) = rx.recv() {
+                batch.push(first);
+                batch.extend(rx.try_iter().take(DELIVERY_BATCH - 1));
+                let current = ls.read().unwrap_or_else(|p| p.into_inner()).clone();
+                for msg in batch.drain(..) {
+                    match msg {
+                        BusMessage::Event(e) => current.iter().for_each(|l| l.on_event(&e)),
+                        BusMessage::Flush(done) => {
+                            let _ = done.send(());
+                        }
                     }
                 }
             }
@@ -100,7 +259,7 @@ impl ListenerBus {
     }
 
     pub fn add(&self, listener: Arc<dyn Listener>) {
-        self.listeners.lock().unwrap_or_else(|p| p.into_inner()).push(listener);
+        self.listeners.write().unwrap_or_else(|p| p.into_inner()).push(listener);
     }
 
     pub fn post(&self, event: ListenerEvent) {
@@ -144,5 +303,35 @@ impl RecordingListener {
 impl Listener for RecordingListener {
     fn on_event(&self, event: &ListenerEvent) {
         self.events.lock().unwrap_or_else(|p| p.into_inner()).push(event.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_json() {
+        let event = ListenerEvent::TaskEnd {
+            task: TaskId(7),
+            stage: StageId(2),
+            stage_attempt: 1,
+            rdd: RddId(4),
+            partition: 3,
+            executor: ExecutorId("exec-1".into()),
+            succeeded: false,
+            error: Some("boom".into()),
+            run_time: Duration::from_micros(1500),
+            records_read: 10,
+            shuffle_read_bytes: 20,
+            shuffle_write_bytes: 30,
+            result_size_bytes: 40,
+            time: UnixMillis(1_700_000_000_000),
+        };
+        let line = serde_json::to_string(&event).unwrap();
+        assert!(line.starts_with(r#"{"event":"TaskEnd""#), "{line}");
+        assert!(line.contains(r#""executor":"exec-1""#), "{line}");
+        let back: ListenerEvent = serde_json::from_str(&line).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), line);
     }
 }

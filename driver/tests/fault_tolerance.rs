@@ -291,7 +291,7 @@ fn a_silent_executor_is_declared_lost_after_the_heartbeat_timeout() {
         .events()
         .into_iter()
         .filter_map(|e| match e {
-            ListenerEvent::ExecutorRemoved { executor, reason } => Some(format!("{executor}: {reason}")),
+            ListenerEvent::ExecutorRemoved { executor, reason, .. } => Some(format!("{executor}: {reason}")),
             _ => None,
         })
         .collect();

@@ -23,7 +23,7 @@ use super::stage::{Stage, StageKind, StageState};
 use super::{EventSender, SchedulerEvent};
 use crate::conf::Settings;
 use crate::executors::{ExecutorId, ExecutorLink, RemoveTarget};
-use crate::listener::{ListenerBus, ListenerEvent};
+use crate::listener::{BlockPlacement, ListenerBus, ListenerEvent, UnixMillis};
 use ember_executor::block_manager::{BlockPlace, BlockUpdate};
 use ember_executor::env::ShuffleLocations;
 use ember_executor::task_runner::{TaskOutcome, TaskSuccess};
@@ -240,8 +240,19 @@ impl DagScheduler {
             reply: Some(reply),
             stages: stages.clone(),
         };
+        let mut stages: Vec<StageId> = stages.into_iter().collect();
+        stages.sort_unstable();
+        let stage_infos = stages
+            .iter()
+            .filter_map(|id| self.stages.get(id))
+            .map(|st| {
+                let num_tasks = if st.id == stage_id { partitions.len() } else { st.rdd.num_partitions() };
+                super::describe::stage_info(st, num_tasks)
+            })
+            .collect();
+        let name = super::describe::stage_name(&self.stages[&stage_id]);
         self.jobs.insert(job, active);
-        self.listener.post(ListenerEvent::JobStart { job, stages: stages.into_iter().collect() });
+        self.listener.post(ListenerEvent::JobStart { job, stages, stage_infos, name, time: UnixMillis::now() });
         self.submit_stage(stage_id);
     }
 
@@ -344,11 +355,14 @@ impl DagScheduler {
             return;
         }
         st.start_attempt(missing, cached_chain, locations);
+        let st = &self.stages[&id];
         self.listener.post(ListenerEvent::StageSubmitted {
             stage: id,
             attempt: st.attempt,
             rdd: st.rdd.id(),
             tasks: st.pending.len(),
+            name: super::describe::stage_name(st),
+            time: UnixMillis::now(),
         });
     }
 
@@ -371,17 +385,25 @@ impl DagScheduler {
             e.free_slots = (e.free_slots + 1).min(e.slots);
         }
         let rdd = self.stages.get(&info.stage).map(|s| s.rdd.id()).unwrap_or(RddId(u64::MAX));
+        let result_size_bytes = match &outcome.result {
+            Ok(TaskSuccess { output: TaskOutput::Bytes(bytes), .. }) => bytes.len() as u64,
+            _ => 0,
+        };
         self.listener.post(ListenerEvent::TaskEnd {
             task,
             stage: info.stage,
+            stage_attempt: info.stage_attempt,
             rdd,
             partition: info.partition,
             executor: executor.clone(),
             succeeded: outcome.result.is_ok(),
             error: outcome.result.as_ref().err().map(|e| e.to_string()),
             run_time: outcome.run_time,
+            records_read: outcome.metrics.records_read,
             shuffle_read_bytes: outcome.metrics.shuffle_read_bytes,
             shuffle_write_bytes: outcome.metrics.shuffle_write_bytes,
+            result_size_bytes,
+            time: UnixMillis::now(),
         });
         if let Err(TaskError::FetchFailed { executor: holder, shuffle, .. }) = &outcome.result {
             // Even from an old attempt, a fetch failure is news: outputs are lost.
@@ -445,11 +467,21 @@ impl DagScheduler {
                 if st.pending.is_empty() && st.running.is_empty() {
                     if self.map_outputs.is_available(shuffle) {
                         self.stages.get_mut(&info.stage).expect("stage exists").finish();
-                        self.listener
-                            .post(ListenerEvent::StageCompleted { stage: info.stage, attempt: info.stage_attempt });
+                        self.listener.post(ListenerEvent::StageCompleted {
+                            stage: info.stage,
+                            attempt: info.stage_attempt,
+                            failure: None,
+                            time: UnixMillis::now(),
+                        });
                         self.after_stage_done(info.stage);
                     } else {
                         // Outputs were lost while the stage ran: run the missing ones.
+                        self.listener.post(ListenerEvent::StageCompleted {
+                            stage: info.stage,
+                            attempt: info.stage_attempt,
+                            failure: Some("map outputs were lost while the stage ran".into()),
+                            time: UnixMillis::now(),
+                        });
                         self.submit_missing_tasks(info.stage);
                     }
                 }
@@ -482,15 +514,17 @@ impl DagScheduler {
         if let Some(reply) = j.reply.take() {
             let _ = reply.send(Ok(outputs));
         }
-        self.retire_stage(j.final_stage);
-        self.listener.post(ListenerEvent::JobEnd { job, succeeded: true });
+        self.retire_stage(j.final_stage, None);
+        self.listener.post(ListenerEvent::JobEnd { job, succeeded: true, error: None, time: UnixMillis::now() });
     }
 
-    /// Drops a result stage (map stages are kept: later jobs reuse their outputs).
-    pub(super) fn retire_stage(&mut self, stage: StageId) {
+    /// Drops a result stage (map stages are kept: later jobs reuse their
+    /// outputs); `failure` says why its job failed, if it did.
+    pub(super) fn retire_stage(&mut self, stage: StageId, failure: Option<String>) {
         if let Some(st) = self.stages.remove(&stage) {
             if st.state == StageState::Running {
-                self.listener.post(ListenerEvent::StageCompleted { stage, attempt: st.attempt });
+                let time = UnixMillis::now();
+                self.listener.post(ListenerEvent::StageCompleted { stage, attempt: st.attempt, failure, time });
             }
             for e in self.executors.values_mut() {
                 if e.registered.iter().any(|(s, _)| *s == stage) {
@@ -511,7 +545,13 @@ impl DagScheduler {
         for (id, bytes, value) in &self.broadcasts {
             link.put_broadcast(*id, bytes, value);
         }
-        self.listener.post(ListenerEvent::ExecutorAdded { executor: executor.clone(), cores });
+        self.listener.post(ListenerEvent::ExecutorAdded {
+            executor: executor.clone(),
+            cores,
+            host_port: address.clone(),
+            max_memory: self.settings.executor_memory,
+            time: UnixMillis::now(),
+        });
         let slots = cores * (1 + self.settings.prefetch_tasks);
         let state = ExecutorState {
             link,
@@ -525,6 +565,18 @@ impl DagScheduler {
     }
 
     fn handle_block_updated(&mut self, executor: ExecutorId, update: BlockUpdate) {
+        let placement = match update.place {
+            BlockPlace::Memory => BlockPlacement::Memory,
+            BlockPlace::Disk => BlockPlacement::Disk,
+            BlockPlace::None => BlockPlacement::Removed,
+        };
+        self.listener.post(ListenerEvent::BlockUpdated {
+            executor: executor.clone(),
+            block: update.block,
+            placement,
+            size_bytes: update.size_bytes,
+            time: UnixMillis::now(),
+        });
         if update.place == BlockPlace::None {
             if let Some(holders) = self.block_to_executors.get_mut(&update.block) {
                 holders.remove(&executor);
@@ -538,6 +590,7 @@ impl DagScheduler {
     }
 
     fn handle_unpersist(&mut self, rdd: RddId) {
+        self.listener.post(ListenerEvent::RddUnpersisted { rdd, time: UnixMillis::now() });
         self.block_to_executors.retain(|b, _| b.rdd != rdd);
         for e in self.executors.values() {
             e.link.remove(RemoveTarget::Rdd(rdd));

@@ -13,10 +13,11 @@
 
 use super::dag::{DagScheduler, RunningTask};
 use crate::executors::ExecutorId;
-use crate::listener::ListenerEvent;
-use ember_rdd::ids::{JobId, ShuffleId, StageId, TaskId};
+use crate::listener::{ListenerEvent, UnixMillis};
+use ember_rdd::ids::{JobId, RddId, ShuffleId, StageId, TaskId};
 use ember_rdd::{EmberError, TaskError};
 use std::collections::HashSet;
+use std::time::Duration;
 
 impl DagScheduler {
     pub(super) fn task_failed(&mut self, info: RunningTask, executor: ExecutorId, error: TaskError) {
@@ -43,6 +44,13 @@ impl DagScheduler {
         let attempts = st.consecutive_fetch_failures;
         // This attempt is over: its other running tasks' results will be ignored.
         st.abandon_attempt();
+        let stage_attempt = st.attempt;
+        self.listener.post(ListenerEvent::StageCompleted {
+            stage: info.stage,
+            attempt: stage_attempt,
+            failure: Some(format!("fetch failed: {error}")),
+            time: UnixMillis::now(),
+        });
         tracing::warn!(stage = %info.stage, attempts, error = %error, "fetch failed; resubmitting the map stage");
         if attempts >= max {
             self.abort_stage(info.stage, EmberError::StageAborted { stage: info.stage, attempts, cause: error });
@@ -78,10 +86,11 @@ impl DagScheduler {
 
     pub(super) fn fail_job(&mut self, job: JobId, error: EmberError) {
         let Some(mut j) = self.jobs.remove(&job) else { return };
+        let message = error.to_string();
         if let Some(reply) = j.reply.take() {
             let _ = reply.send(Err(error));
         }
-        self.retire_stage(j.final_stage);
+        self.retire_stage(j.final_stage, Some(message.clone()));
         // Stop running the map stages no other job needs.
         let still_needed: HashSet<StageId> = self.jobs.values().flat_map(|j| j.stages.iter().copied()).collect();
         for s in j.stages {
@@ -90,9 +99,38 @@ impl DagScheduler {
                 && st.is_active()
             {
                 st.abandon_attempt();
+                let attempt = st.attempt;
+                self.listener.post(ListenerEvent::StageCompleted {
+                    stage: s,
+                    attempt,
+                    failure: Some(format!("{job} failed: {message}")),
+                    time: UnixMillis::now(),
+                });
             }
         }
-        self.listener.post(ListenerEvent::JobEnd { job, succeeded: false });
+        self.listener.post(ListenerEvent::JobEnd { job, succeeded: false, error: Some(message), time: UnixMillis::now() });
+    }
+
+    /// Tells listeners that a launched task ended without a result (its
+    /// executor was lost, or its stage could not be shipped).
+    pub(super) fn post_task_lost(&self, task: TaskId, info: &RunningTask, error: String) {
+        let rdd = self.stages.get(&info.stage).map(|s| s.rdd.id()).unwrap_or(RddId(u64::MAX));
+        self.listener.post(ListenerEvent::TaskEnd {
+            task,
+            stage: info.stage,
+            stage_attempt: info.stage_attempt,
+            rdd,
+            partition: info.partition,
+            executor: info.executor.clone(),
+            succeeded: false,
+            error: Some(error),
+            run_time: Duration::ZERO,
+            records_read: 0,
+            shuffle_read_bytes: 0,
+            shuffle_write_bytes: 0,
+            result_size_bytes: 0,
+            time: UnixMillis::now(),
+        });
     }
 
     pub(super) fn handle_executor_lost(&mut self, executor: &ExecutorId, reason: &str) {
@@ -101,12 +139,17 @@ impl DagScheduler {
         if let Some(tx) = &self.lost_executor_reports {
             let _ = tx.send(executor.clone());
         }
-        self.listener.post(ListenerEvent::ExecutorRemoved { executor: executor.clone(), reason: reason.to_string() });
+        self.listener.post(ListenerEvent::ExecutorRemoved {
+            executor: executor.clone(),
+            reason: reason.to_string(),
+            time: UnixMillis::now(),
+        });
         // Its running tasks go back to pending (an executor loss is not the task's fault).
         let lost: Vec<TaskId> = self.tasks.iter().filter(|(_, t)| &t.executor == executor).map(|(&id, _)| id).collect();
         for id in lost {
-            if let Some(t) = self.tasks.remove(&id)
-                && let Some(st) = self.stages.get_mut(&t.stage)
+            let Some(t) = self.tasks.remove(&id) else { continue };
+            self.post_task_lost(id, &t, format!("executor {executor} lost: {reason}"));
+            if let Some(st) = self.stages.get_mut(&t.stage)
                 && st.is_active()
                 && st.attempt == t.stage_attempt
                 && st.running.remove(&t.partition)

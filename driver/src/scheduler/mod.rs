@@ -11,9 +11,11 @@
 //! - [`dag`]: jobs → stages (cut at shuffle dependencies), submission,
 //!   completion, failure handling;
 //! - [`failure`]: failed tasks, fetch failures, lost executors;
-//! - [`placement`]: which executor runs which pending task (locality first).
+//! - [`placement`]: which executor runs which pending task (locality first);
+//! - [`describe`]: stage names and RDDs for listener events.
 
 pub mod dag;
+pub mod describe;
 pub mod failure;
 pub mod map_output;
 pub mod placement;

@@ -10,7 +10,7 @@
 use super::SchedulerEvent;
 use super::dag::{DagScheduler, RunningTask};
 use crate::executors::{ExecutorId, TaskLaunch};
-use crate::listener::ListenerEvent;
+use crate::listener::{ListenerEvent, UnixMillis};
 use ember_rdd::ids::{BlockId, StageId, TaskId};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -106,7 +106,15 @@ impl DagScheduler {
             e.free_slots -= 1;
         }
         self.tasks.insert(task, RunningTask { stage, stage_attempt, partition, executor: executor.clone() });
-        self.listener.post(ListenerEvent::TaskStart { task, stage, partition, executor: executor.clone() });
+        self.listener.post(ListenerEvent::TaskStart {
+            task,
+            stage,
+            stage_attempt,
+            partition,
+            attempt,
+            executor: executor.clone(),
+            time: UnixMillis::now(),
+        });
         TaskLaunch { task, stage, stage_attempt, partition, attempt }
     }
 
@@ -138,7 +146,9 @@ impl DagScheduler {
             // The stage cannot be shipped (e.g. its closures fail to serialize):
             // no retry can help.
             for t in &tasks {
-                self.tasks.remove(&t.task);
+                if let Some(info) = self.tasks.remove(&t.task) {
+                    self.post_task_lost(t.task, &info, format!("cannot ship {stage}: {err}"));
+                }
             }
             if let Some(e) = self.executors.get_mut(executor) {
                 e.free_slots = (e.free_slots + tasks.len()).min(e.slots);
