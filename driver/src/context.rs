@@ -250,7 +250,8 @@ impl Context {
     /// subdirectory named after this application). Every executor must see it.
     pub fn set_checkpoint_dir(&self, dir: impl AsRef<std::path::Path>) -> Result<()> {
         let dir = dir.as_ref().join(&self.inner.app_id);
-        std::fs::create_dir_all(&dir).map_err(|source| EmberError::Io { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|source| EmberError::Io { path: dir.display().to_string(), error: source })?;
         *self.inner.checkpoint_dir.lock().unwrap_or_else(|p| p.into_inner()) = Some(dir);
         Ok(())
     }

@@ -50,11 +50,12 @@ pub enum EmberError {
     #[error("configuration error: {0}")]
     Config(String),
     /// A file or directory could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: String,
-        #[source]
-        source: std::io::Error,
+        // Not a `#[source]`: the message already says it, and error chains
+        // (anyhow's `{:#}`) would say it twice.
+        error: std::io::Error,
     },
     /// Data could not be encoded or decoded.
     #[error("serialization failed: {0}")]

@@ -100,7 +100,7 @@ pub async fn launch(daemon: SocketAddr, spec: &LaunchSpec) -> Result<LaunchedBac
 /// This executable, in upload chunks (the first carries the ticket).
 fn binary_chunks(ticket: &str) -> Result<Vec<pb::UploadChunk>, EmberError> {
     let path = std::env::current_exe().map_err(|e| EmberError::Executor(format!("cannot find own executable: {e}")))?;
-    let io = |e: std::io::Error| EmberError::Io { path: path.display().to_string(), source: e };
+    let io = |e: std::io::Error| EmberError::Io { path: path.display().to_string(), error: e };
     let mut file = std::fs::File::open(&path).map_err(io)?;
     let mut chunks = Vec::new();
     loop {

@@ -60,14 +60,15 @@ impl<T: Data> Rdd<T> {
             )
         })?;
         let dir = base.join(format!("rdd-{}", self.id().0));
-        std::fs::create_dir_all(&dir).map_err(|source| EmberError::Io { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|source| EmberError::Io { path: dir.display().to_string(), error: source })?;
         let dir_str = dir.to_string_lossy().into_owned();
         let job = self.run_job_fn(
             With::new(dir_str, |dir: &String, index, it: BoxIter<T>| write_partition(dir, index, it)),
             (0..self.num_partitions()).collect(),
         );
         if let Some(err) = futures::executor::block_on(job)?.into_iter().flatten().next() {
-            return Err(EmberError::Io { path: dir.display().to_string(), source: std::io::Error::other(err) });
+            return Err(EmberError::Io { path: dir.display().to_string(), error: std::io::Error::other(err) });
         }
         let fields = CheckpointFields { dir, partitions: self.num_partitions() };
         Ok(self.derive(Arc::new(CheckpointRdd::<T> { meta: self.new_meta(), fields, _t: PhantomData })))

@@ -26,7 +26,7 @@ pub struct FileSplit {
 /// Expands a path, a directory (its non-hidden files) or a glob into files,
 /// sorted; a path that matches nothing is an error naming it.
 pub fn list_input_files(pattern: &str) -> Result<Vec<PathBuf>, EmberError> {
-    let io_err = |source| EmberError::Io { path: pattern.to_string(), source };
+    let io_err = |source| EmberError::Io { path: pattern.to_string(), error: source };
     let path = Path::new(pattern);
     let mut files = Vec::new();
     if path.is_dir() {
@@ -52,7 +52,7 @@ pub fn list_input_files(pattern: &str) -> Result<Vec<PathBuf>, EmberError> {
     if files.is_empty() {
         return Err(EmberError::Io {
             path: pattern.to_string(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "input path does not exist or matches no file"),
+            error: std::io::Error::new(std::io::ErrorKind::NotFound, "input path does not exist or matches no file"),
         });
     }
     files.sort();
@@ -64,7 +64,8 @@ pub fn list_input_files(pattern: &str) -> Result<Vec<PathBuf>, EmberError> {
 pub fn plan_splits(files: &[PathBuf], min_partitions: usize) -> Result<Vec<FileSplit>, EmberError> {
     let mut sizes = Vec::with_capacity(files.len());
     for f in files {
-        let meta = std::fs::metadata(f).map_err(|source| EmberError::Io { path: f.display().to_string(), source })?;
+        let meta =
+            std::fs::metadata(f).map_err(|source| EmberError::Io { path: f.display().to_string(), error: source })?;
         sizes.push(meta.len());
     }
     let total: u64 = sizes.iter().sum();

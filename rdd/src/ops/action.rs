@@ -313,7 +313,7 @@ impl<T: Data> Rdd<T> {
         T: std::fmt::Display,
     {
         let dir = path.to_path_buf();
-        let io = |source| EmberError::Io { path: dir.display().to_string(), source };
+        let io = |source| EmberError::Io { path: dir.display().to_string(), error: source };
         if dir.exists() {
             return Err(EmberError::InvalidArgument(format!(
                 "save_as_text_file: output directory {} already exists",
@@ -326,7 +326,7 @@ impl<T: Data> Rdd<T> {
             self.on_all(With::new(dir_str, |dir: &String, index, it: BoxIter<T>| write_part(dir, index, it).err()));
         Ok(Box::pin(async move {
             let written = job.await?;
-            let io = |source| EmberError::Io { path: dir.display().to_string(), source };
+            let io = |source| EmberError::Io { path: dir.display().to_string(), error: source };
             if let Some(err) = written.into_iter().flatten().next() {
                 return Err(io(std::io::Error::other(err)));
             }
