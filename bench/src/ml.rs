@@ -6,7 +6,6 @@ use ember::prelude::*;
 use ember_bench::report::Row;
 use ember_ml::Block;
 use ember_ml::{data, kmeans};
-use ndarray::Array2;
 use std::time::Instant;
 
 /// The median of `runs` timings of `f`, in seconds.
@@ -32,11 +31,11 @@ pub fn row(workload: String, master: &str, ember: f64, plain: f64, floor: f64, t
     }
 }
 
-/// All blocks of an RDD stacked into one array (the plain loop's input).
-pub fn stacked(rdd: &Rdd<Block>) -> anyhow::Result<Array2<f64>> {
+/// All blocks of an RDD stacked into one block (the plain loop's input).
+pub fn stacked(rdd: &Rdd<Block>) -> anyhow::Result<Block> {
     let blocks = rdd.collect()?;
     let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
-    Ok(ndarray::concatenate(ndarray::Axis(0), &views)?)
+    Ok(ndarray::concatenate(ndarray::Axis(0), &views)?.into_shared())
 }
 
 pub fn lloyd(ctx: &Context, floor: &Floor, rows: usize, cols: usize, k: usize) -> anyhow::Result<Row> {
@@ -72,8 +71,8 @@ pub fn logreg_gradient(ctx: &Context, floor: &Floor, rows: usize, cols: usize) -
     let xs: Vec<_> = blocks.iter().map(|b| b.x.view()).collect();
     let ys: Vec<_> = blocks.iter().map(|b| b.y.view()).collect();
     let whole = LabeledBlock {
-        x: ndarray::concatenate(ndarray::Axis(0), &xs)?,
-        y: ndarray::concatenate(ndarray::Axis(0), &ys)?,
+        x: ndarray::concatenate(ndarray::Axis(0), &xs)?.into_shared(),
+        y: ndarray::concatenate(ndarray::Axis(0), &ys)?.into_shared(),
     };
     drop(blocks);
     let plain = median_secs(5, || {
@@ -93,7 +92,7 @@ pub fn logreg_gradient(ctx: &Context, floor: &Floor, rows: usize, cols: usize) -
     ))
 }
 
-fn plain_gram(a: &Array2<f64>) -> faer::Mat<f64> {
+fn plain_gram(a: &Block) -> faer::Mat<f64> {
     let n = a.ncols();
     let mut g = faer::Mat::<f64>::zeros(n, n);
     let x = ember_ml::block::as_faer(a);

@@ -10,7 +10,7 @@
 use crate::block::{Block, LabeledBlock, stack_rows};
 use crate::error::{MlError, Result};
 use ember::prelude::*;
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayBase, Ix2};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use std::io::{BufRead, Read, Seek, SeekFrom};
@@ -94,7 +94,7 @@ pub fn split_labels(blocks: &Rdd<Block>) -> Rdd<LabeledBlock> {
     blocks.map(|b: Block| {
         let y: Array1<f64> = b.column(0).to_owned();
         let x = b.slice(ndarray::s![.., 1..]).as_standard_layout().into_owned();
-        LabeledBlock { x, y }
+        LabeledBlock { x: x.into_shared(), y: y.into_shared() }
     })
 }
 
@@ -168,14 +168,14 @@ fn read_raw_rows(path: &str, lo: usize, hi: usize, cols: usize) -> std::io::Resu
         bytes.resize(n * cols * 8, 0);
         file.read_exact(&mut bytes)?;
         let values = bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
-        blocks.push(Array2::from_shape_vec((n, cols), values).expect("n * cols values"));
+        blocks.push(Array2::from_shape_vec((n, cols), values).expect("n * cols values").into_shared());
         row += n;
     }
     Ok(blocks)
 }
 
-/// Writes a block as raw little-endian f64, row-major (appending).
-pub fn append_raw_f64(path: &Path, block: &Block) -> std::io::Result<()> {
+/// Writes a block (or any matrix) as raw little-endian f64, row-major (appending).
+pub fn append_raw_f64<S: ndarray::Data<Elem = f64>>(path: &Path, block: &ArrayBase<S, Ix2>) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     let mut buf = Vec::with_capacity(block.len() * 8);
@@ -230,8 +230,8 @@ fn load_libsvm(ctx: &Context, path: &str, cols: Option<usize>, partitions: usize
             stack_rows(dense, cols + 1, rows_per_block(cols + 1))
         })
         .map(|b: Block| LabeledBlock {
-            y: b.column(0).to_owned(),
-            x: b.slice(ndarray::s![.., 1..]).as_standard_layout().into_owned(),
+            y: b.column(0).to_shared(),
+            x: b.slice(ndarray::s![.., 1..]).as_standard_layout().into_owned().into_shared(),
         }))
 }
 

@@ -2,8 +2,9 @@
 //! the file and line.
 
 use ember::prelude::*;
+use ember_ml::Block;
 use ember_ml::data::{self, Format};
-use ndarray::{Array2, array};
+use ndarray::array;
 use std::sync::OnceLock;
 
 fn ctx() -> &'static Context {
@@ -11,7 +12,7 @@ fn ctx() -> &'static Context {
     CTX.get_or_init(|| Context::new(Conf::new().master("local-cluster[2]")).expect("context"))
 }
 
-fn rows(blocks: Vec<Array2<f64>>) -> Vec<Vec<f64>> {
+fn rows(blocks: Vec<Block>) -> Vec<Vec<f64>> {
     blocks.iter().flat_map(|b| b.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>()).collect()
 }
 

@@ -98,7 +98,7 @@ fn bad_parameters_are_clear_errors() {
     let e = kmeans::train(&points, &KMeansConfig::new(0)).unwrap_err().to_string();
     assert!(e.contains("k must be at least 1"), "{e}");
     // More clusters than distinct points: as many centers as points.
-    let few = local().parallelize(vec![Array2::from_shape_vec((2, 1), vec![1.0, 2.0]).unwrap()], 1);
+    let few = local().parallelize(vec![Array2::from_shape_vec((2, 1), vec![1.0, 2.0]).unwrap().into_shared()], 1);
     let model = kmeans::train(&few, &config(Init::KMeansPlusPlus, 1)).unwrap();
     assert_eq!(model.centers.nrows(), 2);
     assert_eq!(model.cost, 0.0);

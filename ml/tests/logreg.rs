@@ -204,8 +204,8 @@ fn driver_predictions_agree_with_the_distributed_evaluation() {
 fn malformed_data_is_an_error_not_a_panic() {
     let ctx = ctx("local[1]");
     let block = |rows: usize, cols: usize, label: f64| LabeledBlock {
-        x: Array2::from_elem((rows, cols), 0.5),
-        y: Array1::from_elem(rows, label),
+        x: Array2::from_elem((rows, cols), 0.5).into_shared(),
+        y: Array1::from_elem(rows, label).into_shared(),
     };
     let cases = [
         ("widths", vec![block(3, 2, 1.0), block(3, 3, 1.0)], "feature columns"),

@@ -161,7 +161,7 @@ fn rank_deficient_input_is_refused_where_r_is_inverted_and_factored_where_it_is_
     let a = duplicated_column(cluster());
     assert!(rank_deficient(qr::cholesky_qr(&a).err().unwrap(), "Direct TSQR"));
     assert!(rank_deficient(qr::indirect_qr(&a, true).err().unwrap(), "direct-tsqr"));
-    let b = a.map(|b: Block| b.column(0).to_owned().insert_axis(ndarray::Axis(1)));
+    let b = a.map(|b: Block| b.column(0).to_owned().insert_axis(ndarray::Axis(1)).into_shared());
     assert!(rank_deficient(qr::least_squares(&a, &b).err().unwrap(), "not unique"));
     // Householder-based methods do not need R⁻¹: they still factor A.
     let (q, r) = qr::direct_tsqr(&a).unwrap();
@@ -173,20 +173,20 @@ fn rank_deficient_input_is_refused_where_r_is_inverted_and_factored_where_it_is_
 #[test]
 fn malformed_input_is_an_input_error() {
     let ctx = cluster();
-    let nan = ctx.parallelize(vec![Array2::from_elem((20, 3), f64::NAN)], 1);
+    let nan = ctx.parallelize(vec![Block::from_elem((20, 3), f64::NAN)], 1);
     for result in [qr::tsqr_r(&nan), qr::cholesky_r(&nan), qr::direct_tsqr(&nan).map(|f| f.1)] {
         assert!(matches!(result, Err(MlError::InvalidInput(m)) if m.contains("NaN")));
     }
-    let wide = ctx.parallelize(vec![Array2::<f64>::ones((2, 4)), Array2::ones((1, 4))], 2);
+    let wide = ctx.parallelize(vec![Block::ones((2, 4)), Block::ones((1, 4))], 2);
     for result in [qr::tsqr_r(&wide), qr::direct_tsqr(&wide).map(|f| f.1)] {
         assert!(matches!(result, Err(MlError::InvalidInput(m)) if m.contains("3 rows and 4 columns")));
     }
-    let mixed = ctx.parallelize(vec![Array2::<f64>::eye(4), Array2::eye(3)], 2);
+    let mixed = ctx.parallelize(vec![Block::eye(4), Block::eye(3)], 2);
     for result in [qr::tsqr_r(&mixed), qr::cholesky_r(&mixed), qr::direct_tsqr(&mixed).map(|f| f.1)] {
         assert!(matches!(result, Err(MlError::InvalidInput(m)) if m.contains("different numbers of columns")));
     }
     let a = matrix(ctx, TALL, 10.0);
-    let two_columns = a.map(|b: Block| Array2::<f64>::zeros((b.nrows(), 2)));
+    let two_columns = a.map(|b: Block| Block::zeros((b.nrows(), 2)));
     assert!(matches!(qr::least_squares(&a, &two_columns), Err(MlError::InvalidInput(m)) if m.contains("one column")));
 }
 
@@ -239,7 +239,7 @@ fn least_squares_matches_a_dense_solve() {
     let b = a.map_with(x_true.clone(), |x, blk: Block| {
         let mut col = blk.dot(x);
         col.iter_mut().enumerate().for_each(|(i, v)| *v += 1e-3 * ((i * 37 % 17) as f64 - 8.0));
-        col.insert_axis(ndarray::Axis(1))
+        col.insert_axis(ndarray::Axis(1)).into_shared()
     });
     let fit = qr::least_squares(&a, &b).unwrap();
 

@@ -80,7 +80,7 @@ fn partition_blocks(params: &[f64], rows: usize, mut rng: SmallRng) -> Vec<Label
         let x = Array2::from_shape_simple_fn((n, cols), || normal(&mut rng));
         let z = x.dot(&Array1::from(model.weights.clone())) + model.intercept;
         let y = z.mapv(|z| if rng.random::<f64>() < 1.0 / (1.0 + (-z).exp()) { 1.0 } else { 0.0 });
-        blocks.push(LabeledBlock { x, y });
+        blocks.push(LabeledBlock { x: x.into_shared(), y: y.into_shared() });
         left -= n;
     }
     blocks

@@ -157,13 +157,7 @@ pub fn add_block(params: &[f64], block: &LabeledBlock, with_loss: bool, sums: &m
         sums.problem.get_or_insert(DataProblem::WrongWidth { expected, found: d });
         return;
     }
-    let standard;
-    let x = if block.x.is_standard_layout() {
-        &block.x
-    } else {
-        standard = block.x.as_standard_layout().into_owned();
-        &standard
-    };
+    let x = block.x.as_standard_layout();
     let contiguous;
     let y = match block.y.as_slice() {
         Some(y) => y,
@@ -172,7 +166,7 @@ pub fn add_block(params: &[f64], block: &LabeledBlock, with_loss: bool, sums: &m
             &contiguous
         }
     };
-    let x = as_faer(x);
+    let x = as_faer(&x);
     let (w, b) = (&params[..d], params[d]);
     let step = chunk_rows(d);
     let mut r = vec![0.0; step.min(x.nrows())];
@@ -254,7 +248,7 @@ mod tests {
     fn block(rows: usize, cols: usize) -> LabeledBlock {
         let x = Array2::from_shape_fn((rows, cols), |(i, j)| ((i * 7 + j * 3) % 11) as f64 / 5.0 - 1.0);
         let y = Array1::from_shape_fn(rows, |i| ((i * 5) % 3 == 0) as u8 as f64);
-        LabeledBlock { x, y }
+        LabeledBlock { x: x.into_shared(), y: y.into_shared() }
     }
 
     #[test]
@@ -272,7 +266,7 @@ mod tests {
     #[test]
     fn transposed_blocks_are_handled_like_standard_ones() {
         let b = block(40, 3);
-        let t = LabeledBlock { x: b.x.t().to_owned().reversed_axes(), y: b.y.clone() };
+        let t = LabeledBlock { x: b.x.t().to_shared().reversed_axes(), y: b.y.clone() };
         let (mut s1, mut s2) = (Sums::zero(4), Sums::zero(4));
         add_block(&[1.0, 2.0, 3.0, 4.0], &b, true, &mut s1);
         add_block(&[1.0, 2.0, 3.0, 4.0], &t, true, &mut s2);
@@ -301,7 +295,7 @@ mod tests {
         let mut sums = Sums::zero(0);
         add_block(&[], &block(5, 2), true, &mut sums);
         assert_eq!(sums.problem, Some(DataProblem::NoParameters));
-        let short = LabeledBlock { x: block(5, 2).x, y: Array1::zeros(4) };
+        let short = LabeledBlock { x: block(5, 2).x, y: Array1::zeros(4).into_shared() };
         let mut sums = Sums::zero(3);
         add_block(&[0.0, 0.0, 0.0], &short, true, &mut sums);
         assert_eq!(sums.problem, Some(DataProblem::LabelCount { rows: 5, labels: 4 }));

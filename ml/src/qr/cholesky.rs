@@ -23,7 +23,7 @@ use super::tsqr::{TREE_DEPTH, check_columns, check_finite, solve_right};
 use crate::block::Block;
 use crate::error::{MlError, Result};
 use ember::prelude::*;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayBase, Ix2};
 
 /// A partial Gram matrix inside a task (`None`: no rows yet; `Err`: blocks
 /// of different widths).
@@ -39,7 +39,7 @@ pub fn gram(a: &Rdd<Block>) -> Result<Small> {
     Ok(g)
 }
 
-fn absorb(acc: Partial, b: Block) -> Partial {
+fn absorb<S: ndarray::Data<Elem = f64>>(acc: Partial, b: ArrayBase<S, Ix2>) -> Partial {
     let mut acc = acc?;
     if b.nrows() == 0 {
         return Ok(acc);

@@ -85,7 +85,7 @@ fn factor(a: &Rdd<Block>) -> Result<Factored> {
     let local = a
         .map(|b: Block| {
             let (q, r) = thin_qr(&b);
-            LocalQr { q, r }
+            LocalQr { q: q.into_shared(), r }
         })
         .cache();
     let gathered = local

@@ -92,7 +92,10 @@ fn gaussian(ctx: &Context, rows: usize, cols: usize, seed: u64, partitions: usiz
             let mut rng = partition_rng(seed, p);
             let mine = (p + 1) * rows / parts - p * rows / parts;
             (0..mine.div_ceil(h))
-                .map(|k| Array2::from_shape_simple_fn((h.min(mine - k * h), cols), || standard_normal(&mut rng)))
+                .map(|k| {
+                    Array2::from_shape_simple_fn((h.min(mine - k * h), cols), || standard_normal(&mut rng))
+                        .into_shared()
+                })
                 .collect::<Vec<Block>>()
         },
     )

@@ -25,8 +25,7 @@
 use super::kernels::Small;
 use super::panel::{Panel, axpy, dot, reflector};
 use super::structured::{apply_structured_q, tpqrt};
-use crate::block::Block;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayBase, Data, Ix2};
 
 /// Rows per chunk for `n` columns: about 128 KiB of data, at least 32 rows.
 pub fn chunk_rows(cols: usize) -> usize {
@@ -89,7 +88,7 @@ fn apply_dense_q(a: &Panel, taus: &[f64], e: &Small) -> Panel {
 /// The first rows of a factorization: `[top; b[..]]` densely, up to
 /// `max(n, chunk)` rows in all. Returns the factored panel, its τ's and the
 /// number of rows of `b` it took.
-fn head(top: Option<&Small>, b: &Block, chunk: usize) -> (Panel, Vec<f64>, usize) {
+fn head<S: Data<Elem = f64>>(top: Option<&Small>, b: &ArrayBase<S, Ix2>, chunk: usize) -> (Panel, Vec<f64>, usize) {
     let top_rows = top.map_or(0, |t| t.nrows());
     let taken = b.nrows().min(chunk.max(b.ncols()).saturating_sub(top_rows));
     let mut p = Panel::zeros(top_rows + taken, b.ncols());
@@ -108,7 +107,7 @@ fn head(top: Option<&Small>, b: &Block, chunk: usize) -> (Panel, Vec<f64>, usize
 
 /// The R factor of `[top; b]` (`min(rows, n) × n`), `top` an earlier R
 /// factor with `b`'s number of columns. `b` must be in standard layout.
-pub fn stacked_r(top: Option<&Small>, b: &Block) -> Small {
+pub fn stacked_r<S: Data<Elem = f64>>(top: Option<&Small>, b: &ArrayBase<S, Ix2>) -> Small {
     let (n, chunk) = (b.ncols(), chunk_rows(b.ncols()));
     let (mut r, mut at) = match top {
         Some(t) if t.nrows() == n => (t.clone(), 0),
@@ -129,7 +128,7 @@ pub fn stacked_r(top: Option<&Small>, b: &Block) -> Small {
 
 /// The thin QR of a block in standard layout: Q (`m × k`) and R (`k × n`),
 /// `k = min(m, n)`.
-pub fn thin_qr(b: &Block) -> (Block, Small) {
+pub fn thin_qr<S: Data<Elem = f64>>(b: &ArrayBase<S, Ix2>) -> (Array2<f64>, Small) {
     let (m, n) = b.dim();
     let chunk = chunk_rows(n);
     let (first, first_taus, mut at) = head(None, b, chunk);
@@ -160,7 +159,7 @@ mod tests {
         a.shape() == b.shape() && a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() <= tol)
     }
 
-    fn graded(rows: usize, cols: usize) -> Block {
+    fn graded(rows: usize, cols: usize) -> Small {
         // Columns scaled from 1 down to 1e-14, mixed so they are not orthogonal.
         Array2::from_shape_fn((rows, cols), |(i, j)| {
             let x = (((i * 31 + j * 17) % 23) as f64 - 11.0) / 7.0 + ((i + 3 * j) % 5) as f64;

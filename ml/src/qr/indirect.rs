@@ -82,14 +82,13 @@ fn absorb_pair(acc: Partial, (a, b): (Block, Block)) -> Partial {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array2;
 
     #[test]
     fn pairs_of_the_wrong_shape_are_reported() {
-        let err = absorb_pair(Ok(None), (Array2::ones((3, 2)), Array2::ones((3, 2)))).unwrap_err();
+        let err = absorb_pair(Ok(None), (Block::ones((3, 2)), Block::ones((3, 2)))).unwrap_err();
         assert!(err.contains("3×2 block of b"));
-        assert!(absorb_pair(Ok(None), (Array2::ones((3, 2)), Array2::ones((2, 1)))).is_err());
-        let ok = absorb_pair(Ok(None), (Array2::eye(3), Array2::ones((3, 1)))).unwrap().unwrap();
+        assert!(absorb_pair(Ok(None), (Block::ones((3, 2)), Block::ones((2, 1)))).is_err());
+        let ok = absorb_pair(Ok(None), (Block::eye(3), Block::ones((3, 1)))).unwrap().unwrap();
         assert_eq!(ok.dim(), (3, 4));
     }
 }

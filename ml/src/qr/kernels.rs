@@ -6,6 +6,12 @@
 //! [`householder`](super::householder) for why), which copies its input into
 //! column-major chunks. Small `n × n` factors travel as `Array2<f64>` (serde).
 //!
+//! Kernels that only read a matrix take any 2-D array (a shared [`Block`], a
+//! [`Small`], a view); kernels that change a block take it by value and
+//! return a new [`Block`]: a cached block is shared, so it is copied first
+//! (explicitly, with `into_owned`), while a block nobody else holds is
+//! changed in place.
+//!
 //! No kernel panics on a shape it can be given by user data: empty blocks are
 //! handled explicitly, and a block whose column count disagrees is reported
 //! by the callers before these run.
@@ -15,25 +21,26 @@ use crate::block::Block;
 use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
 use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{Accum, MatMut, MatRef, Par};
-use ndarray::Array2;
-use std::borrow::Cow;
+use ndarray::{Array2, ArrayBase, CowArray, Data, Ix2};
 
 /// A small dense matrix (an R factor, a Gram matrix, a slice of Q₂).
 pub type Small = Array2<f64>;
 
 /// `b` in standard (row-major, contiguous) layout, copied only when it is not.
-pub fn standard(b: &Block) -> Cow<'_, Block> {
-    if b.is_standard_layout() { Cow::Borrowed(b) } else { Cow::Owned(b.as_standard_layout().into_owned()) }
+pub fn standard<S: Data<Elem = f64>>(b: &ArrayBase<S, Ix2>) -> CowArray<'_, f64, Ix2> {
+    b.as_standard_layout()
 }
 
-/// A faer view of a block in standard layout (see [`standard`]).
-pub fn view(b: &Block) -> MatRef<'_, f64> {
+/// A faer view of a matrix in standard layout (see [`standard`]).
+pub fn view<S: Data<Elem = f64>>(b: &ArrayBase<S, Ix2>) -> MatRef<'_, f64> {
     let (rows, cols) = b.dim();
     MatRef::from_row_major_slice(b.as_slice().unwrap_or(&[]), rows, cols)
 }
 
-/// A mutable faer view of a block in standard layout.
-pub fn view_mut(b: &mut Block) -> MatMut<'_, f64> {
+/// A mutable faer view of an owned matrix in standard layout (a shared
+/// [`Block`] is taken back with `into_owned` first, so it is never copied
+/// behind the caller's back).
+pub fn view_mut(b: &mut Array2<f64>) -> MatMut<'_, f64> {
     let (rows, cols) = b.dim();
     MatMut::from_row_major_slice_mut(b.as_slice_mut().unwrap_or(&mut []), rows, cols)
 }
@@ -48,13 +55,13 @@ pub fn to_array(m: MatRef<'_, f64>) -> Small {
 /// The R factor of `[top; b]`: one step of the TSQR reduction. `top` is an
 /// earlier R factor (or nothing), `b` a block or another R factor with the
 /// same number of columns. See [`householder`](super::householder).
-pub fn stacked_r(top: Option<&Small>, b: &Block) -> Small {
+pub fn stacked_r<S: Data<Elem = f64>>(top: Option<&Small>, b: &ArrayBase<S, Ix2>) -> Small {
     householder::stacked_r(top, &standard(b))
 }
 
 /// The thin QR of one block: `Q` (`m × k`, orthonormal columns) and `R`
 /// (`k × n`, upper trapezoidal), `k = min(m, n)`.
-pub fn thin_qr(b: &Block) -> (Block, Small) {
+pub fn thin_qr<S: Data<Elem = f64>>(b: &ArrayBase<S, Ix2>) -> (Array2<f64>, Small) {
     householder::thin_qr(&standard(b))
 }
 
@@ -74,7 +81,7 @@ pub fn normalize_signs(r: &mut Small) -> Vec<f64> {
 /// `acc += bᵀ b` on the lower triangle only (the block's contribution to
 /// the Gram matrix AᵀA, half the flops of a full product); see
 /// [`mirror_lower`].
-pub fn add_gram(acc: &mut Small, b: &Block) {
+pub fn add_gram<S: Data<Elem = f64>>(acc: &mut Small, b: &ArrayBase<S, Ix2>) {
     use faer::linalg::matmul::triangular::{BlockStructure, matmul};
     let b = standard(b);
     let x = view(&b);
@@ -92,15 +99,16 @@ pub fn mirror_lower(g: &mut Small) {
 }
 
 /// `b · m` for a block `b` and a small matrix `m`.
-pub fn mul(b: &Block, m: &Small) -> Block {
+pub fn mul<S: Data<Elem = f64>>(b: &ArrayBase<S, Ix2>, m: &Small) -> Block {
     let b = standard(b);
     let mut out = Array2::zeros((b.nrows(), m.ncols()));
     faer::linalg::matmul::matmul(view_mut(&mut out), Accum::Replace, view(&b), view(m), 1.0, Par::Seq);
-    out
+    out.into_shared()
 }
 
 /// `b · m`, in place when `m` is square: rows go through a small buffer
-/// ([`ROWS_IN_PLACE`] at a time), so no second block is allocated.
+/// ([`ROWS_IN_PLACE`] at a time), so no second block is allocated (unless
+/// `b` is shared, e.g. cached: then it is copied once, see [`owned_standard`]).
 pub fn mul_in_place(b: Block, m: &Small) -> Block {
     if m.nrows() != b.ncols() || m.ncols() != b.ncols() {
         return mul(&b, m);
@@ -115,15 +123,17 @@ pub fn mul_in_place(b: Block, m: &Small) -> Block {
         tmp.copy_from(chunk.rb());
         faer::linalg::matmul::matmul(chunk.rb_mut(), Accum::Replace, tmp.rb(), view(m), 1.0, Par::Seq);
     }
-    b
+    b.into_shared()
 }
 
 /// Rows per step of [`mul_in_place`].
 const ROWS_IN_PLACE: usize = 256;
 
-/// `b` itself in standard layout (copied only when it is not).
-fn owned_standard(b: Block) -> Block {
-    if b.is_standard_layout() { b } else { b.as_standard_layout().into_owned() }
+/// `b` itself, owned and in standard layout, to be changed in place: free
+/// when nobody else holds `b` and it is in standard layout, one copy when it
+/// is shared (a cached block) or in another layout.
+fn owned_standard(b: Block) -> Array2<f64> {
+    if b.is_standard_layout() { b.into_owned() } else { b.as_standard_layout().into_owned() }
 }
 
 /// `b · R⁻¹` for upper triangular `r`, by one triangular solve in place:
@@ -133,11 +143,14 @@ pub fn solve_right_upper(b: Block, r: &Small) -> Block {
     let mut x = owned_standard(b);
     let rhs = view_mut(&mut x).transpose_mut();
     solve_lower_triangular_in_place(view(r).transpose(), rhs, Par::Seq);
-    x
+    x.into_shared()
 }
 
 /// `a − b` squared Frobenius norm and `a`'s, for blocks of the same shape.
-pub fn diff_norms2(a: &Block, b: &Block) -> (f64, f64) {
+pub fn diff_norms2<S: Data<Elem = f64>, T: Data<Elem = f64>>(
+    a: &ArrayBase<S, Ix2>,
+    b: &ArrayBase<T, Ix2>,
+) -> (f64, f64) {
     let diff: f64 = a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum();
     (diff, a.iter().map(|x| x * x).sum())
 }
@@ -175,9 +188,10 @@ mod tests {
 
     fn sample(rows: usize, cols: usize) -> Block {
         Array2::from_shape_fn((rows, cols), |(i, j)| ((i * 7 + j * 13) % 11) as f64 - 5.0 + (i == j) as u8 as f64)
+            .into_shared()
     }
 
-    fn close(a: &Small, b: &Small, tol: f64) -> bool {
+    fn close<S: Data<Elem = f64>, T: Data<Elem = f64>>(a: &ArrayBase<S, Ix2>, b: &ArrayBase<T, Ix2>, tol: f64) -> bool {
         a.shape() == b.shape() && a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() <= tol)
     }
 
@@ -236,7 +250,24 @@ mod tests {
         assert!(close(&mul_in_place(tall.clone(), &r), &tall.dot(&r), 1e-12));
         let wide = Array2::ones((3, 2));
         assert!(close(&mul_in_place(tall.clone(), &wide), &tall.dot(&wide), 1e-12));
-        assert!(close(&mul_in_place(tall.t().to_owned().reversed_axes(), &r), &tall.dot(&r), 1e-12));
+        assert!(close(&mul_in_place(tall.t().to_shared().reversed_axes(), &r), &tall.dot(&r), 1e-12));
+    }
+
+    #[test]
+    fn blocks_are_changed_in_place_only_when_nobody_else_holds_them() {
+        let mut r = stacked_r(None, &sample(7, 3));
+        normalize_signs(&mut r);
+        // A cached block is shared: the kernels copy it and leave it as it was.
+        let cached = sample(600, 3);
+        let before = cached.to_owned();
+        let (q, p) = (solve_right_upper(cached.clone(), &r), mul_in_place(cached.clone(), &r));
+        assert_eq!(cached, before);
+        assert!(q.as_ptr() != cached.as_ptr() && p.as_ptr() != cached.as_ptr());
+        // A block nobody else holds is reused.
+        let ptr = cached.as_ptr();
+        let q = solve_right_upper(cached, &r);
+        assert_eq!(q.as_ptr(), ptr);
+        assert_eq!(mul_in_place(q, &r).as_ptr(), ptr);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::tsqr::TREE_DEPTH;
 use crate::block::Block;
 use crate::error::{MlError, Result};
 use ember::prelude::*;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayBase, Ix2};
 
 /// `‖QᵀQ − I‖_F`.
 pub fn orthogonality(q: &Rdd<Block>) -> Result<f64> {
@@ -42,7 +42,11 @@ pub fn residual(a: &Rdd<Block>, q: &Rdd<Block>, r: &Small) -> Result<f64> {
     Ok(if diff == 0.0 { 0.0 } else { (diff / norm).sqrt() })
 }
 
-fn block_residual(a: &Block, q: &Block, r: &Small) -> Sums {
+fn block_residual<S: ndarray::Data<Elem = f64>, T: ndarray::Data<Elem = f64>>(
+    a: &ArrayBase<S, Ix2>,
+    q: &ArrayBase<T, Ix2>,
+    r: &Small,
+) -> Sums {
     if q.ncols() != r.nrows() || a.dim() != (q.nrows(), r.ncols()) {
         return Err(format!(
             "residual: a {}×{} block of A does not match a {}×{} block of Q times a {}×{} R",

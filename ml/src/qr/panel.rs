@@ -6,9 +6,8 @@
 //! Sums run in a fixed order that depends on the length only, never on memory
 //! alignment, so on a given CPU a kernel's result depends only on its input.
 
-use crate::block::Block;
 use faer::traits::pulp::{Arch, Simd, WithSimd};
-use ndarray::s;
+use ndarray::{Array2, ArrayBase, Data, Ix2, s};
 use std::sync::OnceLock;
 
 /// A column-major `rows × cols` matrix: column `j` is `data[j·rows..][..rows]`.
@@ -25,7 +24,7 @@ impl Panel {
     }
 
     /// Rows `start..start + rows` of a row-major block, transposed into place.
-    pub fn from_rows(b: &Block, start: usize, rows: usize) -> Panel {
+    pub fn from_rows<S: Data<Elem = f64>>(b: &ArrayBase<S, Ix2>, start: usize, rows: usize) -> Panel {
         let mut p = Panel::zeros(0, 0);
         p.load_rows(b, start, rows);
         p
@@ -33,7 +32,7 @@ impl Panel {
 
     /// Becomes rows `start..start + rows` of a row-major block, reusing the
     /// allocation.
-    pub fn load_rows(&mut self, b: &Block, start: usize, rows: usize) {
+    pub fn load_rows<S: Data<Elem = f64>>(&mut self, b: &ArrayBase<S, Ix2>, start: usize, rows: usize) {
         let cols = b.ncols();
         (self.rows, self.cols) = (rows, cols);
         self.data.resize(rows * cols, 0.0);
@@ -55,7 +54,7 @@ impl Panel {
     }
 
     /// Writes this panel's rows into rows `start..` of a row-major block.
-    pub fn write_rows(&self, out: &mut Block, start: usize) {
+    pub fn write_rows(&self, out: &mut Array2<f64>, start: usize) {
         for (i, mut row) in out.slice_mut(s![start..start + self.rows, ..]).rows_mut().into_iter().enumerate() {
             for (j, x) in row.iter_mut().enumerate() {
                 *x = self.data[j * self.rows + i];

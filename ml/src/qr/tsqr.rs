@@ -23,6 +23,7 @@ use super::kernels::{Small, all_finite, normalize_signs, pivot_range, solve_righ
 use crate::block::Block;
 use crate::error::{MlError, Result};
 use ember::prelude::*;
+use ndarray::{ArrayBase, Ix2};
 
 /// Levels of executor-side merging in `tree_aggregate` (Spark's default).
 pub const TREE_DEPTH: usize = 2;
@@ -59,8 +60,9 @@ fn finish(partial: Partial) -> Result<Small> {
     Ok(r)
 }
 
-/// One step of the flat tree inside a task: folds block `b` into `acc`.
-pub(crate) fn absorb(acc: Partial, b: Block) -> Partial {
+/// One step of the flat tree inside a task: folds block `b` (or an R
+/// factor) into `acc`.
+pub(crate) fn absorb<S: ndarray::Data<Elem = f64>>(acc: Partial, b: ArrayBase<S, Ix2>) -> Partial {
     let acc = acc?;
     if b.nrows() == 0 {
         return Ok(acc);
@@ -136,7 +138,7 @@ mod tests {
     #[test]
     fn partials_merge_in_any_grouping() {
         let a = Array2::from_shape_fn((12, 3), |(i, j)| ((i * 5 + j * 3) % 7) as f64 + (i == j) as u8 as f64);
-        let blocks: Vec<Block> = (0..4).map(|k| a.slice(ndarray::s![3 * k..3 * k + 3, ..]).to_owned()).collect();
+        let blocks: Vec<Block> = (0..4).map(|k| a.slice(ndarray::s![3 * k..3 * k + 3, ..]).to_shared()).collect();
         let left = blocks[..2].iter().cloned().fold(Ok(None), absorb);
         let right = blocks[2..].iter().cloned().fold(Ok(None), absorb);
         let mut merged = merge(merge(left, Ok(None)), right).unwrap().unwrap();
