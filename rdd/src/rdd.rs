@@ -160,22 +160,39 @@ fn spill_vec<T: Data>(any: &(dyn Any + Send + Sync)) -> Option<Vec<u8>> {
     postcard::to_allocvec(vec).ok()
 }
 
+/// At most this many records of a partition are measured by [`estimate_size`].
+const SIZE_SAMPLE_RECORDS: usize = 32;
+
+/// [`estimate_size`] stops measuring once the records measured add up to this
+/// many serialized bytes: measuring a record walks all of it, and a few big
+/// records tell their size as well as many.
+const SIZE_SAMPLE_BYTES: usize = 1 << 20;
+
 /// Estimates the in-memory size of a partition from a sample of its records
 /// (their serialized size bounds their heap size from below, `size_of` their
 /// inline size), as Spark's SizeEstimator samples.
+///
+/// Up to [`SIZE_SAMPLE_RECORDS`] records spread evenly over the partition are
+/// measured (postcard's size counter: nothing is allocated), stopping early
+/// once they add up to [`SIZE_SAMPLE_BYTES`]; the average record measured
+/// stands for all of them. So a partition of a few 8 MB matrices costs one
+/// walk over its first matrix, not over the whole partition, on every cache
+/// insert.
 pub fn estimate_size<T: Data>(vec: &[T]) -> u64 {
-    const SAMPLE: usize = 32;
     if vec.is_empty() {
         return 64;
     }
-    let step = (vec.len() / SAMPLE).max(1);
+    let step = (vec.len() / SIZE_SAMPLE_RECORDS).max(1);
     let (mut bytes, mut n) = (0usize, 0usize);
-    for x in vec.iter().step_by(step).take(SAMPLE) {
+    for x in vec.iter().step_by(step).take(SIZE_SAMPLE_RECORDS) {
         bytes += postcard::experimental::serialized_size(x).unwrap_or(0);
         n += 1;
+        if bytes >= SIZE_SAMPLE_BYTES {
+            break;
+        }
     }
-    let per_record = (bytes / n.max(1)).max(std::mem::size_of::<T>());
-    (per_record * vec.len() + 64) as u64
+    let per_record = (bytes / n).max(std::mem::size_of::<T>());
+    (per_record as u64).saturating_mul(vec.len() as u64).saturating_add(64)
 }
 
 // Iterative drop: dropping the last reference to a node drops its parents'
@@ -263,5 +280,81 @@ impl<T: Data> Rdd<T> {
         self.node.node().meta().set_storage_level(StorageLevel::None);
         self.runner.unpersist(self.id());
         self.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::ser::{SerializeSeq, Serializer};
+    use serde::{Deserialize, Serialize};
+    use std::sync::atomic::AtomicUsize;
+
+    /// Whether `estimate` is within `factor` of `actual`, either way.
+    fn within(estimate: u64, actual: usize, factor: f64) -> bool {
+        let ratio = estimate as f64 / actual as f64;
+        (1.0 / factor..=factor).contains(&ratio)
+    }
+
+    #[test]
+    fn small_records_are_estimated_within_a_small_factor() {
+        // Vectors of varying lengths, of full-width values (postcard writes
+        // integers as varints: small ones take fewer bytes than in memory).
+        let vectors: Vec<Vec<u64>> = (0..1000u64)
+            .map(|i| (0..i % 50).map(|j| (i * 50 + j).wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect())
+            .collect();
+        let actual: usize = vectors.iter().map(|v| size_of::<Vec<u64>>() + 8 * v.capacity()).sum();
+        let estimate = estimate_size(&vectors);
+        assert!(within(estimate, actual, 1.5), "Vec<u64>: estimated {estimate} bytes, {actual} in memory");
+
+        // A string counts as the larger of its text and its inline header,
+        // not their sum: about half of what short strings take.
+        let strings: Vec<String> = (0..5000).map(|i| format!("record {i}: {}", "x".repeat(i % 40))).collect();
+        let actual: usize = strings.iter().map(|s| size_of::<String>() + s.capacity()).sum();
+        let estimate = estimate_size(&strings);
+        assert!(within(estimate, actual, 3.0), "String: estimated {estimate} bytes, {actual} in memory");
+
+        let pairs: Vec<(u64, u64)> = (0..10_000).map(|i| (i, i * i)).collect();
+        assert_eq!(estimate_size(&pairs), 16 * 10_000 + 64);
+        assert_eq!(estimate_size::<String>(&[]), 64);
+    }
+
+    /// Serialized records measured so far by [`Matrix`]'s `Serialize`.
+    static MEASURED: AtomicUsize = AtomicUsize::new(0);
+
+    /// A stand-in for a big matrix: serializes as `elements` f64 (as an
+    /// ndarray does, element by element) without holding them.
+    #[derive(Clone, Deserialize)]
+    struct Matrix {
+        elements: usize,
+    }
+
+    impl Serialize for Matrix {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            MEASURED.fetch_add(1, Ordering::Relaxed);
+            let mut seq = serializer.serialize_seq(Some(self.elements))?;
+            for _ in 0..self.elements {
+                seq.serialize_element(&0.5f64)?;
+            }
+            seq.end()
+        }
+    }
+
+    #[test]
+    fn big_records_are_estimated_from_the_first_few() {
+        // 64 records of 8 MB (a partition of ember-ml blocks, 512 MB): the
+        // first one is over the sampling budget, the others are not walked.
+        let blocks = vec![Matrix { elements: 1 << 20 }; 64];
+        MEASURED.store(0, Ordering::Relaxed);
+        let estimate = estimate_size(&blocks);
+        assert_eq!(MEASURED.load(Ordering::Relaxed), 1);
+        assert!(within(estimate, 64 * (8 << 20), 1.01), "estimated {estimate}");
+
+        // 320 KB records: four of them reach the budget.
+        let medium = vec![Matrix { elements: 40_000 }; 100];
+        MEASURED.store(0, Ordering::Relaxed);
+        let estimate = estimate_size(&medium);
+        assert_eq!(MEASURED.load(Ordering::Relaxed), 4);
+        assert!(within(estimate, 100 * 320_000, 1.01), "estimated {estimate}");
     }
 }
