@@ -2,10 +2,11 @@
 //!
 //! Iterative numerical work over data cached in executor memory, the reason
 //! RDDs exist. Data is kept as *blocks*: each record of the RDD is a dense
-//! row-major `ndarray::Array2<f64>` of many rows ([`block::Block`]), so the
+//! row-major `ndarray::ArcArray2<f64>` of many rows ([`block::Block`]), so the
 //! per-partition kernels (GEMM, QR, Cholesky, from faer, single-threaded
 //! inside a task) run at the speed of the hardware and parallelism comes from
-//! partitions.
+//! partitions. Blocks are reference-counted, so a pass over cached blocks
+//! reads them where the executor keeps them, without copying them first.
 //!
 //! - [`data`]: loaders (raw little-endian f64, CSV, LIBSVM) and seeded generators;
 //! - [`logreg`]: logistic regression by gradient descent and by L-BFGS;

@@ -149,7 +149,9 @@ impl<T: Data> RddRef<T> {
     }
 }
 
-/// Iterates a shared cached partition by cloning its records.
+/// Iterates a shared cached partition by cloning its records: records that
+/// own big buffers should be cheap to clone (reference-counted, as ember-ml's
+/// blocks are), or every pass over the cache copies them.
 fn iter_shared<T: Data>(vec: Arc<Vec<T>>) -> BoxIter<T> {
     let len = vec.len();
     Box::new((0..len).map(move |i| vec[i].clone()))
