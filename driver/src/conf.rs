@@ -6,6 +6,8 @@
 
 use ember_rdd::EmberError;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where executors run.
@@ -103,7 +105,26 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("ember.auth.secretFile", "none (else EMBER_AUTH_SECRET): the daemons' shared secret"),
     ("ember.executor.instances", "all (executors to use of an ember:// master)"),
     ("ember.localCluster.replaceLostExecutors", "false (start a new backend for each lost one)"),
+    ("ember.ui.enabled", "true (serve the web UI)"),
+    ("ember.ui.port", "4040 (the next free port if taken; 0 = any free port)"),
+    ("ember.ui.bindAddress", "0.0.0.0 (where the web UI listens)"),
+    ("ember.ui.showConsoleProgress", "true (progress bars on stderr, when it is a terminal)"),
+    ("ember.ui.retainedJobs", "1000 (finished jobs the UI remembers)"),
+    ("ember.ui.retainedStages", "1000 (finished stage attempts the UI remembers)"),
+    ("ember.ui.retainedTasks", "100000 (tasks the UI remembers per stage attempt)"),
+    ("ember.eventLog.enabled", "false (write events as JSON lines, for ember-history)"),
+    ("ember.eventLog.dir", "/tmp/ember-events (one file per application)"),
 ];
+
+/// Whether a key's value is a secret, never shown by the UI nor written to the
+/// event log: its name contains "secret", "password" or "token".
+pub fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["secret", "password", "token"].iter().any(|word| key.contains(word))
+}
+
+/// What the UI shows instead of a secret value (as Spark shows it).
+pub const REDACTED: &str = "*********(redacted)";
 
 impl Conf {
     pub fn new() -> Self {
@@ -193,8 +214,45 @@ impl Conf {
     /// Checks and types the configuration. Keys set by the program win over
     /// those `ember-submit` passed (`EMBER_CONF`), which win over defaults.
     pub fn validate(&self) -> Result<Settings, EmberError> {
-        let merged = self.clone().over(&Conf::from_submit_env()?);
-        merged.validate_merged()
+        self.effective()?.validate_merged()
+    }
+
+    /// The keys in effect: the program's over those `ember-submit` passed.
+    pub fn effective(&self) -> Result<Conf, EmberError> {
+        Ok(self.clone().over(&Conf::from_submit_env()?))
+    }
+
+    /// Every entry, with the values of secret keys ([`is_secret_key`]) replaced.
+    pub fn redacted_entries(&self) -> Vec<(String, String)> {
+        self.entries()
+            .map(|(k, v)| (k.to_string(), if is_secret_key(k) { REDACTED.to_string() } else { v.to_string() }))
+            .collect()
+    }
+
+    fn ui_settings(&self) -> Result<UiSettings, EmberError> {
+        let bind = self.get("ember.ui.bindAddress").unwrap_or("0.0.0.0");
+        let bind_address = bind.parse().map_err(|_| {
+            EmberError::Config(format!("ember.ui.bindAddress={bind} is not an IP address like 0.0.0.0"))
+        })?;
+        let event_log_dir = self
+            .parsed("ember.eventLog.enabled", false)?
+            .then(|| PathBuf::from(self.get("ember.eventLog.dir").unwrap_or(DEFAULT_EVENT_LOG_DIR)));
+        let ui = UiSettings {
+            enabled: self.parsed("ember.ui.enabled", true)?,
+            port: self.parsed("ember.ui.port", 4040)?,
+            bind_address,
+            show_console_progress: self.parsed("ember.ui.showConsoleProgress", true)?,
+            retained_jobs: self.parsed("ember.ui.retainedJobs", 1000)?,
+            retained_stages: self.parsed("ember.ui.retainedStages", 1000)?,
+            retained_tasks: self.parsed("ember.ui.retainedTasks", 100_000)?,
+            event_log_dir,
+        };
+        if ui.retained_jobs == 0 || ui.retained_stages == 0 {
+            return Err(EmberError::Config(
+                "ember.ui.retainedJobs and ember.ui.retainedStages must be at least 1".into(),
+            ));
+        }
+        Ok(ui)
     }
 
     fn validate_merged(&self) -> Result<Settings, EmberError> {
@@ -246,6 +304,7 @@ impl Conf {
                 None => None,
             },
             auth_secret: self.auth_secret()?,
+            ui: self.ui_settings()?,
         };
         if settings.max_task_failures == 0 {
             return Err(EmberError::Config("ember.task.maxFailures must be at least 1".into()));
@@ -288,6 +347,32 @@ pub struct Settings {
     pub executor_instances: Option<usize>,
     /// The shared secret of `ember://` daemons.
     pub auth_secret: Option<Secret>,
+    /// The web UI, the console progress bar and the event log.
+    pub ui: UiSettings,
+}
+
+/// Where event logs go unless `ember.eventLog.dir` says otherwise.
+pub const DEFAULT_EVENT_LOG_DIR: &str = "/tmp/ember-events";
+
+/// How an application shows what it does: the `ember.ui.*` and
+/// `ember.eventLog.*` keys.
+#[derive(Clone, Debug)]
+pub struct UiSettings {
+    /// Serve the web UI.
+    pub enabled: bool,
+    /// The first port to try (the next ones if taken; 0 = any free port).
+    pub port: u16,
+    pub bind_address: IpAddr,
+    /// Draw progress bars on stderr (only when it is a terminal).
+    pub show_console_progress: bool,
+    /// Finished jobs kept by the UI's state store.
+    pub retained_jobs: usize,
+    /// Finished stage attempts kept.
+    pub retained_stages: usize,
+    /// Tasks kept per stage attempt.
+    pub retained_tasks: usize,
+    /// The event log's directory, when `ember.eventLog.enabled`.
+    pub event_log_dir: Option<PathBuf>,
 }
 
 /// A secret that never shows in logs or debug output.
@@ -347,6 +432,34 @@ mod tests {
         let s = Conf::new().master("local-cluster[2]").set("ember.executor.cores", 2).validate().unwrap();
         assert_eq!(s.master, Master::LocalCluster { executors: 2, cores: 2 });
         assert_eq!(s.default_parallelism, 4);
+    }
+}
+
+#[cfg(test)]
+mod ui_tests {
+    use super::*;
+
+    #[test]
+    fn ui_keys_parse_and_secrets_are_redacted() {
+        let s = Conf::new().master("local").validate().unwrap();
+        assert!(s.ui.enabled && s.ui.show_console_progress && s.ui.event_log_dir.is_none());
+        assert_eq!(s.ui.port, 4040);
+        let s = Conf::new()
+            .master("local")
+            .set("ember.ui.enabled", false)
+            .set("ember.eventLog.enabled", true)
+            .set("ember.eventLog.dir", "/x")
+            .validate()
+            .unwrap();
+        assert!(!s.ui.enabled);
+        assert_eq!(s.ui.event_log_dir, Some(PathBuf::from("/x")));
+        let e = Conf::new().master("local").set("ember.ui.port", "http").validate().unwrap_err().to_string();
+        assert!(e.contains("ember.ui.port=http"), "{e}");
+        let conf = Conf::new().set("ember.auth.secretFile", "/s").set("my.DB.Password", "p").set("api.token", "t");
+        let shown = conf.set("ember.seed", 3).redacted_entries();
+        for (k, v) in &shown {
+            assert_eq!(v == REDACTED, k != "ember.seed", "{k}={v}");
+        }
     }
 }
 

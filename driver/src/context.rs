@@ -2,7 +2,8 @@
 //!
 //! A context validates its configuration, starts the scheduler loop on its own
 //! small tokio runtime, starts or attaches to executors according to the
-//! master, and creates RDDs. It implements [`JobRunner`], through which every
+//! master, starts what `ember.ui.*` and `ember.eventLog.*` ask for (the web
+//! UI, the event log, the progress bar: [`crate::ui`]), and creates RDDs. It implements [`JobRunner`], through which every
 //! RDD's actions reach the scheduler. Dropping it (or `stop()`) fails running
 //! jobs, shuts executors down and reaps backend processes.
 
@@ -10,9 +11,10 @@ use crate::conf::{Conf, Master, Settings};
 use crate::executors::local::LocalExecutor;
 use crate::executors::local_cluster::{ClusterSpec, LocalCluster};
 use crate::executors::{ExecutorId, LOCAL_EXECUTOR_ID};
-use crate::listener::{Listener, ListenerBus};
+use crate::listener::{Listener, ListenerBus, ListenerEvent, UnixMillis};
 use crate::scheduler::dag::{AccumulatorRegistry, DagScheduler};
 use crate::scheduler::{EventSender, SchedulerEvent};
+use crate::ui::UiServices;
 use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
 use ember_rdd::nodes::parsed_text::{LineParser, ParsedTextFileRdd};
 use ember_rdd::nodes::source::{ParallelCollectionRdd, RangeRdd};
@@ -55,6 +57,8 @@ pub struct ContextInner {
     stopped: AtomicBool,
     /// Where `checkpoint()` writes: `<dir>/<app id>`.
     checkpoint_dir: Mutex<Option<PathBuf>>,
+    /// The web UI, event log and progress bar (as `ember.ui.*` asks).
+    ui: Mutex<UiServices>,
 }
 
 impl Context {
@@ -89,6 +93,7 @@ impl Context {
             }
         });
         let app_id = format!("app-{}-{}", std::process::id(), unix_millis());
+        let ui = UiServices::start(&settings, &conf, &app_id, &listener, runtime.handle())?;
         let inner = Arc::new(ContextInner {
             settings,
             conf,
@@ -105,6 +110,7 @@ impl Context {
             lost_executors: Mutex::new(lost_rx),
             stopped: AtomicBool::new(false),
             checkpoint_dir: Mutex::new(None),
+            ui: Mutex::new(ui),
         });
         let ctx = Context { inner };
         ctx.start_executors()?;
@@ -288,6 +294,19 @@ impl Context {
         self.inner.listener.flush();
     }
 
+    /// The web UI's address (`http://host:port`), when it runs.
+    pub fn ui_url(&self) -> Option<String> {
+        self.inner.ui.lock().unwrap_or_else(|p| p.into_inner()).url().map(str::to_string)
+    }
+    /// Where the web UI listens, when it runs.
+    pub fn ui_address(&self) -> Option<std::net::SocketAddr> {
+        self.inner.ui.lock().unwrap_or_else(|p| p.into_inner()).local_addr()
+    }
+    /// The event log's path once complete (`<ember.eventLog.dir>/<app id>`), when enabled.
+    pub fn event_log_path(&self) -> Option<PathBuf> {
+        self.inner.ui.lock().unwrap_or_else(|p| p.into_inner()).event_log_path().map(PathBuf::from)
+    }
+
     /// Process ids of the `local-cluster` backends, in the order they started
     /// (replacements last).
     pub fn backend_pids(&self) -> Vec<u32> {
@@ -329,7 +348,9 @@ impl ContextInner {
         if let Some(cluster) = self.cluster.lock().unwrap_or_else(|p| p.into_inner()).take() {
             cluster.shutdown(); // no backend outlives its context
         }
+        self.listener.post(ListenerEvent::ApplicationEnd { time: UnixMillis::now() });
         self.listener.flush();
+        self.ui.lock().unwrap_or_else(|p| p.into_inner()).stop();
         if let Some(rt) = self.runtime.lock().unwrap_or_else(|p| p.into_inner()).take() {
             rt.shutdown_background();
         }

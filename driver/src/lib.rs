@@ -30,6 +30,7 @@ pub mod executors;
 pub mod listener;
 pub mod scheduler;
 pub mod submit;
+pub mod ui;
 
 pub use conf::{Conf, Master, Settings};
 pub use context::Context;

@@ -103,7 +103,9 @@ pub enum ListenerEvent {
         time: UnixMillis,
     },
     /// The context stopped.
-    ApplicationEnd { time: UnixMillis },
+    ApplicationEnd {
+        time: UnixMillis,
+    },
     JobStart {
         job: JobId,
         /// Every stage the job needs, including those whose outputs exist already.
@@ -195,7 +197,10 @@ pub enum ListenerEvent {
         time: UnixMillis,
     },
     /// The program unpersisted an RDD: its blocks are being dropped everywhere.
-    RddUnpersisted { rdd: RddId, time: UnixMillis },
+    RddUnpersisted {
+        rdd: RddId,
+        time: UnixMillis,
+    },
 }
 
 /// Executor ids are strings on the wire (`ExecutorId` itself stays free of serde).

@@ -511,11 +511,13 @@ impl DagScheduler {
         let Some(mut j) = self.jobs.remove(&job) else { return };
         let outputs: Vec<TaskOutput> =
             j.outputs.drain(..).map(|o| o.unwrap_or(TaskOutput::Bytes(Vec::new()))).collect();
+        self.retire_stage(j.final_stage, None);
+        // Listeners hear of the end before the action returns (as in Spark):
+        // once an action returned, flushing the bus shows its whole job.
+        self.listener.post(ListenerEvent::JobEnd { job, succeeded: true, error: None, time: UnixMillis::now() });
         if let Some(reply) = j.reply.take() {
             let _ = reply.send(Ok(outputs));
         }
-        self.retire_stage(j.final_stage, None);
-        self.listener.post(ListenerEvent::JobEnd { job, succeeded: true, error: None, time: UnixMillis::now() });
     }
 
     /// Drops a result stage (map stages are kept: later jobs reuse their

@@ -87,9 +87,7 @@ impl DagScheduler {
     pub(super) fn fail_job(&mut self, job: JobId, error: EmberError) {
         let Some(mut j) = self.jobs.remove(&job) else { return };
         let message = error.to_string();
-        if let Some(reply) = j.reply.take() {
-            let _ = reply.send(Err(error));
-        }
+        let reply = j.reply.take();
         self.retire_stage(j.final_stage, Some(message.clone()));
         // Stop running the map stages no other job needs.
         let still_needed: HashSet<StageId> = self.jobs.values().flat_map(|j| j.stages.iter().copied()).collect();
@@ -108,7 +106,16 @@ impl DagScheduler {
                 });
             }
         }
-        self.listener.post(ListenerEvent::JobEnd { job, succeeded: false, error: Some(message), time: UnixMillis::now() });
+        self.listener.post(ListenerEvent::JobEnd {
+            job,
+            succeeded: false,
+            error: Some(message),
+            time: UnixMillis::now(),
+        });
+        // After the listener events, as for a job that succeeds.
+        if let Some(reply) = reply {
+            let _ = reply.send(Err(error));
+        }
     }
 
     /// Tells listeners that a launched task ended without a result (its

@@ -1,0 +1,142 @@
+//! The web UI's HTML pages, rendered on the server from the state store: no
+//! JavaScript, one small inline style sheet, and a `<meta http-equiv=refresh>`
+//! while a job runs, so that a page follows the job without a script.
+//!
+//! Every page is a function of `(&AppState, &PageContext)` returning HTML;
+//! the server looks the application up and holds its state's lock only while
+//! rendering. Every string from the application (names, errors, config) is
+//! escaped with [`esc`].
+
+pub mod environment;
+pub mod executors;
+pub mod jobs;
+pub mod stages;
+pub mod storage;
+
+use super::format::{bytes, duration_ms, esc, page_date};
+use super::state::AppState;
+use crate::listener::UnixMillis;
+use std::fmt::Write;
+
+/// Seconds between refreshes of a page while a job runs.
+pub const REFRESH_SECONDS: u32 = 2;
+
+/// Where a page is served and for what kind of UI.
+pub struct PageContext {
+    /// The path prefix of this application's pages: "" in the live UI,
+    /// "/history/<app id>" in `ember-history`.
+    pub base: String,
+    /// The application runs in this process (pages refresh while jobs run).
+    pub live: bool,
+    /// "now" for durations of running things.
+    pub now: UnixMillis,
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222;font-size:14px}\
+nav{background:#2b3a4a;padding:8px 16px;display:flex;gap:18px;align-items:center}\
+nav a{color:#fff;text-decoration:none}nav a.current{font-weight:bold;text-decoration:underline}\
+nav .brand{color:#f39c4a;font-weight:bold;font-size:18px}nav .app{color:#cdd;margin-left:auto}\
+main{padding:8px 16px}h1{font-size:22px}h2{font-size:17px;margin-top:22px}\
+table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}\
+th{background:#eef1f4}td.num{text-align:right}.error{color:#a33;white-space:pre-wrap;max-width:60em}\
+.bar{position:relative;width:180px;height:16px;background:#eee;border:1px solid #bbb;border-radius:3px}\
+.bar .done{position:absolute;left:0;top:0;bottom:0;background:#8bc58b}\
+.bar .running{position:absolute;top:0;bottom:0;background:#b6d8f2}\
+.bar span{position:absolute;width:100%;text-align:center;font-size:11px;line-height:16px}\
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}\
+svg.dag a:hover rect{stroke-width:3}";
+
+/// A whole page: navigation, title, `body`.
+pub fn layout(state: &AppState, ctx: &PageContext, tab: &str, title: &str, body: &str) -> String {
+    let refresh = if ctx.live && state.has_running_jobs() {
+        format!(r#"<meta http-equiv="refresh" content="{REFRESH_SECONDS}">"#)
+    } else {
+        String::new()
+    };
+    let mut nav = String::new();
+    for (name, path) in [
+        ("Jobs", "jobs"),
+        ("Stages", "stages"),
+        ("Storage", "storage"),
+        ("Environment", "environment"),
+        ("Executors", "executors"),
+    ] {
+        let current = if name == tab { r#" class="current""# } else { "" };
+        let _ = write!(nav, r#"<a href="{}/{path}/"{current}>{name}</a>"#, esc(&ctx.base));
+    }
+    let home = if ctx.live { String::new() } else { r#"<a href="/">All applications</a>"#.to_string() };
+    format!(
+        r#"<!DOCTYPE html><html><head><meta charset="utf-8">{refresh}<title>{app} — {title}</title><style>{STYLE}</style></head><body><nav><span class="brand">Ember</span>{nav}{home}<span class="app">{app} ({id})</span></nav><main><h1>{title}</h1>{body}</main></body></html>"#,
+        app = esc(&state.app.name),
+        id = esc(&state.app.id),
+        title = esc(title),
+    )
+}
+
+/// A table with a caption-less header row; cells are HTML already.
+pub fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut out = String::from("<table><thead><tr>");
+    for h in headers {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    let mut any = false;
+    for row in rows {
+        any = true;
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{cell}</td>");
+        }
+        out.push_str("</tr>");
+    }
+    if !any {
+        let _ = write!(out, r#"<tr><td colspan="{}">none</td></tr>"#, headers.len());
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+/// Spark's task progress bar: "done/total (n running)" over a green fill.
+pub fn progress_bar(done: usize, running: usize, total: usize, extra: &str) -> String {
+    let pct = |n: usize| if total == 0 { 0.0 } else { 100.0 * n.min(total) as f64 / total as f64 };
+    let running_text = if running > 0 { format!(" ({running} running)") } else { String::new() };
+    format!(
+        r#"<div class="bar"><div class="done" style="width:{:.1}%"></div><div class="running" style="left:{:.1}%;width:{:.1}%"></div><span>{done}/{total}{running_text}{}</span></div>"#,
+        pct(done),
+        pct(done),
+        pct(running).min(100.0 - pct(done)),
+        esc(extra),
+    )
+}
+
+/// A duration cell from `start` to `end`, or to now while it runs.
+pub fn duration_between(start: Option<UnixMillis>, end: Option<UnixMillis>, now: UnixMillis) -> String {
+    match start {
+        Some(s) => duration_ms(end.unwrap_or(now).since(s) as f64),
+        None => String::new(),
+    }
+}
+
+pub fn date_cell(t: Option<UnixMillis>) -> String {
+    t.map(page_date).unwrap_or_default()
+}
+
+/// Bytes, or nothing for zero (as Spark's tables leave empty cells).
+pub fn bytes_cell(n: u64) -> String {
+    if n == 0 { String::new() } else { bytes(n) }
+}
+
+/// A definition list of (term, HTML value).
+pub fn details(items: &[(&str, String)]) -> String {
+    let mut out = String::from("<dl>");
+    for (k, v) in items {
+        let _ = write!(out, "<dt>{}</dt><dd>{v}</dd>", esc(k));
+    }
+    out.push_str("</dl>");
+    out
+}
+
+/// A page for a missing thing (a job id that does not exist, …).
+pub fn not_found(state: &AppState, ctx: &PageContext, what: &str) -> String {
+    layout(state, ctx, "", "Not found", &format!("<p>{}</p>", esc(what)))
+}

@@ -1,0 +1,549 @@
+//! The UI's state store: one application's jobs, stage attempts (with their
+//! task tables), executors and cached blocks, built from listener events
+//! alone (Spark's `AppStatusListener` + `AppStatusStore` in one).
+//!
+//! Because it reads nothing but [`ListenerEvent`]s, the live UI (a listener
+//! on the bus) and `ember-history` (a replay of the event log) build the same
+//! state from the same events, and so answer the same.
+//!
+//! Invariants:
+//! - a stage attempt is keyed by `(stage, attempt)`; attempts are numbered
+//!   from 1, and attempt 0 is a placeholder for a stage that a job needs but
+//!   that never ran: `Pending` while the job runs, `Skipped` after;
+//! - an attempt belongs to the jobs that were running and needed its stage
+//!   when it was submitted, and a job's counts add up its attempts;
+//! - memory is bounded: finished jobs, finished attempts and tasks per
+//!   attempt beyond the `ember.ui.retained*` limits are forgotten, oldest first.
+
+use crate::listener::{BlockPlacement, Listener, ListenerEvent, RddInfo, StageInfo, UnixMillis};
+use ember_rdd::ids::{BlockId, JobId, RddId, StageId, TaskId};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How much finished history the store keeps.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub jobs: usize,
+    pub stages: usize,
+    pub tasks_per_stage: usize,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { jobs: 1000, stages: 1000, tasks_per_stage: 100_000 }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AppSummary {
+    pub id: String,
+    pub name: String,
+    pub master: String,
+    pub user: String,
+    pub configuration: Vec<(String, String)>,
+    pub started: UnixMillis,
+    pub ended: Option<UnixMillis>,
+    /// The time of the latest event.
+    pub last_event: UnixMillis,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Clone, Debug)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub name: String,
+    pub stages: Vec<StageId>,
+    pub submitted: UnixMillis,
+    pub completed: Option<UnixMillis>,
+    pub status: JobStatus,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageStatus {
+    Pending,
+    Active,
+    Complete,
+    Failed,
+    Skipped,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskStatus {
+    Running,
+    Success,
+    Failed,
+}
+
+/// One task attempt, as the stage page's task table shows it.
+#[derive(Clone, Debug)]
+pub struct TaskRecord {
+    pub id: TaskId,
+    pub partition: usize,
+    /// Attempts of this partition that failed before this one.
+    pub attempt: u32,
+    pub executor: String,
+    pub launched: UnixMillis,
+    pub finished: Option<UnixMillis>,
+    pub status: TaskStatus,
+    pub error: Option<String>,
+    pub metrics: TaskMetricsRecord,
+}
+
+/// What a finished task measured (zeros while it runs).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TaskMetricsRecord {
+    pub run_time: Duration,
+    pub records_read: u64,
+    pub shuffle_read_bytes: u64,
+    pub shuffle_write_bytes: u64,
+    pub result_size_bytes: u64,
+}
+
+impl TaskMetricsRecord {
+    fn add(&mut self, other: &TaskMetricsRecord) {
+        self.run_time += other.run_time;
+        self.records_read += other.records_read;
+        self.shuffle_read_bytes += other.shuffle_read_bytes;
+        self.shuffle_write_bytes += other.shuffle_write_bytes;
+        self.result_size_bytes += other.result_size_bytes;
+    }
+}
+
+/// One attempt of a stage (or, as attempt 0, a stage that has not run).
+#[derive(Clone, Debug)]
+pub struct AttemptRecord {
+    pub stage: StageId,
+    pub attempt: u32,
+    pub name: String,
+    pub status: StageStatus,
+    pub jobs: Vec<JobId>,
+    pub num_tasks: usize,
+    pub submitted: Option<UnixMillis>,
+    pub first_task_launched: Option<UnixMillis>,
+    pub completed: Option<UnixMillis>,
+    pub failure: Option<String>,
+    pub active_tasks: usize,
+    pub complete_tasks: usize,
+    pub failed_tasks: usize,
+    /// Partitions with a successful task.
+    pub completed_partitions: BTreeSet<usize>,
+    /// Totals over finished tasks.
+    pub totals: TaskMetricsRecord,
+    /// The latest tasks (at most `Retention::tasks_per_stage`).
+    pub tasks: BTreeMap<TaskId, TaskRecord>,
+}
+
+impl AttemptRecord {
+    fn new(stage: StageId, attempt: u32, name: String, status: StageStatus, jobs: Vec<JobId>, tasks: usize) -> Self {
+        AttemptRecord {
+            stage,
+            attempt,
+            name,
+            status,
+            jobs,
+            num_tasks: tasks,
+            submitted: None,
+            first_task_launched: None,
+            completed: None,
+            failure: None,
+            active_tasks: 0,
+            complete_tasks: 0,
+            failed_tasks: 0,
+            completed_partitions: BTreeSet::new(),
+            totals: TaskMetricsRecord::default(),
+            tasks: BTreeMap::new(),
+        }
+    }
+    pub fn is_finished(&self) -> bool {
+        !matches!(self.status, StageStatus::Pending | StageStatus::Active)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ExecutorRecord {
+    pub id: String,
+    pub host_port: String,
+    pub active: bool,
+    pub cores: usize,
+    /// Memory for cached blocks (0 = unlimited).
+    pub max_memory: u64,
+    pub added: UnixMillis,
+    pub removed: Option<UnixMillis>,
+    pub remove_reason: Option<String>,
+    pub active_tasks: usize,
+    pub completed_tasks: usize,
+    pub failed_tasks: usize,
+    /// Wall-clock time of its finished tasks, in ms.
+    pub task_time_ms: u64,
+    pub totals: TaskMetricsRecord,
+}
+
+/// A cached block's copy on one executor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockCopy {
+    pub placement: BlockPlacement,
+    pub size_bytes: u64,
+}
+
+/// The state of one application, as its UI shows it.
+#[derive(Debug, Default)]
+pub struct AppState {
+    pub app: AppSummary,
+    pub jobs: BTreeMap<JobId, JobRecord>,
+    /// What each stage computes, from the start events of the jobs needing it.
+    pub stage_infos: HashMap<StageId, Arc<StageInfo>>,
+    pub attempts: BTreeMap<(StageId, u32), AttemptRecord>,
+    pub executors: BTreeMap<String, ExecutorRecord>,
+    /// Cached RDDs (storage level set) seen in jobs, by id.
+    pub cached_rdds: BTreeMap<RddId, RddInfo>,
+    /// Copies of each cached block, by executor.
+    pub blocks: BTreeMap<BlockId, BTreeMap<String, BlockCopy>>,
+    retention: Retention,
+}
+
+impl AppState {
+    pub fn new(retention: Retention) -> Self {
+        AppState { retention, ..Default::default() }
+    }
+
+    /// The time durations of running things are measured to: the end of the
+    /// application, else now (live) or the latest event (a replayed log).
+    pub fn clock(&self, live: bool) -> UnixMillis {
+        match self.app.ended {
+            Some(end) => end,
+            None if live => UnixMillis::now(),
+            None => self.app.last_event,
+        }
+    }
+
+    pub fn has_running_jobs(&self) -> bool {
+        self.jobs.values().any(|j| j.status == JobStatus::Running)
+    }
+
+    /// The attempts that ran for `job`, and the placeholders of its stages that never ran.
+    pub fn attempts_of_job(&self, job: JobId) -> impl Iterator<Item = &AttemptRecord> {
+        self.attempts.values().filter(move |a| a.jobs.contains(&job))
+    }
+
+    pub fn apply(&mut self, event: &ListenerEvent) {
+        match event {
+            ListenerEvent::ApplicationStart { app_id, app_name, master, user, configuration, time } => {
+                self.app = AppSummary {
+                    id: app_id.clone(),
+                    name: app_name.clone(),
+                    master: master.clone(),
+                    user: user.clone(),
+                    configuration: configuration.clone(),
+                    started: *time,
+                    ended: None,
+                    last_event: *time,
+                };
+            }
+            ListenerEvent::ApplicationEnd { time } => self.app.ended = Some(*time),
+            ListenerEvent::JobStart { job, stages, stage_infos, name, time } => {
+                self.job_started(*job, stages, stage_infos, name, *time)
+            }
+            ListenerEvent::JobEnd { job, succeeded, error, time } => self.job_ended(*job, *succeeded, error, *time),
+            ListenerEvent::StageSubmitted { stage, attempt, tasks, name, time, .. } => {
+                self.stage_submitted(*stage, *attempt, *tasks, name, *time)
+            }
+            ListenerEvent::StageCompleted { stage, attempt, failure, time } => {
+                if let Some(a) = self.attempts.get_mut(&(*stage, *attempt)) {
+                    a.status = if failure.is_some() { StageStatus::Failed } else { StageStatus::Complete };
+                    a.failure = failure.clone();
+                    a.completed = Some(*time);
+                }
+                self.trim_stages();
+            }
+            ListenerEvent::TaskStart { task, stage, stage_attempt, partition, attempt, executor, time } => {
+                let limit = self.retention.tasks_per_stage;
+                if let Some(a) = self.attempts.get_mut(&(*stage, *stage_attempt)) {
+                    a.active_tasks += 1;
+                    a.first_task_launched.get_or_insert(*time);
+                    a.tasks.insert(
+                        *task,
+                        TaskRecord {
+                            id: *task,
+                            partition: *partition,
+                            attempt: *attempt,
+                            executor: executor.0.clone(),
+                            launched: *time,
+                            finished: None,
+                            status: TaskStatus::Running,
+                            error: None,
+                            metrics: TaskMetricsRecord::default(),
+                        },
+                    );
+                    while a.tasks.len() > limit {
+                        a.tasks.pop_first();
+                    }
+                }
+                self.executors.entry(executor.0.clone()).or_default().active_tasks += 1;
+            }
+            ListenerEvent::TaskEnd {
+                task,
+                stage,
+                stage_attempt,
+                partition,
+                executor,
+                succeeded,
+                error,
+                run_time,
+                records_read,
+                shuffle_read_bytes,
+                shuffle_write_bytes,
+                result_size_bytes,
+                time,
+                ..
+            } => {
+                let metrics = TaskMetricsRecord {
+                    run_time: *run_time,
+                    records_read: *records_read,
+                    shuffle_read_bytes: *shuffle_read_bytes,
+                    shuffle_write_bytes: *shuffle_write_bytes,
+                    result_size_bytes: *result_size_bytes,
+                };
+                let mut launched = *time;
+                if let Some(a) = self.attempts.get_mut(&(*stage, *stage_attempt)) {
+                    a.active_tasks = a.active_tasks.saturating_sub(1);
+                    if *succeeded {
+                        a.complete_tasks += 1;
+                        a.completed_partitions.insert(*partition);
+                    } else {
+                        a.failed_tasks += 1;
+                    }
+                    a.totals.add(&metrics);
+                    if let Some(t) = a.tasks.get_mut(task) {
+                        t.finished = Some(*time);
+                        t.status = if *succeeded { TaskStatus::Success } else { TaskStatus::Failed };
+                        t.error = error.clone();
+                        t.metrics = metrics;
+                        launched = t.launched;
+                    }
+                }
+                let e = self.executors.entry(executor.0.clone()).or_default();
+                e.active_tasks = e.active_tasks.saturating_sub(1);
+                if *succeeded {
+                    e.completed_tasks += 1;
+                } else {
+                    e.failed_tasks += 1;
+                }
+                e.task_time_ms += time.since(launched);
+                e.totals.add(&metrics);
+            }
+            ListenerEvent::ExecutorAdded { executor, cores, host_port, max_memory, time } => {
+                let e = self.executors.entry(executor.0.clone()).or_default();
+                e.id = executor.0.clone();
+                e.host_port = host_port.clone();
+                e.active = true;
+                e.cores = *cores;
+                e.max_memory = *max_memory;
+                e.added = *time;
+                e.removed = None;
+                e.remove_reason = None;
+            }
+            ListenerEvent::ExecutorRemoved { executor, reason, time } => {
+                if let Some(e) = self.executors.get_mut(&executor.0) {
+                    e.active = false;
+                    e.removed = Some(*time);
+                    e.remove_reason = Some(reason.clone());
+                }
+                self.blocks.retain(|_, copies| {
+                    copies.remove(&executor.0);
+                    !copies.is_empty()
+                });
+            }
+            ListenerEvent::BlockUpdated { executor, block, placement, size_bytes, .. } => {
+                if *placement == BlockPlacement::Removed {
+                    if let Some(copies) = self.blocks.get_mut(block) {
+                        copies.remove(&executor.0);
+                        if copies.is_empty() {
+                            self.blocks.remove(block);
+                        }
+                    }
+                } else {
+                    let copy = BlockCopy { placement: *placement, size_bytes: *size_bytes };
+                    self.blocks.entry(*block).or_default().insert(executor.0.clone(), copy);
+                }
+            }
+            ListenerEvent::RddUnpersisted { rdd, .. } => {
+                self.blocks.retain(|b, _| b.rdd != *rdd);
+            }
+        }
+        if let Some(time) = event_time(event) {
+            self.app.last_event = self.app.last_event.max(time);
+        }
+    }
+
+    fn job_started(&mut self, job: JobId, stages: &[StageId], infos: &[StageInfo], name: &str, time: UnixMillis) {
+        for info in infos {
+            for rdd in info.rdds.iter().filter(|r| r.storage_level.is_cached()) {
+                self.cached_rdds.insert(rdd.id, rdd.clone());
+            }
+            let never_ran = self.attempts.range((info.stage, 0)..=(info.stage, u32::MAX)).next().is_none();
+            if never_ran {
+                let a = AttemptRecord::new(
+                    info.stage,
+                    0,
+                    info.name.clone(),
+                    StageStatus::Pending,
+                    vec![job],
+                    info.num_tasks,
+                );
+                self.attempts.insert((info.stage, 0), a);
+            } else if let Some(a) = self.attempts.get_mut(&(info.stage, 0)) {
+                a.status = StageStatus::Pending;
+                a.jobs.push(job);
+            }
+            self.stage_infos.insert(info.stage, Arc::new(info.clone()));
+        }
+        let record = JobRecord {
+            id: job,
+            name: name.to_string(),
+            stages: stages.to_vec(),
+            submitted: time,
+            completed: None,
+            status: JobStatus::Running,
+            error: None,
+        };
+        self.jobs.insert(job, record);
+        self.trim_jobs();
+    }
+
+    fn job_ended(&mut self, job: JobId, succeeded: bool, error: &Option<String>, time: UnixMillis) {
+        let Some(j) = self.jobs.get_mut(&job) else { return };
+        j.status = if succeeded { JobStatus::Succeeded } else { JobStatus::Failed };
+        j.error = error.clone();
+        j.completed = Some(time);
+        let stages = j.stages.clone();
+        let running: BTreeSet<StageId> = self
+            .jobs
+            .values()
+            .filter(|j| j.status == JobStatus::Running)
+            .flat_map(|j| j.stages.iter().copied())
+            .collect();
+        for stage in stages {
+            if let Some(a) = self.attempts.get_mut(&(stage, 0))
+                && a.status == StageStatus::Pending
+                && !running.contains(&stage)
+            {
+                a.status = StageStatus::Skipped;
+                a.completed = Some(time);
+            }
+        }
+    }
+
+    fn stage_submitted(&mut self, stage: StageId, attempt: u32, tasks: usize, name: &str, time: UnixMillis) {
+        let placeholder = self.attempts.remove(&(stage, 0));
+        let jobs: Vec<JobId> = self
+            .jobs
+            .values()
+            .filter(|j| j.status == JobStatus::Running && j.stages.contains(&stage))
+            .map(|j| j.id)
+            .collect();
+        let jobs = if jobs.is_empty() { placeholder.map(|p| p.jobs).unwrap_or_default() } else { jobs };
+        let mut a = AttemptRecord::new(stage, attempt, name.to_string(), StageStatus::Active, jobs, tasks);
+        a.submitted = Some(time);
+        self.attempts.insert((stage, attempt), a);
+    }
+
+    /// Forgets the oldest finished jobs beyond the limit (a tenth more at
+    /// once, so that trimming is rare).
+    fn trim_jobs(&mut self) {
+        let limit = self.retention.jobs;
+        if self.jobs.len() <= limit + limit / 10 {
+            return;
+        }
+        let excess = self.jobs.len() - limit;
+        let old: Vec<JobId> =
+            self.jobs.values().filter(|j| j.status != JobStatus::Running).map(|j| j.id).take(excess).collect();
+        for id in old {
+            self.jobs.remove(&id);
+        }
+        self.forget_unused_stage_infos();
+    }
+
+    /// Forgets the oldest finished stage attempts beyond the limit.
+    fn trim_stages(&mut self) {
+        let limit = self.retention.stages;
+        if self.attempts.len() <= limit + limit / 10 {
+            return;
+        }
+        let excess = self.attempts.len() - limit;
+        let old: Vec<(StageId, u32)> =
+            self.attempts.iter().filter(|(_, a)| a.is_finished()).map(|(k, _)| *k).take(excess).collect();
+        for key in old {
+            self.attempts.remove(&key);
+        }
+        self.forget_unused_stage_infos();
+    }
+
+    fn forget_unused_stage_infos(&mut self) {
+        let used: BTreeSet<StageId> = self
+            .jobs
+            .values()
+            .flat_map(|j| j.stages.iter().copied())
+            .chain(self.attempts.keys().map(|(s, _)| *s))
+            .collect();
+        self.stage_infos.retain(|s, _| used.contains(s));
+    }
+}
+
+fn event_time(event: &ListenerEvent) -> Option<UnixMillis> {
+    Some(match event {
+        ListenerEvent::ApplicationStart { time, .. }
+        | ListenerEvent::ApplicationEnd { time }
+        | ListenerEvent::JobStart { time, .. }
+        | ListenerEvent::JobEnd { time, .. }
+        | ListenerEvent::StageSubmitted { time, .. }
+        | ListenerEvent::StageCompleted { time, .. }
+        | ListenerEvent::TaskStart { time, .. }
+        | ListenerEvent::TaskEnd { time, .. }
+        | ListenerEvent::ExecutorAdded { time, .. }
+        | ListenerEvent::ExecutorRemoved { time, .. }
+        | ListenerEvent::BlockUpdated { time, .. }
+        | ListenerEvent::RddUnpersisted { time, .. } => *time,
+    })
+}
+
+/// The state store as a listener: the live UI's, or one replayed application's.
+pub struct AppStore {
+    state: Mutex<AppState>,
+    /// Whether the application is running in this process (durations of
+    /// running things grow with the clock) or replayed from a log.
+    live: bool,
+}
+
+impl AppStore {
+    pub fn new(retention: Retention, live: bool) -> Self {
+        AppStore { state: Mutex::new(AppState::new(retention)), live }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// Runs `f` on the current state (briefly: the bus waits meanwhile).
+    pub fn read<R>(&self, f: impl FnOnce(&AppState) -> R) -> R {
+        f(&self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The application's id.
+    pub fn app_id(&self) -> String {
+        self.read(|s| s.app.id.clone())
+    }
+}
+
+impl Listener for AppStore {
+    fn on_event(&self, event: &ListenerEvent) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).apply(event);
+    }
+}

@@ -1,0 +1,205 @@
+//! The live web UI: its JSON API followed during and after jobs, its pages,
+//! its port, and the console progress bar's lines from a real job's events.
+
+mod ui_common;
+
+use ember::listener::{ListenerEvent, RecordingListener, UnixMillis};
+use ember::ui::progress::ConsoleProgressState;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use ui_common::{get, get_json, get_page, slow_rdd, ui_context, wait_for, word_counts};
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn count_where(list: &Value, key: &str, value: &str) -> usize {
+    list.as_array().expect("a JSON list").iter().filter(|x| x[key] == value).count()
+}
+
+#[test]
+fn the_api_shows_a_running_job_then_its_end() {
+    // No prefetching: a launched task is a running one.
+    let ctx = ui_context("local[2]", &[("ember.executor.prefetchTasks", "0")]);
+    let addr = ctx.ui_address().expect("the UI runs by default");
+    let app = ctx.app_id().to_string();
+    let apps = get_json(addr, "/api/v1/applications");
+    assert_eq!(apps[0]["id"], app.as_str());
+    assert_eq!(apps[0]["attempts"][0]["completed"], false);
+
+    // 4 tasks of 400 ms on 2 task threads: two waves.
+    let job = slow_rdd(&ctx, 4, 400).count_async();
+    let runner = std::thread::spawn(move || futures::executor::block_on(job));
+    let jobs_path = format!("/api/v1/applications/{app}/jobs");
+    let stages_path = format!("/api/v1/applications/{app}/stages");
+    let running = wait_for(PATIENCE, "a running job with running tasks", || {
+        let jobs = get_json(addr, &jobs_path);
+        (jobs[0]["status"] == "RUNNING" && jobs[0]["numActiveTasks"].as_u64() > Some(0)).then_some(jobs)
+    });
+    assert_eq!(running.as_array().unwrap().len(), 1);
+    assert_eq!(running[0]["numTasks"], 4);
+    assert!(running[0]["numActiveTasks"].as_u64().unwrap() <= 2, "{running}");
+    assert!(running[0]["numCompletedTasks"].as_u64().unwrap() < 4, "{running}");
+    assert_eq!(running[0]["numActiveStages"], 1);
+    let stages = get_json(addr, &stages_path);
+    assert_eq!(count_where(&stages, "status", "ACTIVE"), 1, "{stages}");
+    assert_eq!(stages[0]["numTasks"], 4);
+    let (status, page) = get(addr, "/jobs/");
+    assert_eq!(status, 200);
+    assert!(page.contains("Active Jobs (1)") && page.contains(r#"http-equiv="refresh""#), "{page}");
+
+    assert_eq!(runner.join().unwrap().unwrap(), 4);
+    ctx.flush_listeners();
+    let jobs = get_json(addr, &jobs_path);
+    assert_eq!(jobs[0]["status"], "SUCCEEDED");
+    assert_eq!(jobs[0]["numCompletedTasks"], 4);
+    assert_eq!(jobs[0]["numActiveTasks"], 0);
+    assert_eq!(jobs[0]["numCompletedStages"], 1);
+    assert!(jobs[0]["completionTime"].as_str().unwrap().ends_with("GMT"));
+    let stages = get_json(addr, &stages_path);
+    assert_eq!(count_where(&stages, "status", "COMPLETE"), 1, "{stages}");
+    assert_eq!(stages[0]["numCompleteTasks"], 4);
+    assert!(stages[0]["executorRunTime"].as_u64().unwrap() >= 4 * 400, "{stages}");
+    let summary = get_json(addr, &format!("{stages_path}/0/1/taskSummary?quantiles=0,0.5,1"));
+    assert!(summary["duration"][0].as_f64().unwrap() >= 400.0, "{summary}");
+    let executors = get_json(addr, &format!("/api/v1/applications/{app}/executors"));
+    assert_eq!(executors[0]["totalCores"], 2);
+    assert_eq!(executors[0]["completedTasks"], 4);
+    let page = get_page(addr, "/jobs/");
+    assert!(page.contains("Completed Jobs (1)") && !page.contains("http-equiv"), "{page}");
+}
+
+#[test]
+fn a_shuffle_job_has_two_stages_and_a_rerun_skips_the_map_stage() {
+    let ctx = ui_context("local-cluster[2]", &[]);
+    let addr = ctx.ui_address().unwrap();
+    let app = ctx.app_id().to_string();
+    let counts = word_counts(&ctx);
+    assert_eq!(counts.count().unwrap(), 3);
+    assert_eq!(counts.collect().unwrap().len(), 3);
+    ctx.flush_listeners();
+    let jobs = get_json(addr, &format!("/api/v1/applications/{app}/jobs"));
+    assert_eq!(jobs.as_array().unwrap().len(), 2);
+    let (second, first) = (&jobs[0], &jobs[1]);
+    assert_eq!(first["stageIds"].as_array().unwrap().len(), 2);
+    assert_eq!((first["numCompletedStages"].as_u64(), first["numSkippedStages"].as_u64()), (Some(2), Some(0)));
+    assert_eq!((second["numCompletedStages"].as_u64(), second["numSkippedStages"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(second["numSkippedTasks"], 2);
+    let stages = get_json(addr, &format!("/api/v1/applications/{app}/stages"));
+    assert_eq!(count_where(&stages, "status", "COMPLETE"), 3, "{stages}");
+    let map_stage = get_json(addr, &format!("/api/v1/applications/{app}/stages/0/1"));
+    assert!(map_stage["shuffleWriteBytes"].as_u64().unwrap() > 0, "{map_stage}");
+    assert_eq!(map_stage["tasks"].as_object().unwrap().len(), 2);
+    let executors = get_json(addr, &format!("/api/v1/applications/{app}/executors"));
+    assert_eq!(executors.as_array().unwrap().len(), 2);
+    assert!(executors[0]["hostPort"].as_str().unwrap().starts_with("127.0.0.1:"), "{executors}");
+
+    let dag = get_page(addr, "/jobs/job/?id=0");
+    for text in ["<svg", "Stage 0 (complete)", "Stage 1 (complete)", "ParallelCollectionRdd [0]", "ShuffledRdd ["] {
+        assert!(dag.contains(text), "{text} not in the job page");
+    }
+    let rerun = get_page(addr, "/jobs/job/?id=1");
+    assert!(rerun.contains("Stage 0 (skipped)"), "{rerun}");
+    let stage = get_page(addr, "/stages/stage/?id=1&attempt=1");
+    assert!(stage.contains("Summary Metrics for 2 Completed Tasks") && stage.contains("Median"), "{stage}");
+    for page in ["/stages/", "/executors/", "/storage/", "/environment/", "/jobs"] {
+        get_page(addr, page);
+    }
+    let (status, _) = get(addr, "/jobs/job/?id=banana");
+    assert_eq!(status, 400);
+    assert_eq!(get(addr, "/api/v1/applications/nope/jobs").0, 404);
+    assert_eq!(get(addr, &format!("/api/v1/applications/{app}/jobs/99")).0, 404);
+}
+
+#[test]
+fn storage_shows_cached_partitions_until_unpersisted() {
+    let ctx = ui_context("local[2]", &[]);
+    let addr = ctx.ui_address().unwrap();
+    let storage_path = format!("/api/v1/applications/{}/storage/rdd", ctx.app_id());
+    let cached = ctx.parallelize((0..10_000u64).collect(), 4).map(|x| x * 2).cache();
+    assert_eq!(cached.count().unwrap(), 10_000);
+    let rdds = wait_for(PATIENCE, "the cached RDD", || {
+        let rdds = get_json(addr, &storage_path);
+        (rdds.as_array().unwrap().len() == 1 && rdds[0]["numCachedPartitions"] == 4).then_some(rdds)
+    });
+    assert_eq!(rdds[0]["numPartitions"], 4);
+    assert_eq!(rdds[0]["storageLevel"], "Memory Deserialized 1x Replicated");
+    assert!(rdds[0]["memoryUsed"].as_u64().unwrap() >= 80_000, "{rdds}");
+    assert!(rdds[0]["name"].as_str().unwrap().starts_with("MapPartitionsRdd ["), "{rdds}");
+    let executors = get_json(addr, &format!("/api/v1/applications/{}/executors", ctx.app_id()));
+    assert_eq!(executors[0]["rddBlocks"], 4);
+    let page = get_page(addr, "/storage/");
+    assert!(page.contains("100%"), "{page}");
+    cached.unpersist();
+    wait_for(PATIENCE, "the RDD to leave storage", || {
+        get_json(addr, &storage_path).as_array().unwrap().is_empty().then_some(())
+    });
+}
+
+#[test]
+fn secrets_are_redacted_and_a_failed_job_says_why() {
+    let ctx = ui_context("local[2]", &[("db.password", "hunter2"), ("ember.task.maxFailures", "2")]);
+    let addr = ctx.ui_address().unwrap();
+    let env = get_page(addr, &format!("/api/v1/applications/{}/environment", ctx.app_id()));
+    assert!(!env.contains("hunter2") && env.contains("redacted"), "{env}");
+    assert!(!get_page(addr, "/environment/").contains("hunter2"));
+
+    let err = ctx.parallelize(vec![1u32, 2, 3], 3).map(|x| if x == 2 { panic!("two is cursed") } else { x }).count();
+    assert!(err.is_err());
+    ctx.flush_listeners();
+    let jobs = get_json(addr, &format!("/api/v1/applications/{}/jobs", ctx.app_id()));
+    assert_eq!(jobs[0]["status"], "FAILED");
+    assert_eq!(jobs[0]["numFailedTasks"], 2);
+    assert!(jobs[0]["error"].as_str().unwrap().contains("two is cursed"), "{jobs}");
+    let stages = get_json(addr, &format!("/api/v1/applications/{}/stages?status=failed", ctx.app_id()));
+    assert_eq!(stages.as_array().unwrap().len(), 1, "{stages}");
+    assert!(get_page(addr, "/jobs/").contains("two is cursed"));
+}
+
+#[test]
+fn a_taken_port_moves_the_ui_to_the_next_one_and_it_can_be_turned_off() {
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let ctx = ui_context("local[1]", &[("ember.ui.port", &port.to_string())]);
+    let got = ctx.ui_address().expect("the UI found a port").port();
+    assert!(got > port && got <= port + 32, "{port} was taken; got {got}");
+    assert!(ctx.ui_url().unwrap().ends_with(&format!(":{got}")));
+    let off = ui_context("local[1]", &[("ember.ui.enabled", "false")]);
+    assert!(off.ui_url().is_none() && off.ui_address().is_none());
+    assert_eq!(off.parallelize(vec![1, 2], 2).count().unwrap(), 2);
+    ctx.stop();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", got)).is_err(), "the UI stops with its context");
+}
+
+#[test]
+fn the_progress_bar_draws_a_real_jobs_events() {
+    let ctx = ui_context("local[2]", &[("ember.ui.enabled", "false")]);
+    let recorder = Arc::new(RecordingListener::default());
+    ctx.add_listener(recorder.clone());
+    assert_eq!(slow_rdd(&ctx, 4, 10).count().unwrap(), 4);
+    ctx.flush_listeners();
+    let events = recorder.events();
+    let submitted = events
+        .iter()
+        .find_map(|e| match e {
+            ListenerEvent::StageSubmitted { time, .. } => Some(*time),
+            _ => None,
+        })
+        .expect("a stage was submitted");
+    let later = UnixMillis(submitted.0 + 10_000);
+    let mut progress = ConsoleProgressState::default();
+    let mut seen = Vec::new();
+    for e in &events {
+        progress.apply(e);
+        if let Some(line) = progress.lines(50, later).pop()
+            && seen.last() != Some(&line)
+        {
+            seen.push(line);
+        }
+    }
+    assert!(progress.lines(50, later).is_empty(), "cleared when the stage ends");
+    // 50 columns: "[Stage 0:" and "(c + r) / 4]" leave 29 for the bar.
+    assert_eq!(seen.first(), Some(&format!("[Stage 0:>{}(0 + 0) / 4]", " ".repeat(28))));
+    assert_eq!(seen.last(), Some(&format!("[Stage 0:{}(4 + 0) / 4]", "=".repeat(29))));
+    assert!(seen.iter().all(|l| l.len() == 50), "{seen:#?}");
+    assert!(seen.iter().any(|l| l.contains("(1 + ")), "{seen:#?}");
+}
