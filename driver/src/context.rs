@@ -1,11 +1,12 @@
 //! `Context`: the entry point of a driver program (Spark's SparkContext).
 //!
 //! A context validates its configuration, starts the scheduler loop on its own
-//! small tokio runtime, starts or attaches to executors according to the
-//! master, starts what `ember.ui.*` and `ember.eventLog.*` ask for (the web
-//! UI, the event log, the progress bar: [`crate::ui`]), and creates RDDs. It implements [`JobRunner`], through which every
-//! RDD's actions reach the scheduler. Dropping it (or `stop()`) fails running
-//! jobs, shuts executors down and reaps backend processes.
+//! small tokio runtime, starts what `ember.ui.*` and `ember.eventLog.*` ask
+//! for (the web UI, the event log, the progress bar: [`crate::ui`]), starts or
+//! attaches to executors according to the master, and creates RDDs. It
+//! implements [`JobRunner`], through which every RDD's actions reach the
+//! scheduler. Dropping it (or `stop()`) fails running jobs, shuts executors
+//! down, reaps backend processes and completes the event log.
 
 use crate::conf::{Conf, Master, Settings};
 use crate::executors::local::LocalExecutor;

@@ -154,6 +154,14 @@ pub fn display_url(addr: SocketAddr) -> String {
     }
 }
 
+/// Who runs the program: `$USER`, `$LOGNAME`, else the numeric user id.
+fn user_name() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        format!("uid {}", unsafe { libc::getuid() })
+    })
+}
+
 /// The first event of an application: who, what, and its configuration
 /// (secrets redacted here, so that neither the UI nor the log ever holds them).
 fn application_start(settings: &Settings, conf: &Conf, app_id: &str) -> ListenerEvent {
@@ -174,7 +182,7 @@ fn application_start(settings: &Settings, conf: &Conf, app_id: &str) -> Listener
         app_id: app_id.to_string(),
         app_name: settings.app_name.clone(),
         master,
-        user: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+        user: user_name(),
         configuration,
         time: UnixMillis::now(),
     }

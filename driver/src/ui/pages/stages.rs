@@ -75,11 +75,13 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
             ),
         ),
         ("Total Time Across All Tasks", duration_ms(a.totals.run_time.as_secs_f64() * 1e3)),
-        ("Records Read", a.totals.records_read.to_string()),
         ("Shuffle Read", bytes(a.totals.shuffle_read_bytes)),
         ("Shuffle Write", bytes(a.totals.shuffle_write_bytes)),
         ("Result Size", bytes(a.totals.result_size_bytes)),
     ];
+    if a.totals.records_read > 0 {
+        items.push(("Records Read", a.totals.records_read.to_string()));
+    }
     if let Some(f) = &a.failure {
         items.push(("Failure Reason", format!(r#"<div class="error">{}</div>"#, esc(f))));
     }
@@ -87,7 +89,9 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
         Some(info) => dag_svg::render(&[DagStage { info, status: a.status, href: String::new() }]),
         None => "<p>Not remembered.</p>".into(),
     };
-    let quantiles = task_quantiles(a, &PAGE_QUANTILES);
+    // Metrics no task reported (all zero) are left out, as Spark hides unused columns.
+    let mut quantiles = task_quantiles(a, &PAGE_QUANTILES);
+    quantiles.retain(|m| m.unit == MetricUnit::Millis || m.values.iter().any(|v| *v > 0.0));
     let summary = if quantiles.is_empty() {
         "<p>No task has finished successfully yet.</p>".to_string()
     } else {
