@@ -2,7 +2,8 @@
 //! the results, with the machine and the date, to BENCHMARKS.md.
 //!
 //! - scheduling: throughput of a 10,000-task job of empty tasks, and the
-//!   latency of a 2-task job, in `local[2]` and `local-cluster[2]`;
+//!   latency of a 2-task job, in `local[2]` and `local-cluster[2]`; the same
+//!   throughput with the web UI and the event log on against both off;
 //! - shuffle: `reduce_by_key` over 10M `(u64, u64)` pairs with 1M distinct keys,
 //!   and `sort_by_key` of 10M records, in `local-cluster[2]`, beside a plain
 //!   single-process `HashMap` / sort of the same data;

@@ -1,4 +1,6 @@
-//! Scheduling overhead: empty-task throughput and small-job latency.
+//! Scheduling overhead: empty-task throughput and small-job latency, and
+//! what the web UI and the event log cost on top (both on against both off,
+//! measured in alternating rounds of the same run).
 
 use ember::prelude::*;
 use ember_bench::report::Row;
@@ -6,9 +8,11 @@ use std::time::Instant;
 
 const TASKS: usize = 10_000;
 const LATENCY_RUNS: usize = 200;
+/// Rounds of the UI-on / UI-off comparison (each round runs both).
+const UI_ROUNDS: usize = 5;
 
 pub fn run(conf: Conf) -> anyhow::Result<Vec<Row>> {
-    let ctx = Context::new(conf)?;
+    let ctx = Context::new(conf.clone())?;
     let master = ctx.conf().get("ember.master").unwrap_or("?").to_string();
     let empty = ctx.range(0, 0, 1, TASKS)?;
     empty.count()?; // warm up: connections, code paths
@@ -31,6 +35,8 @@ pub fn run(conf: Conf) -> anyhow::Result<Vec<Row>> {
     latencies.sort_by(f64::total_cmp);
     let median = latencies[LATENCY_RUNS / 2];
     let p95 = latencies[LATENCY_RUNS * 95 / 100];
+    drop(ctx);
+    let ui = ui_overhead(conf, &master)?;
     Ok(vec![
         Row {
             workload: format!("empty-task throughput ({TASKS}-task job, best of 3)"),
@@ -46,5 +52,60 @@ pub fn run(conf: Conf) -> anyhow::Result<Vec<Row>> {
             reference: String::new(),
             target: "< 2 ms".into(),
         },
+        ui,
     ])
+}
+
+/// The time of one empty `TASKS`-task job.
+fn empty_job_seconds(ctx: &Context) -> anyhow::Result<f64> {
+    let empty = ctx.range(0, 0, 1, TASKS)?;
+    let start = Instant::now();
+    anyhow::ensure!(empty.count()? == 0, "empty tasks returned records");
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// Empty-task throughput with the web UI and the event log on, against both
+/// off: two contexts, alternating rounds (which one goes first alternates
+/// too), best round of each.
+fn ui_overhead(conf: Conf, master: &str) -> anyhow::Result<Row> {
+    let log_dir = std::env::temp_dir().join(format!("ember-bench-events-{}", std::process::id()));
+    let quiet = conf.set("ember.ui.showConsoleProgress", false);
+    let off = Context::new(quiet.clone().set("ember.ui.enabled", false).set("ember.eventLog.enabled", false))?;
+    let on = Context::new(
+        quiet
+            .set("ember.ui.enabled", true)
+            .set("ember.ui.port", 0)
+            .set("ember.eventLog.enabled", true)
+            .set("ember.eventLog.dir", log_dir.display()),
+    )?;
+    empty_job_seconds(&off)?; // warm up both
+    empty_job_seconds(&on)?;
+    let (mut best_off, mut best_on) = (f64::MAX, f64::MAX);
+    for round in 0..UI_ROUNDS {
+        if round % 2 == 0 {
+            best_off = best_off.min(empty_job_seconds(&off)?);
+            best_on = best_on.min(empty_job_seconds(&on)?);
+        } else {
+            best_on = best_on.min(empty_job_seconds(&on)?);
+            best_off = best_off.min(empty_job_seconds(&off)?);
+        }
+    }
+    on.flush_listeners();
+    drop((on, off));
+    let logged = std::fs::read_dir(&log_dir).map(|d| d.count()).unwrap_or(0);
+    let _ = std::fs::remove_dir_all(&log_dir);
+    anyhow::ensure!(logged == 1, "expected one event log, found {logged}");
+    let (tput_on, tput_off) = (TASKS as f64 / best_on, TASKS as f64 / best_off);
+    Ok(Row {
+        workload: format!(
+            "empty-task throughput, web UI + event log on vs off ({TASKS}-task job, best of {UI_ROUNDS})"
+        ),
+        master: master.to_string(),
+        result: format!(
+            "on: {tput_on:.0} tasks/s, off: {tput_off:.0} tasks/s ({:+.1}%)",
+            100.0 * (tput_on / tput_off - 1.0)
+        ),
+        reference: "Spark's UI and event log run on its listener bus too".into(),
+        target: "< 5% slower".into(),
+    })
 }
