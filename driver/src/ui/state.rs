@@ -286,7 +286,7 @@ impl AppState {
                         a.tasks.pop_first();
                     }
                 }
-                self.executors.entry(executor.0.clone()).or_default().active_tasks += 1;
+                self.executor_mut(&executor.0).active_tasks += 1;
             }
             ListenerEvent::TaskEnd {
                 task,
@@ -329,7 +329,7 @@ impl AppState {
                         launched = t.launched;
                     }
                 }
-                let e = self.executors.entry(executor.0.clone()).or_default();
+                let e = self.executor_mut(&executor.0);
                 e.active_tasks = e.active_tasks.saturating_sub(1);
                 if *succeeded {
                     e.completed_tasks += 1;
@@ -340,8 +340,7 @@ impl AppState {
                 e.totals.add(&metrics);
             }
             ListenerEvent::ExecutorAdded { executor, cores, host_port, max_memory, time } => {
-                let e = self.executors.entry(executor.0.clone()).or_default();
-                e.id = executor.0.clone();
+                let e = self.executor_mut(&executor.0);
                 e.host_port = host_port.clone();
                 e.active = true;
                 e.cores = *cores;
@@ -381,6 +380,16 @@ impl AppState {
         if let Some(time) = event_time(event) {
             self.app.last_event = self.app.last_event.max(time);
         }
+    }
+
+    /// The record of executor `id`, created if unknown (without allocating
+    /// for a known one: this runs for every task).
+    fn executor_mut(&mut self, id: &str) -> &mut ExecutorRecord {
+        if !self.executors.contains_key(id) {
+            let record = ExecutorRecord { id: id.to_string(), ..Default::default() };
+            self.executors.insert(id.to_string(), record);
+        }
+        self.executors.get_mut(id).expect("inserted above")
     }
 
     fn job_started(&mut self, job: JobId, stages: &[StageId], infos: &[StageInfo], name: &str, time: UnixMillis) {
