@@ -100,34 +100,49 @@ fn nearest(centers: &Array2<f64>, p: &[f64]) -> (usize, f64) {
     best
 }
 
-/// For every row of `x`: its nearest center and the squared distance, from
-/// one GEMM `C·Xᵀ` (k × n, column-major, so each row's k dot products are
-/// contiguous in memory).
-pub fn assign(x: &Block, centers: &Array2<f64>) -> Vec<(usize, f64)> {
-    let (n, k) = (x.nrows(), centers.nrows());
-    if n == 0 || k == 0 {
-        return Vec::new();
+/// Rows per chunk of the distance computation: the chunk's `k × rows`
+/// products stay in cache between the GEMM and the argmin.
+const CHUNK_ROWS: usize = 2048;
+
+/// Calls `f(row, nearest center, squared distance)` for every row of `x`,
+/// from one GEMM `C·Xᵀ` per chunk of rows (k × rows, column-major, so each
+/// row's k dot products are contiguous), with ‖x−c‖² = ‖x‖² − 2x·c + ‖c‖².
+pub fn for_each_nearest(x: &Block, centers: &Array2<f64>, mut f: impl FnMut(&[f64], usize, f64)) {
+    let (n, k, d) = (x.nrows(), centers.nrows(), x.ncols());
+    if n == 0 || k == 0 || d == 0 {
+        return;
     }
     let centers = centers.as_standard_layout();
-    let c = faer::MatRef::from_row_major_slice(centers.as_slice().unwrap_or(&[]), k, centers.ncols());
-    let mut cx = Mat::<f64>::zeros(k, n);
-    faer::linalg::matmul::matmul(cx.as_mut(), Accum::Replace, c, as_faer(x).transpose(), 1.0, Par::Seq);
+    let c = faer::MatRef::from_row_major_slice(centers.as_slice().unwrap_or(&[]), k, d);
     let c_norms: Vec<f64> = centers.rows().into_iter().map(|r| r.dot(&r)).collect();
-    x.rows()
-        .into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let x_norm = row.dot(&row);
+    let x = as_faer(x);
+    let mut cx = Mat::<f64>::zeros(k, CHUNK_ROWS.min(n));
+    for start in (0..n).step_by(CHUNK_ROWS) {
+        let rows = CHUNK_ROWS.min(n - start);
+        let chunk = x.subrows(start, rows);
+        let out = cx.as_mut().subcols_mut(0, rows);
+        faer::linalg::matmul::matmul(out, Accum::Replace, c, chunk.transpose(), 1.0, Par::Seq);
+        for i in 0..rows {
+            let r = chunk.row(i);
+            let slice: &[f64] = r.try_as_row_major().map(|v| v.as_slice()).unwrap_or(&[]);
+            let x_norm: f64 = slice.iter().map(|v| v * v).sum();
             let mut best = (0, f64::INFINITY);
             for (j, (dot, cn)) in cx.col_as_slice(i).iter().zip(&c_norms).enumerate() {
-                let d = (x_norm - 2.0 * dot + cn).max(0.0);
-                if d < best.1 {
-                    best = (j, d);
+                let dist = x_norm - 2.0 * dot + cn;
+                if dist < best.1 {
+                    best = (j, dist);
                 }
             }
-            best
-        })
-        .collect()
+            f(slice, best.0, best.1.max(0.0));
+        }
+    }
+}
+
+/// For every row of `x`: its nearest center and the squared distance.
+pub fn assign(x: &Block, centers: &Array2<f64>) -> Vec<(usize, f64)> {
+    let mut out = Vec::with_capacity(x.nrows());
+    for_each_nearest(x, centers, |_, j, d| out.push((j, d)));
+    out
 }
 
 fn to_array(centers: &[Vec<f64>]) -> Array2<f64> {
@@ -181,12 +196,14 @@ pub fn train(points: &Rdd<Block>, config: &KMeansConfig) -> Result<KMeansModel> 
 pub fn lloyd_partial(b: &Block, centers: &Array2<f64>) -> Vec<f64> {
     let (k, d) = centers.dim();
     let mut acc = vec![0.0; k * (d + 1) + 1];
-    for (row, (j, dd)) in b.rows().into_iter().zip(assign(b, centers)) {
+    let mut cost = 0.0;
+    for_each_nearest(b, centers, |row, j, dd| {
         let slot = &mut acc[j * (d + 1)..(j + 1) * (d + 1)];
-        slot.iter_mut().zip(row.iter()).for_each(|(s, x)| *s += x);
+        slot.iter_mut().zip(row).for_each(|(s, x)| *s += x);
         slot[d] += 1.0;
-        acc[k * (d + 1)] += dd;
-    }
+        cost += dd;
+    });
+    acc[k * (d + 1)] = cost;
     acc
 }
 
