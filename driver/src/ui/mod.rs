@@ -25,6 +25,7 @@ pub mod format;
 pub mod history;
 pub mod pages;
 pub mod progress;
+pub mod records;
 pub mod server;
 pub mod state;
 pub mod summary;

@@ -208,8 +208,12 @@ async fn index(State(catalog): State<Catalog>) -> Response {
     Html(super::history::index_page(&catalog.apps())).into_response()
 }
 
-async fn history_app_root(Path(app_id): Path<String>) -> Redirect {
-    Redirect::to(&format!("/history/{}/jobs/", super::format::esc(&app_id)))
+async fn history_app_root(Path(app_id): Path<String>) -> Response {
+    // App ids are `app-<pid>-<millis>`: anything else cannot name a log.
+    if !app_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return (StatusCode::NOT_FOUND, "no such application").into_response();
+    }
+    Redirect::to(&format!("/history/{app_id}/jobs/")).into_response()
 }
 
 async fn jobs_page(app: SelectedApp) -> Html<String> {
