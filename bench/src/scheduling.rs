@@ -109,7 +109,7 @@ fn ui_overhead(conf: Conf, master: &str) -> anyhow::Result<Row> {
         ),
         master: master.to_string(),
         result: format!(
-            "on {:.0} tasks/s, off {:.0} tasks/s (best rounds); on is {:+.1}% slower (median of per-round ratios)",
+            "on {:.0} tasks/s, off {:.0} tasks/s (best rounds); job time on vs off {:+.1}% (median of per-round ratios)",
             TASKS as f64 / best_on,
             TASKS as f64 / best_off,
             100.0 * median_slowdown
