@@ -14,9 +14,12 @@
 //!
 //! # Delivery
 //! [`ListenerBus::post`] only enqueues (an unbounded channel, never blocking
-//! the scheduler). One thread delivers events in order to every listener; it
-//! takes whatever is queued in one batch, so a burst of 10,000 task ends costs
-//! one look at the listener list, not 10,000.
+//! the scheduler). One thread delivers events in order to every listener, in
+//! batches. Delivery coalesces: when the first event of a quiet period wakes
+//! the bus thread, it waits [`COALESCE_DELAY`] before taking what is queued,
+//! so a burst of 10,000 task ends costs the scheduler one wake-up of the bus
+//! thread, not 10,000 (measured: waking it per event cost more CPU than all
+//! the listeners together). Events reach listeners at most that much later.
 
 use crate::executors::ExecutorId;
 use ember_rdd::StorageLevel;
@@ -160,14 +163,21 @@ pub enum ListenerEvent {
         #[serde(with = "executor_id_serde")]
         executor: ExecutorId,
         succeeded: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
-        /// Time spent running the task's code on the executor.
+        /// Time spent running the task's code on the executor (in the log:
+        /// `run_micros`).
+        #[serde(rename = "run_micros", with = "duration_micros")]
         run_time: Duration,
+        #[serde(default, skip_serializing_if = "is_zero")]
         records_read: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
         shuffle_read_bytes: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
         shuffle_write_bytes: u64,
         /// Bytes of the serialized result sent to the driver (0 in process,
         /// where results are not serialized, and for map tasks).
+        #[serde(default, skip_serializing_if = "is_zero")]
         result_size_bytes: u64,
         time: UnixMillis,
     },
@@ -203,6 +213,24 @@ pub enum ListenerEvent {
     },
 }
 
+/// A task end is most of an event log: zero metrics are left out of it.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Durations as whole microseconds on the wire.
+mod duration_micros {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_micros().min(u128::from(u64::MAX)) as u64)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_micros)
+    }
+}
+
 /// Executor ids are strings on the wire (`ExecutorId` itself stays free of serde).
 mod executor_id_serde {
     use crate::executors::ExecutorId;
@@ -219,6 +247,12 @@ mod executor_id_serde {
 /// Receives listener events, in order, on the bus thread.
 pub trait Listener: Send + Sync {
     fn on_event(&self, event: &ListenerEvent);
+
+    /// Receives consecutive events at once (the bus delivers in batches);
+    /// override to take a lock once per batch instead of once per event.
+    fn on_events(&self, events: &[ListenerEvent]) {
+        events.iter().for_each(|e| self.on_event(e));
+    }
 }
 
 enum BusMessage {
@@ -228,6 +262,10 @@ enum BusMessage {
 
 /// Messages delivered per look at the listener list.
 const DELIVERY_BATCH: usize = 1024;
+
+/// How long the bus thread lets events gather after the first one of a
+/// quiet period woke it.
+pub const COALESCE_DELAY: Duration = Duration::from_millis(1);
 
 /// Delivers events to listeners on a dedicated thread.
 #[derive(Clone)]
@@ -242,18 +280,27 @@ impl ListenerBus {
         let listeners: Arc<RwLock<Vec<Arc<dyn Listener>>>> = Arc::new(RwLock::new(Vec::new()));
         let ls = listeners.clone();
         let spawned = std::thread::Builder::new().name("ember-listener-bus".into()).spawn(move || {
-            let mut batch = Vec::with_capacity(DELIVERY_BATCH);
+            let mut events = Vec::with_capacity(DELIVERY_BATCH);
+            // Blocks while nothing happens; after a wake-up, lets a burst gather.
             while let Ok(first) = rx.recv() {
-                batch.push(first);
-                batch.extend(rx.try_iter().take(DELIVERY_BATCH - 1));
-                let current = ls.read().unwrap_or_else(|p| p.into_inner()).clone();
-                for msg in batch.drain(..) {
-                    match msg {
-                        BusMessage::Event(e) => current.iter().for_each(|l| l.on_event(&e)),
-                        BusMessage::Flush(done) => {
-                            let _ = done.send(());
+                std::thread::sleep(COALESCE_DELAY);
+                let mut next = Some(first);
+                while let Some(msg) = next.take().or_else(|| rx.try_recv().ok()) {
+                    let current = ls.read().unwrap_or_else(|p| p.into_inner()).clone();
+                    let deliver = |events: &mut Vec<ListenerEvent>| {
+                        current.iter().for_each(|l| l.on_events(events));
+                        events.clear();
+                    };
+                    for msg in std::iter::once(msg).chain(rx.try_iter().take(DELIVERY_BATCH - 1)) {
+                        match msg {
+                            BusMessage::Event(e) => events.push(e),
+                            BusMessage::Flush(done) => {
+                                deliver(&mut events);
+                                let _ = done.send(());
+                            }
                         }
                     }
+                    deliver(&mut events);
                 }
             }
         });

@@ -268,7 +268,7 @@ pub fn task_data(t: &TaskRecord) -> TaskData {
         partition_id: t.partition,
         launch_time: rest_date(t.launched),
         duration: t.finished.map(|f| f.since(t.launched)),
-        executor_id: t.executor.clone(),
+        executor_id: t.executor.to_string(),
         status: match t.status {
             TaskStatus::Running => "RUNNING",
             TaskStatus::Success => "SUCCESS",
@@ -341,11 +341,11 @@ pub fn executors(state: &AppState, all: bool) -> Vec<ExecutorSummary> {
     state
         .executors
         .values()
-        .filter(|e| !e.id.is_empty() && (all || e.active))
+        .filter(|e| all || e.active)
         .map(|e| {
-            let (blocks, memory, disk) = cached.get(e.id.as_str()).copied().unwrap_or_default();
+            let (blocks, memory, disk) = cached.get(&*e.id).copied().unwrap_or_default();
             ExecutorSummary {
-                id: e.id.clone(),
+                id: e.id.to_string(),
                 host_port: e.host_port.clone(),
                 is_active: e.active,
                 rdd_blocks: blocks,

@@ -14,18 +14,36 @@
 use super::server::UiError;
 use crate::listener::{Listener, ListenerEvent};
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+/// Bytes buffered before a write (a task adds about 300).
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// The suffix of a log still being written.
 pub const IN_PROGRESS_SUFFIX: &str = ".inprogress";
 
 /// Writes one application's events to its log file.
 pub struct EventLogWriter {
-    out: Mutex<Option<BufWriter<File>>>,
+    out: Mutex<Option<OpenLog>>,
     in_progress: PathBuf,
     complete: PathBuf,
+}
+
+/// The file and the lines not yet written to it. Events are serialized into
+/// a plain `Vec` (cheaper per token than a `BufWriter`) and written in chunks.
+struct OpenLog {
+    file: File,
+    pending: Vec<u8>,
+}
+
+impl OpenLog {
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.write_all(&self.pending)?;
+        self.pending.clear();
+        Ok(())
+    }
 }
 
 impl EventLogWriter {
@@ -39,7 +57,11 @@ impl EventLogWriter {
         let complete = dir.join(app_id);
         let in_progress = dir.join(format!("{app_id}{IN_PROGRESS_SUFFIX}"));
         let file = File::create(&in_progress).map_err(io(&in_progress))?;
-        Ok(EventLogWriter { out: Mutex::new(Some(BufWriter::new(file))), in_progress, complete })
+        Ok(EventLogWriter {
+            out: Mutex::new(Some(OpenLog { file, pending: Vec::with_capacity(WRITE_BUFFER + 4096) })),
+            in_progress,
+            complete,
+        })
     }
 
     /// Where the log will be once complete.
@@ -59,10 +81,12 @@ impl EventLogWriter {
         }
     }
 
-    fn write(out: &mut BufWriter<File>, event: &ListenerEvent) -> std::io::Result<()> {
-        serde_json::to_writer(&mut *out, event)?;
-        out.write_all(b"\n")?;
-        if matches!(event, ListenerEvent::JobEnd { .. } | ListenerEvent::ApplicationEnd { .. }) {
+    fn write(out: &mut OpenLog, event: &ListenerEvent) -> std::io::Result<()> {
+        serde_json::to_writer(&mut out.pending, event)?;
+        out.pending.push(b'\n');
+        if out.pending.len() >= WRITE_BUFFER
+            || matches!(event, ListenerEvent::JobEnd { .. } | ListenerEvent::ApplicationEnd { .. })
+        {
             out.flush()?;
         }
         Ok(())
@@ -71,9 +95,12 @@ impl EventLogWriter {
 
 impl Listener for EventLogWriter {
     fn on_event(&self, event: &ListenerEvent) {
+        self.on_events(std::slice::from_ref(event));
+    }
+    fn on_events(&self, events: &[ListenerEvent]) {
         let mut guard = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let Some(out) = guard.as_mut() else { return };
-        if let Err(e) = Self::write(out, event) {
+        if let Err(e) = events.iter().try_for_each(|event| Self::write(out, event)) {
             tracing::warn!(path = %self.in_progress.display(), error = %e, "cannot write the event log; it ends here");
             *guard = None;
         }

@@ -158,6 +158,10 @@ impl Listener for ConsoleProgress {
     fn on_event(&self, event: &ListenerEvent) {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).apply(event);
     }
+    fn on_events(&self, events: &[ListenerEvent]) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        events.iter().for_each(|e| state.apply(e));
+    }
 }
 
 impl Drop for ConsoleProgress {

@@ -5,6 +5,7 @@
 use crate::listener::{BlockPlacement, UnixMillis};
 use ember_rdd::ids::{JobId, StageId, TaskId};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How much finished history the store keeps.
@@ -81,7 +82,8 @@ pub struct TaskRecord {
     pub partition: usize,
     /// Attempts of this partition that failed before this one.
     pub attempt: u32,
-    pub executor: String,
+    /// Shared with its executor's record (no allocation per task).
+    pub executor: Arc<str>,
     pub launched: UnixMillis,
     pub finished: Option<UnixMillis>,
     pub status: TaskStatus,
@@ -167,9 +169,9 @@ impl AttemptRecord {
 }
 
 /// One executor, alive or dead, and the tasks it ran.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ExecutorRecord {
-    pub id: String,
+    pub id: Arc<str>,
     pub host_port: String,
     pub active: bool,
     pub cores: usize,
@@ -184,6 +186,27 @@ pub struct ExecutorRecord {
     /// Wall-clock time of its finished tasks, in ms.
     pub task_time_ms: u64,
     pub totals: TaskMetricsRecord,
+}
+
+impl ExecutorRecord {
+    /// An executor known so far only by its id.
+    pub fn new(id: &str) -> Self {
+        ExecutorRecord {
+            id: Arc::from(id),
+            host_port: String::new(),
+            active: false,
+            cores: 0,
+            max_memory: 0,
+            added: UnixMillis::default(),
+            removed: None,
+            remove_reason: None,
+            active_tasks: 0,
+            completed_tasks: 0,
+            failed_tasks: 0,
+            task_time_ms: 0,
+            totals: TaskMetricsRecord::default(),
+        }
+    }
 }
 
 /// A cached block's copy on one executor.

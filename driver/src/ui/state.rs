@@ -23,6 +23,7 @@ use crate::listener::{BlockPlacement, Listener, ListenerEvent, RddInfo, StageInf
 use ember_rdd::ids::{BlockId, JobId, RddId, StageId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The state of one application, as its UI shows it.
 #[derive(Debug, Default)]
@@ -96,6 +97,9 @@ impl AppState {
             }
             ListenerEvent::TaskStart { task, stage, stage_attempt, partition, attempt, executor, time } => {
                 let limit = self.retention.tasks_per_stage;
+                let executor_record = self.executor_mut(&executor.0);
+                executor_record.active_tasks += 1;
+                let executor_id = executor_record.id.clone();
                 if let Some(a) = self.attempts.get_mut(&(*stage, *stage_attempt)) {
                     a.active_tasks += 1;
                     a.first_task_launched.get_or_insert(*time);
@@ -105,7 +109,7 @@ impl AppState {
                             id: *task,
                             partition: *partition,
                             attempt: *attempt,
-                            executor: executor.0.clone(),
+                            executor: executor_id,
                             launched: *time,
                             finished: None,
                             status: TaskStatus::Running,
@@ -117,7 +121,6 @@ impl AppState {
                         a.tasks.pop_first();
                     }
                 }
-                self.executor_mut(&executor.0).active_tasks += 1;
             }
             ListenerEvent::TaskEnd {
                 task,
@@ -136,7 +139,8 @@ impl AppState {
                 ..
             } => {
                 let metrics = TaskMetricsRecord {
-                    run_time: *run_time,
+                    // At the event log's precision, so a replay adds up the same.
+                    run_time: Duration::from_micros(run_time.as_micros() as u64),
                     records_read: *records_read,
                     shuffle_read_bytes: *shuffle_read_bytes,
                     shuffle_write_bytes: *shuffle_write_bytes,
@@ -217,8 +221,7 @@ impl AppState {
     /// for a known one: this runs for every task).
     fn executor_mut(&mut self, id: &str) -> &mut ExecutorRecord {
         if !self.executors.contains_key(id) {
-            let record = ExecutorRecord { id: id.to_string(), ..Default::default() };
-            self.executors.insert(id.to_string(), record);
+            self.executors.insert(id.to_string(), ExecutorRecord::new(id));
         }
         self.executors.get_mut(id).expect("inserted above")
     }
@@ -385,5 +388,9 @@ impl AppStore {
 impl Listener for AppStore {
     fn on_event(&self, event: &ListenerEvent) {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).apply(event);
+    }
+    fn on_events(&self, events: &[ListenerEvent]) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        events.iter().for_each(|e| state.apply(e));
     }
 }
