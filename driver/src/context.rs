@@ -389,11 +389,16 @@ impl JobRunner for ContextInner {
         let (reply, result) = oneshot::channel();
         let posted = !self.stopped.load(Ordering::SeqCst)
             && self.events.post(SchedulerEvent::JobSubmitted { root, partitions, reply });
+        let progress = self.ui.lock().unwrap_or_else(|p| p.into_inner()).console_progress();
         Box::pin(async move {
             if !posted {
                 return Err(EmberError::Stopped("the context is stopped".into()));
             }
-            result.await.map_err(|_| EmberError::Stopped("the scheduler stopped before the job finished".into()))?
+            let outputs = result.await;
+            if let Some(progress) = progress {
+                progress.finish_all(); // before the program prints what the action returns
+            }
+            outputs.map_err(|_| EmberError::Stopped("the scheduler stopped before the job finished".into()))?
         })
     }
     fn unpersist(&self, rdd: RddId) {

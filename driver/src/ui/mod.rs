@@ -122,6 +122,11 @@ impl UiServices {
         self.server.as_ref().map(|s| s.local_addr)
     }
 
+    /// The console progress bar, when it is drawn.
+    pub fn console_progress(&self) -> Option<Arc<ConsoleProgress>> {
+        self.progress.clone()
+    }
+
     /// Where the event log is written, when it is.
     pub fn event_log_path(&self) -> Option<&std::path::Path> {
         self.event_log.as_ref().map(|l| l.path())

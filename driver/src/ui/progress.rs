@@ -8,8 +8,10 @@
 //! - [`ConsoleProgress`] is the listener that feeds it, with a thread that
 //!   every [`REFRESH`] draws the lines through indicatif. Like Spark, a stage
 //!   shows only once it has run for [`SHOW_AFTER_MS`], so short jobs leave no
-//!   flicker. It runs only when stderr is a terminal and
-//!   `ember.ui.showConsoleProgress` is on.
+//!   flicker, and the lines are cleared as an action returns
+//!   ([`ConsoleProgress::finish_all`]), before the program prints its result.
+//!   It runs only when stderr is a terminal and `ember.ui.showConsoleProgress`
+//!   is on.
 
 use crate::listener::{Listener, ListenerEvent, UnixMillis};
 use ember_rdd::ids::StageId;
@@ -17,7 +19,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often the lines are redrawn.
 pub const REFRESH: Duration = Duration::from_millis(200);
@@ -102,9 +104,48 @@ fn terminal_width() -> usize {
     if ok && size.ws_col > 0 { usize::from(size.ws_col) } else { 80 }
 }
 
+/// What is on the terminal: one bar per line, and when drawing may resume.
+struct Screen {
+    multi: MultiProgress,
+    style: ProgressStyle,
+    bars: Vec<ProgressBar>,
+    /// After an action returned, nothing is drawn until then: the bus may not
+    /// have delivered the end of its stages yet (as Spark's `finishAll`).
+    quiet_until: Option<Instant>,
+}
+
+impl Screen {
+    fn show(&mut self, lines: Vec<String>) {
+        if self.quiet_until.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        while self.bars.len() < lines.len() {
+            self.bars.push(self.multi.add(ProgressBar::new(1).with_style(self.style.clone())));
+        }
+        while self.bars.len() > lines.len() {
+            if let Some(bar) = self.bars.pop() {
+                bar.finish_and_clear();
+                self.multi.remove(&bar);
+            }
+        }
+        for (bar, line) in self.bars.iter().zip(lines) {
+            bar.set_message(line);
+        }
+    }
+
+    fn clear(&mut self) {
+        for bar in self.bars.drain(..) {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+        let _ = self.multi.clear();
+    }
+}
+
 /// The listener that draws the progress bars.
 pub struct ConsoleProgress {
     state: Arc<Mutex<ConsoleProgressState>>,
+    screen: Arc<Mutex<Screen>>,
     stop: Mutex<Option<mpsc::Sender<()>>>,
     drawer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -113,36 +154,32 @@ impl ConsoleProgress {
     /// Starts the drawing thread.
     pub fn start() -> std::io::Result<ConsoleProgress> {
         let state = Arc::new(Mutex::new(ConsoleProgressState::default()));
+        let screen = Arc::new(Mutex::new(Screen {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            style: ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+            bars: Vec::new(),
+            quiet_until: None,
+        }));
         let (stop, stopped) = mpsc::channel::<()>();
-        let shared = state.clone();
+        let (shared_state, shared_screen) = (state.clone(), screen.clone());
         let drawer = std::thread::Builder::new().name("ember-progress".into()).spawn(move || {
-            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
-            let mut bars: Vec<ProgressBar> = Vec::new();
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(REFRESH) {
-                let lines = shared
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .lines(terminal_width().saturating_sub(1), UnixMillis::now());
-                while bars.len() < lines.len() {
-                    bars.push(multi.add(ProgressBar::new(1).with_style(style.clone())));
-                }
-                while bars.len() > lines.len() {
-                    if let Some(bar) = bars.pop() {
-                        bar.finish_and_clear();
-                        multi.remove(&bar);
-                    }
-                }
-                for (bar, line) in bars.iter().zip(lines) {
-                    bar.set_message(line);
-                }
+                let width = terminal_width().saturating_sub(1);
+                let lines = shared_state.lock().unwrap_or_else(|p| p.into_inner()).lines(width, UnixMillis::now());
+                shared_screen.lock().unwrap_or_else(|p| p.into_inner()).show(lines);
             }
-            for bar in bars {
-                bar.finish_and_clear();
-            }
-            let _ = multi.clear();
+            shared_screen.lock().unwrap_or_else(|p| p.into_inner()).clear();
         })?;
-        Ok(ConsoleProgress { state, stop: Mutex::new(Some(stop)), drawer: Mutex::new(Some(drawer)) })
+        Ok(ConsoleProgress { state, screen, stop: Mutex::new(Some(stop)), drawer: Mutex::new(Some(drawer)) })
+    }
+
+    /// Clears the lines now, and draws nothing for [`SHOW_AFTER_MS`]: called
+    /// when an action returns, so that what the program prints next does not
+    /// land after a stale bar.
+    pub fn finish_all(&self) {
+        let mut screen = self.screen.lock().unwrap_or_else(|p| p.into_inner());
+        screen.clear();
+        screen.quiet_until = Some(Instant::now() + Duration::from_millis(SHOW_AFTER_MS));
     }
 
     /// Clears the lines and stops drawing.
