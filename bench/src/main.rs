@@ -10,7 +10,8 @@
 //! - recovery: an iteration over cached data during which an executor is
 //!   killed, against a normal iteration, in `local-cluster[3]`.
 //!
-//! `cargo run --release -p ember-bench -- [--scale 0.1] [--output BENCHMARKS.md]`
+//! `cargo run --release -p ember-bench -- [--scale 0.1] [--output BENCHMARKS.md]`;
+//! `--only ml` (repeatable: scheduling, shuffle, recovery, ml) prints one group's rows.
 
 mod floor;
 mod ml;
@@ -32,8 +33,20 @@ struct Args {
     #[arg(long = "conf", value_name = "KEY=VALUE")]
     conf: Vec<String>,
     /// Where to write the report (stdout if absent).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "only")]
     output: Option<std::path::PathBuf>,
+    /// Run only these groups (repeatable) and print the rows; the report
+    /// file is only written from a full run.
+    #[arg(long, value_enum)]
+    only: Vec<Group>,
+}
+
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum Group {
+    Scheduling,
+    Shuffle,
+    Recovery,
+    Ml,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,33 +59,25 @@ fn main() -> anyhow::Result<()> {
         }
         Ok(c)
     };
+    let runs = |group: Group| args.only.is_empty() || args.only.contains(&group);
     let mut rows = Vec::new();
-    for master in ["local[2]", "local-cluster[2]"] {
-        eprintln!("scheduling: {master}");
-        rows.extend(scheduling::run(conf(master)?)?);
+    if runs(Group::Scheduling) {
+        for master in ["local[2]", "local-cluster[2]"] {
+            eprintln!("scheduling: {master}");
+            rows.extend(scheduling::run(conf(master)?)?);
+        }
     }
-    eprintln!("shuffle: local-cluster[2]");
-    rows.extend(shuffle::run(conf("local-cluster[2]")?, args.scale)?);
-    eprintln!("recovery: local-cluster[3]");
-    rows.extend(recovery::run(conf("local-cluster[3]")?)?);
-    eprintln!("ml: local-cluster[2]");
-    let floor = floor::Floor::measure(2);
-    eprintln!("floor: {}", floor.describe());
-    let ml_ctx = Context::new(conf("local-cluster[2]")?)?;
-    let scaled = |n: usize| ((n as f64 * args.scale) as usize).max(1000);
-    rows.push(ml::logreg_gradient(&ml_ctx, &floor, scaled(1_000_000), 10)?);
-    rows.push(ml::logreg_gradient(&ml_ctx, &floor, scaled(200_000), 100)?);
-    rows.push(ml::lloyd(&ml_ctx, &floor, scaled(1_000_000), 10, 10)?);
-    rows.extend(ml::qr(&ml_ctx, &floor, scaled(2_000_000), 10)?);
-    rows.extend(ml::qr(&ml_ctx, &floor, scaled(200_000), 100)?);
-    drop(ml_ctx);
-    rows.push(report::Row {
-        workload: "hardware floor (this run)".into(),
-        master: "-".into(),
-        result: floor.describe(),
-        reference: String::new(),
-        target: String::new(),
-    });
+    if runs(Group::Shuffle) {
+        eprintln!("shuffle: local-cluster[2]");
+        rows.extend(shuffle::run(conf("local-cluster[2]")?, args.scale)?);
+    }
+    if runs(Group::Recovery) {
+        eprintln!("recovery: local-cluster[3]");
+        rows.extend(recovery::run(conf("local-cluster[3]")?)?);
+    }
+    if runs(Group::Ml) {
+        rows.extend(ml_rows(&conf("local-cluster[2]")?, args.scale)?);
+    }
     let text = report::render(&rows, args.scale);
     match args.output {
         Some(path) => {
@@ -85,4 +90,27 @@ fn main() -> anyhow::Result<()> {
         None => print!("{text}"),
     }
     Ok(())
+}
+
+/// The numerical workloads beside the measured hardware floor.
+fn ml_rows(conf: &Conf, scale: f64) -> anyhow::Result<Vec<report::Row>> {
+    eprintln!("ml: local-cluster[2]");
+    let mut rows = Vec::new();
+    let floor = floor::Floor::measure(2);
+    eprintln!("floor: {}", floor.describe());
+    let ml_ctx = Context::new(conf.clone())?;
+    let scaled = |n: usize| ((n as f64 * scale) as usize).max(1000);
+    rows.push(ml::logreg_gradient(&ml_ctx, &floor, scaled(1_000_000), 10)?);
+    rows.push(ml::logreg_gradient(&ml_ctx, &floor, scaled(200_000), 100)?);
+    rows.push(ml::lloyd(&ml_ctx, &floor, scaled(1_000_000), 10, 10)?);
+    rows.extend(ml::qr(&ml_ctx, &floor, scaled(2_000_000), 10)?);
+    rows.extend(ml::qr(&ml_ctx, &floor, scaled(200_000), 100)?);
+    rows.push(report::Row {
+        workload: "hardware floor (this run)".into(),
+        master: "-".into(),
+        result: floor.describe(),
+        reference: String::new(),
+        target: String::new(),
+    });
+    Ok(rows)
 }

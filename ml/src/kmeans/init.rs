@@ -1,4 +1,4 @@
-//! k-means clustering over an `Rdd<Block>` of points.
+//! Choosing the initial centers.
 //!
 //! - **k-means++** (Arthur & Vassilvitskii 2007), greedy: centers chosen one
 //!   at a time, candidates drawn with probability ∝ D²(x), the squared
@@ -10,227 +10,18 @@
 //!   current cost), giving O(ℓ·rounds) candidates in O(rounds) passes; the
 //!   candidates, weighted by how many points they are nearest to, are then
 //!   reclustered to k centers on the driver (weighted k-means++ then Lloyd).
-//! - **Lloyd iterations**: each point goes to its nearest center, centers move
-//!   to the means, until no center moves more than the tolerance. Distances
-//!   come from one matrix product per block, ‖x−c‖² = ‖x‖² − 2x·c + ‖c‖², so
-//!   the pass runs at GEMM speed; sums and counts are combined with
-//!   `tree_aggregate`.
 //!
 //! Every random draw comes from an RNG seeded by (seed, round, partition), so
 //! a recomputed partition makes the same choices.
 
-use crate::block::{Block, as_faer};
-use crate::error::{MlError, Result};
+use super::{add_vectors, assign, cost, dist2, nearest, to_array};
+use crate::block::Block;
+use crate::error::Result;
 use ember::extend::ops::sample::partition_rng;
 use ember::prelude::*;
-use faer::{Accum, Mat, Par};
 use ndarray::Array2;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use std::time::Instant;
-
-/// How the initial centers are chosen.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Init {
-    /// k-means++: D² sampling, one center per two passes.
-    KMeansPlusPlus,
-    /// k-means‖ with oversampling factor ℓ (`oversampling × k`) and `rounds` passes.
-    KMeansParallel { oversampling: f64, rounds: usize },
-}
-
-impl Init {
-    /// k-means‖ with Spark's defaults' spirit: ℓ = 2k, 5 rounds.
-    pub fn parallel() -> Init {
-        Init::KMeansParallel { oversampling: 2.0, rounds: 5 }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct KMeansConfig {
-    pub k: usize,
-    pub init: Init,
-    pub max_iterations: usize,
-    /// Stop when no center moves farther than this.
-    pub tolerance: f64,
-    pub seed: u64,
-}
-
-impl KMeansConfig {
-    pub fn new(k: usize) -> Self {
-        KMeansConfig { k, init: Init::parallel(), max_iterations: 50, tolerance: 1e-4, seed: 42 }
-    }
-}
-
-/// A trained model.
-#[derive(Clone, Debug)]
-pub struct KMeansModel {
-    /// `k × d` centers.
-    pub centers: Array2<f64>,
-    /// Sum of squared distances of the points to their centers.
-    pub cost: f64,
-    /// Lloyd iterations run.
-    pub iterations: usize,
-    pub init_seconds: f64,
-}
-
-impl KMeansModel {
-    /// The index of the center nearest to `point`.
-    pub fn predict(&self, point: &[f64]) -> usize {
-        nearest(&self.centers, point).0
-    }
-    /// The nearest center of every row of every block.
-    pub fn predict_rdd(&self, points: &Rdd<Block>) -> Rdd<Vec<usize>> {
-        points.map_with(self.centers.clone(), |c, b: Block| assign(&b, c).into_iter().map(|(j, _)| j).collect())
-    }
-}
-
-fn dist2(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
-}
-
-/// (index, squared distance) of the center nearest to `p`.
-fn nearest(centers: &Array2<f64>, p: &[f64]) -> (usize, f64) {
-    let mut best = (0, f64::INFINITY);
-    for (j, c) in centers.rows().into_iter().enumerate() {
-        let d = dist2(c.as_slice().unwrap_or(&c.to_vec()), p);
-        if d < best.1 {
-            best = (j, d);
-        }
-    }
-    best
-}
-
-/// Rows per chunk of the distance computation: the chunk's `k × rows`
-/// products stay in cache between the GEMM and the argmin.
-const CHUNK_ROWS: usize = 2048;
-
-/// Calls `f(row, nearest center, squared distance)` for every row of `x`,
-/// from one GEMM `C·Xᵀ` per chunk of rows (k × rows, column-major, so each
-/// row's k dot products are contiguous), with ‖x−c‖² = ‖x‖² − 2x·c + ‖c‖².
-pub fn for_each_nearest(x: &Block, centers: &Array2<f64>, mut f: impl FnMut(&[f64], usize, f64)) {
-    let (n, k, d) = (x.nrows(), centers.nrows(), x.ncols());
-    if n == 0 || k == 0 || d == 0 {
-        return;
-    }
-    let centers = centers.as_standard_layout();
-    let c = faer::MatRef::from_row_major_slice(centers.as_slice().unwrap_or(&[]), k, d);
-    let c_norms: Vec<f64> = centers.rows().into_iter().map(|r| r.dot(&r)).collect();
-    let x = as_faer(x);
-    let mut cx = Mat::<f64>::zeros(k, CHUNK_ROWS.min(n));
-    for start in (0..n).step_by(CHUNK_ROWS) {
-        let rows = CHUNK_ROWS.min(n - start);
-        let chunk = x.subrows(start, rows);
-        let out = cx.as_mut().subcols_mut(0, rows);
-        faer::linalg::matmul::matmul(out, Accum::Replace, c, chunk.transpose(), 1.0, Par::Seq);
-        for i in 0..rows {
-            let r = chunk.row(i);
-            let slice: &[f64] = r.try_as_row_major().map(|v| v.as_slice()).unwrap_or(&[]);
-            let x_norm: f64 = slice.iter().map(|v| v * v).sum();
-            let mut best = (0, f64::INFINITY);
-            for (j, (dot, cn)) in cx.col_as_slice(i).iter().zip(&c_norms).enumerate() {
-                let dist = x_norm - 2.0 * dot + cn;
-                if dist < best.1 {
-                    best = (j, dist);
-                }
-            }
-            f(slice, best.0, best.1.max(0.0));
-        }
-    }
-}
-
-/// For every row of `x`: its nearest center and the squared distance.
-pub fn assign(x: &Block, centers: &Array2<f64>) -> Vec<(usize, f64)> {
-    let mut out = Vec::with_capacity(x.nrows());
-    for_each_nearest(x, centers, |_, j, d| out.push((j, d)));
-    out
-}
-
-fn to_array(centers: &[Vec<f64>]) -> Array2<f64> {
-    let d = centers.first().map_or(0, Vec::len);
-    Array2::from_shape_fn((centers.len(), d), |(i, j)| centers[i][j])
-}
-
-/// The total cost of `points` against `centers`.
-pub fn cost(points: &Rdd<Block>, centers: &Array2<f64>) -> Result<f64> {
-    Ok(points.map_with(centers.clone(), |c, b: Block| assign(&b, c).iter().map(|a| a.1).sum::<f64>()).sum()?)
-}
-
-/// Trains a model: initialization, then Lloyd iterations.
-pub fn train(points: &Rdd<Block>, config: &KMeansConfig) -> Result<KMeansModel> {
-    if config.k == 0 {
-        return Err(MlError::InvalidParameter("k must be at least 1".into()));
-    }
-    let start = Instant::now();
-    let mut centers = match config.init {
-        Init::KMeansPlusPlus => kmeans_plus_plus(points, config.k, config.seed)?,
-        Init::KMeansParallel { oversampling, rounds } => {
-            kmeans_parallel(points, config.k, oversampling, rounds, config.seed)?
-        }
-    };
-    let init_seconds = start.elapsed().as_secs_f64();
-    if centers.nrows() == 0 {
-        return Err(MlError::InvalidInput("no points to cluster".into()));
-    }
-    let mut iterations = 0;
-    let mut cost;
-    loop {
-        let (new, c) = lloyd_step(points, &centers)?;
-        cost = c;
-        iterations += 1;
-        let moved = centers
-            .rows()
-            .into_iter()
-            .zip(new.rows())
-            .map(|(a, b)| dist2(&a.to_vec(), &b.to_vec()).sqrt())
-            .fold(0.0, f64::max);
-        centers = new;
-        if moved <= config.tolerance || iterations >= config.max_iterations {
-            break;
-        }
-    }
-    Ok(KMeansModel { centers, cost, iterations, init_seconds })
-}
-
-/// One block's part of a Lloyd iteration: per cluster the coordinate sums
-/// and the count (`d + 1` values), then the block's cost.
-pub fn lloyd_partial(b: &Block, centers: &Array2<f64>) -> Vec<f64> {
-    let (k, d) = centers.dim();
-    let mut acc = vec![0.0; k * (d + 1) + 1];
-    let mut cost = 0.0;
-    for_each_nearest(b, centers, |row, j, dd| {
-        let slot = &mut acc[j * (d + 1)..(j + 1) * (d + 1)];
-        slot.iter_mut().zip(row).for_each(|(s, x)| *s += x);
-        slot[d] += 1.0;
-        cost += dd;
-    });
-    acc[k * (d + 1)] = cost;
-    acc
-}
-
-/// One Lloyd iteration: new centers (old ones kept for empty clusters) and
-/// the cost of the assignment to the old centers.
-pub fn lloyd_step(points: &Rdd<Block>, centers: &Array2<f64>) -> Result<(Array2<f64>, f64)> {
-    let (k, d) = centers.dim();
-    // Per cluster: d sums, then the count; then the total cost.
-    let zero = vec![0.0; k * (d + 1) + 1];
-    let partials = points.map_with(centers.clone(), |c, b: Block| lloyd_partial(&b, c));
-    let sums = partials.tree_aggregate(zero, add_vectors, add_vectors, 2)?;
-    let mut new = centers.clone();
-    for j in 0..k {
-        let slot = &sums[j * (d + 1)..(j + 1) * (d + 1)];
-        if slot[d] > 0.0 {
-            for (x, s) in new.row_mut(j).iter_mut().zip(&slot[..d]) {
-                *x = s / slot[d];
-            }
-        }
-    }
-    Ok((new, sums[k * (d + 1)]))
-}
-
-fn add_vectors(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
-    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-    a
-}
 
 /// Squared distance of every row of `b` to the nearest of `centers` (1 for
 /// every row when there are no centers yet: a uniform draw).
