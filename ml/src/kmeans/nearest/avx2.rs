@@ -88,11 +88,32 @@ unsafe fn run<S: Sink>(p: &Packed, data: &[f64], rows: usize, mut sink: S) -> S 
     let mut xt = [_mm256_setzero_pd(); MAX_D];
     for (group, quad) in data.chunks_exact(4 * d).enumerate().chain(tail) {
         let (r0, r1, r2, r3) = (&quad[..d], &quad[d..2 * d], &quad[2 * d..3 * d], &quad[3 * d..4 * d]);
+        // Transpose, 4×4 blocks by shuffles, then the last columns one by one.
+        let quads = d / 4;
+        for q in 0..quads {
+            let t = 4 * q;
+            // SAFETY: each row has d ≥ t + 4 elements.
+            let (a, b, c, e) = unsafe {
+                (
+                    _mm256_loadu_pd(r0.as_ptr().add(t)),
+                    _mm256_loadu_pd(r1.as_ptr().add(t)),
+                    _mm256_loadu_pd(r2.as_ptr().add(t)),
+                    _mm256_loadu_pd(r3.as_ptr().add(t)),
+                )
+            };
+            let (ab_even, ab_odd) = (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b));
+            let (ce_even, ce_odd) = (_mm256_unpacklo_pd(c, e), _mm256_unpackhi_pd(c, e));
+            xt[t] = _mm256_permute2f128_pd::<0x20>(ab_even, ce_even);
+            xt[t + 1] = _mm256_permute2f128_pd::<0x20>(ab_odd, ce_odd);
+            xt[t + 2] = _mm256_permute2f128_pd::<0x31>(ab_even, ce_even);
+            xt[t + 3] = _mm256_permute2f128_pd::<0x31>(ab_odd, ce_odd);
+        }
+        for t in 4 * quads..d {
+            xt[t] = _mm256_set_pd(r3[t], r2[t], r1[t], r0[t]);
+        }
         let mut norm = _mm256_setzero_pd();
-        for t in 0..d {
-            let v = _mm256_set_pd(r3[t], r2[t], r1[t], r0[t]);
-            xt[t] = v;
-            norm = _mm256_fmadd_pd(v, v, norm);
+        for x in &xt[..d] {
+            norm = _mm256_fmadd_pd(*x, *x, norm);
         }
         let mut best = _mm256_set1_pd(f64::INFINITY);
         let mut index = _mm256_setzero_pd();
@@ -142,10 +163,10 @@ unsafe fn run<S: Sink>(p: &Packed, data: &[f64], rows: usize, mut sink: S) -> S 
         }
         // max(0, NaN) is NaN (a NaN row), turned into +∞ below.
         let dist = _mm256_max_pd(_mm256_setzero_pd(), _mm256_add_pd(norm, best));
-        let (mut i, mut s) = ([0.0; 4], [0.0; 4]);
-        // SAFETY: both arrays hold four f64.
+        let (mut i, mut s) = ([0i32; 4], [0.0; 4]);
+        // SAFETY: `i` holds four i32 (the indices, exact in f64), `s` four f64.
         unsafe {
-            _mm256_storeu_pd(i.as_mut_ptr(), index);
+            _mm_storeu_si128(i.as_mut_ptr().cast(), _mm256_cvtpd_epi32(index));
             _mm256_storeu_pd(s.as_mut_ptr(), dist);
         }
         let valid = if group == whole { left } else { 4 };
