@@ -342,6 +342,11 @@ impl ExecutorTls {
     }
 }
 
+/// Whether `name` can be checked against a certificate (a DNS name or an IP address).
+pub fn check_server_name(name: &str) -> Result<(), String> {
+    ServerName::try_from(name).map(|_| ()).map_err(|e| format!("not a DNS name or IP address ({e})"))
+}
+
 /// `http` or `https`, for an endpoint's URL.
 pub fn scheme(tls: bool) -> &'static str {
     if tls { "https" } else { "http" }
