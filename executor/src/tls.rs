@@ -307,8 +307,14 @@ impl ExecutorTls {
         };
         let verifier = PeerVerifier::new(&roots)?;
         if let Err(e) = verifier.check_chain(&chain[0], &chain[1..], UnixTime::now()) {
+            let ca_as_server = matches!(&e, rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o))
+                if o.0.downcast_ref::<webpki::Error>() == Some(&webpki::Error::CaUsedAsEndEntity));
             let hint = match files.ca {
-                Some(_) => "executors could not verify each other; give the CA that signed it",
+                _ if ca_as_server => {
+                    "it is marked as a CA (basicConstraints CA:TRUE, the default of `openssl req -x509`), which \
+                     cannot serve TLS; make it with -addext basicConstraints=critical,CA:FALSE"
+                }
+                Some(_) => "--tls-ca must be the CA that signed it (executors check each other against it)",
                 None => {
                     "without --tls-ca, executors trust this certificate itself, which works when it is \
                      self-signed; else pass --tls-ca FILE, the CA that signed the executors' certificates"

@@ -71,6 +71,18 @@ fn a_ca_signed_certificate_needs_its_ca() {
 }
 
 #[test]
+fn a_ca_certificate_cannot_serve_and_the_error_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["executor".to_string()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    let (cert, key) = (write(dir.path(), "c.pem", &cert.pem()), write(dir.path(), "k.pem", &key.serialize_pem()));
+    let err = ExecutorTls::load(files(cert, key, None), &FLAG_ORIGINS).unwrap_err().to_string();
+    assert!(err.contains("marked as a CA") && err.contains("CA:FALSE"), "{err}");
+}
+
+#[test]
 fn bad_files_are_named_with_their_flag() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = server(&["localhost"], None);
