@@ -4,11 +4,13 @@
 //! Precedence, highest first: values set by the program, then `EMBER_MASTER`
 //! for the master, then defaults.
 
+use ember_executor::tls::{TrustRoots, check_server_name};
 use ember_rdd::EmberError;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tonic::transport::ClientTlsConfig;
 
 /// Where executors run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,6 +106,9 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("ember.executor.registrationTimeout", "30000 (ms)"),
     ("ember.auth.secretFile", "none (else EMBER_AUTH_SECRET): the daemons' shared secret"),
     ("ember.executor.instances", "all (executors to use of an ember:// master)"),
+    ("ember.tls.enabled", "false (talk TLS to ember:// daemons and their backends)"),
+    ("ember.tls.caFile", "none (PEM CA the driver trusts; required with ember.tls.enabled)"),
+    ("ember.tls.serverName", "the host of each master address (name to verify in certificates)"),
     ("ember.localCluster.replaceLostExecutors", "false (start a new backend for each lost one)"),
     ("ember.ui.enabled", "true (serve the web UI)"),
     ("ember.ui.port", "4040 (the next free port if taken; 0 = any free port)"),
@@ -255,6 +260,33 @@ impl Conf {
         Ok(ui)
     }
 
+    fn tls_settings(&self) -> Result<Option<TlsSettings>, EmberError> {
+        let ca_file = self.get("ember.tls.caFile");
+        let server_name = self.get("ember.tls.serverName");
+        if !self.parsed("ember.tls.enabled", false)? {
+            let set = [("ember.tls.caFile", ca_file), ("ember.tls.serverName", server_name)];
+            return match set.into_iter().find(|(_, v)| v.is_some()) {
+                Some((key, _)) => Err(EmberError::Config(format!(
+                    "{key} is set but ember.tls.enabled is not true; set ember.tls.enabled=true to use TLS"
+                ))),
+                None => Ok(None),
+            };
+        }
+        let ca_file = ca_file.ok_or_else(|| {
+            EmberError::Config(
+                "ember.tls.enabled=true needs ember.tls.caFile: the PEM CA that signed the executors' \
+                 certificates (or their self-signed certificate)"
+                    .into(),
+            )
+        })?;
+        let roots =
+            TrustRoots::load("ember.tls.caFile", Path::new(ca_file)).map_err(|e| EmberError::Config(e.to_string()))?;
+        if let Some(name) = server_name {
+            check_server_name(name).map_err(|e| EmberError::Config(format!("ember.tls.serverName={name}: {e}")))?;
+        }
+        Ok(Some(TlsSettings { roots, server_name: server_name.map(str::to_string) }))
+    }
+
     fn validate_merged(&self) -> Result<Settings, EmberError> {
         for (k, _) in self.entries() {
             if k.starts_with("ember.") && !KNOWN_KEYS.iter().any(|(known, _)| *known == k) {
@@ -304,6 +336,7 @@ impl Conf {
                 None => None,
             },
             auth_secret: self.auth_secret()?,
+            tls: self.tls_settings()?,
             ui: self.ui_settings()?,
         };
         if settings.max_task_failures == 0 {
@@ -347,8 +380,31 @@ pub struct Settings {
     pub executor_instances: Option<usize>,
     /// The shared secret of `ember://` daemons.
     pub auth_secret: Option<Secret>,
+    /// TLS to `ember://` daemons and their backends (`None`: plain TCP).
+    pub tls: Option<TlsSettings>,
     /// The web UI, the console progress bar and the event log.
     pub ui: UiSettings,
+}
+
+/// How the driver talks TLS to an `ember://` cluster: the `ember.tls.*` keys.
+#[derive(Clone, Debug)]
+pub struct TlsSettings {
+    /// The certificates trusted (`ember.tls.caFile`).
+    pub roots: TrustRoots,
+    /// The name certificates must carry (`ember.tls.serverName`); `None`:
+    /// the host of each master address.
+    pub server_name: Option<String>,
+}
+
+impl TlsSettings {
+    /// How to connect to the daemon at master address host `host` and to the
+    /// backends it starts (they present its certificate).
+    pub fn client_config(&self, host: &str, handshake_timeout: Duration) -> ClientTlsConfig {
+        ClientTlsConfig::new()
+            .ca_certificate(self.roots.certificate())
+            .domain_name(self.server_name.as_deref().unwrap_or(host))
+            .timeout(handshake_timeout)
+    }
 }
 
 /// Where event logs go unless `ember.eventLog.dir` says otherwise.
@@ -477,5 +533,35 @@ mod layering_tests {
         assert_eq!(merged.get("ember.app.name"), Some("demo"));
         let e = Conf::parse_properties("ok=1\nnonsense\n", "conf/x.conf").unwrap_err().to_string();
         assert!(e.contains("conf/x.conf:2: expected key=value"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use super::*;
+
+    #[test]
+    fn tls_keys_need_each_other_and_a_readable_ca() {
+        let local = || Conf::new().master("local");
+        assert!(local().validate().unwrap().tls.is_none());
+        let e = |c: Conf| c.validate().unwrap_err().to_string();
+        assert!(e(local().set("ember.tls.caFile", "/x.pem")).contains("ember.tls.caFile is set but ember.tls.enabled"));
+        assert!(e(local().set("ember.tls.serverName", "h")).contains("set ember.tls.enabled=true"));
+        assert!(e(local().set("ember.tls.enabled", true)).contains("needs ember.tls.caFile"));
+        assert!(e(local().set("ember.tls.enabled", "yes")).contains("ember.tls.enabled=yes is not a valid value"));
+        let tls = |ca: &str| local().set("ember.tls.enabled", true).set("ember.tls.caFile", ca);
+        assert!(e(tls("/no/such/ca.pem")).contains("ember.tls.caFile /no/such/ca.pem: "));
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "no certificate here").unwrap();
+        assert!(e(tls(&ca.display().to_string())).contains("holds no PEM certificate"));
+        let cert = rcgen::generate_simple_self_signed(vec!["executor".to_string()]).unwrap().cert;
+        std::fs::write(&ca, cert.pem()).unwrap();
+        let ca = ca.display().to_string();
+        let settings = tls(&ca).validate().unwrap().tls.expect("TLS on");
+        assert_eq!(settings.server_name, None);
+        assert!(e(tls(&ca).set("ember.tls.serverName", "not a name!")).contains("ember.tls.serverName=not a name!"));
+        let named = tls(&ca).set("ember.tls.serverName", "executor").validate().unwrap();
+        assert_eq!(named.tls.and_then(|t| t.server_name).as_deref(), Some("executor"));
     }
 }

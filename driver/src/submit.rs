@@ -113,7 +113,7 @@ mod tests {
         let args = SubmitArgs {
             master: Some("local[3]".into()),
             executor_memory: Some("1g".into()),
-            conf: vec!["ember.seed=5".into()],
+            conf: vec!["ember.seed=5".into(), "ember.tls.enabled=true".into(), "ember.tls.caFile=/ca.pem".into()],
             properties_file: Some(file),
             ..Default::default()
         };
@@ -123,7 +123,10 @@ mod tests {
         assert_eq!(conf.get("ember.executor.memory"), Some("1g"));
         assert_eq!(conf.get("ember.seed"), Some("5"));
         let text = to_env_text(&conf);
-        assert_eq!(Conf::parse_properties(&text, "EMBER_CONF").unwrap().get("ember.seed"), Some("5"));
+        let passed = Conf::parse_properties(&text, "EMBER_CONF").unwrap();
+        assert_eq!(passed.get("ember.seed"), Some("5"));
+        assert_eq!(passed.get("ember.tls.enabled"), Some("true"));
+        assert_eq!(passed.get("ember.tls.caFile"), Some("/ca.pem"));
     }
 
     #[test]

@@ -8,9 +8,14 @@
 //! `EMBER_BACKEND_LISTENING <host:port>` on stdout for the driver to read, and
 //! serves until the driver's control stream ends or its stdin closes (the
 //! driver died), then exits.
+//!
+//! A daemon serving TLS sets `EMBER_BACKEND_TLS_CERT`/`_KEY` (and `_CA`) to
+//! its PEM files: the backend then serves TLS with that identity and fetches
+//! shuffle blocks from its peers over TLS, trusting those roots.
 
 use crate::fetch::MAX_MESSAGE_BYTES;
 use crate::service::{BackendConfig, BackendService};
+use crate::tls::{ExecutorTls, Origins, TlsFiles, error_chain};
 use crate::wire::exe_sha256;
 use ember_proto::v1::executor_backend_server::ExecutorBackendServer;
 use std::io::{Read, Write};
@@ -31,6 +36,15 @@ pub const ENV_TOKEN: &str = "EMBER_BACKEND_TOKEN";
 pub const ENV_ATTACH_TIMEOUT_MS: &str = "EMBER_BACKEND_ATTACH_TIMEOUT_MS";
 /// The most bytes a driver may have this backend cache (set by a daemon).
 pub const ENV_MEMORY_CAP: &str = "EMBER_BACKEND_MEMORY_CAP";
+/// The PEM certificate to serve TLS with (a path; set by a daemon serving TLS).
+pub const ENV_TLS_CERT: &str = "EMBER_BACKEND_TLS_CERT";
+/// The PEM private key of that certificate (a path).
+pub const ENV_TLS_KEY: &str = "EMBER_BACKEND_TLS_KEY";
+/// The PEM CA that signed the executors' certificates (a path; unset: trust
+/// the certificate itself).
+pub const ENV_TLS_CA: &str = "EMBER_BACKEND_TLS_CA";
+/// What names those variables in errors.
+const TLS_ENV_ORIGINS: Origins = Origins { cert: ENV_TLS_CERT, key: ENV_TLS_KEY, ca: ENV_TLS_CA };
 /// The line prefix announcing the bound address on stdout.
 pub const LISTENING_PREFIX: &str = "EMBER_BACKEND_LISTENING ";
 
@@ -73,6 +87,7 @@ fn run(bind: &str) -> Result<(), String> {
     // The token must not leak to anything this process starts or prints.
     // SAFETY: called before this process starts any other thread.
     unsafe { std::env::remove_var(ENV_TOKEN) };
+    let tls = tls_from_env().map_err(|e| e.to_string())?;
     let work_dir = std::env::var(ENV_WORK_DIR)
         .map(PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir().join(format!("ember-backend-{}", std::process::id())));
@@ -93,6 +108,7 @@ fn run(bind: &str) -> Result<(), String> {
             address: address.clone(),
             token,
             memory_cap,
+            peer_tls: tls.as_ref().map(|t| t.peer().clone()),
         };
         let service = BackendService::new(config, exe, tokio::runtime::Handle::current()).map_err(|e| e.to_string())?;
         let shutdown = service.shutdown.clone();
@@ -111,7 +127,11 @@ fn run(bind: &str) -> Result<(), String> {
         // statuses) back by up to 40 ms; the builder's tcp_nodelay does not
         // apply to a listener we bound ourselves, so set it on the incoming.
         let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-        let server = tonic::transport::Server::builder()
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = &tls {
+            server = server.tls_config(tls.server_config()).map_err(|e| error_chain(&e))?;
+        }
+        let server = server
             .add_service(
                 ExecutorBackendServer::new(service)
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -131,6 +151,13 @@ fn run(bind: &str) -> Result<(), String> {
     // Do not wait for running tasks: the driver is gone.
     rt.shutdown_timeout(Duration::from_millis(100));
     result
+}
+
+/// The TLS identity a daemon passed in the environment, if any.
+fn tls_from_env() -> Result<Option<ExecutorTls>, crate::tls::TlsError> {
+    let path = |name| std::env::var_os(name).map(PathBuf::from);
+    let files = TlsFiles::from_options(path(ENV_TLS_CERT), path(ENV_TLS_KEY), path(ENV_TLS_CA), &TLS_ENV_ORIGINS)?;
+    files.map(|f| ExecutorTls::load(f, &TLS_ENV_ORIGINS)).transpose()
 }
 
 /// Notifies `shutdown` when stdin reaches end of file: the driver, which holds

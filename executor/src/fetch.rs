@@ -3,8 +3,10 @@
 //! Called from task threads (plain OS threads, not tokio workers), which
 //! block on the backend's runtime for the duration of the fetch. One request
 //! per remote backend asks for all the map outputs it holds for a reduce
-//! partition; the blocks stream back in batches.
+//! partition; the blocks stream back in batches. When the cluster serves
+//! TLS, fetches go over TLS too, checked by [`PeerTls`].
 
+use crate::tls::{PeerTls, scheme};
 use ember_proto::v1::FetchShuffleRequest;
 use ember_proto::v1::executor_backend_client::ExecutorBackendClient;
 use ember_rdd::ids::ShuffleId;
@@ -20,14 +22,15 @@ pub struct ShuffleFetcher {
     rt: tokio::runtime::Handle,
     clients: Mutex<HashMap<String, ExecutorBackendClient<Channel>>>,
     connect_timeout: Duration,
+    tls: Option<PeerTls>,
 }
 
 /// A failed fetch: the map index it concerns when known, and why.
 pub type FetchError = (Option<usize>, String);
 
 impl ShuffleFetcher {
-    pub fn new(rt: tokio::runtime::Handle, connect_timeout: Duration) -> Self {
-        ShuffleFetcher { rt, clients: Mutex::new(HashMap::new()), connect_timeout }
+    pub fn new(rt: tokio::runtime::Handle, connect_timeout: Duration, tls: Option<PeerTls>) -> Self {
+        ShuffleFetcher { rt, clients: Mutex::new(HashMap::new()), connect_timeout, tls }
     }
 
     fn client(&self, address: &str) -> Result<ExecutorBackendClient<Channel>, FetchError> {
@@ -35,10 +38,16 @@ impl ShuffleFetcher {
         if let Some(c) = clients.get(address) {
             return Ok(c.clone());
         }
-        let endpoint = Endpoint::from_shared(format!("http://{address}"))
+        let endpoint = Endpoint::from_shared(format!("{}://{address}", scheme(self.tls.is_some())))
             .map_err(|e| (None, format!("bad address {address}: {e}")))?
             .connect_timeout(self.connect_timeout)
             .tcp_nodelay(true);
+        let endpoint = match &self.tls {
+            Some(tls) => {
+                tls.configure(endpoint, self.connect_timeout).map_err(|e| (None, format!("TLS to {address}: {e}")))?
+            }
+            None => endpoint,
+        };
         let _guard = self.rt.enter();
         let client = ExecutorBackendClient::new(endpoint.connect_lazy())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)

@@ -10,7 +10,8 @@
 //!   starts the gRPC [`service`], which receives stage plans and tasks from
 //!   the driver and serves shuffle blocks to other backends ([`fetch`]);
 //! - the [`daemon`] (`ember-executor`) starts backends for authenticated
-//!   drivers on standing clusters.
+//!   drivers on standing clusters, over TLS when started with certificates
+//!   ([`tls`]).
 
 pub mod backend;
 pub mod block_manager;
@@ -20,4 +21,5 @@ pub mod fetch;
 pub mod service;
 pub mod shuffle_store;
 pub mod task_runner;
+pub mod tls;
 pub mod wire;

@@ -11,6 +11,7 @@ use crate::block_manager::{BlockPlace, BlockUpdate};
 use crate::env::{ExecutorEnv, MapLocation, ShuffleLocations, StageEnv};
 use crate::fetch::ShuffleFetcher;
 use crate::task_runner::{TaskOutcome, TaskPool, run_task};
+use crate::tls::PeerTls;
 use crate::wire::failure_to_proto;
 use ember_proto::v1 as pb;
 use ember_proto::v1::driver_message::Kind as DriverKind;
@@ -40,6 +41,8 @@ pub struct BackendConfig {
     pub token: Option<String>,
     /// The most memory a driver may have this backend cache (0 = no cap).
     pub memory_cap: u64,
+    /// How to reach peer backends when the cluster serves TLS (`None`: plain).
+    pub peer_tls: Option<PeerTls>,
 }
 
 /// Messages queued for the driver, batched by the sender task.
@@ -108,7 +111,7 @@ impl BackendService {
                 size_bytes: u.size_bytes,
             }));
         });
-        let fetcher = ShuffleFetcher::new(self.rt.clone(), Duration::from_secs(5));
+        let fetcher = ShuffleFetcher::new(self.rt.clone(), Duration::from_secs(5), self.config.peer_tls.clone());
         let cap = self.config.memory_cap;
         let memory = match (hello.memory_bytes, cap) {
             (asked, 0) => asked,

@@ -1,16 +1,23 @@
 //! The driver's side of the executor daemon protocol (`ember://` masters):
 //! authenticate, upload this program's binary if the daemon lacks it, and
 //! have the daemon start a backend, which the driver then attaches to.
+//!
+//! With `ember.tls.enabled` the driver talks TLS to the daemon (and to its
+//! backends), verifying certificates against `ember.tls.caFile` for the name
+//! `ember.tls.serverName`, else the host the master URL names. A failure
+//! that is really a TLS mismatch says so and what to set.
 
+use crate::conf::TlsSettings;
 use ember_executor::daemon::auth::proof;
 use ember_executor::fetch::MAX_MESSAGE_BYTES;
+use ember_executor::tls::{error_chain, handshake_failure, scheme};
 use ember_proto::v1 as pb;
 use ember_proto::v1::executor_daemon_client::ExecutorDaemonClient;
 use ember_rdd::EmberError;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tonic::transport::Endpoint;
+use tonic::transport::{ClientTlsConfig, Endpoint};
 
 /// A backend a daemon started for us.
 pub struct LaunchedBackend {
@@ -28,6 +35,30 @@ pub struct LaunchSpec {
     pub secret: Option<Vec<u8>>,
     pub cores: usize,
     pub connect_timeout: Duration,
+    /// TLS to the daemons and their backends (`None`: plain TCP).
+    pub tls: Option<TlsSettings>,
+}
+
+/// A daemon to launch on: one address a master entry resolved to.
+#[derive(Clone, Debug)]
+pub struct DaemonAddress {
+    pub address: SocketAddr,
+    /// The host as the master URL names it (the name TLS certificates are
+    /// checked against unless `ember.tls.serverName` is set).
+    pub host: String,
+}
+
+impl std::fmt::Display for DaemonAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.address.fmt(f)
+    }
+}
+
+impl DaemonAddress {
+    /// How to reach this daemon and its backends over TLS, when enabled.
+    pub fn tls_config(&self, spec: &LaunchSpec) -> Option<ClientTlsConfig> {
+        spec.tls.as_ref().map(|t| t.client_config(&self.host, spec.connect_timeout))
+    }
 }
 
 const CHUNK_BYTES: usize = 1 << 20;
@@ -36,17 +67,57 @@ fn daemon_error(daemon: SocketAddr, what: &str, s: tonic::Status) -> EmberError 
     EmberError::Executor(format!("executor daemon at {daemon} refused to {what}: {}", s.message()))
 }
 
+/// What to do about a failed connection or first call when TLS may be the
+/// cause: the rustls error inside says, when there is one; a driver without
+/// TLS whose first call dies below gRPC may be talking to a TLS server.
+pub fn tls_hint(error: &(dyn std::error::Error + 'static), tls: bool) -> &'static str {
+    use rustls::CertificateError as Cert;
+    match handshake_failure(error) {
+        Some(rustls::Error::InvalidCertificate(Cert::NotValidForName | Cert::NotValidForNameContext { .. })) => {
+            " (the executor's TLS certificate is not for this name: set ember.tls.serverName to a name it carries)"
+        }
+        Some(rustls::Error::InvalidCertificate(_)) => {
+            " (the executor's TLS certificate is not trusted: ember.tls.caFile must be the CA that signed it)"
+        }
+        Some(_) => " (TLS handshake failed: is the executor serving TLS, started with --tls-cert and --tls-key?)",
+        None if !tls => {
+            " (if the executor serves TLS, started with --tls-cert, set ember.tls.enabled=true and ember.tls.caFile)"
+        }
+        None => "",
+    }
+}
+
+/// A failure of a call that never reached the daemon's service, with what it
+/// may mean for TLS; refusals by the service itself as [`daemon_error`].
+fn call_error(daemon: SocketAddr, what: &str, s: tonic::Status, tls: bool) -> EmberError {
+    use std::error::Error;
+    match s.source() {
+        Some(transport) => EmberError::Executor(format!(
+            "cannot talk to executor daemon at {daemon}: {}{}",
+            error_chain(transport),
+            tls_hint(transport, tls)
+        )),
+        None => daemon_error(daemon, what, s),
+    }
+}
+
+/// The host of a `host:port` master entry (IPv6 without its brackets).
+fn entry_host(entry: &str) -> &str {
+    let host = entry.rsplit_once(':').map_or(entry, |(host, _)| host);
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
+}
+
 /// Resolves `host:port` entries to every address each name has (a compose
 /// service scaled to N resolves to N containers).
-pub async fn resolve(entries: &[String]) -> Result<Vec<SocketAddr>, EmberError> {
-    let mut all = Vec::new();
+pub async fn resolve(entries: &[String]) -> Result<Vec<DaemonAddress>, EmberError> {
+    let mut all: Vec<DaemonAddress> = Vec::new();
     for entry in entries {
         let addrs = tokio::net::lookup_host(entry.as_str())
             .await
             .map_err(|e| EmberError::Executor(format!("cannot resolve executor daemon address {entry}: {e}")))?;
-        for a in addrs {
-            if !all.contains(&a) {
-                all.push(a);
+        for address in addrs {
+            if !all.iter().any(|d| d.address == address) {
+                all.push(DaemonAddress { address, host: entry_host(entry).to_string() });
             }
         }
     }
@@ -56,18 +127,35 @@ pub async fn resolve(entries: &[String]) -> Result<Vec<SocketAddr>, EmberError> 
     Ok(all)
 }
 
-/// Launches one backend on the daemon at `daemon`.
-pub async fn launch(daemon: SocketAddr, spec: &LaunchSpec) -> Result<LaunchedBackend, EmberError> {
-    let endpoint = Endpoint::from_shared(format!("http://{daemon}"))
+/// Launches one backend on the daemon at `target`.
+pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<LaunchedBackend, EmberError> {
+    let daemon = target.address;
+    let tls = target.tls_config(spec);
+    let endpoint = Endpoint::from_shared(format!("{}://{daemon}", scheme(tls.is_some())))
         .map_err(|e| EmberError::Executor(format!("bad daemon address {daemon}: {e}")))?
         .connect_timeout(spec.connect_timeout)
         .tcp_nodelay(true);
+    let endpoint = match tls {
+        Some(tls) => endpoint.tls_config(tls).map_err(|e| {
+            EmberError::Config(format!("TLS settings for executor daemon at {daemon}: {}", error_chain(&e)))
+        })?,
+        None => endpoint,
+    };
     let channel = tokio::time::timeout(spec.connect_timeout, endpoint.connect())
         .await
         .map_err(|_| EmberError::Executor(format!("cannot reach executor daemon at {daemon}: timed out")))?
-        .map_err(|e| EmberError::Executor(format!("cannot reach executor daemon at {daemon}: {e}")))?;
+        .map_err(|e| {
+            EmberError::Executor(format!(
+                "cannot reach executor daemon at {daemon}: {}{}",
+                error_chain(&e),
+                tls_hint(&e, spec.tls.is_some())
+            ))
+        })?;
     let mut client = ExecutorDaemonClient::new(channel).max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let nonce = client.challenge(pb::ChallengeRequest {}).await.map_err(|s| daemon_error(daemon, "answer", s))?;
+    let nonce = client
+        .challenge(pb::ChallengeRequest {})
+        .await
+        .map_err(|s| call_error(daemon, "answer", s, spec.tls.is_some()))?;
     let nonce = nonce.into_inner().nonce;
     let answer = spec.secret.as_deref().map(|s| proof(s, &nonce, &spec.app_id, &spec.exe_sha256)).unwrap_or_default();
     let prepared = client

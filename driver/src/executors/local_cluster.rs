@@ -125,6 +125,7 @@ impl LocalCluster {
             memory_bytes: s.memory_bytes,
             connect_timeout: s.timeout,
             token: String::new(),
+            tls: None,
         };
         let (link, reg) = attach(req, events.clone()).await?;
         self.state.lock().unwrap_or_else(|p| p.into_inner()).backends.push((id.clone(), process));

@@ -11,6 +11,7 @@ use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_executor::block_manager::{BlockPlace, BlockUpdate};
 use ember_executor::fetch::MAX_MESSAGE_BYTES;
 use ember_executor::task_runner::{TaskOutcome, TaskSuccess};
+use ember_executor::tls::{error_chain, scheme};
 use ember_executor::wire::failure_from_proto;
 use ember_proto::v1 as pb;
 use ember_proto::v1::driver_message::Kind as DriverKind;
@@ -23,7 +24,7 @@ use ember_rdd::task::{AccumulatorValue, TaskMetrics, TaskOutput};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
-use tonic::transport::Endpoint;
+use tonic::transport::{ClientTlsConfig, Endpoint};
 
 /// What the driver knows of a backend after registering with it.
 pub struct Registration {
@@ -50,16 +51,25 @@ pub struct AttachRequest {
     pub connect_timeout: Duration,
     /// The token a daemon gave for this backend (empty for local-cluster backends).
     pub token: String,
+    /// TLS to the backend, as to the daemon that started it (`None`: plain TCP).
+    pub tls: Option<ClientTlsConfig>,
 }
 
 /// Attaches to the backend at `req.address` and starts relaying its messages
 /// as scheduler events.
 pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteExecutor, Registration), EmberError> {
     let address = req.address.clone();
-    let endpoint = Endpoint::from_shared(format!("http://{address}"))
+    let tls = req.tls.is_some();
+    let endpoint = Endpoint::from_shared(format!("{}://{address}", scheme(tls)))
         .map_err(|e| EmberError::Executor(format!("bad executor address {address}: {e}")))?
         .connect_timeout(req.connect_timeout)
         .tcp_nodelay(true);
+    let endpoint = match req.tls {
+        Some(config) => endpoint
+            .tls_config(config)
+            .map_err(|e| EmberError::Config(format!("TLS settings for executor at {address}: {}", error_chain(&e))))?,
+        None => endpoint,
+    };
     let channel = tokio::time::timeout(req.connect_timeout, endpoint.connect())
         .await
         .map_err(|_| {
@@ -68,7 +78,13 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteEx
                 req.connect_timeout
             ))
         })?
-        .map_err(|e| EmberError::Executor(format!("cannot reach executor at {address}: {e}")))?;
+        .map_err(|e| {
+            EmberError::Executor(format!(
+                "cannot reach executor at {address}: {}{}",
+                error_chain(&e),
+                if tls { super::daemon_client::tls_hint(&e, true) } else { "" }
+            ))
+        })?;
     let mut client = ExecutorBackendClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);

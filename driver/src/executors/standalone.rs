@@ -1,7 +1,8 @@
 //! `ember://host:port[,host:port...]`: executors started by standing
 //! daemons. Every name is resolved to all its addresses (a docker-compose
 //! service scaled to N is N executors); a backend is launched on each daemon
-//! (up to `ember.executor.instances`) and attached to, all concurrently.
+//! (up to `ember.executor.instances`) and attached to, all concurrently,
+//! over TLS when `ember.tls.enabled`.
 
 use super::ExecutorId;
 use super::daemon_client::{LaunchSpec, launch, resolve};
@@ -31,8 +32,9 @@ pub async fn start(
         secret: settings.auth_secret.as_ref().map(|s| s.expose().to_vec()),
         cores: settings.executor_cores,
         connect_timeout,
+        tls: settings.tls.clone(),
     });
-    let starts = daemons.iter().enumerate().map(|(i, &daemon)| {
+    let starts = daemons.iter().enumerate().map(|(i, daemon)| {
         let (spec, events) = (spec.clone(), events.clone());
         let memory_bytes = settings.executor_memory;
         async move {
@@ -46,6 +48,7 @@ pub async fn start(
                 memory_bytes,
                 connect_timeout,
                 token: backend.token,
+                tls: daemon.tls_config(&spec),
             };
             let (link, reg) = attach(req, events.clone()).await?;
             tracing::info!(%id, %daemon, backend = %reg.address, uploaded = backend.uploaded, "executor ready");

@@ -1,10 +1,12 @@
 //! `ember-executor`: the executor daemon of standing Ember clusters.
 //!
 //! `ember-executor [--host H] [--port 7077] [--cores N] [--memory 2g] [--work-dir DIR]
-//!  [--auth-secret-file FILE | EMBER_AUTH_SECRET=... | --insecure]`
+//!  [--auth-secret-file FILE | EMBER_AUTH_SECRET=... | --insecure]
+//!  [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]`
 
 use clap::Parser;
 use ember_executor::daemon::{DaemonConfig, serve};
+use ember_executor::tls::{ExecutorTls, FLAG_ORIGINS, TlsFiles};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -35,6 +37,17 @@ struct Args {
     /// Seconds a started backend waits for its driver to attach.
     #[arg(long, default_value_t = 60)]
     attach_timeout: u64,
+    /// Serve TLS with this PEM certificate (chain), as do the backends started here.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// The PEM CA that signed the executors' certificates, which backends
+    /// trust when they fetch from each other (default: --tls-cert itself,
+    /// right for a self-signed certificate all executors share).
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
 }
 
 fn parse_size(s: &str) -> Option<u64> {
@@ -90,6 +103,9 @@ fn main() -> std::process::ExitCode {
         };
         let cores = args.cores.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
         anyhow::ensure!(cores > 0, "--cores must be at least 1");
+        let tls = TlsFiles::from_options(args.tls_cert, args.tls_key, args.tls_ca, &FLAG_ORIGINS)?
+            .map(|files| ExecutorTls::load(files, &FLAG_ORIGINS))
+            .transpose()?;
         let config = DaemonConfig {
             host: args.host,
             port: args.port,
@@ -98,6 +114,7 @@ fn main() -> std::process::ExitCode {
             work_dir: args.work_dir,
             secret,
             attach_timeout: Duration::from_secs(args.attach_timeout),
+            tls,
         };
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         rt.block_on(serve(config)).map_err(|e| anyhow::anyhow!(e))

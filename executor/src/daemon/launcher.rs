@@ -4,11 +4,15 @@
 //! that only the driver which asked for it learns. The daemon keeps the
 //! backend's stdin: if the daemon dies, the backend sees end of file and
 //! exits. When a backend exits (its driver went away, or it was never
-//! attached), its directory is removed.
+//! attached), its directory is removed. A daemon serving TLS gives its
+//! backends the paths of its PEM files (never their contents), so they serve
+//! with the same identity and trust the same roots.
 
 use crate::backend::{
-    ENV_ATTACH_TIMEOUT_MS, ENV_BACKEND, ENV_CORES, ENV_MEMORY_CAP, ENV_TOKEN, ENV_WORK_DIR, LISTENING_PREFIX,
+    ENV_ATTACH_TIMEOUT_MS, ENV_BACKEND, ENV_CORES, ENV_MEMORY_CAP, ENV_TLS_CA, ENV_TLS_CERT, ENV_TLS_KEY, ENV_TOKEN,
+    ENV_WORK_DIR, LISTENING_PREFIX,
 };
+use crate::tls::TlsFiles;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -22,6 +26,8 @@ pub struct Launcher {
     bind_host: String,
     attach_timeout: Duration,
     memory_cap: u64,
+    /// The daemon's TLS files, for its backends to serve with.
+    tls: Option<TlsFiles>,
     next: AtomicU64,
 }
 
@@ -34,11 +40,17 @@ pub struct Started {
 
 impl Launcher {
     /// A launcher under `work_dir`; leftovers of a previous daemon are removed.
-    pub fn new(work_dir: &Path, bind_host: String, attach_timeout: Duration, memory_cap: u64) -> std::io::Result<Self> {
+    pub fn new(
+        work_dir: &Path,
+        bind_host: String,
+        attach_timeout: Duration,
+        memory_cap: u64,
+        tls: Option<TlsFiles>,
+    ) -> std::io::Result<Self> {
         let apps = work_dir.join("apps");
         let _ = std::fs::remove_dir_all(&apps);
         std::fs::create_dir_all(&apps)?;
-        Ok(Launcher { apps, bind_host, attach_timeout, memory_cap, next: AtomicU64::new(0) })
+        Ok(Launcher { apps, bind_host, attach_timeout, memory_cap, tls, next: AtomicU64::new(0) })
     }
 
     /// Starts `binary` as a backend for `app_id`; `driver_facing` is the IP
@@ -69,6 +81,16 @@ impl Launcher {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
+        // Paths only, and absolute: the backend runs in its own directory.
+        for name in [ENV_TLS_CERT, ENV_TLS_KEY, ENV_TLS_CA] {
+            cmd.env_remove(name);
+        }
+        if let Some(tls) = &self.tls {
+            cmd.env(ENV_TLS_CERT, &tls.cert).env(ENV_TLS_KEY, &tls.key);
+            if let Some(ca) = &tls.ca {
+                cmd.env(ENV_TLS_CA, ca);
+            }
+        }
         let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let pid = child.id().unwrap_or(0);
         let stdout = child.stdout.take().ok_or("backend has no stdout")?;

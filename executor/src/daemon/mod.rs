@@ -11,11 +11,15 @@
 //! Protocol: `Challenge` → `Prepare` (authenticates; nothing is stored or
 //! started before it succeeds) → `Upload` (only if the daemon lacks the
 //! binary) → `Start`, with a one-time ticket tying the calls together.
+//!
+//! With a TLS identity ([`crate::tls`]) the daemon serves TLS and so do the
+//! backends it starts, which are given the paths of the same PEM files.
 
 pub mod auth;
 pub mod launcher;
 pub mod store;
 
+use crate::tls::{ExecutorTls, error_chain};
 use auth::Authenticator;
 use ember_proto::v1 as pb;
 use ember_proto::v1::executor_daemon_server::{ExecutorDaemon, ExecutorDaemonServer};
@@ -43,6 +47,8 @@ pub struct DaemonConfig {
     pub secret: Option<Vec<u8>>,
     /// A backend no driver attaches to within this time exits.
     pub attach_timeout: Duration,
+    /// Serve TLS (the daemon and its backends) with this identity; `None`: plain TCP.
+    pub tls: Option<ExecutorTls>,
 }
 
 /// What a ticket from `Prepare` allows.
@@ -65,7 +71,9 @@ pub struct DaemonService {
 impl DaemonService {
     pub fn new(config: DaemonConfig) -> std::io::Result<Self> {
         let store = BinaryStore::open(&config.work_dir)?;
-        let launcher = Launcher::new(&config.work_dir, config.host.clone(), config.attach_timeout, config.memory)?;
+        let tls_files = config.tls.as_ref().map(|t| t.files().clone());
+        let launcher =
+            Launcher::new(&config.work_dir, config.host.clone(), config.attach_timeout, config.memory, tls_files)?;
         Ok(DaemonService {
             auth: Authenticator::new(config.secret.clone()),
             store,
@@ -154,11 +162,20 @@ pub async fn serve(config: DaemonConfig) -> Result<(), String> {
         tokio::net::TcpListener::bind(&address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let insecure = config.secret.is_none();
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = &config.tls {
+        server = server.tls_config(tls.server_config()).map_err(|e| error_chain(&e))?;
+    }
+    let tls = config.tls.is_some();
     let service = DaemonService::new(config).map_err(|e| format!("work directory: {e}"))?;
-    tracing::info!(%bound, insecure, "ember-executor daemon listening");
-    eprintln!("ember-executor: listening on {bound}{}", if insecure { " (INSECURE: no authentication)" } else { "" });
+    tracing::info!(%bound, insecure, tls, "ember-executor daemon listening");
+    eprintln!(
+        "ember-executor: listening on {bound}{}{}",
+        if tls { " (TLS)" } else { "" },
+        if insecure { " (INSECURE: no authentication)" } else { "" }
+    );
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
+    server
         .add_service(ExecutorDaemonServer::new(service).max_decoding_message_size(crate::fetch::MAX_MESSAGE_BYTES))
         .serve_with_incoming(incoming)
         .await
