@@ -36,9 +36,37 @@ impl Panel {
         let cols = b.ncols();
         (self.rows, self.cols) = (rows, cols);
         self.data.resize(rows * cols, 0.0);
-        for (i, row) in b.slice(s![start..start + rows, ..]).rows().into_iter().enumerate() {
-            for (j, &x) in row.iter().enumerate() {
-                self.data[j * rows + i] = x;
+        let block = b.slice(s![start..start + rows, ..]);
+        match block.as_slice() {
+            Some(src) if cols > 0 => self.transpose_from(src),
+            _ => {
+                for (i, row) in block.rows().into_iter().enumerate() {
+                    for (j, &x) in row.iter().enumerate() {
+                        self.data[j * rows + i] = x;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fills this panel (already sized) from its rows, row-major in `src`:
+    /// four rows at a time, so each column receives four contiguous values
+    /// and the writes go to `cols` sequential streams.
+    fn transpose_from(&mut self, src: &[f64]) {
+        let (rows, cols) = (self.rows, self.cols);
+        let mut quads = src.chunks_exact(4 * cols);
+        for (q, quad) in (&mut quads).enumerate() {
+            let (r0, rest) = quad.split_at(cols);
+            let (r1, rest) = rest.split_at(cols);
+            let (r2, r3) = rest.split_at(cols);
+            for (j, col) in self.data.chunks_exact_mut(rows).enumerate() {
+                col[4 * q..4 * q + 4].copy_from_slice(&[r0[j], r1[j], r2[j], r3[j]]);
+            }
+        }
+        let done = rows - quads.remainder().len() / cols;
+        for (i, row) in quads.remainder().chunks_exact(cols).enumerate() {
+            for (col, &x) in self.data.chunks_exact_mut(rows).zip(row) {
+                col[done + i] = x;
             }
         }
     }
@@ -164,6 +192,21 @@ mod tests {
         assert_eq!(reflector(2.0, &mut [0.0, 0.0]), (2.0, 0.0));
         assert!((norm2(&[3e200, 4e200]) / 5e200 - 1.0).abs() < 1e-15);
         assert!((norm2(&[3e-200, 4e-200]) / 5e-200 - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn panels_load_any_number_of_rows_from_standard_and_strided_blocks() {
+        let b = ndarray::Array2::from_shape_fn((11, 3), |(i, j)| (10 * i + j) as f64);
+        let strided = b.t().to_owned().reversed_axes(); // same values, column-major
+        for source in [&b, &strided] {
+            for (start, rows) in [(0, 11), (1, 9), (2, 4), (3, 3), (5, 0)] {
+                let p = Panel::from_rows(source, start, rows);
+                for j in 0..3 {
+                    let want: Vec<f64> = (start..start + rows).map(|i| (10 * i + j) as f64).collect();
+                    assert_eq!(p.col(j), want.as_slice(), "rows {start}..+{rows}, column {j}");
+                }
+            }
+        }
     }
 
     #[test]
