@@ -194,9 +194,22 @@ pub fn add_block(params: &[f64], block: &LabeledBlock, with_loss: bool, sums: &m
 
 /// Turns the margins `r = Xw` of a chunk into residuals `σ(Xw + b) − y`;
 /// returns the chunk's summed log-loss (when `LOSS`), summed residuals, and
-/// whether a label is neither 0 nor 1. Branch-free but for `LOSS`, a
-/// constant: one `exp` per row, and a `ln_1p` only for the loss.
+/// whether a label is neither 0 nor 1. Without the loss, σ comes from the
+/// vectorized [`sigmoid`](super::sigmoid) kernel; with it, one library `exp`
+/// and one `ln_1p` per row.
 fn residuals<const LOSS: bool>(r: &mut [f64], y: &[f64], b: f64) -> (f64, f64, bool) {
+    if !LOSS {
+        // The gradient alone: σ vectorized, then the sum in four fixed lanes.
+        super::sigmoid::residuals(r, y, b);
+        let mut lanes = [0.0; 4];
+        let quads = r.chunks_exact(4);
+        let tail: f64 = quads.remainder().iter().sum();
+        for quad in quads {
+            lanes.iter_mut().zip(quad).for_each(|(l, x)| *l += x);
+        }
+        let bad = y.iter().fold(false, |bad, &yi| bad | (yi != 0.0 && yi != 1.0));
+        return (0.0, (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail, bad);
+    }
     let (mut loss, mut sum, mut bad) = (0.0, 0.0, false);
     for (ri, &yi) in r.iter_mut().zip(y) {
         let z = *ri + b;

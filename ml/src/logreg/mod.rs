@@ -45,6 +45,7 @@ pub mod lbfgs;
 pub mod line_search;
 pub mod model;
 pub mod objective;
+pub mod sigmoid;
 
 pub use gd::GradientDescent;
 pub use generate::{bayes_accuracy, generate, generate_from, true_model};
