@@ -15,8 +15,8 @@
 const ROUND: f64 = 6_755_399_441_055_744.0;
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
 /// ln 2 split so that `n·LN2_HI` is exact for |n| < 2¹¹ (fdlibm's constants).
-const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// Below this, eˣ is under the smallest normal double: taken as 0.
 const UNDERFLOW: f64 = -708.0;
 
