@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 fn daemon_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    let bin = dir.join("ember-executor");
-    if !bin.exists() {
-        let status =
-            Command::new(env!("CARGO")).args(["build", "-p", "ember-executor", "--bin", "ember-executor"]).status();
-        assert!(status.is_ok_and(|s| s.success()), "cannot build ember-executor");
-    }
-    bin
+    // Always ask cargo (a no-op when it is fresh): `cargo test` does not
+    // build another package's binaries, and a stale daemon fails strangely.
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "ember-executor", "--bin", "ember-executor"])
+        .status();
+    assert!(status.is_ok_and(|s| s.success()), "cannot build ember-executor");
+    dir.join("ember-executor")
 }
 
 struct Daemon {
