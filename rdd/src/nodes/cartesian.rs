@@ -4,7 +4,7 @@
 use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef};
-use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node};
+use crate::shipping::{Parents, ShippedNode};
 use crate::task::{BoxIter, TaskContext};
 use std::sync::Arc;
 
@@ -21,12 +21,7 @@ impl<T: Data, U: Data> CartesianRdd<T, U> {
 }
 
 impl<T: Data, U: Data> RddBase for CartesianRdd<T, U> {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "CartesianRdd"
-    }
+    common_rdd_base_methods!("CartesianRdd");
     fn num_partitions(&self) -> usize {
         self.left.num_partitions() * self.right.num_partitions()
     }
@@ -35,9 +30,6 @@ impl<T: Data, U: Data> RddBase for CartesianRdd<T, U> {
             Dependency::Narrow { rdd: self.left.base(), one_to_one: false },
             Dependency::Narrow { rdd: self.right.base(), one_to_one: false },
         ]
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
-        encode_node(self)
     }
 }
 

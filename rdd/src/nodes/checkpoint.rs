@@ -12,7 +12,7 @@
 use crate::error::{EmberError, TaskError};
 use crate::func::With;
 use crate::rdd::{Dependency, Rdd, RddBase, RddMeta, RddNode};
-use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node, from_fields, to_fields};
+use crate::shipping::{Parents, ShippedNode, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext};
 use crate::{Data, Result};
 use std::marker::PhantomData;
@@ -76,20 +76,12 @@ impl<T: Data> Rdd<T> {
 }
 
 impl<T: Data> RddBase for CheckpointRdd<T> {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "CheckpointRdd"
-    }
+    common_rdd_base_methods!("CheckpointRdd");
     fn num_partitions(&self) -> usize {
         self.fields.partitions
     }
     fn dependencies(&self) -> Vec<Dependency> {
         Vec::new()
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>)> {
-        encode_node(self)
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef};
-use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node, from_fields, to_fields};
+use crate::shipping::{Parents, ShippedNode, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext};
 
 pub struct CoalescedRdd<T: 'static> {
@@ -24,20 +24,12 @@ impl<T: Data> CoalescedRdd<T> {
 }
 
 impl<T: Data> RddBase for CoalescedRdd<T> {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "CoalescedRdd"
-    }
+    common_rdd_base_methods!("CoalescedRdd");
     fn num_partitions(&self) -> usize {
         self.groups.len()
     }
     fn dependencies(&self) -> Vec<Dependency> {
         vec![Dependency::Narrow { rdd: self.parent.base(), one_to_one: false }]
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
-        encode_node(self)
     }
 }
 

@@ -9,7 +9,7 @@ use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::func::{Fn1, Fn2};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef};
-use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node, from_fields, to_fields};
+use crate::shipping::{Parents, ShippedNode, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::marker::PhantomData;
@@ -34,20 +34,12 @@ impl<T: Data, U: Data, F: PartitionFn<T, U>> MapPartitionsRdd<T, U, F> {
 }
 
 impl<T: Data, U: Data, F: PartitionFn<T, U>> RddBase for MapPartitionsRdd<T, U, F> {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "MapPartitionsRdd"
-    }
+    common_rdd_base_methods!("MapPartitionsRdd");
     fn num_partitions(&self) -> usize {
         self.parent.num_partitions()
     }
     fn dependencies(&self) -> Vec<Dependency> {
         vec![Dependency::Narrow { rdd: self.parent.base(), one_to_one: true }]
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
-        encode_node(self)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::error::{EmberError, TaskError};
 use crate::func::Fn1;
 use crate::nodes::text_file::{FileSplit, line_number_at, read_split_with_offsets};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode};
-use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node, from_fields, to_fields};
+use crate::shipping::{Parents, ShippedNode, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext};
 use std::marker::PhantomData;
 
@@ -34,20 +34,12 @@ impl<T: Data, F: LineParser<T>> ParsedTextFileRdd<T, F> {
 }
 
 impl<T: Data, F: LineParser<T>> RddBase for ParsedTextFileRdd<T, F> {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "ParsedTextFileRdd"
-    }
+    common_rdd_base_methods!("ParsedTextFileRdd");
     fn num_partitions(&self) -> usize {
         self.splits.len()
     }
     fn dependencies(&self) -> Vec<Dependency> {
         Vec::new()
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
-        encode_node(self)
     }
 }
 

@@ -12,9 +12,7 @@ use crate::error::{EmberError, TaskError};
 use crate::ids::ShuffleId;
 use crate::partitioner::Partitioner;
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef, ShuffleDependencyBase, StageRoot};
-use crate::shipping::{
-    EntryPoint, Parents, ShippedNode, ShippedRoot, encode_node, encode_root, from_fields, to_fields,
-};
+use crate::shipping::{EntryPoint, Parents, ShippedNode, ShippedRoot, encode_root, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext, TaskOutput};
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
@@ -147,20 +145,12 @@ impl<K: Data, X: Data, O: Data, R: ReduceSide<K, X, O>> ShuffledRdd<K, X, O, R> 
 }
 
 impl<K: Data, X: Data, O: Data, R: ReduceSide<K, X, O>> RddBase for ShuffledRdd<K, X, O, R> {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "ShuffledRdd"
-    }
+    common_rdd_base_methods!("ShuffledRdd");
     fn num_partitions(&self) -> usize {
         self.fields.partitions
     }
     fn dependencies(&self) -> Vec<Dependency> {
         self.dependency.iter().map(|d| Dependency::Shuffle(d.clone())).collect()
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
-        encode_node(self)
     }
 }
 

@@ -6,7 +6,7 @@
 use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode};
-use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node, from_fields, to_fields};
+use crate::shipping::{Parents, ShippedNode, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext};
 use std::sync::Arc;
 
@@ -32,20 +32,12 @@ impl<T: Data> ParallelCollectionRdd<T> {
 }
 
 impl<T: Data> RddBase for ParallelCollectionRdd<T> {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "ParallelCollectionRdd"
-    }
+    common_rdd_base_methods!("ParallelCollectionRdd");
     fn num_partitions(&self) -> usize {
         self.slices.len()
     }
     fn dependencies(&self) -> Vec<Dependency> {
         Vec::new()
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
-        encode_node(self)
     }
 }
 
@@ -97,20 +89,12 @@ impl RangeRdd {
 }
 
 impl RddBase for RangeRdd {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "RangeRdd"
-    }
+    common_rdd_base_methods!("RangeRdd");
     fn num_partitions(&self) -> usize {
         self.fields.partitions
     }
     fn dependencies(&self) -> Vec<Dependency> {
         Vec::new()
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
-        encode_node(self)
     }
 }
 

@@ -9,7 +9,7 @@
 
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode};
-use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node, from_fields, to_fields};
+use crate::shipping::{Parents, ShippedNode, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -161,20 +161,12 @@ pub fn read_split_with_offsets(split: &FileSplit) -> Result<Vec<(u64, String)>, 
 }
 
 impl RddBase for TextFileRdd {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "TextFileRdd"
-    }
+    common_rdd_base_methods!("TextFileRdd");
     fn num_partitions(&self) -> usize {
         self.splits.len()
     }
     fn dependencies(&self) -> Vec<Dependency> {
         Vec::new()
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
-        encode_node(self)
     }
 }
 
@@ -215,20 +207,12 @@ impl WholeTextFilesRdd {
 }
 
 impl RddBase for WholeTextFilesRdd {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "WholeTextFilesRdd"
-    }
+    common_rdd_base_methods!("WholeTextFilesRdd");
     fn num_partitions(&self) -> usize {
         self.groups.len()
     }
     fn dependencies(&self) -> Vec<Dependency> {
         Vec::new()
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
-        encode_node(self)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef};
-use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node};
+use crate::shipping::{Parents, ShippedNode};
 use crate::task::{BoxIter, TaskContext};
 
 pub struct UnionRdd<T: 'static> {
@@ -35,20 +35,12 @@ impl<T: Data> UnionRdd<T> {
 }
 
 impl<T: Data> RddBase for UnionRdd<T> {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "UnionRdd"
-    }
+    common_rdd_base_methods!("UnionRdd");
     fn num_partitions(&self) -> usize {
         self.parents.iter().map(|p| p.num_partitions()).sum()
     }
     fn dependencies(&self) -> Vec<Dependency> {
         self.parents.iter().map(|p| Dependency::Narrow { rdd: p.base(), one_to_one: false }).collect()
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
-        encode_node(self)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef};
-use crate::shipping::{EntryPoint, Parents, ShippedNode, encode_node};
+use crate::shipping::{Parents, ShippedNode};
 use crate::task::{BoxIter, TaskContext};
 
 pub struct ZippedRdd<T: 'static, U: 'static> {
@@ -19,12 +19,7 @@ impl<T: Data, U: Data> ZippedRdd<T, U> {
 }
 
 impl<T: Data, U: Data> RddBase for ZippedRdd<T, U> {
-    fn meta(&self) -> &RddMeta {
-        &self.meta
-    }
-    fn kind(&self) -> &'static str {
-        "ZippedRdd"
-    }
+    common_rdd_base_methods!("ZippedRdd");
     fn num_partitions(&self) -> usize {
         self.left.num_partitions()
     }
@@ -33,9 +28,6 @@ impl<T: Data, U: Data> RddBase for ZippedRdd<T, U> {
             Dependency::Narrow { rdd: self.left.base(), one_to_one: true },
             Dependency::Narrow { rdd: self.right.base(), one_to_one: true },
         ]
-    }
-    fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
-        encode_node(self)
     }
 }
 
