@@ -17,9 +17,9 @@ use crate::scheduler::dag::{AccumulatorRegistry, DagScheduler};
 use crate::scheduler::{EventSender, SchedulerEvent};
 use crate::ui::UiServices;
 use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
-use ember_rdd::nodes::parsed_text::{LineParser, ParsedTextFileRdd};
+use ember_rdd::nodes::parsed_text::{LineParser, ParsedLines};
 use ember_rdd::nodes::source::{ParallelCollectionRdd, RangeRdd};
-use ember_rdd::nodes::text_file::{TextFileRdd, WholeTextFilesRdd, list_input_files, plan_splits};
+use ember_rdd::nodes::text_file::{Lines, TextFileRdd, WholeTextFilesRdd, input_splits, list_input_files};
 use ember_rdd::rdd::{RddMeta, StageRoot};
 use ember_rdd::runner::{JobRunner, MergeAccumulatorFn};
 use ember_rdd::storage::AnyValue;
@@ -200,9 +200,8 @@ impl Context {
     /// The lines of a file, of the files of a directory, or of the files a
     /// glob matches, split by byte ranges into at least `min_partitions`.
     pub fn text_file(&self, path: &str, min_partitions: usize) -> Result<Rdd<String>> {
-        let files = list_input_files(path)?;
-        let splits = plan_splits(&files, min_partitions)?;
-        Ok(Rdd::from_node(Arc::new(TextFileRdd::new(self.meta(), splits)), self.runner()))
+        let splits = input_splits(path, min_partitions)?;
+        Ok(Rdd::from_node(Arc::new(TextFileRdd::new(self.meta(), splits, Lines)), self.runner()))
     }
 
     /// The lines of text files (as `text_file`), each turned into a record by
@@ -234,9 +233,8 @@ impl Context {
         min_partitions: usize,
         parser: F,
     ) -> Result<Rdd<T>> {
-        let files = list_input_files(path)?;
-        let splits = plan_splits(&files, min_partitions)?;
-        Ok(Rdd::from_node(Arc::new(ParsedTextFileRdd::new(self.meta(), splits, parser)), self.runner()))
+        let splits = input_splits(path, min_partitions)?;
+        Ok(Rdd::from_node(Arc::new(TextFileRdd::new(self.meta(), splits, ParsedLines::new(parser))), self.runner()))
     }
 
     /// One `(path, content)` record per file of a directory or glob.

@@ -1,18 +1,17 @@
 //! `text_file_parsed`: a text source whose lines go through a parser, and
 //! whose parse errors name the file and line, as a user fixing the data
-//! needs (`data.csv:1042: 'x1' is not a number`).
+//! needs (`data.csv:1042: 'x1' is not a number`). It is a
+//! [`TextFileRdd`] (same splits, same node) with the [`ParsedLines`] reader.
 //!
 //! A split does not know how many lines precede it, so the line number is
 //! found only when an error happens, by counting the newlines before the
 //! offending line's byte offset.
 
 use crate::Data;
-use crate::error::{EmberError, TaskError};
+use crate::error::TaskError;
 use crate::func::Fn1;
-use crate::nodes::text_file::{FileSplit, line_number_at, read_split_with_offsets};
-use crate::rdd::{Dependency, RddBase, RddMeta, RddNode};
-use crate::shipping::{Parents, ShippedNode, from_fields, to_fields};
-use crate::task::{BoxIter, TaskContext};
+use crate::nodes::text_file::{FileSplit, SplitReader, TextFileRdd, line_number_at, read_split_with_offsets};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::marker::PhantomData;
 
 /// Parses one line: `Ok(Some(record))`, `Ok(None)` to skip it (blank lines,
@@ -20,32 +19,28 @@ use std::marker::PhantomData;
 pub trait LineParser<T>: for<'a> Fn1<&'a str, Result<Option<T>, String>> {}
 impl<T, F: for<'a> Fn1<&'a str, Result<Option<T>, String>>> LineParser<T> for F {}
 
-pub struct ParsedTextFileRdd<T, F> {
-    meta: RddMeta,
-    splits: Vec<FileSplit>,
+/// The node behind `text_file_parsed`.
+pub type ParsedTextFileRdd<T, F> = TextFileRdd<ParsedLines<T, F>>;
+
+/// `text_file_parsed`'s reader: each line through `parser`.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(serialize = "F: Serialize", deserialize = "F: DeserializeOwned"))]
+pub struct ParsedLines<T, F> {
     parser: F,
+    #[serde(skip)]
     _t: PhantomData<fn() -> T>,
 }
 
-impl<T: Data, F: LineParser<T>> ParsedTextFileRdd<T, F> {
-    pub fn new(meta: RddMeta, splits: Vec<FileSplit>, parser: F) -> Self {
-        ParsedTextFileRdd { meta, splits, parser, _t: PhantomData }
+impl<T: Data, F: LineParser<T>> ParsedLines<T, F> {
+    pub fn new(parser: F) -> Self {
+        ParsedLines { parser, _t: PhantomData }
     }
 }
 
-impl<T: Data, F: LineParser<T>> RddBase for ParsedTextFileRdd<T, F> {
-    common_rdd_base_methods!("ParsedTextFileRdd");
-    fn num_partitions(&self) -> usize {
-        self.splits.len()
-    }
-    fn dependencies(&self) -> Vec<Dependency> {
-        Vec::new()
-    }
-}
-
-impl<T: Data, F: LineParser<T>> RddNode<T> for ParsedTextFileRdd<T, F> {
-    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<T>, TaskError> {
-        let split = self.splits.get(split).ok_or_else(|| TaskError::engine("parsed text file: no such split"))?;
+impl<T: Data, F: LineParser<T>> SplitReader for ParsedLines<T, F> {
+    type Record = T;
+    const KIND: &'static str = "ParsedTextFileRdd";
+    fn read(&self, split: &FileSplit) -> Result<Vec<T>, TaskError> {
         let mut records = Vec::new();
         for (offset, line) in read_split_with_offsets(split)? {
             match self.parser.call(&line) {
@@ -59,17 +54,6 @@ impl<T: Data, F: LineParser<T>> RddNode<T> for ParsedTextFileRdd<T, F> {
                 }
             }
         }
-        Ok(Box::new(records.into_iter()))
-    }
-}
-
-impl<T: Data, F: LineParser<T>> ShippedNode for ParsedTextFileRdd<T, F> {
-    type Item = T;
-    fn write_fields(&self) -> Result<Vec<u8>, EmberError> {
-        to_fields(&(&self.splits, &self.parser))
-    }
-    fn rebuild(meta: RddMeta, fields: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
-        let (splits, parser): (Vec<FileSplit>, F) = from_fields(fields)?;
-        Ok(ParsedTextFileRdd { meta, splits, parser, _t: PhantomData })
+        Ok(records)
     }
 }

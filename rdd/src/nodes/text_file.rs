@@ -1,5 +1,7 @@
-//! Text sources: `text_file` (one record per line) and `whole_text_files`
-//! (one `(path, content)` record per file).
+//! Text sources: `text_file` (one record per line), `text_file_parsed` (one
+//! record per parsed line: the same node with another [`SplitReader`], see
+//! [`parsed_text`](super::parsed_text)) and `whole_text_files` (one
+//! `(path, content)` record per file).
 //!
 //! Like Hadoop's input splits, `text_file` cuts each file into byte ranges of
 //! about `total / min_partitions` bytes; a split owns every line that *starts*
@@ -7,11 +9,12 @@
 //! and reads past its end to finish its last line. Files are listed once, on
 //! the driver, so every process agrees on the splits.
 
+use crate::Data;
 use crate::error::{EmberError, TaskError};
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode};
 use crate::shipping::{Parents, ShippedNode, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -87,22 +90,49 @@ pub fn plan_splits(files: &[PathBuf], min_partitions: usize) -> Result<Vec<FileS
     Ok(splits)
 }
 
-pub struct TextFileRdd {
-    meta: RddMeta,
-    splits: Vec<FileSplit>,
+/// The splits of the files that `pattern` names (see [`list_input_files`]),
+/// at least `min_partitions` of them when there are that many bytes.
+pub fn input_splits(pattern: &str, min_partitions: usize) -> Result<Vec<FileSplit>, EmberError> {
+    plan_splits(&list_input_files(pattern)?, min_partitions)
 }
 
-impl TextFileRdd {
-    pub fn new(meta: RddMeta, splits: Vec<FileSplit>) -> Self {
-        TextFileRdd { meta, splits }
+/// How a text source turns the lines of one split into records: [`Lines`]
+/// for `text_file`, [`ParsedLines`](super::parsed_text::ParsedLines) for
+/// `text_file_parsed`. It travels with the node, so it is serializable.
+pub trait SplitReader: Serialize + DeserializeOwned + Send + Sync + 'static {
+    type Record: Data;
+    /// The node's kind, as `to_debug_string` shows it.
+    const KIND: &'static str;
+    fn read(&self, split: &FileSplit) -> Result<Vec<Self::Record>, TaskError>;
+}
+
+/// A text source: one partition per [`FileSplit`], whose lines `reader`
+/// turns into records (`text_file`'s are the lines themselves).
+pub struct TextFileRdd<R = Lines> {
+    meta: RddMeta,
+    splits: Vec<FileSplit>,
+    reader: R,
+}
+
+impl<R: SplitReader> TextFileRdd<R> {
+    pub fn new(meta: RddMeta, splits: Vec<FileSplit>, reader: R) -> Self {
+        TextFileRdd { meta, splits, reader }
     }
 }
 
-/// Reads the lines that start in `[start, end)` of a file, with their line
-/// numbers unknown (a split does not know how many lines precede it); errors
-/// name the file and byte offset.
-fn read_split(split: &FileSplit) -> Result<Vec<String>, TaskError> {
-    Ok(read_split_with_offsets(split)?.into_iter().map(|(_, line)| line).collect())
+/// `text_file`'s reader: one record per line, without its line terminator.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct Lines;
+
+impl SplitReader for Lines {
+    type Record = String;
+    const KIND: &'static str = "TextFileRdd";
+    /// The lines that start in `[start, end)` of a file, with their line
+    /// numbers unknown (a split does not know how many lines precede it);
+    /// errors name the file and byte offset.
+    fn read(&self, split: &FileSplit) -> Result<Vec<String>, TaskError> {
+        Ok(read_split_with_offsets(split)?.into_iter().map(|(_, line)| line).collect())
+    }
 }
 
 /// The 1-based number of the line starting at byte `offset` of `path`,
@@ -120,7 +150,9 @@ pub fn line_number_at(path: &Path, offset: u64) -> Result<u64, std::io::Error> {
     }
 }
 
-/// Like `read_split`, with the byte offset at which each line starts.
+/// The lines that start in `[start, end)` of a split's file, each with the
+/// byte offset at which it starts; errors name the file (and the line, for
+/// invalid UTF-8).
 pub fn read_split_with_offsets(split: &FileSplit) -> Result<Vec<(u64, String)>, TaskError> {
     let name = split.path.display();
     let file = std::fs::File::open(&split.path).map_err(|e| TaskError::input(format!("{name}: {e}")))?;
@@ -160,8 +192,8 @@ pub fn read_split_with_offsets(split: &FileSplit) -> Result<Vec<(u64, String)>, 
     Ok(lines)
 }
 
-impl RddBase for TextFileRdd {
-    common_rdd_base_methods!("TextFileRdd");
+impl<R: SplitReader> RddBase for TextFileRdd<R> {
+    common_rdd_base_methods!(R::KIND);
     fn num_partitions(&self) -> usize {
         self.splits.len()
     }
@@ -170,20 +202,21 @@ impl RddBase for TextFileRdd {
     }
 }
 
-impl RddNode<String> for TextFileRdd {
-    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<String>, TaskError> {
-        let split = self.splits.get(split).ok_or_else(|| TaskError::engine("text file: no such split"))?;
-        Ok(Box::new(read_split(split)?.into_iter()))
+impl<R: SplitReader> RddNode<R::Record> for TextFileRdd<R> {
+    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<R::Record>, TaskError> {
+        let split = self.splits.get(split).ok_or_else(|| TaskError::engine(format!("{}: no such split", R::KIND)))?;
+        Ok(Box::new(self.reader.read(split)?.into_iter()))
     }
 }
 
-impl ShippedNode for TextFileRdd {
-    type Item = String;
+impl<R: SplitReader> ShippedNode for TextFileRdd<R> {
+    type Item = R::Record;
     fn write_fields(&self) -> Result<Vec<u8>, EmberError> {
-        to_fields(&self.splits)
+        to_fields(&(&self.splits, &self.reader))
     }
     fn rebuild(meta: RddMeta, fields: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
-        Ok(TextFileRdd { meta, splits: from_fields(fields)? })
+        let (splits, reader) = from_fields(fields)?;
+        Ok(TextFileRdd { meta, splits, reader })
     }
 }
 
