@@ -45,24 +45,13 @@ impl Default for GradientDescent {
 }
 
 impl GradientDescent {
-    pub fn reg(mut self, reg: f64) -> Self {
-        self.objective.reg = reg;
-        self
-    }
-    pub fn fit_intercept(mut self, yes: bool) -> Self {
-        self.objective.fit_intercept = yes;
-        self
-    }
+    shared_solver_setters!();
     pub fn iterations(mut self, n: usize) -> Self {
         self.iterations = n;
         self
     }
     pub fn step_size(mut self, step: f64) -> Self {
         self.step_size = step;
-        self
-    }
-    pub fn gradient_tolerance(mut self, tol: f64) -> Self {
-        self.gradient_tolerance = tol;
         self
     }
 

@@ -68,24 +68,13 @@ struct Point {
 }
 
 impl Lbfgs {
-    pub fn reg(mut self, reg: f64) -> Self {
-        self.objective.reg = reg;
-        self
-    }
-    pub fn fit_intercept(mut self, yes: bool) -> Self {
-        self.objective.fit_intercept = yes;
-        self
-    }
+    shared_solver_setters!();
     pub fn max_iterations(mut self, n: usize) -> Self {
         self.max_iterations = n;
         self
     }
     pub fn memory(mut self, m: usize) -> Self {
         self.memory = m;
-        self
-    }
-    pub fn gradient_tolerance(mut self, tol: f64) -> Self {
-        self.gradient_tolerance = tol;
         self
     }
     pub fn loss_tolerance(mut self, tol: f64) -> Self {

@@ -38,6 +38,29 @@
 //! the executors run the same binary on the same kind of CPU (faer picks its
 //! SIMD kernels at run time).
 
+/// The builder setters of the settings both solvers have, written inside
+/// each solver's `impl` block: `reg` and `fit_intercept` (of its
+/// `objective: ObjectiveConf`) and `gradient_tolerance`.
+macro_rules! shared_solver_setters {
+    () => {
+        /// L2 regularization strength λ ≥ 0 (the intercept is not regularized).
+        pub fn reg(mut self, reg: f64) -> Self {
+            self.objective.reg = reg;
+            self
+        }
+        /// Fit an intercept `b`; otherwise `b = 0`.
+        pub fn fit_intercept(mut self, yes: bool) -> Self {
+            self.objective.fit_intercept = yes;
+            self
+        }
+        /// Stop when the gradient's Euclidean norm is at most this.
+        pub fn gradient_tolerance(mut self, tol: f64) -> Self {
+            self.gradient_tolerance = tol;
+            self
+        }
+    };
+}
+
 pub mod gd;
 pub mod generate;
 pub mod kernel;
