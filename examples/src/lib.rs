@@ -1,7 +1,10 @@
-//! What every example program shares: `--master` and `--conf` flags, and
-//! logging to stderr (stdout carries only the program's results).
+//! What the example programs share: `--master` and `--conf` flags, logging
+//! to stderr (stdout carries only the program's results), and for the
+//! numeric ones, where their data comes from (an INPUT file, or data
+//! generated from `--rows`, `--cols` and `--seed`).
 
 use ember::prelude::*;
+use ember_ml::data::Format;
 
 /// The flags every example takes.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -37,6 +40,55 @@ impl ClusterArgs {
                 anyhow::anyhow!("--master {m}: {msg}")
             }
             _ => anyhow::anyhow!(e),
+        })
+    }
+}
+
+/// The data flags of the numeric examples (kmeans, logreg, qr): an INPUT,
+/// or else generated data.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Rows (points) to generate, or the rows of a raw f64 INPUT.
+    #[arg(long)]
+    pub rows: Option<usize>,
+    /// Columns (features) to generate, or the columns of a raw f64 INPUT (label included, if any).
+    #[arg(long)]
+    pub cols: Option<usize>,
+    /// Seed of the generated data (and of the program's own random choices).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of partitions (default: the context's parallelism).
+    #[arg(long)]
+    pub partitions: Option<usize>,
+    /// A .csv, .libsvm/.svm or raw little-endian f64 (.f64/.bin/.raw, row-major, needs --rows and --cols)
+    /// file, directory or glob.
+    pub input: Option<String>,
+}
+
+/// Where an example's data comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource<'a> {
+    /// INPUT, in the format its name tells.
+    File { path: &'a str, format: Format },
+    /// No INPUT: generate `rows × cols` (`--rows`, `--cols`, or the program's defaults).
+    Generated { rows: usize, cols: usize },
+}
+
+impl DataArgs {
+    /// `--partitions`, else the context's default parallelism; at least 1.
+    pub fn partitions(&self, ctx: &Context) -> usize {
+        self.partitions.unwrap_or(ctx.default_parallelism()).max(1)
+    }
+
+    /// INPUT and its format, or the shape of the data to generate, whose
+    /// `--rows` and `--cols` default to `default_rows` and `default_cols`.
+    pub fn source(&self, default_rows: usize, default_cols: usize) -> anyhow::Result<DataSource<'_>> {
+        Ok(match &self.input {
+            Some(path) => DataSource::File { path, format: Format::detect(path, self.rows, self.cols)? },
+            None => DataSource::Generated {
+                rows: self.rows.unwrap_or(default_rows),
+                cols: self.cols.unwrap_or(default_cols),
+            },
         })
     }
 }

@@ -11,8 +11,8 @@
 //! Prints one line: `cost= iterations= init_seconds= seconds= [center_error=]`.
 
 use clap::Parser;
-use ember_examples::ClusterArgs;
-use ember_ml::data::{self, Format};
+use ember_examples::{ClusterArgs, DataArgs, DataSource};
+use ember_ml::data;
 use ember_ml::kmeans::{self, Init, KMeansConfig};
 use std::time::Instant;
 
@@ -41,20 +41,9 @@ struct Args {
     /// Stop when no center moves more than this.
     #[arg(long, default_value_t = 1e-4)]
     tolerance: f64,
-    /// Points to generate (or rows of a raw input file).
-    #[arg(long)]
-    rows: Option<usize>,
-    /// Dimensions of generated points (or columns of a raw input file).
-    #[arg(long)]
-    cols: Option<usize>,
-    /// Seed of the generated data and of the initialization.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Number of partitions (default: the context's parallelism).
-    #[arg(long)]
-    partitions: Option<usize>,
-    /// A data file (.csv, .libsvm/.svm, or raw .f64/.bin with --rows and --cols).
-    input: Option<String>,
+    // INPUT, or --rows points in --cols dimensions to generate (200000 × 10), --seed, --partitions.
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,16 +54,12 @@ fn body() -> anyhow::Result<()> {
     let args = Args::parse();
     anyhow::ensure!(args.k > 0, "--k must be at least 1");
     let ctx = args.cluster.context("kmeans")?;
-    let parts = args.partitions.unwrap_or(ctx.default_parallelism()).max(1);
-    let (points, truth) = match &args.input {
-        Some(path) => {
-            let format = Format::detect(path, args.rows, args.cols)?;
-            (data::load_matrix(&ctx, path, &format, parts)?, None)
-        }
-        None => {
-            let (rows, cols) = (args.rows.unwrap_or(200_000), args.cols.unwrap_or(10));
+    let parts = args.data.partitions(&ctx);
+    let (points, truth) = match args.data.source(200_000, 10)? {
+        DataSource::File { path, format } => (data::load_matrix(&ctx, path, &format, parts)?, None),
+        DataSource::Generated { rows, cols } => {
             anyhow::ensure!(rows > 0 && cols > 0, "--rows and --cols must be at least 1");
-            let (points, centers) = data::blobs(&ctx, rows, cols, args.k, args.seed, parts)?;
+            let (points, centers) = data::blobs(&ctx, rows, cols, args.k, args.data.seed, parts)?;
             (points, Some(centers))
         }
     };
@@ -88,7 +73,7 @@ fn body() -> anyhow::Result<()> {
         init,
         max_iterations: args.max_iterations,
         tolerance: args.tolerance,
-        seed: args.seed,
+        seed: args.data.seed,
     };
     let start = Instant::now();
     let model = kmeans::train(&points, &config)?;

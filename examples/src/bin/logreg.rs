@@ -18,9 +18,9 @@
 
 use clap::{Parser, ValueEnum};
 use ember::prelude::*;
-use ember_examples::ClusterArgs;
+use ember_examples::{ClusterArgs, DataArgs, DataSource};
 use ember_ml::LabeledBlock;
-use ember_ml::data::{Format, load_labeled};
+use ember_ml::data::load_labeled;
 use ember_ml::logreg::{Fit, GradientDescent, Lbfgs, bayes_accuracy, generate};
 use std::time::Instant;
 
@@ -55,20 +55,9 @@ struct Args {
     /// Fit no intercept (b = 0).
     #[arg(long)]
     no_intercept: bool,
-    /// Generated rows (default 1000000), or the rows of a raw f64 INPUT.
-    #[arg(long)]
-    rows: Option<usize>,
-    /// Generated features (default 10), or the columns of a raw f64 INPUT (label included).
-    #[arg(long)]
-    cols: Option<usize>,
-    /// Seed of the generated data.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Number of partitions (default: the context's parallelism).
-    #[arg(long)]
-    partitions: Option<usize>,
-    /// A .csv, .libsvm/.svm or raw .f64/.bin/.raw file (or directory, or glob) of labeled rows.
-    input: Option<String>,
+    // INPUT of labeled rows, or --rows × --cols features to generate (1000000 × 10), --seed, --partitions.
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -78,13 +67,10 @@ fn main() -> std::process::ExitCode {
 fn body() -> anyhow::Result<()> {
     let args = Args::parse();
     let ctx = args.cluster.context("logreg")?;
-    let partitions = args.partitions.unwrap_or(ctx.default_parallelism()).max(1);
-    let data = match &args.input {
-        Some(path) => {
-            let format = Format::detect(path, args.rows, args.cols)?;
-            load_labeled(&ctx, path, &format, partitions)?.cache()
-        }
-        None => generated(&ctx, &args, partitions)?,
+    let partitions = args.data.partitions(&ctx);
+    let data = match args.data.source(1_000_000, 10)? {
+        DataSource::File { path, format } => load_labeled(&ctx, path, &format, partitions)?.cache(),
+        DataSource::Generated { rows, cols } => generated(&ctx, rows, cols, args.data.seed, partitions)?,
     };
     let blocks = data.count()?; // loads and caches the data before the clock starts
     anyhow::ensure!(blocks > 0, "no rows to fit");
@@ -105,9 +91,14 @@ fn body() -> anyhow::Result<()> {
 }
 
 /// Generated data; prints the Bayes accuracy on it.
-fn generated(ctx: &Context, args: &Args, partitions: usize) -> anyhow::Result<Rdd<LabeledBlock>> {
-    let (rows, cols) = (args.rows.unwrap_or(1_000_000), args.cols.unwrap_or(10));
-    let (data, weights, intercept) = generate(ctx, rows, cols, args.seed, partitions)?;
+fn generated(
+    ctx: &Context,
+    rows: usize,
+    cols: usize,
+    seed: u64,
+    partitions: usize,
+) -> anyhow::Result<Rdd<LabeledBlock>> {
+    let (data, weights, intercept) = generate(ctx, rows, cols, seed, partitions)?;
     println!("bayes_accuracy={:.6}", bayes_accuracy(&data, &weights, intercept)?);
     Ok(data)
 }

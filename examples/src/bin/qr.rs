@@ -16,9 +16,9 @@
 
 use clap::{Parser, ValueEnum};
 use ember::prelude::*;
-use ember_examples::ClusterArgs;
+use ember_examples::{ClusterArgs, DataArgs, DataSource};
 use ember_ml::Block;
-use ember_ml::data::{Format, load_matrix};
+use ember_ml::data::load_matrix;
 use ember_ml::qr::{self, Method};
 use std::time::Instant;
 
@@ -33,23 +33,12 @@ struct Args {
     /// With `--method indirect`: one refinement step (a TSQR of Q = A R⁻¹).
     #[arg(long)]
     refine: bool,
-    /// Rows of the generated matrix (default 1,000,000), or of a raw f64 INPUT.
-    #[arg(long)]
-    rows: Option<usize>,
-    /// Columns of the generated matrix (default 10), or of a raw f64 INPUT.
-    #[arg(long)]
-    cols: Option<usize>,
     /// Condition number of the generated matrix.
     #[arg(long, default_value_t = 1e6)]
     cond: f64,
-    /// Seed of the generated matrix.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Number of partitions (default: the context's parallelism).
-    #[arg(long)]
-    partitions: Option<usize>,
-    /// A matrix file: CSV, LIBSVM, or raw little-endian f64 (row-major).
-    input: Option<String>,
+    // INPUT matrix, or a --rows × --cols one to generate (1000000 × 10), --seed, --partitions.
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -84,7 +73,7 @@ fn body() -> anyhow::Result<()> {
     anyhow::ensure!(!args.refine || matches!(args.method, CliMethod::Indirect), "--refine goes with --method indirect");
     let method = args.method.method(args.refine);
     let ctx = args.cluster.context("qr")?;
-    let parts = args.partitions.unwrap_or(ctx.default_parallelism()).max(1);
+    let parts = args.data.partitions(&ctx);
     let a = matrix(&ctx, &args, parts)?.cache();
     let rows: usize = a.map(|b: Block| b.nrows()).sum()?;
 
@@ -108,14 +97,8 @@ fn body() -> anyhow::Result<()> {
 
 /// The input matrix, or a generated one.
 fn matrix(ctx: &Context, args: &Args, parts: usize) -> anyhow::Result<Rdd<Block>> {
-    match &args.input {
-        Some(path) => {
-            let format = Format::detect(path, args.rows, args.cols)?;
-            Ok(load_matrix(ctx, path, &format, parts)?)
-        }
-        None => {
-            let (rows, cols) = (args.rows.unwrap_or(1_000_000), args.cols.unwrap_or(10));
-            Ok(qr::generate_matrix(ctx, rows, cols, args.cond, args.seed, parts)?)
-        }
-    }
+    Ok(match args.data.source(1_000_000, 10)? {
+        DataSource::File { path, format } => load_matrix(ctx, path, &format, parts)?,
+        DataSource::Generated { rows, cols } => qr::generate_matrix(ctx, rows, cols, args.cond, args.data.seed, parts)?,
+    })
 }
