@@ -26,6 +26,38 @@ fn shuffle_bytes(recorder: &RecordingListener) -> u64 {
         .sum()
 }
 
+/// One shuffle workload, timed in Ember and in its plain single-process counterpart.
+struct Timing {
+    records: u64,
+    /// Bytes the Ember job wrote to its shuffle.
+    shuffle_bytes: u64,
+    ember_secs: f64,
+    plain_secs: f64,
+}
+
+/// The report row of a shuffle workload: Ember's time and throughputs, beside
+/// the plain counterpart (`plain`: its name in full and short, e.g.
+/// `("Vec sort", "sort")`), which Ember should stay within 3× of.
+fn shuffle_row(workload: String, master: &str, t: Timing, plain: (&str, &str)) -> Row {
+    let (plain_name, plain_short) = plain;
+    Row {
+        workload,
+        master: master.to_string(),
+        result: format!(
+            "{:.2} s, {:.1} M records/s, shuffle {:.0} MB/s",
+            t.ember_secs,
+            t.records as f64 / t.ember_secs / 1e6,
+            t.shuffle_bytes as f64 / t.ember_secs / 1e6
+        ),
+        reference: format!(
+            "{plain_name}: {:.2} s; Ember / {plain_short} = {:.2}",
+            t.plain_secs,
+            t.ember_secs / t.plain_secs
+        ),
+        target: format!("within 3× of the {plain_short}"),
+    }
+}
+
 pub fn run(conf: Conf, scale: f64) -> anyhow::Result<Vec<Row>> {
     let records = (10_000_000.0 * scale) as u64;
     let keys = (1_000_000.0 * scale).max(1.0) as u64;
@@ -53,18 +85,12 @@ pub fn run(conf: Conf, scale: f64) -> anyhow::Result<Vec<Row>> {
     let plain_secs = start.elapsed().as_secs_f64();
     anyhow::ensure!(distinct == map.len() as u64, "reduce_by_key found {distinct} keys, the HashMap {}", map.len());
     drop(map);
-    rows.push(Row {
-        workload: format!("reduce_by_key, {records} (u64,u64) pairs, {keys} keys, {parts} partitions"),
-        master: master.clone(),
-        result: format!(
-            "{:.2} s, {:.1} M records/s, shuffle {:.0} MB/s",
-            ember_secs,
-            records as f64 / ember_secs / 1e6,
-            bytes as f64 / ember_secs / 1e6
-        ),
-        reference: format!("HashMap: {plain_secs:.2} s; Ember / HashMap = {:.2}", ember_secs / plain_secs),
-        target: "within 3× of the HashMap".into(),
-    });
+    rows.push(shuffle_row(
+        format!("reduce_by_key, {records} (u64,u64) pairs, {keys} keys, {parts} partitions"),
+        &master,
+        Timing { records, shuffle_bytes: bytes, ember_secs, plain_secs },
+        ("HashMap", "HashMap"),
+    ));
 
     // sort_by_key
     let unsorted = ctx.range(0, records as i64, 1, parts)?.map(|i| (key(i as u64, u64::MAX), i as u64));
@@ -79,17 +105,11 @@ pub fn run(conf: Conf, scale: f64) -> anyhow::Result<Vec<Row>> {
     v.sort_by_key(|r| r.0);
     let plain_secs = start.elapsed().as_secs_f64();
     anyhow::ensure!(n == v.len() as u64, "sort_by_key returned {n} records of {}", v.len());
-    rows.push(Row {
-        workload: format!("sort_by_key, {records} (u64,u64) records, {parts} partitions"),
-        master: master.clone(),
-        result: format!(
-            "{:.2} s, {:.1} M records/s, shuffle {:.0} MB/s",
-            ember_secs,
-            records as f64 / ember_secs / 1e6,
-            bytes as f64 / ember_secs / 1e6
-        ),
-        reference: format!("Vec sort: {plain_secs:.2} s; Ember / sort = {:.2}", ember_secs / plain_secs),
-        target: "within 3× of the sort".into(),
-    });
+    rows.push(shuffle_row(
+        format!("sort_by_key, {records} (u64,u64) records, {parts} partitions"),
+        &master,
+        Timing { records, shuffle_bytes: bytes, ember_secs, plain_secs },
+        ("Vec sort", "sort"),
+    ));
     Ok(rows)
 }
