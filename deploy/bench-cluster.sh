@@ -4,14 +4,7 @@
 # time to its first task), and the k-means iteration time on the compose
 # cluster beside local-cluster[3], in the same run.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-export EMBER_COMPOSE_PROJECT="emberbench$$"
-export EMBER_DATA_DIR="$(mktemp -d)"
-export EMBER_SECRET_FILE="$EMBER_DATA_DIR/.secret"
-cluster="$here/cluster.sh"
-bin="$root/target/x86_64-unknown-linux-gnu/release"
-trap '"$cluster" down >/dev/null 2>&1 || true; rm -rf "$EMBER_DATA_DIR"' EXIT
+source "$(dirname "$0")/throwaway-cluster.sh" emberbench
 
 "$cluster" up 1 >/dev/null 2>&1 && "$cluster" down >/dev/null 2>&1   # build binaries and image first
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }

@@ -4,20 +4,9 @@
 # killed in the middle of a k-means job changes nothing; a container cut off
 # the network mid-job does not stop the job. The cluster is always torn down.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-export EMBER_COMPOSE_PROJECT="embertest$$"
-export EMBER_DATA_DIR="$(mktemp -d)"
-export EMBER_SECRET_FILE="$EMBER_DATA_DIR/.secret"
-cluster="$here/cluster.sh"
-bin="$root/target/x86_64-unknown-linux-gnu/release"
+source "$(dirname "$0")/throwaway-cluster.sh" embertest
 log="$(mktemp -d)"
-
-cleanup() {
-  "$cluster" down >/dev/null 2>&1 || true
-  rm -rf "$EMBER_DATA_DIR" "$log"
-}
-trap cleanup EXIT
+cleanup_paths+=("$log")
 
 step() { echo "cluster test: $*" >&2; }
 fail() { echo "cluster test FAILED: $*" >&2; exit 1; }
