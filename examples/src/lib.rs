@@ -45,7 +45,8 @@ impl ClusterArgs {
 }
 
 /// The data flags of the numeric examples (kmeans, logreg, qr): an INPUT,
-/// or else generated data.
+/// or else generated data. A program tells its default shape in its own help
+/// with `#[command(mut_arg("rows", |a| a.help(...)))]`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DataArgs {
     /// Rows (points) to generate, or the rows of a raw f64 INPUT.

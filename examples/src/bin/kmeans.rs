@@ -41,7 +41,7 @@ struct Args {
     /// Stop when no center moves more than this.
     #[arg(long, default_value_t = 1e-4)]
     tolerance: f64,
-    // INPUT, or --rows points in --cols dimensions to generate (200000 × 10), --seed, --partitions.
+    // INPUT, or --rows points in --cols dimensions to generate (200000 × 10); --seed, --partitions.
     #[command(flatten)]
     data: DataArgs,
 }

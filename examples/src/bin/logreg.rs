@@ -34,6 +34,8 @@ enum Solver {
 
 #[derive(Parser)]
 #[command(about = "logistic regression (gradient descent or L-BFGS) on cached row blocks")]
+#[command(mut_arg("rows", |a| a.help("Generated rows (default 1000000), or the rows of a raw f64 INPUT")))]
+#[command(mut_arg("cols", |a| a.help("Generated features (default 10), or the columns of a raw f64 INPUT (label included)")))]
 struct Args {
     #[command(flatten)]
     cluster: ClusterArgs,
@@ -55,7 +57,7 @@ struct Args {
     /// Fit no intercept (b = 0).
     #[arg(long)]
     no_intercept: bool,
-    // INPUT of labeled rows, or --rows × --cols features to generate (1000000 × 10), --seed, --partitions.
+    // INPUT of labeled rows, or the --rows × --cols features to generate; --seed, --partitions.
     #[command(flatten)]
     data: DataArgs,
 }

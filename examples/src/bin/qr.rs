@@ -24,6 +24,8 @@ use std::time::Instant;
 
 #[derive(Parser)]
 #[command(about = "QR factorization of a tall-and-skinny matrix (TSQR, Direct TSQR, Cholesky QR, SVD)")]
+#[command(mut_arg("rows", |a| a.help("Rows of the generated matrix (default 1,000,000), or of a raw f64 INPUT")))]
+#[command(mut_arg("cols", |a| a.help("Columns of the generated matrix (default 10), or of a raw f64 INPUT")))]
 struct Args {
     #[command(flatten)]
     cluster: ClusterArgs,
@@ -36,7 +38,7 @@ struct Args {
     /// Condition number of the generated matrix.
     #[arg(long, default_value_t = 1e6)]
     cond: f64,
-    // INPUT matrix, or a --rows × --cols one to generate (1000000 × 10), --seed, --partitions.
+    // INPUT, or the --rows × --cols matrix to generate; --seed, --partitions.
     #[command(flatten)]
     data: DataArgs,
 }
