@@ -20,6 +20,7 @@
 pub mod api;
 pub mod api_routes;
 pub mod dag_svg;
+pub mod event_line;
 pub mod event_log;
 pub mod format;
 pub mod history;
