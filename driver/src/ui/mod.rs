@@ -30,6 +30,7 @@ pub mod records;
 pub mod server;
 pub mod state;
 pub mod summary;
+pub mod task_table;
 
 use crate::conf::{Conf, Settings, UiSettings};
 use crate::listener::{Listener, ListenerBus, ListenerEvent, UnixMillis};
