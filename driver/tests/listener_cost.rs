@@ -174,7 +174,12 @@ fn listener_cost_per_event() {
         took
     });
     let log_bytes = std::fs::metadata(dir.path().join("app-1")).map(|m| m.len()).unwrap_or(0);
-    println!("{} events ({} tasks), batches of {BATCH}, best of {RUNS}:", events.len(), JOBS * TASKS_PER_JOB);
+    println!(
+        "{} events ({} tasks), batches of {BATCH}, best of {RUNS}; an event is {} bytes:",
+        events.len(),
+        JOBS * TASKS_PER_JOB,
+        std::mem::size_of::<ListenerEvent>()
+    );
     println!("  AppStore        {store_ns:7.1} ns/event");
     println!("  EventLogWriter  {log_ns:7.1} ns/event ({:.0} bytes/event)", log_bytes as f64 / events.len() as f64);
     println!("  both            {:7.1} ns/event = {:.2} µs/task", store_ns + log_ns, (store_ns + log_ns) * 2.0 / 1e3);
