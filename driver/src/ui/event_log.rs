@@ -1,6 +1,6 @@
 //! The event log: every listener event of an application as one JSON line
-//! (`serde_json`), so that `ember-history` can rebuild the UI after the
-//! program ends.
+//! (as `serde_json` writes it; task events by hand, see [`super::event_line`]),
+//! so that `ember-history` can rebuild the UI after the program ends.
 //!
 //! Files: `<ember.eventLog.dir>/<app id>.inprogress` while the application
 //! runs, renamed to `<app id>` when it stops (as Spark does), so a reader
@@ -11,6 +11,7 @@
 //!
 //! Reading tolerates a truncated last line (a program killed mid-write).
 
+use super::event_line::write_line;
 use super::server::UiError;
 use crate::listener::{Listener, ListenerEvent};
 use std::fs::File;
@@ -82,8 +83,7 @@ impl EventLogWriter {
     }
 
     fn write(out: &mut OpenLog, event: &ListenerEvent) -> std::io::Result<()> {
-        serde_json::to_writer(&mut out.pending, event)?;
-        out.pending.push(b'\n');
+        write_line(&mut out.pending, event)?;
         if out.pending.len() >= WRITE_BUFFER
             || matches!(event, ListenerEvent::JobEnd { .. } | ListenerEvent::ApplicationEnd { .. })
         {

@@ -20,6 +20,7 @@
 pub mod api;
 pub mod api_routes;
 pub mod dag_svg;
+pub mod event_line;
 pub mod event_log;
 pub mod format;
 pub mod history;
@@ -29,6 +30,7 @@ pub mod records;
 pub mod server;
 pub mod state;
 pub mod summary;
+pub mod task_table;
 
 use crate::conf::{Conf, Settings, UiSettings};
 use crate::listener::{Listener, ListenerBus, ListenerEvent, UnixMillis};

@@ -2,9 +2,9 @@
 //! attempts with their tasks, executors and cached block copies. Plain data,
 //! changed only by [`super::state::AppState::apply`].
 
+pub use super::task_table::{PartitionSet, TaskTable};
 use crate::listener::{BlockPlacement, UnixMillis};
 use ember_rdd::ids::{JobId, StageId, TaskId};
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,11 +128,11 @@ pub struct AttemptRecord {
     pub complete_tasks: usize,
     pub failed_tasks: usize,
     /// Partitions with a successful task.
-    pub completed_partitions: BTreeSet<usize>,
+    pub completed_partitions: PartitionSet,
     /// Totals over finished tasks.
     pub totals: TaskMetricsRecord,
     /// The latest tasks (at most `Retention::tasks_per_stage`).
-    pub tasks: BTreeMap<TaskId, TaskRecord>,
+    pub tasks: TaskTable,
 }
 
 impl AttemptRecord {
@@ -158,9 +158,9 @@ impl AttemptRecord {
             active_tasks: 0,
             complete_tasks: 0,
             failed_tasks: 0,
-            completed_partitions: BTreeSet::new(),
+            completed_partitions: PartitionSet::default(),
             totals: TaskMetricsRecord::default(),
-            tasks: BTreeMap::new(),
+            tasks: TaskTable::default(),
         }
     }
     pub fn is_finished(&self) -> bool {

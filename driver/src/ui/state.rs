@@ -14,6 +14,13 @@
 //!   when it was submitted, and a job's counts add up its attempts;
 //! - memory is bounded: finished jobs, finished attempts and tasks per
 //!   attempt beyond the `ember.ui.retained*` limits are forgotten, oldest first.
+//!
+//! Cost: a task start or end runs on the listener bus thread, which competes
+//! with the task threads for cores, so it must stay cheap (a few hundred
+//! instructions: `tests/listener_cost.rs` measures it): no allocation, one
+//! lookup of the attempt and one of the executor, and task tables and
+//! completed partitions that append instead of inserting into B-trees
+//! ([`super::task_table`]).
 
 pub use super::records::{
     AppSummary, AttemptRecord, BlockCopy, ExecutorRecord, JobRecord, JobStatus, Retention, StageStatus,
@@ -96,30 +103,25 @@ impl AppState {
                 self.trim_stages();
             }
             ListenerEvent::TaskStart { task, stage, stage_attempt, partition, attempt, executor, time } => {
-                let limit = self.retention.tasks_per_stage;
-                let executor_record = self.executor_mut(&executor.0);
-                executor_record.active_tasks += 1;
-                let executor_id = executor_record.id.clone();
+                let executor = self.with_executor(&executor.0, |e| {
+                    e.active_tasks += 1;
+                    e.id.clone()
+                });
                 if let Some(a) = self.attempts.get_mut(&(*stage, *stage_attempt)) {
                     a.active_tasks += 1;
                     a.first_task_launched.get_or_insert(*time);
-                    a.tasks.insert(
-                        *task,
-                        TaskRecord {
-                            id: *task,
-                            partition: *partition,
-                            attempt: *attempt,
-                            executor: executor_id,
-                            launched: *time,
-                            finished: None,
-                            status: TaskStatus::Running,
-                            error: None,
-                            metrics: TaskMetricsRecord::default(),
-                        },
-                    );
-                    while a.tasks.len() > limit {
-                        a.tasks.pop_first();
-                    }
+                    a.tasks.insert(TaskRecord {
+                        id: *task,
+                        partition: *partition,
+                        attempt: *attempt,
+                        executor,
+                        launched: *time,
+                        finished: None,
+                        status: TaskStatus::Running,
+                        error: None,
+                        metrics: TaskMetricsRecord::default(),
+                    });
+                    a.tasks.keep_latest(self.retention.tasks_per_stage);
                 }
             }
             ListenerEvent::TaskEnd {
@@ -156,7 +158,7 @@ impl AppState {
                         a.failed_tasks += 1;
                     }
                     a.totals.add(&metrics);
-                    if let Some(t) = a.tasks.get_mut(task) {
+                    if let Some(t) = a.tasks.get_mut(*task) {
                         t.finished = Some(*time);
                         t.status = if *succeeded { TaskStatus::Success } else { TaskStatus::Failed };
                         t.error = error.clone();
@@ -164,25 +166,27 @@ impl AppState {
                         launched = t.launched;
                     }
                 }
-                let e = self.executor_mut(&executor.0);
-                e.active_tasks = e.active_tasks.saturating_sub(1);
-                if *succeeded {
-                    e.completed_tasks += 1;
-                } else {
-                    e.failed_tasks += 1;
-                }
-                e.task_time_ms += time.since(launched);
-                e.totals.add(&metrics);
+                self.with_executor(&executor.0, |e| {
+                    e.active_tasks = e.active_tasks.saturating_sub(1);
+                    if *succeeded {
+                        e.completed_tasks += 1;
+                    } else {
+                        e.failed_tasks += 1;
+                    }
+                    e.task_time_ms += time.since(launched);
+                    e.totals.add(&metrics);
+                });
             }
             ListenerEvent::ExecutorAdded { executor, cores, host_port, max_memory, time } => {
-                let e = self.executor_mut(&executor.0);
-                e.host_port = host_port.clone();
-                e.active = true;
-                e.cores = *cores;
-                e.max_memory = *max_memory;
-                e.added = *time;
-                e.removed = None;
-                e.remove_reason = None;
+                self.with_executor(&executor.0, |e| {
+                    e.host_port = host_port.clone();
+                    e.active = true;
+                    e.cores = *cores;
+                    e.max_memory = *max_memory;
+                    e.added = *time;
+                    e.removed = None;
+                    e.remove_reason = None;
+                });
             }
             ListenerEvent::ExecutorRemoved { executor, reason, time } => {
                 if let Some(e) = self.executors.get_mut(&executor.0) {
@@ -217,13 +221,13 @@ impl AppState {
         }
     }
 
-    /// The record of executor `id`, created if unknown (without allocating
-    /// for a known one: this runs for every task).
-    fn executor_mut(&mut self, id: &str) -> &mut ExecutorRecord {
-        if !self.executors.contains_key(id) {
-            self.executors.insert(id.to_string(), ExecutorRecord::new(id));
+    /// Runs `f` on the record of executor `id`, created if unknown (one
+    /// lookup and no allocation for a known one: this runs for every task).
+    fn with_executor<R>(&mut self, id: &str, f: impl FnOnce(&mut ExecutorRecord) -> R) -> R {
+        if let Some(e) = self.executors.get_mut(id) {
+            return f(e);
         }
-        self.executors.get_mut(id).expect("inserted above")
+        f(self.executors.entry(id.to_string()).or_insert_with(|| ExecutorRecord::new(id)))
     }
 
     fn job_started(&mut self, job: JobId, stages: &[StageId], infos: &[StageInfo], name: &str, time: UnixMillis) {

@@ -54,7 +54,7 @@ pub fn job_progress(state: &AppState, job: &JobRecord) -> JobProgress {
             p.active_tasks += a.active_tasks;
             p.completed_tasks += a.complete_tasks;
             p.failed_tasks += a.failed_tasks;
-            partitions.extend(a.completed_partitions.iter().copied());
+            partitions.extend(a.completed_partitions.iter());
             match a.status {
                 StageStatus::Active => p.active_stages += 1,
                 StageStatus::Failed => p.failed_stages += 1,
