@@ -1,59 +1,14 @@
 //! `ember://` masters against real `ember-executor` daemons on 127.0.0.1.
 
+use daemon_common::{Daemon, children, free_port, master};
 use ember::prelude::*;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The daemon binary, built by `cargo test --workspace` (built here if not).
-fn daemon_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    // Always ask cargo (a no-op when it is fresh): `cargo test` does not
-    // build another package's binaries, and a stale daemon fails strangely.
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "ember-executor", "--bin", "ember-executor"])
-        .status();
-    assert!(status.is_ok_and(|s| s.success()), "cannot build ember-executor");
-    dir.join("ember-executor")
-}
-
-struct Daemon {
-    child: Child,
-    port: u16,
-    work: PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+mod daemon_common;
 
 fn start_daemon(work: &Path, secret: &str, port: u16) -> Daemon {
-    let mut child = Command::new(daemon_binary())
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--cores", "2", "--attach-timeout", "20"])
-        .arg("--work-dir")
-        .arg(work)
-        .env("EMBER_AUTH_SECRET", secret)
-        .env("EMBER_LOG", "warn")
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("daemon starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "daemon did not listen");
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("daemon exited: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Daemon { child, port, work: work.to_path_buf() }
+    daemon_common::start_daemon(work, secret, port, &[])
 }
 
 fn secret_file(dir: &Path, secret: &str) -> String {
@@ -63,24 +18,7 @@ fn secret_file(dir: &Path, secret: &str) -> String {
 }
 
 fn connect(daemons: &[&Daemon], secret_path: &str) -> Result<Context> {
-    let master =
-        format!("ember://{}", daemons.iter().map(|d| format!("127.0.0.1:{}", d.port)).collect::<Vec<_>>().join(","));
-    Context::new(Conf::new().master(&master).set("ember.auth.secretFile", secret_path))
-}
-
-/// Child processes of `pid` (of any of its threads).
-fn children(pid: u32) -> Vec<u32> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
-    tasks
-        .flat_map(|t| {
-            std::fs::read_to_string(t.path().join("children"))
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .filter_map(|p| p.parse().ok())
-        .collect()
+    Context::new(Conf::new().master(&master(daemons)).set("ember.auth.secretFile", secret_path))
 }
 
 fn entries(dir: &Path) -> usize {

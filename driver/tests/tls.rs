@@ -4,65 +4,22 @@
 //! from each other over TLS), and every mismatch is a clear error within
 //! seconds.
 
+use daemon_common::{Daemon, children, daemon_binary, free_port, master};
 use ember::prelude::*;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The daemon binary, built by `cargo test --workspace` (built here if not).
-fn daemon_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    // Always ask cargo (a no-op when it is fresh): `cargo test` does not
-    // build another package's binaries, and a stale daemon fails strangely.
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "ember-executor", "--bin", "ember-executor"])
-        .status();
-    assert!(status.is_ok_and(|s| s.success()), "cannot build ember-executor");
-    dir.join("ember-executor")
-}
-
-struct Daemon {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+mod daemon_common;
 
 const SECRET: &str = "tls-test-secret";
 
 /// A daemon on 127.0.0.1 with `tls_args` (e.g. `--tls-cert FILE --tls-key FILE`).
 fn start_daemon(work: &Path, tls_args: &[&Path]) -> Daemon {
-    let port = free_port();
-    let mut child = Command::new(daemon_binary())
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--cores", "2", "--attach-timeout", "20"])
-        .arg("--work-dir")
-        .arg(work)
-        .args(tls_args)
-        .env("EMBER_AUTH_SECRET", SECRET)
-        .env("EMBER_LOG", "warn")
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("daemon starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "daemon did not listen");
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("daemon exited: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Daemon { child, port }
+    let args: Vec<&OsStr> = tls_args.iter().map(|p| p.as_os_str()).collect();
+    daemon_common::start_daemon(work, SECRET, free_port(), &args)
 }
 
 /// A CA named `name`, as an issuer that signs server certificates.
@@ -111,10 +68,6 @@ impl Pki {
     }
 }
 
-fn master(daemons: &[&Daemon]) -> String {
-    format!("ember://{}", daemons.iter().map(|d| format!("127.0.0.1:{}", d.port)).collect::<Vec<_>>().join(","))
-}
-
 fn conf(daemons: &[&Daemon], tmp: &Path) -> Conf {
     let secret = tmp.join("secret");
     std::fs::write(&secret, SECRET).unwrap();
@@ -123,21 +76,6 @@ fn conf(daemons: &[&Daemon], tmp: &Path) -> Conf {
 
 fn tls_conf(daemons: &[&Daemon], tmp: &Path, ca: &Path) -> Conf {
     conf(daemons, tmp).set("ember.tls.enabled", true).set("ember.tls.caFile", ca.display())
-}
-
-/// Child processes of `pid` (of any of its threads).
-fn children(pid: u32) -> Vec<u32> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
-    tasks
-        .flat_map(|t| {
-            std::fs::read_to_string(t.path().join("children"))
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .filter_map(|p| p.parse().ok())
-        .collect()
 }
 
 /// How long a refused connection may take to be reported.
