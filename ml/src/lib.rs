@@ -13,6 +13,8 @@
 //! - [`qr`]: TSQR, Direct TSQR, Cholesky QR (and QR2), indirect QR, least squares, SVD;
 //! - [`kmeans`]: k-means++ and k-means‖ initialization, Lloyd iterations.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 pub mod block;
 pub mod data;
 pub mod error;

@@ -68,6 +68,8 @@ pub mod lbfgs;
 pub mod line_search;
 pub mod model;
 pub mod objective;
+#[cfg(target_arch = "x86_64")]
+mod packed;
 pub mod sigmoid;
 
 pub use gd::GradientDescent;

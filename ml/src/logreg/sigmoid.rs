@@ -12,13 +12,13 @@
 
 /// 1.5·2⁵²: adding it rounds a double of magnitude < 2⁵¹ to an integer,
 /// which then sits in the low bits of the sum's representation.
-const ROUND: f64 = 6_755_399_441_055_744.0;
-const LOG2_E: f64 = std::f64::consts::LOG2_E;
+pub(super) const ROUND: f64 = 6_755_399_441_055_744.0;
+pub(super) const LOG2_E: f64 = std::f64::consts::LOG2_E;
 /// ln 2 split so that `n·LN2_HI` is exact for |n| < 2¹¹ (fdlibm's constants).
-const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+pub(super) const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+pub(super) const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// Below this, eˣ is under the smallest normal double: taken as 0.
-const UNDERFLOW: f64 = -708.0;
+pub(super) const UNDERFLOW: f64 = -708.0;
 
 /// `eˣ` for `x ≤ 0` (or NaN, returned as is): branch-free, see the module docs.
 #[inline(always)]
@@ -46,7 +46,7 @@ pub fn exp_nonpositive(x: f64) -> f64 {
 }
 
 /// 1/k! for k = 0..=12.
-const INVERSE_FACTORIALS: [f64; 13] = [
+pub(super) const INVERSE_FACTORIALS: [f64; 13] = [
     1.0,
     1.0,
     1.0 / 2.0,

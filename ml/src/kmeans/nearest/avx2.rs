@@ -10,17 +10,11 @@
 //! and a NaN row keeps center 0 at +∞, as in the GEMM kernel.
 
 use super::Sink;
+use crate::avx2::{pad_quad, transpose_quad};
 use ndarray::Array2;
 use std::arch::x86_64::*;
 
-/// The largest dimension the kernel takes (its transposed rows live in a
-/// fixed buffer); wider data goes to the GEMM kernel.
-pub(super) const MAX_D: usize = 32;
-
-/// Whether this CPU runs the kernel.
-pub(super) fn available() -> bool {
-    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-}
+pub(super) use crate::avx2::{MAX_D, available};
 
 /// Centers laid out for the kernel.
 pub(super) struct Packed {
@@ -77,40 +71,13 @@ unsafe fn run<S: Sink>(p: &Packed, data: &[f64], rows: usize, mut sink: S) -> S 
     let left = rows - whole * 4;
     // The last rows, padded to a group of four by repeating the last one.
     let mut padded = [0.0; 4 * MAX_D];
-    if left > 0 {
-        for (i, row) in padded.chunks_exact_mut(d).take(4).enumerate() {
-            row.copy_from_slice(&rest[i.min(left - 1) * d..][..d]);
-        }
-    }
-    let tail = (left > 0).then_some((whole, &padded[..4 * d]));
-    // One loop body (a helper function would not be inlined here, and its
-    // call would cost more than the work).
+    let tail = (left > 0).then(|| (whole, pad_quad(rest, d, left, &mut padded)));
+    // One loop body: the helpers are `#[inline(always)]`, and nothing in it
+    // is a closure (which would not get this function's target features).
     let mut xt = [_mm256_setzero_pd(); MAX_D];
     for (group, quad) in data.chunks_exact(4 * d).enumerate().chain(tail) {
-        let (r0, r1, r2, r3) = (&quad[..d], &quad[d..2 * d], &quad[2 * d..3 * d], &quad[3 * d..4 * d]);
-        // Transpose, 4×4 blocks by shuffles, then the last columns one by one.
-        let quads = d / 4;
-        for q in 0..quads {
-            let t = 4 * q;
-            // SAFETY: each row has d ≥ t + 4 elements.
-            let (a, b, c, e) = unsafe {
-                (
-                    _mm256_loadu_pd(r0.as_ptr().add(t)),
-                    _mm256_loadu_pd(r1.as_ptr().add(t)),
-                    _mm256_loadu_pd(r2.as_ptr().add(t)),
-                    _mm256_loadu_pd(r3.as_ptr().add(t)),
-                )
-            };
-            let (ab_even, ab_odd) = (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b));
-            let (ce_even, ce_odd) = (_mm256_unpacklo_pd(c, e), _mm256_unpackhi_pd(c, e));
-            xt[t] = _mm256_permute2f128_pd::<0x20>(ab_even, ce_even);
-            xt[t + 1] = _mm256_permute2f128_pd::<0x20>(ab_odd, ce_odd);
-            xt[t + 2] = _mm256_permute2f128_pd::<0x31>(ab_even, ce_even);
-            xt[t + 3] = _mm256_permute2f128_pd::<0x31>(ab_odd, ce_odd);
-        }
-        for t in 4 * quads..d {
-            xt[t] = _mm256_set_pd(r3[t], r2[t], r1[t], r0[t]);
-        }
+        // SAFETY: AVX2 is enabled; `quad` holds four rows of d ≤ MAX_D.
+        unsafe { transpose_quad(quad, d, &mut xt) };
         let mut norm = _mm256_setzero_pd();
         for x in &xt[..d] {
             norm = _mm256_fmadd_pd(*x, *x, norm);
