@@ -103,21 +103,17 @@ fn text_file_input_adds_up_to_the_files_lines_and_bytes() {
         let executors = get_json(addr, &format!("{api}/executors"));
         let total = |key: &str| executors.as_array().unwrap().iter().map(|e| e[key].as_u64().unwrap()).sum::<u64>();
         assert_eq!((total("totalInputRecords"), total("totalInputBytes")), (500, size), "{executors}");
-        assert!(ctx_stage_page(&ctx).contains(&format!("/ {}", 500)), "the stage page shows the input records");
+        let page = ui_common::get_page(addr, "/stages/stage/?id=0&attempt=1");
+        assert!(page.contains("Input Size / Records") && page.contains(" / 500<"), "{page}");
 
         // A parsed text file reads the same lines, kept or skipped.
         recorder.clear();
-        let parsed = ctx.text_file_parsed(path, 4, |l: &str| Ok((!l.is_empty()).then(|| l.len()))).unwrap();
+        let parsed = ctx.text_file_parsed(path, 4, |l: &str| Ok((!l.is_empty()).then_some(l.len()))).unwrap();
         assert_eq!(parsed.count().unwrap(), 500 - 14, "{master}");
         ctx.flush_listeners();
         let stage = totals_by_stage(&recorder).values().next().copied().unwrap_or_default();
         assert_eq!((stage.records_read, stage.bytes_read), (500, size), "{master}: {stage:?}");
     }
-}
-
-/// The page of stage 0's first attempt.
-fn ctx_stage_page(ctx: &Context) -> String {
-    ui_common::get_page(ctx.ui_address().unwrap(), "/stages/stage/?id=0&attempt=1")
 }
 
 #[test]
