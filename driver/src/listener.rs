@@ -169,8 +169,16 @@ pub enum ListenerEvent {
         /// `run_micros`).
         #[serde(rename = "run_micros", with = "duration_micros")]
         run_time: Duration,
+        /// Records read from the task's input: a source or a cached block
+        /// (`ember_rdd::metrics` says what is counted where).
         #[serde(default, skip_serializing_if = "is_zero")]
         records_read: u64,
+        /// Bytes read from the task's input (0 for sources in driver memory).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        bytes_read: u64,
+        /// Records decoded from fetched shuffle blocks.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        shuffle_read_records: u64,
         #[serde(default, skip_serializing_if = "is_zero")]
         shuffle_read_bytes: u64,
         #[serde(default, skip_serializing_if = "is_zero")]
@@ -375,6 +383,8 @@ mod tests {
             error: Some("boom".into()),
             run_time: Duration::from_micros(1500),
             records_read: 10,
+            bytes_read: 15,
+            shuffle_read_records: 17,
             shuffle_read_bytes: 20,
             shuffle_write_bytes: 30,
             result_size_bytes: 40,

@@ -95,6 +95,8 @@ fn events() -> Vec<ListenerEvent> {
             error: None,
             run_time: Duration::from_nanos(2_345 + partition as u64 % 1000),
             records_read: 0,
+            bytes_read: 0,
+            shuffle_read_records: 0,
             shuffle_read_bytes: 0,
             shuffle_write_bytes: 0,
             result_size_bytes: 0,

@@ -78,9 +78,9 @@ impl BlockManager {
         st.clock += 1;
         let now = st.clock;
         match st.entries.get_mut(&id)? {
-            Entry::Memory { value, last_used, .. } => {
+            Entry::Memory { value, size, last_used, .. } => {
                 *last_used = now;
-                Some(StoredBlock::Memory(value.clone()))
+                Some(StoredBlock::Memory { value: value.clone(), size_bytes: *size })
             }
             Entry::Disk { path, .. } => {
                 let path = path.clone();

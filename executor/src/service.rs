@@ -168,6 +168,8 @@ fn outcome_to_status(task_id: u64, outcome: TaskOutcome) -> pb::TaskStatus {
     let metrics = pb::TaskMetrics {
         run_nanos: outcome.run_time.as_nanos() as u64,
         records_read: outcome.metrics.records_read,
+        bytes_read: outcome.metrics.bytes_read,
+        shuffle_read_records: outcome.metrics.shuffle_read_records,
         shuffle_read_bytes: outcome.metrics.shuffle_read_bytes,
         shuffle_write_bytes: outcome.metrics.shuffle_write_bytes,
         result_bytes: 0,

@@ -17,6 +17,7 @@ pub mod error;
 pub mod func;
 pub mod ids;
 pub mod lineage;
+pub mod metrics;
 pub mod nodes;
 pub mod ops;
 pub mod partitioner;

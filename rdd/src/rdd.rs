@@ -123,23 +123,18 @@ impl<T: Data> RddRef<T> {
 
     /// The records of partition `split`: read from the cache when this RDD is
     /// persisted and the block is there, else computed (and then cached).
+    ///
+    /// A block read from the cache is this task's input: its stored size
+    /// counts as bytes read, its records as they are consumed. A computed
+    /// partition counts nothing here: its lineage's sources count their own.
     pub fn iterator(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<T>, TaskError> {
         let level = self.0.meta().storage_level();
         if !level.is_cached() {
             return self.0.compute(split, tc);
         }
         let id = BlockId { rdd: self.id(), partition: split };
-        match tc.env.get_block(id) {
-            Some(StoredBlock::Memory(any)) => match any.downcast::<Vec<T>>() {
-                Ok(vec) => return Ok(iter_shared(vec)),
-                Err(_) => return Err(TaskError::engine(format!("cached block {id} has the wrong type"))),
-            },
-            Some(StoredBlock::Serialized(bytes)) => {
-                let vec: Vec<T> = postcard::from_bytes(&bytes)
-                    .map_err(|e| TaskError::engine(format!("cached block {id} is corrupt: {e}")))?;
-                return Ok(Box::new(vec.into_iter()));
-            }
-            None => {}
+        if let Some(cached) = read_cached(id, tc)? {
+            return Ok(cached);
         }
         let vec: Vec<T> = self.0.compute(split, tc)?.collect();
         let vec = Arc::new(vec);
@@ -147,6 +142,28 @@ impl<T: Data> RddRef<T> {
         tc.env.put_block(id, CachedBlock { value: vec.clone(), size_bytes, level, spill: spill_vec::<T> });
         Ok(iter_shared(vec))
     }
+}
+
+/// The records of cached block `id`, if the executor has it, counted as the
+/// task's input.
+fn read_cached<T: Data>(id: BlockId, tc: &TaskContext) -> Result<Option<BoxIter<T>>, TaskError> {
+    let (records, size_bytes) = match tc.env.get_block(id) {
+        Some(StoredBlock::Memory { value, size_bytes }) => {
+            let vec = value
+                .downcast::<Vec<T>>()
+                .map_err(|_| TaskError::engine(format!("cached block {id} has the wrong type")))?;
+            let len = vec.len();
+            (tc.count_input((0..len).map(move |i| vec[i].clone())), size_bytes)
+        }
+        Some(StoredBlock::Serialized(bytes)) => {
+            let vec: Vec<T> = postcard::from_bytes(&bytes)
+                .map_err(|e| TaskError::engine(format!("cached block {id} is corrupt: {e}")))?;
+            (tc.count_input(vec.into_iter()), bytes.len() as u64)
+        }
+        None => return Ok(None),
+    };
+    tc.add_metrics(|m| m.bytes_read += size_bytes);
+    Ok(Some(records))
 }
 
 /// Iterates a shared cached partition by cloning its records: records that

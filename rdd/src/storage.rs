@@ -57,8 +57,8 @@ pub struct CachedBlock {
 
 /// A cached partition handed back by the block manager.
 pub enum StoredBlock {
-    /// Still in memory, deserialized.
-    Memory(AnyValue),
+    /// Still in memory, deserialized, with its estimated size in bytes.
+    Memory { value: AnyValue, size_bytes: u64 },
     /// Read back from disk, serialized with postcard.
     Serialized(Vec<u8>),
 }

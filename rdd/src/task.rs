@@ -8,6 +8,8 @@
 
 use crate::error::TaskError;
 use crate::ids::{AccumulatorId, BlockId, BroadcastId, ShuffleId, StageId};
+pub use crate::metrics::TaskMetrics;
+use crate::metrics::{CountInput, SharedMetrics};
 use crate::storage::{AnyValue, CachedBlock, StoredBlock};
 use std::any::Any;
 use std::cell::RefCell;
@@ -56,14 +58,6 @@ pub enum TaskOutput {
     MapOutput { sizes: Vec<u64> },
 }
 
-/// Metrics a task reports with its result.
-#[derive(Clone, Debug, Default)]
-pub struct TaskMetrics {
-    pub records_read: u64,
-    pub shuffle_read_bytes: u64,
-    pub shuffle_write_bytes: u64,
-}
-
 /// The context of one running task.
 pub struct TaskContext {
     pub stage: StageId,
@@ -72,7 +66,8 @@ pub struct TaskContext {
     pub attempt: u32,
     pub env: Arc<dyn TaskEnv>,
     accumulators: Mutex<Vec<(AccumulatorId, Box<dyn PendingAccumulator>)>>,
-    metrics: Mutex<TaskMetrics>,
+    /// Shared with the iterators that count into it ([`CountInput`]).
+    metrics: SharedMetrics,
 }
 
 /// A typed accumulator update being built by a task.
@@ -89,7 +84,7 @@ impl TaskContext {
             attempt,
             env,
             accumulators: Mutex::new(Vec::new()),
-            metrics: Mutex::new(TaskMetrics::default()),
+            metrics: SharedMetrics::default(),
         }
     }
 
@@ -120,8 +115,16 @@ impl TaskContext {
         accs.into_iter().map(|(id, acc)| Ok((id, acc.finish(serialize)?))).collect()
     }
 
+    /// Adds to this task's metrics: once per partition or block, never per
+    /// record (see [`crate::metrics`]).
     pub fn add_metrics(&self, f: impl FnOnce(&mut TaskMetrics)) {
-        f(&mut self.metrics.lock().unwrap_or_else(|p| p.into_inner()));
+        crate::metrics::update(&self.metrics, f);
+    }
+
+    /// Wraps a partition's input so that the records consumed count as this
+    /// task's `records_read`, added once when the iterator is dropped.
+    pub fn count_input<I: Iterator + Send + 'static>(&self, records: I) -> BoxIter<I::Item> {
+        CountInput::boxed(records, self.metrics.clone())
     }
 
     pub fn metrics(&self) -> TaskMetrics {

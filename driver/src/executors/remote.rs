@@ -168,6 +168,8 @@ fn outcome_from_proto(status: pb::TaskStatus) -> TaskOutcome {
     let m = status.metrics.unwrap_or_default();
     let metrics = TaskMetrics {
         records_read: m.records_read,
+        bytes_read: m.bytes_read,
+        shuffle_read_records: m.shuffle_read_records,
         shuffle_read_bytes: m.shuffle_read_bytes,
         shuffle_write_bytes: m.shuffle_write_bytes,
     };

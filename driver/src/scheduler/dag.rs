@@ -400,6 +400,8 @@ impl DagScheduler {
             error: outcome.result.as_ref().err().map(|e| e.to_string()),
             run_time: outcome.run_time,
             records_read: outcome.metrics.records_read,
+            bytes_read: outcome.metrics.bytes_read,
+            shuffle_read_records: outcome.metrics.shuffle_read_records,
             shuffle_read_bytes: outcome.metrics.shuffle_read_bytes,
             shuffle_write_bytes: outcome.metrics.shuffle_write_bytes,
             result_size_bytes,

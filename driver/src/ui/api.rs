@@ -166,8 +166,11 @@ pub struct StageData {
     pub failure_reason: Option<String>,
     /// Milliseconds of task code run, over finished tasks.
     pub executor_run_time: u64,
+    /// Read from sources and cached blocks (`ember_rdd::metrics`).
+    pub input_bytes: u64,
     pub input_records: u64,
     pub shuffle_read_bytes: u64,
+    pub shuffle_read_records: u64,
     pub shuffle_write_bytes: u64,
     pub result_size: u64,
     pub rdd_ids: Vec<u64>,
@@ -205,8 +208,10 @@ pub fn stage_data(state: &AppState, a: &AttemptRecord, with_tasks: bool) -> Stag
         completion_time: a.completed.map(rest_date),
         failure_reason: a.failure.clone(),
         executor_run_time: a.totals.run_time.as_millis() as u64,
+        input_bytes: a.totals.bytes_read,
         input_records: a.totals.records_read,
         shuffle_read_bytes: a.totals.shuffle_read_bytes,
+        shuffle_read_records: a.totals.shuffle_read_records,
         shuffle_write_bytes: a.totals.shuffle_write_bytes,
         result_size: a.totals.result_size_bytes,
         rdd_ids: info.map(|i| i.rdds.iter().rev().map(|r| r.id.0).collect()).unwrap_or_default(),
@@ -255,8 +260,12 @@ pub struct TaskMetricsData {
     /// Microsecond resolution, in milliseconds.
     pub executor_run_time: f64,
     pub result_size: u64,
-    pub records_read: u64,
+    /// Flat, with the stage's names (Spark nests these in `inputMetrics`
+    /// and `shuffleReadMetrics`).
+    pub input_bytes: u64,
+    pub input_records: u64,
     pub shuffle_read_bytes: u64,
+    pub shuffle_read_records: u64,
     pub shuffle_write_bytes: u64,
 }
 
@@ -278,8 +287,10 @@ pub fn task_data(t: &TaskRecord) -> TaskData {
         task_metrics: TaskMetricsData {
             executor_run_time: (t.metrics.run_time.as_micros() as f64) / 1e3,
             result_size: t.metrics.result_size_bytes,
-            records_read: t.metrics.records_read,
+            input_bytes: t.metrics.bytes_read,
+            input_records: t.metrics.records_read,
             shuffle_read_bytes: t.metrics.shuffle_read_bytes,
+            shuffle_read_records: t.metrics.shuffle_read_records,
             shuffle_write_bytes: t.metrics.shuffle_write_bytes,
         },
     }
@@ -312,6 +323,7 @@ pub struct ExecutorSummary {
     pub total_tasks: usize,
     /// Milliseconds of its finished tasks.
     pub total_duration: u64,
+    pub total_input_bytes: u64,
     pub total_input_records: u64,
     pub total_shuffle_read: u64,
     pub total_shuffle_write: u64,
@@ -358,6 +370,7 @@ pub fn executors(state: &AppState, all: bool) -> Vec<ExecutorSummary> {
                 completed_tasks: e.completed_tasks,
                 total_tasks: e.active_tasks + e.failed_tasks + e.completed_tasks,
                 total_duration: e.task_time_ms,
+                total_input_bytes: e.totals.bytes_read,
                 total_input_records: e.totals.records_read,
                 total_shuffle_read: e.totals.shuffle_read_bytes,
                 total_shuffle_write: e.totals.shuffle_write_bytes,

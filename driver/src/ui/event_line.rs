@@ -39,6 +39,8 @@ pub fn write_line(out: &mut Vec<u8>, event: &ListenerEvent) -> serde_json::Resul
             error,
             run_time,
             records_read,
+            bytes_read,
+            shuffle_read_records,
             shuffle_read_bytes,
             shuffle_write_bytes,
             result_size_bytes,
@@ -61,6 +63,8 @@ pub fn write_line(out: &mut Vec<u8>, event: &ListenerEvent) -> serde_json::Resul
             // Zero metrics are left out, as `skip_serializing_if = "is_zero"` does.
             for (key, n) in [
                 (&br#","records_read":"#[..], *records_read),
+                (br#","bytes_read":"#, *bytes_read),
+                (br#","shuffle_read_records":"#, *shuffle_read_records),
                 (br#","shuffle_read_bytes":"#, *shuffle_read_bytes),
                 (br#","shuffle_write_bytes":"#, *shuffle_write_bytes),
                 (br#","result_size_bytes":"#, *result_size_bytes),
@@ -151,12 +155,20 @@ mod tests {
     fn task_end() -> impl Strategy<Value = ListenerEvent> {
         let ids = (any::<u64>(), any::<u64>(), any::<u32>(), any::<u64>(), any::<usize>(), text());
         let outcome = (any::<bool>(), proptest::option::of(text()), any::<u64>(), any::<u32>());
-        let metrics = (metric(), metric(), metric(), metric(), any::<u64>());
+        let metrics = (metric(), metric(), metric(), metric(), metric(), metric(), any::<u64>());
         (ids, outcome, metrics).prop_map(
             |(
                 (task, stage, stage_attempt, rdd, partition, executor),
                 (succeeded, error, secs, nanos),
-                (records_read, shuffle_read_bytes, shuffle_write_bytes, result_size_bytes, time),
+                (
+                    records_read,
+                    bytes_read,
+                    shuffle_read_records,
+                    shuffle_read_bytes,
+                    shuffle_write_bytes,
+                    result_size_bytes,
+                    time,
+                ),
             )| ListenerEvent::TaskEnd {
                 task: TaskId(task),
                 stage: StageId(stage),
@@ -168,6 +180,8 @@ mod tests {
                 error,
                 run_time: Duration::new(secs, nanos % 1_000_000_000),
                 records_read,
+                bytes_read,
+                shuffle_read_records,
                 shuffle_read_bytes,
                 shuffle_write_bytes,
                 result_size_bytes,
@@ -185,6 +199,19 @@ mod tests {
     }
 
     #[test]
+    fn a_task_end_from_a_log_older_than_input_bytes_still_parses() {
+        let old = "{\"event\":\"TaskEnd\",\"task\":7,\"stage\":2,\"stage_attempt\":1,\"rdd\":4,\"partition\":3,\
+                   \"executor\":\"1\",\"succeeded\":true,\"run_micros\":2,\"records_read\":5,\
+                   \"shuffle_read_bytes\":9,\"time\":1700000000000}";
+        match serde_json::from_str::<ListenerEvent>(old).unwrap() {
+            ListenerEvent::TaskEnd { records_read, bytes_read, shuffle_read_records, shuffle_read_bytes, .. } => {
+                assert_eq!((records_read, bytes_read, shuffle_read_records, shuffle_read_bytes), (5, 0, 0, 9));
+            }
+            other => panic!("not a task end: {other:?}"),
+        }
+    }
+
+    #[test]
     fn a_typical_task_end_and_other_events() {
         let end = ListenerEvent::TaskEnd {
             task: TaskId(7),
@@ -197,6 +224,8 @@ mod tests {
             error: None,
             run_time: Duration::from_nanos(2_345),
             records_read: 0,
+            bytes_read: 0,
+            shuffle_read_records: 0,
             shuffle_read_bytes: 0,
             shuffle_write_bytes: 30,
             result_size_bytes: 0,

@@ -247,6 +247,8 @@ mod tests {
                 error: None,
                 run_time: Duration::ZERO,
                 records_read: 0,
+                bytes_read: 0,
+                shuffle_read_records: 0,
                 shuffle_read_bytes: 0,
                 shuffle_write_bytes: 0,
                 result_size_bytes: 0,

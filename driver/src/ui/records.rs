@@ -95,7 +95,10 @@ pub struct TaskRecord {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TaskMetricsRecord {
     pub run_time: Duration,
+    /// Input: records and bytes read from a source or a cached block.
     pub records_read: u64,
+    pub bytes_read: u64,
+    pub shuffle_read_records: u64,
     pub shuffle_read_bytes: u64,
     pub shuffle_write_bytes: u64,
     pub result_size_bytes: u64,
@@ -105,6 +108,8 @@ impl TaskMetricsRecord {
     pub(super) fn add(&mut self, other: &TaskMetricsRecord) {
         self.run_time += other.run_time;
         self.records_read += other.records_read;
+        self.bytes_read += other.bytes_read;
+        self.shuffle_read_records += other.shuffle_read_records;
         self.shuffle_read_bytes += other.shuffle_read_bytes;
         self.shuffle_write_bytes += other.shuffle_write_bytes;
         self.result_size_bytes += other.result_size_bytes;

@@ -134,6 +134,8 @@ impl AppState {
                 error,
                 run_time,
                 records_read,
+                bytes_read,
+                shuffle_read_records,
                 shuffle_read_bytes,
                 shuffle_write_bytes,
                 result_size_bytes,
@@ -144,6 +146,8 @@ impl AppState {
                     // At the event log's precision, so a replay adds up the same.
                     run_time: Duration::from_micros(run_time.as_micros() as u64),
                     records_read: *records_read,
+                    bytes_read: *bytes_read,
+                    shuffle_read_records: *shuffle_read_records,
                     shuffle_read_bytes: *shuffle_read_bytes,
                     shuffle_write_bytes: *shuffle_write_bytes,
                     result_size_bytes: *result_size_bytes,

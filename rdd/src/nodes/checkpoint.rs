@@ -86,11 +86,16 @@ impl<T: Data> RddBase for CheckpointRdd<T> {
 }
 
 impl<T: Data> RddNode<T> for CheckpointRdd<T> {
-    fn compute(&self, split: usize, _: &TaskContext) -> std::result::Result<BoxIter<T>, TaskError> {
+    fn compute(&self, split: usize, tc: &TaskContext) -> std::result::Result<BoxIter<T>, TaskError> {
         let path = part_path(&self.fields.dir, split);
         let bytes = std::fs::read(&path).map_err(|e| TaskError::input(format!("{}: {e}", path.display())))?;
         let records: Vec<T> = postcard::from_bytes(&bytes)
             .map_err(|e| TaskError::input(format!("{}: corrupt checkpoint: {e}", path.display())))?;
+        let (count, size) = (records.len() as u64, bytes.len() as u64);
+        tc.add_metrics(|m| {
+            m.records_read += count;
+            m.bytes_read += size;
+        });
         Ok(Box::new(records.into_iter()))
     }
 }

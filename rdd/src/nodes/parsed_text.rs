@@ -10,7 +10,7 @@
 use crate::Data;
 use crate::error::TaskError;
 use crate::func::Fn1;
-use crate::nodes::text_file::{FileSplit, SplitReader, TextFileRdd, line_number_at, read_split_with_offsets};
+use crate::nodes::text_file::{FileSplit, SplitReader, TextFileRdd, line_number_at};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::marker::PhantomData;
 
@@ -40,9 +40,9 @@ impl<T: Data, F: LineParser<T>> ParsedLines<T, F> {
 impl<T: Data, F: LineParser<T>> SplitReader for ParsedLines<T, F> {
     type Record = T;
     const KIND: &'static str = "ParsedTextFileRdd";
-    fn read(&self, split: &FileSplit) -> Result<Vec<T>, TaskError> {
+    fn records(&self, split: &FileSplit, lines: Vec<(u64, String)>) -> Result<Vec<T>, TaskError> {
         let mut records = Vec::new();
-        for (offset, line) in read_split_with_offsets(split)? {
+        for (offset, line) in lines {
             match self.parser.call(&line) {
                 Ok(Some(r)) => records.push(r),
                 Ok(None) => {}

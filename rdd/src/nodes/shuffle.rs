@@ -158,9 +158,22 @@ impl<K: Data, X: Data, O: Data, R: ReduceSide<K, X, O>> RddNode<O> for ShuffledR
     fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<O>, TaskError> {
         let shuffle = self.fields.shuffle;
         let blocks = tc.env.read_shuffle(shuffle, split)?;
-        tc.add_metrics(|m| m.shuffle_read_bytes += blocks.iter().map(|b| b.len() as u64).sum::<u64>());
-        let mut records = blocks.into_iter().flat_map(move |block| DecodeRecords::<K, X>::new(block, shuffle));
-        self.fields.reduce_side.read(&mut records)
+        let bytes = blocks.iter().map(|b| b.len() as u64).sum::<u64>();
+        // Every reduce side consumes its input before it returns, so the
+        // records decoded are known here (counted in a local, not per record
+        // in the task's metrics).
+        let mut decoded = 0u64;
+        let mut records = blocks
+            .into_iter()
+            .flat_map(move |block| DecodeRecords::<K, X>::new(block, shuffle))
+            .inspect(|r| decoded += r.is_ok() as u64);
+        let output = self.fields.reduce_side.read(&mut records);
+        drop(records);
+        tc.add_metrics(|m| {
+            m.shuffle_read_bytes += bytes;
+            m.shuffle_read_records += decoded;
+        });
+        output
     }
 }
 

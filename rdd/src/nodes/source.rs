@@ -42,10 +42,12 @@ impl<T: Data> RddBase for ParallelCollectionRdd<T> {
 }
 
 impl<T: Data> RddNode<T> for ParallelCollectionRdd<T> {
-    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<T>, TaskError> {
+    /// Input records are counted as consumed; input bytes stay 0 (see
+    /// [`crate::metrics`]).
+    fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<T>, TaskError> {
         let slice = self.slices.get(split).cloned().ok_or_else(|| TaskError::engine("no such partition"))?;
         let len = slice.len();
-        Ok(Box::new((0..len).map(move |i| slice[i].clone())))
+        Ok(tc.count_input((0..len).map(move |i| slice[i].clone())))
     }
 }
 
@@ -99,12 +101,13 @@ impl RddBase for RangeRdd {
 }
 
 impl RddNode<i64> for RangeRdd {
-    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<i64>, TaskError> {
+    /// Input records are counted as consumed, as `parallelize`'s.
+    fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<i64>, TaskError> {
         let RangeFields { start, step, count, partitions } = self.fields;
         let n = partitions as u128;
         let lo = (split as u128 * count as u128 / n) as u64;
         let hi = ((split as u128 + 1) * count as u128 / n) as u64;
-        Ok(Box::new((lo..hi).map(move |i| start.wrapping_add((i as i64).wrapping_mul(step)))))
+        Ok(tc.count_input((lo..hi).map(move |i| start.wrapping_add((i as i64).wrapping_mul(step)))))
     }
 }
 

@@ -98,12 +98,16 @@ pub fn input_splits(pattern: &str, min_partitions: usize) -> Result<Vec<FileSpli
 
 /// How a text source turns the lines of one split into records: [`Lines`]
 /// for `text_file`, [`ParsedLines`](super::parsed_text::ParsedLines) for
-/// `text_file_parsed`. It travels with the node, so it is serializable.
+/// `text_file_parsed`. It travels with the node, so it is serializable. The
+/// node reads the split (and counts what it read); the reader only turns its
+/// lines into records.
 pub trait SplitReader: Serialize + DeserializeOwned + Send + Sync + 'static {
     type Record: Data;
     /// The node's kind, as `to_debug_string` shows it.
     const KIND: &'static str;
-    fn read(&self, split: &FileSplit) -> Result<Vec<Self::Record>, TaskError>;
+    /// The records of `split`'s lines, each with the byte offset at which it
+    /// starts (errors name the file and line).
+    fn records(&self, split: &FileSplit, lines: Vec<(u64, String)>) -> Result<Vec<Self::Record>, TaskError>;
 }
 
 /// A text source: one partition per [`FileSplit`], whose lines `reader`
@@ -127,11 +131,9 @@ pub struct Lines;
 impl SplitReader for Lines {
     type Record = String;
     const KIND: &'static str = "TextFileRdd";
-    /// The lines that start in `[start, end)` of a file, with their line
-    /// numbers unknown (a split does not know how many lines precede it);
-    /// errors name the file and byte offset.
-    fn read(&self, split: &FileSplit) -> Result<Vec<String>, TaskError> {
-        Ok(read_split_with_offsets(split)?.into_iter().map(|(_, line)| line).collect())
+    /// The lines themselves, without their offsets.
+    fn records(&self, _: &FileSplit, lines: Vec<(u64, String)>) -> Result<Vec<String>, TaskError> {
+        Ok(lines.into_iter().map(|(_, line)| line).collect())
     }
 }
 
@@ -150,10 +152,22 @@ pub fn line_number_at(path: &Path, offset: u64) -> Result<u64, std::io::Error> {
     }
 }
 
+/// The lines of one split, as [`read_split_with_offsets`] reads them.
+#[derive(Debug, Default)]
+pub struct SplitLines {
+    /// Each line that starts in the split, without its terminator, with the
+    /// byte offset at which it starts.
+    pub lines: Vec<(u64, String)>,
+    /// The bytes of those lines, terminators included: the splits of a file
+    /// add up to its size (the partial line a split skips, and the bytes it
+    /// reads past its end to finish its last line, are another split's).
+    pub bytes: u64,
+}
+
 /// The lines that start in `[start, end)` of a split's file, each with the
 /// byte offset at which it starts; errors name the file (and the line, for
 /// invalid UTF-8).
-pub fn read_split_with_offsets(split: &FileSplit) -> Result<Vec<(u64, String)>, TaskError> {
+pub fn read_split_with_offsets(split: &FileSplit) -> Result<SplitLines, TaskError> {
     let name = split.path.display();
     let file = std::fs::File::open(&split.path).map_err(|e| TaskError::input(format!("{name}: {e}")))?;
     let mut reader = BufReader::new(file);
@@ -168,6 +182,7 @@ pub fn read_split_with_offsets(split: &FileSplit) -> Result<Vec<(u64, String)>, 
         pos += n as u64;
     }
     let mut lines = Vec::new();
+    let first = pos;
     while pos < split.end {
         buf.clear();
         let line_start = pos;
@@ -189,7 +204,7 @@ pub fn read_split_with_offsets(split: &FileSplit) -> Result<Vec<(u64, String)>, 
         })?;
         lines.push((line_start, line));
     }
-    Ok(lines)
+    Ok(SplitLines { lines, bytes: pos - first })
 }
 
 impl<R: SplitReader> RddBase for TextFileRdd<R> {
@@ -203,9 +218,17 @@ impl<R: SplitReader> RddBase for TextFileRdd<R> {
 }
 
 impl<R: SplitReader> RddNode<R::Record> for TextFileRdd<R> {
-    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<R::Record>, TaskError> {
+    /// Reads the whole split at once, so its input metrics are added here:
+    /// every line the split owns, and their bytes.
+    fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<R::Record>, TaskError> {
         let split = self.splits.get(split).ok_or_else(|| TaskError::engine(format!("{}: no such split", R::KIND)))?;
-        Ok(Box::new(self.reader.read(split)?.into_iter()))
+        let SplitLines { lines, bytes } = read_split_with_offsets(split)?;
+        let count = lines.len() as u64;
+        tc.add_metrics(|m| {
+            m.records_read += count;
+            m.bytes_read += bytes;
+        });
+        Ok(Box::new(self.reader.records(split, lines)?.into_iter()))
     }
 }
 
@@ -250,17 +273,24 @@ impl RddBase for WholeTextFilesRdd {
 }
 
 impl RddNode<(String, String)> for WholeTextFilesRdd {
-    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<(String, String)>, TaskError> {
+    fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<(String, String)>, TaskError> {
         let group = self.groups.get(split).ok_or_else(|| TaskError::engine("whole text files: no such split"))?;
         let mut out = Vec::with_capacity(group.len());
+        let mut bytes = 0u64;
         for path in group {
             let name = path.display().to_string();
             let mut content = String::new();
             std::fs::File::open(path)
                 .and_then(|mut f| f.read_to_string(&mut content))
                 .map_err(|e| TaskError::input(format!("{name}: {e}")))?;
+            bytes += content.len() as u64;
             out.push((name, content));
         }
+        let files = out.len() as u64;
+        tc.add_metrics(|m| {
+            m.records_read += files;
+            m.bytes_read += bytes;
+        });
         Ok(Box::new(out.into_iter()))
     }
 }

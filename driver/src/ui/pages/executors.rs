@@ -1,7 +1,7 @@
 //! The executors page: live and dead executors, their cores, cached blocks
 //! and memory, and the tasks they ran.
 
-use super::{PageContext, bytes_cell, details, layout, table};
+use super::{PageContext, bytes_cell, details, layout, size_records_cell, table};
 use crate::ui::api::executors;
 use crate::ui::format::{bytes, duration_ms, esc};
 use crate::ui::state::AppState;
@@ -40,6 +40,7 @@ pub fn executors_page(state: &AppState, ctx: &PageContext) -> String {
             e.completed_tasks.to_string(),
             e.total_tasks.to_string(),
             duration_ms(e.total_duration as f64),
+            size_records_cell(e.total_input_bytes, e.total_input_records),
             bytes_cell(e.total_shuffle_read),
             bytes_cell(e.total_shuffle_write),
         ]
@@ -58,6 +59,7 @@ pub fn executors_page(state: &AppState, ctx: &PageContext) -> String {
             "Complete Tasks",
             "Total Tasks",
             "Task Time",
+            "Input",
             "Shuffle Read",
             "Shuffle Write",
         ],

@@ -67,7 +67,7 @@ pub fn jobs_page(state: &AppState, ctx: &PageContext) -> String {
     layout(state, ctx, "Jobs", "Ember Jobs", &body)
 }
 
-/// A stage attempt's row: id, description, submitted, duration, tasks, shuffle, status.
+/// A stage attempt's row: id, description, submitted, duration, tasks, input, shuffle, status.
 pub fn stage_row(ctx: &PageContext, a: &AttemptRecord, status: &str) -> Vec<String> {
     let link = if a.attempt > 0 {
         format!(
@@ -88,19 +88,21 @@ pub fn stage_row(ctx: &PageContext, a: &AttemptRecord, status: &str) -> Vec<Stri
         date_cell(a.submitted),
         duration_between(a.submitted, a.completed, ctx.now),
         progress_bar(a.complete_tasks, a.active_tasks, a.num_tasks, &failed),
-        super::bytes_cell(a.totals.shuffle_read_bytes),
+        super::size_records_cell(a.totals.bytes_read, a.totals.records_read),
+        super::size_records_cell(a.totals.shuffle_read_bytes, a.totals.shuffle_read_records),
         super::bytes_cell(a.totals.shuffle_write_bytes),
         status.to_string(),
     ]
 }
 
-pub const STAGE_HEADERS: [&str; 9] = [
+pub const STAGE_HEADERS: [&str; 10] = [
     "Stage Id",
     "Attempt",
     "Description",
     "Submitted",
     "Duration",
     "Tasks: Succeeded/Total",
+    "Input",
     "Shuffle Read",
     "Shuffle Write",
     "Status",

@@ -126,6 +126,16 @@ pub fn bytes_cell(n: u64) -> String {
     if n == 0 { String::new() } else { bytes(n) }
 }
 
+/// Bytes and records, as Spark's "Input Size / Records" cells show them, or
+/// nothing when no record was read (bytes alone when only they are known).
+pub fn size_records_cell(bytes: u64, records: u64) -> String {
+    match (bytes, records) {
+        (0, 0) => String::new(),
+        (_, 0) => super::format::bytes(bytes),
+        _ => format!("{} / {records}", super::format::bytes(bytes)),
+    }
+}
+
 /// A definition list of (term, HTML value).
 pub fn details(items: &[(&str, String)]) -> String {
     let mut out = String::from("<dl>");

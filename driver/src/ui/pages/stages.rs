@@ -2,7 +2,9 @@
 //! the summary quantiles of its tasks' metrics, and the task table.
 
 use super::jobs::{STAGE_HEADERS, stage_row};
-use super::{PageContext, bytes_cell, date_cell, details, duration_between, layout, not_found, table};
+use super::{
+    PageContext, bytes_cell, date_cell, details, duration_between, layout, not_found, size_records_cell, table,
+};
 use crate::ui::dag_svg::{self, DagStage};
 use crate::ui::format::{bytes, duration_ms, esc};
 use crate::ui::state::{AppState, AttemptRecord, StageStatus, TaskStatus};
@@ -75,13 +77,14 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
             ),
         ),
         ("Total Time Across All Tasks", duration_ms(a.totals.run_time.as_secs_f64() * 1e3)),
-        ("Shuffle Read", bytes(a.totals.shuffle_read_bytes)),
+        ("Input Size / Records", format!("{} / {}", bytes(a.totals.bytes_read), a.totals.records_read)),
+        (
+            "Shuffle Read Size / Records",
+            format!("{} / {}", bytes(a.totals.shuffle_read_bytes), a.totals.shuffle_read_records),
+        ),
         ("Shuffle Write", bytes(a.totals.shuffle_write_bytes)),
         ("Result Size", bytes(a.totals.result_size_bytes)),
     ];
-    if a.totals.records_read > 0 {
-        items.push(("Records Read", a.totals.records_read.to_string()));
-    }
     if let Some(f) = &a.failure {
         items.push(("Failure Reason", format!(r#"<div class="error">{}</div>"#, esc(f))));
     }
@@ -119,7 +122,8 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
             date_cell(Some(t.launched)),
             duration_between(Some(t.launched), t.finished, ctx.now),
             if t.finished.is_some() { duration_ms(t.metrics.run_time.as_secs_f64() * 1e3) } else { String::new() },
-            bytes_cell(t.metrics.shuffle_read_bytes),
+            size_records_cell(t.metrics.bytes_read, t.metrics.records_read),
+            size_records_cell(t.metrics.shuffle_read_bytes, t.metrics.shuffle_read_records),
             bytes_cell(t.metrics.shuffle_write_bytes),
             bytes_cell(t.metrics.result_size_bytes),
             format!(r#"<div class="error">{}</div>"#, esc(t.error.as_deref().unwrap_or(""))),
@@ -145,7 +149,8 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
             "Launch Time",
             "Duration",
             "Run Time",
-            "Shuffle Read",
+            "Input Size / Records",
+            "Shuffle Read Size / Records",
             "Shuffle Write",
             "Result Size",
             "Errors",
