@@ -205,7 +205,8 @@ mod tests {
         }
         let mut rng = SmallRng::seed_from_u64(7);
         for k in 1..=PACKED_MAX_K {
-            for (rows, d) in [(1, 1), (7, 3), (101, 10), (64, packed::MAX_D)] {
+            let widths = (1..=16).map(|d| (37, d)).chain([(1, 1), (7, 3), (101, 10), (64, packed::MAX_D), (9, 23)]);
+            for (rows, d) in widths {
                 let x = random(rows, d, &mut rng);
                 let centers = random(k, d, &mut rng);
                 let mut got = vec![(usize::MAX, 0.0); rows];

@@ -35,7 +35,20 @@ pub fn gradient(x: &[f64], y: &[f64], w: &[f64], b: f64) -> GradientSums {
     assert!((1..=MAX_D).contains(&d), "the packed gradient kernel takes 1 to {MAX_D} columns");
     assert_eq!(x.len(), d * y.len(), "x holds one row of d values per label");
     // SAFETY: AVX2 and FMA are present and the shapes hold (checked above).
-    unsafe { run(x, y, w, b) }
+    unsafe {
+        // Common narrow widths get a copy compiled for that width (loops over
+        // the coordinates unroll), as in the k-means kernel.
+        match d {
+            2 => run::<2>(x, y, w, b),
+            3 => run::<3>(x, y, w, b),
+            4 => run::<4>(x, y, w, b),
+            5 => run::<5>(x, y, w, b),
+            8 => run::<8>(x, y, w, b),
+            10 => run::<10>(x, y, w, b),
+            16 => run::<16>(x, y, w, b),
+            _ => run::<0>(x, y, w, b),
+        }
+    }
 }
 
 /// Groups of four rows handled together: their σ chains (a dozen dependent
@@ -46,8 +59,9 @@ const GROUPS: usize = 4;
 /// # Safety
 /// The CPU supports AVX2 and FMA; `1 <= w.len() <= MAX_D`; `x.len() == w.len()·y.len()`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run(x: &[f64], y: &[f64], w: &[f64], b: f64) -> GradientSums {
-    let (d, rows) = (w.len(), y.len());
+/// `D` is the row width, or 0 for "read it from `w`".
+unsafe fn run<const D: usize>(x: &[f64], y: &[f64], w: &[f64], b: f64) -> GradientSums {
+    let (d, rows) = (if D == 0 { w.len() } else { D }, y.len());
     let mut ws = [_mm256_setzero_pd(); MAX_D];
     for (wv, &wt) in ws.iter_mut().zip(w) {
         *wv = _mm256_set1_pd(wt);
