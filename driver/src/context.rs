@@ -183,22 +183,26 @@ impl Context {
         self.inner.clone()
     }
 
+    #[track_caller]
     fn meta(&self) -> RddMeta {
         RddMeta::new(self.inner.new_rdd_id())
     }
 
     /// An RDD of `data`, in `partitions` contiguous slices.
+    #[track_caller]
     pub fn parallelize<T: Data>(&self, data: Vec<T>, partitions: usize) -> Rdd<T> {
         Rdd::from_node(Arc::new(ParallelCollectionRdd::new(self.meta(), data, partitions)), self.runner())
     }
 
     /// The integers `start, start+step, ...` up to `end` (exclusive), in `partitions` partitions.
+    #[track_caller]
     pub fn range(&self, start: i64, end: i64, step: i64, partitions: usize) -> Result<Rdd<i64>> {
         Ok(Rdd::from_node(Arc::new(RangeRdd::new(self.meta(), start, end, step, partitions)?), self.runner()))
     }
 
     /// The lines of a file, of the files of a directory, or of the files a
     /// glob matches, split by byte ranges into at least `min_partitions`.
+    #[track_caller]
     pub fn text_file(&self, path: &str, min_partitions: usize) -> Result<Rdd<String>> {
         let splits = input_splits(path, min_partitions)?;
         Ok(Rdd::from_node(Arc::new(TextFileRdd::new(self.meta(), splits, Lines)), self.runner()))
@@ -207,6 +211,7 @@ impl Context {
     /// The lines of text files (as `text_file`), each turned into a record by
     /// `parser`: `Ok(Some(r))` keeps `r`, `Ok(None)` skips the line, `Err(why)`
     /// fails the job with `file:line: why`.
+    #[track_caller]
     pub fn text_file_parsed<T: Data>(
         &self,
         path: &str,
@@ -217,6 +222,7 @@ impl Context {
     }
 
     /// `text_file_parsed` with state for the parser (`|state, line| ...`).
+    #[track_caller]
     pub fn text_file_parsed_with<S: ember_rdd::ops::transform::State, T: Data>(
         &self,
         path: &str,
@@ -227,6 +233,7 @@ impl Context {
         self.text_file_parsed_fn(path, min_partitions, ember_rdd::func::With::new(state, parser))
     }
 
+    #[track_caller]
     fn text_file_parsed_fn<T: Data, F: LineParser<T>>(
         &self,
         path: &str,
@@ -238,12 +245,14 @@ impl Context {
     }
 
     /// One `(path, content)` record per file of a directory or glob.
+    #[track_caller]
     pub fn whole_text_files(&self, path: &str, min_partitions: usize) -> Result<Rdd<(String, String)>> {
         let files = list_input_files(path)?;
         Ok(Rdd::from_node(Arc::new(WholeTextFilesRdd::new(self.meta(), files, min_partitions)), self.runner()))
     }
 
     /// The records of all the RDDs.
+    #[track_caller]
     pub fn union<T: Data>(&self, rdds: &[Rdd<T>]) -> Result<Rdd<T>> {
         if rdds.is_empty() {
             return Err(EmberError::InvalidArgument("union of no RDDs".into()));

@@ -69,7 +69,9 @@ impl RddInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StageInfo {
     pub stage: StageId,
-    /// "MapPartitionsRdd [4] → shuffle 1", or "… → result" for the job's last stage.
+    /// "MapPartitionsRdd [4] → shuffle 1 at src/main.rs:20" (where the driver
+    /// program made the stage's last RDD), or "… → result at src/main.rs:24"
+    /// (where it called the action) for the job's last stage.
     pub name: String,
     /// Tasks a complete run has: the partitions it computes.
     pub num_tasks: usize,

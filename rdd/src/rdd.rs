@@ -23,6 +23,7 @@ use crate::{Data, runner::JobRunner};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -30,14 +31,26 @@ use std::sync::atomic::{AtomicU8, Ordering};
 pub struct RddMeta {
     pub id: RddId,
     storage: AtomicU8,
+    /// Where the driver program made this RDD (see [`RddMeta::new`]); `None`
+    /// on executors, which never name stages.
+    call_site: Option<&'static Location<'static>>,
 }
 
 impl RddMeta {
+    /// The metadata of a new RDD, made at the caller's call site: the
+    /// transformations and sources that end here are `#[track_caller]` all
+    /// the way from the user's call, so this is the line of the driver
+    /// program that made the RDD (as Spark's "map at Main.scala:12").
+    #[track_caller]
     pub fn new(id: RddId) -> Self {
-        Self::with_level(id, StorageLevel::None)
+        RddMeta { id, storage: AtomicU8::new(StorageLevel::None.to_u8()), call_site: Some(Location::caller()) }
     }
     pub fn with_level(id: RddId, level: StorageLevel) -> Self {
-        RddMeta { id, storage: AtomicU8::new(level.to_u8()) }
+        RddMeta { id, storage: AtomicU8::new(level.to_u8()), call_site: None }
+    }
+    /// The line of the driver program that made this RDD.
+    pub fn call_site(&self) -> Option<&'static Location<'static>> {
+        self.call_site
     }
     pub fn storage_level(&self) -> StorageLevel {
         StorageLevel::from_u8(self.storage.load(Ordering::Acquire))
@@ -85,6 +98,10 @@ pub trait StageRoot: Send + Sync + 'static {
     fn rdd(&self) -> Arc<dyn RddBase>;
     fn run(&self, partition: usize, tc: &TaskContext) -> Result<TaskOutput, TaskError>;
     fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError>;
+    /// Where the driver program started the job, for a result stage's root.
+    fn call_site(&self) -> Option<&'static Location<'static>> {
+        None
+    }
 }
 
 /// A shuffle dependency: the map side of a shuffle, run by a shuffle map stage.
@@ -279,6 +296,7 @@ impl<T: Data> Rdd<T> {
     pub(crate) fn derive<U: Data>(&self, node: Arc<dyn RddNode<U>>) -> Rdd<U> {
         Rdd::from_node(node, self.runner.clone())
     }
+    #[track_caller]
     pub(crate) fn new_meta(&self) -> RddMeta {
         RddMeta::new(self.runner.new_rdd_id())
     }

@@ -15,12 +15,19 @@ use ember_rdd::rdd::{Dependency, RddBase};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// "MapPartitionsRdd [4] → shuffle 1" for a map stage, "… → result" for a result stage.
+/// "MapPartitionsRdd [4] → shuffle 1 at src/main.rs:20" for a map stage (the
+/// line that made its last RDD), "… → result at src/main.rs:24" for a result
+/// stage (the line of the action), as Spark's "map at Main.scala:20".
 pub(super) fn stage_name(stage: &Stage) -> String {
     let rdd = format!("{} [{}]", stage.rdd.kind(), stage.rdd.id().0);
-    match stage.kind {
-        StageKind::ShuffleMap { shuffle } => format!("{rdd} → shuffle {}", shuffle.0),
-        StageKind::Result { .. } => format!("{rdd} → result"),
+    let made_at = stage.rdd.meta().call_site();
+    let (what, site) = match stage.kind {
+        StageKind::ShuffleMap { shuffle } => (format!("{rdd} → shuffle {}", shuffle.0), made_at),
+        StageKind::Result { .. } => (format!("{rdd} → result"), stage.root.call_site().or(made_at)),
+    };
+    match site {
+        Some(site) => format!("{what} at {}:{}", site.file(), site.line()),
+        None => what,
     }
 }
 

@@ -53,6 +53,7 @@ fn write_partition<T: Data>(dir: &str, index: usize, it: BoxIter<T>) -> Option<S
 impl<T: Data> Rdd<T> {
     /// Writes this RDD to the checkpoint directory (`Context::set_checkpoint_dir`)
     /// and returns an RDD with the same records whose lineage starts there.
+    #[track_caller]
     pub fn checkpoint(&self) -> Result<Rdd<T>> {
         let base = self.runner.checkpoint_dir().ok_or_else(|| {
             EmberError::InvalidArgument(

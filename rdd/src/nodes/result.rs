@@ -9,17 +9,20 @@ use crate::rdd::{RddBase, RddRef, StageRoot};
 use crate::shipping::{EntryPoint, ShippedRoot, encode_root, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext, TaskOutput};
 use std::marker::PhantomData;
+use std::panic::Location;
 use std::sync::Arc;
 
 pub struct ResultRoot<T: 'static, R, F> {
     input: RddRef<T>,
     f: F,
+    /// The action's call site in the driver program (`None` on executors).
+    call_site: Option<&'static Location<'static>>,
     _r: PhantomData<fn() -> R>,
 }
 
 impl<T: Data, R: Data, F: Fn2<usize, BoxIter<T>, R>> ResultRoot<T, R, F> {
-    pub fn new(input: RddRef<T>, f: F) -> Self {
-        ResultRoot { input, f, _r: PhantomData }
+    pub fn new(input: RddRef<T>, f: F, call_site: &'static Location<'static>) -> Self {
+        ResultRoot { input, f, call_site: Some(call_site), _r: PhantomData }
     }
 }
 
@@ -43,6 +46,9 @@ impl<T: Data, R: Data, F: Fn2<usize, BoxIter<T>, R>> StageRoot for ResultRoot<T,
     fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
         encode_root(self)
     }
+    fn call_site(&self) -> Option<&'static Location<'static>> {
+        self.call_site
+    }
 }
 
 impl<T: Data, R: Data, F: Fn2<usize, BoxIter<T>, R>> ShippedRoot for ResultRoot<T, R, F> {
@@ -51,7 +57,7 @@ impl<T: Data, R: Data, F: Fn2<usize, BoxIter<T>, R>> ShippedRoot for ResultRoot<
         to_fields(&self.f)
     }
     fn rebuild(fields: &[u8], input: RddRef<T>) -> Result<Self, TaskError> {
-        Ok(ResultRoot { input, f: from_fields(fields)?, _r: PhantomData })
+        Ok(ResultRoot { input, f: from_fields(fields)?, call_site: None, _r: PhantomData })
     }
 }
 

@@ -12,6 +12,7 @@ use crate::task::BoxIter;
 use crate::{Data, Key};
 use futures::future::BoxFuture;
 use std::collections::{BinaryHeap, HashMap};
+use std::panic::Location;
 use std::sync::Arc;
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -21,41 +22,61 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 impl<T: Data> Rdd<T> {
     /// Runs `f(partition, records)` on the given partitions and returns the
     /// results in that order; the building block of every action.
+    #[track_caller]
     pub fn run_job_fn<R: Data, F: Fn2<usize, BoxIter<T>, R>>(
         &self,
         f: F,
         partitions: Vec<usize>,
     ) -> BoxFuture<'static, Result<Vec<R>>> {
-        let root = Arc::new(ResultRoot::new(self.node.clone(), f));
+        self.run_job_at(Location::caller(), f, partitions)
+    }
+
+    /// [`Self::run_job_fn`] for a job started at `call_site` (an action that
+    /// starts its jobs later, from a future, captures its caller first).
+    #[track_caller]
+    pub(crate) fn run_job_at<R: Data, F: Fn2<usize, BoxIter<T>, R>>(
+        &self,
+        call_site: &'static Location<'static>,
+        f: F,
+        partitions: Vec<usize>,
+    ) -> BoxFuture<'static, Result<Vec<R>>> {
+        let root = Arc::new(ResultRoot::new(self.node.clone(), f, call_site));
         let job = self.runner.run_job(root, partitions);
         Box::pin(async move { job.await?.into_iter().map(decode_output::<R>).collect() })
     }
 
+    #[track_caller]
     fn on_all<R: Data, F: Fn2<usize, BoxIter<T>, R>>(&self, f: F) -> BoxFuture<'static, Result<Vec<R>>> {
         self.run_job_fn(f, (0..self.num_partitions()).collect())
     }
 
+    #[track_caller]
     pub fn collect_async(&self) -> BoxFuture<'static, Result<Vec<T>>> {
         let job = self.on_all(Plain::new(|_, it: BoxIter<T>| it.collect::<Vec<T>>()));
         Box::pin(async move { Ok(job.await?.into_iter().flatten().collect()) })
     }
     /// Every record, in partition order.
+    #[track_caller]
     pub fn collect(&self) -> Result<Vec<T>> {
         block_on(self.collect_async())
     }
 
+    #[track_caller]
     pub fn count_async(&self) -> BoxFuture<'static, Result<u64>> {
         let job = self.on_all(Plain::new(|_, it: BoxIter<T>| it.count() as u64));
         Box::pin(async move { Ok(job.await?.into_iter().sum()) })
     }
+    #[track_caller]
     pub fn count(&self) -> Result<u64> {
         block_on(self.count_async())
     }
 
     /// The first `n` records, in partition order. Like Spark, it first scans
     /// one partition, then as many more as the records found so far suggest.
+    #[track_caller]
     pub fn take_async(&self, n: usize) -> BoxFuture<'static, Result<Vec<T>>> {
         let rdd = self.clone();
+        let call_site = Location::caller();
         Box::pin(async move {
             let total = rdd.num_partitions();
             let mut out: Vec<T> = Vec::with_capacity(n.min(1 << 16));
@@ -72,7 +93,7 @@ impl<T: Data> Rdd<T> {
                 let upto = (scanned + want.clamp(1, scanned.max(1) * 4)).min(total);
                 let limit = n - out.len();
                 let f = With::new(limit, |&limit: &usize, _, it: BoxIter<T>| it.take(limit).collect::<Vec<T>>());
-                for part in rdd.run_job_fn(f, (scanned..upto).collect()).await? {
+                for part in rdd.run_job_at(call_site, f, (scanned..upto).collect()).await? {
                     out.extend(part.into_iter().take(n - out.len()));
                 }
                 scanned = upto;
@@ -80,9 +101,11 @@ impl<T: Data> Rdd<T> {
             Ok(out)
         })
     }
+    #[track_caller]
     pub fn take(&self, n: usize) -> Result<Vec<T>> {
         block_on(self.take_async(n))
     }
+    #[track_caller]
     pub fn first_async(&self) -> BoxFuture<'static, Result<T>> {
         let job = self.take_async(1);
         Box::pin(async move {
@@ -90,18 +113,22 @@ impl<T: Data> Rdd<T> {
         })
     }
     /// The first record; an error when the RDD is empty.
+    #[track_caller]
     pub fn first(&self) -> Result<T> {
         block_on(self.first_async())
     }
+    #[track_caller]
     pub fn is_empty_async(&self) -> BoxFuture<'static, Result<bool>> {
         let job = self.take_async(1);
         Box::pin(async move { Ok(job.await?.is_empty()) })
     }
+    #[track_caller]
     pub fn is_empty(&self) -> Result<bool> {
         block_on(self.is_empty_async())
     }
 
     /// Merges all records with an associative, commutative `f`; `None` when empty.
+    #[track_caller]
     pub fn reduce_async(
         &self,
         f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
@@ -110,13 +137,16 @@ impl<T: Data> Rdd<T> {
             .on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.reduce(|a, b| Fn2::call(f, a, b))));
         Box::pin(async move { Ok(job.await?.into_iter().flatten().reduce(f)) })
     }
+    #[track_caller]
     pub fn reduce(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static) -> Result<Option<T>> {
         block_on(self.reduce_async(f))
     }
     /// Folds each partition from `zero`, then the partial results from `zero`.
+    #[track_caller]
     pub fn fold(&self, zero: T, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static) -> Result<T> {
         self.aggregate(zero, f, f)
     }
+    #[track_caller]
     pub fn fold_async(
         &self,
         zero: T,
@@ -124,6 +154,7 @@ impl<T: Data> Rdd<T> {
     ) -> BoxFuture<'static, Result<T>> {
         self.aggregate_async(zero, f, f)
     }
+    #[track_caller]
     pub fn aggregate_async<U: Data>(
         &self,
         zero: U,
@@ -138,6 +169,7 @@ impl<T: Data> Rdd<T> {
     }
     /// Spark's aggregate: `seq` folds records into a `U` started from `zero`
     /// in each partition, `comb` merges the partial results.
+    #[track_caller]
     pub fn aggregate<U: Data>(
         &self,
         zero: U,
@@ -149,6 +181,7 @@ impl<T: Data> Rdd<T> {
     /// Like `aggregate`, but partial results are merged in a tree of
     /// `depth` levels on the executors before reaching the driver, so the
     /// driver receives few of them however many partitions there are.
+    #[track_caller]
     pub fn tree_aggregate<U: Data>(
         &self,
         zero: U,
@@ -158,6 +191,7 @@ impl<T: Data> Rdd<T> {
     ) -> Result<U> {
         block_on(self.tree_aggregate_async(zero, seq, comb, depth))
     }
+    #[track_caller]
     pub fn tree_aggregate_async<U: Data>(
         &self,
         zero: U,
@@ -183,9 +217,11 @@ impl<T: Data> Rdd<T> {
         Box::pin(async move { Ok(job.await?.into_iter().fold(zero, comb)) })
     }
     /// `reduce` with a tree of partial merges (see `tree_aggregate`).
+    #[track_caller]
     pub fn tree_reduce(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static, depth: usize) -> Result<Option<T>> {
         block_on(self.tree_reduce_async(f, depth))
     }
+    #[track_caller]
     pub fn tree_reduce_async(
         &self,
         f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
@@ -202,12 +238,14 @@ impl<T: Data> Rdd<T> {
     }
 
     /// The `n` smallest records, ascending.
+    #[track_caller]
     pub fn take_ordered(&self, n: usize) -> Result<Vec<T>>
     where
         T: Ord,
     {
         block_on(self.take_ordered_async(n))
     }
+    #[track_caller]
     pub fn take_ordered_async(&self, n: usize) -> BoxFuture<'static, Result<Vec<T>>>
     where
         T: Ord,
@@ -221,12 +259,14 @@ impl<T: Data> Rdd<T> {
         })
     }
     /// The `n` largest records, descending.
+    #[track_caller]
     pub fn top(&self, n: usize) -> Result<Vec<T>>
     where
         T: Ord,
     {
         block_on(self.top_async(n))
     }
+    #[track_caller]
     pub fn top_async(&self, n: usize) -> BoxFuture<'static, Result<Vec<T>>>
     where
         T: Ord,
@@ -243,12 +283,14 @@ impl<T: Data> Rdd<T> {
     }
 
     /// How many times each distinct record occurs.
+    #[track_caller]
     pub fn count_by_value(&self) -> Result<HashMap<T, u64>>
     where
         T: Key,
     {
         block_on(self.count_by_value_async())
     }
+    #[track_caller]
     pub fn count_by_value_async(&self) -> BoxFuture<'static, Result<HashMap<T, u64>>>
     where
         T: Key,
@@ -257,18 +299,22 @@ impl<T: Data> Rdd<T> {
     }
 
     /// Runs `f` on every record, on the executors.
+    #[track_caller]
     pub fn foreach(&self, f: impl Fn(T) + Copy + Send + Sync + 'static) -> Result<()> {
         block_on(self.foreach_async(f))
     }
+    #[track_caller]
     pub fn foreach_async(&self, f: impl Fn(T) + Copy + Send + Sync + 'static) -> BoxFuture<'static, Result<()>> {
         let job =
             self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.for_each(|x| Fn1::call(f, x))));
         Box::pin(async move { job.await.map(drop) })
     }
     /// Runs `f(&state, x)` on every record, on the executors.
+    #[track_caller]
     pub fn foreach_with<S: State>(&self, state: S, f: impl Fn(&S, T) + Copy + Send + Sync + 'static) -> Result<()> {
         block_on(self.foreach_with_async(state, f))
     }
+    #[track_caller]
     pub fn foreach_with_async<S: State>(
         &self,
         state: S,
@@ -279,9 +325,11 @@ impl<T: Data> Rdd<T> {
         Box::pin(async move { job.await.map(drop) })
     }
     /// Runs `f` on every partition's iterator, on the executors.
+    #[track_caller]
     pub fn foreach_partition(&self, f: impl Fn(BoxIter<T>) + Copy + Send + Sync + 'static) -> Result<()> {
         block_on(self.foreach_partition_async(f))
     }
+    #[track_caller]
     pub fn foreach_partition_async(
         &self,
         f: impl Fn(BoxIter<T>) + Copy + Send + Sync + 'static,
@@ -293,12 +341,14 @@ impl<T: Data> Rdd<T> {
     /// Writes each partition as a text file `part-NNNNN` (one record per line,
     /// formatted with `Display`) into the new directory `path`, then an empty
     /// `_SUCCESS` file. Fails if `path` already exists, as Spark does.
+    #[track_caller]
     pub fn save_as_text_file(&self, path: impl AsRef<std::path::Path>) -> Result<()>
     where
         T: std::fmt::Display,
     {
         block_on(self.save_as_text_file_async(path))
     }
+    #[track_caller]
     pub fn save_as_text_file_async(&self, path: impl AsRef<std::path::Path>) -> BoxFuture<'static, Result<()>>
     where
         T: std::fmt::Display,
@@ -308,6 +358,7 @@ impl<T: Data> Rdd<T> {
             Err(e) => Box::pin(async move { Err(e) }),
         }
     }
+    #[track_caller]
     fn start_save(&self, path: &std::path::Path) -> Result<BoxFuture<'static, Result<()>>>
     where
         T: std::fmt::Display,
@@ -373,24 +424,30 @@ fn smallest<T: Ord>(it: impl Iterator<Item = T>, n: usize) -> Vec<T> {
 
 impl<K: Key, V: Data> Rdd<(K, V)> {
     /// How many records each key has.
+    #[track_caller]
     pub fn count_by_key(&self) -> Result<HashMap<K, u64>> {
         block_on(self.count_by_key_async())
     }
+    #[track_caller]
     pub fn count_by_key_async(&self) -> BoxFuture<'static, Result<HashMap<K, u64>>> {
         let job = self.map_values(|_| 1u64).reduce_by_key(|a, b| a + b).collect_async();
         Box::pin(async move { Ok(job.await?.into_iter().collect()) })
     }
     /// Every value of `key`.
+    #[track_caller]
     pub fn lookup(&self, key: K) -> Result<Vec<V>> {
         block_on(self.lookup_async(key))
     }
+    #[track_caller]
     pub fn lookup_async(&self, key: K) -> BoxFuture<'static, Result<Vec<V>>> {
         self.filter_with(key, |k, (kk, _)| kk == k).values().collect_async()
     }
     /// Every record, as a map from key to value (the last value wins).
+    #[track_caller]
     pub fn collect_as_map(&self) -> Result<HashMap<K, V>> {
         block_on(self.collect_as_map_async())
     }
+    #[track_caller]
     pub fn collect_as_map_async(&self) -> BoxFuture<'static, Result<HashMap<K, V>>> {
         let job = self.collect_async();
         Box::pin(async move { Ok(job.await?.into_iter().collect()) })

@@ -19,12 +19,14 @@ pub struct StatCounter {
 }
 
 impl Default for StatCounter {
+    #[track_caller]
     fn default() -> Self {
         StatCounter { count: 0, mean: 0.0, m2: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY }
     }
 }
 
 impl StatCounter {
+    #[track_caller]
     pub fn push(mut self, x: f64) -> Self {
         self.count += 1;
         let delta = x - self.mean;
@@ -34,6 +36,7 @@ impl StatCounter {
         self.max = self.max.max(x);
         self
     }
+    #[track_caller]
     pub fn merge(self, other: StatCounter) -> Self {
         if other.count == 0 {
             return self;
@@ -51,17 +54,21 @@ impl StatCounter {
             max: self.max.max(other.max),
         }
     }
+    #[track_caller]
     pub fn sum(&self) -> f64 {
         self.mean * self.count as f64
     }
     /// Population variance.
+    #[track_caller]
     pub fn variance(&self) -> f64 {
         if self.count == 0 { f64::NAN } else { self.m2 / self.count as f64 }
     }
     /// Sample variance (divides by n - 1).
+    #[track_caller]
     pub fn sample_variance(&self) -> f64 {
         if self.count <= 1 { f64::NAN } else { self.m2 / (self.count - 1) as f64 }
     }
+    #[track_caller]
     pub fn stdev(&self) -> f64 {
         self.variance().sqrt()
     }
@@ -69,16 +76,20 @@ impl StatCounter {
 
 impl<T: Data + ToF64> Rdd<T> {
     /// Count, mean, variance, min and max in one pass.
+    #[track_caller]
     pub fn stats(&self) -> crate::Result<StatCounter> {
         futures::executor::block_on(self.stats_async())
     }
+    #[track_caller]
     pub fn stats_async(&self) -> BoxFuture<'static, crate::Result<StatCounter>> {
         self.aggregate_async(StatCounter::default(), |s, x| s.push(x.to_f64()), StatCounter::merge)
     }
     /// The mean; NaN when empty.
+    #[track_caller]
     pub fn mean(&self) -> crate::Result<f64> {
         futures::executor::block_on(self.mean_async())
     }
+    #[track_caller]
     pub fn mean_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
         let job = self.stats_async();
         Box::pin(async move {
@@ -90,9 +101,11 @@ impl<T: Data + ToF64> Rdd<T> {
 
 impl<T: Data + Default + std::ops::Add<Output = T>> Rdd<T> {
     /// The sum of the records (0 when empty).
+    #[track_caller]
     pub fn sum(&self) -> crate::Result<T> {
         self.fold(T::default(), |a, b| a + b)
     }
+    #[track_caller]
     pub fn sum_async(&self) -> BoxFuture<'static, crate::Result<T>> {
         self.fold_async(T::default(), |a, b| a + b)
     }

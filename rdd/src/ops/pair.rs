@@ -24,6 +24,7 @@ pub enum Either<A, B> {
 impl<K: Key, V: Data> Rdd<(K, V)> {
     /// Shuffles this RDD: `map_side` runs before the records are bucketed by
     /// `partitioner`, `reduce_side` after a reduce partition's buckets are read.
+    #[track_caller]
     pub fn shuffle<X: Data, O: Data, P, M, R>(&self, partitioner: P, map_side: M, reduce_side: R) -> Rdd<O>
     where
         P: Partitioner<K>,
@@ -35,17 +36,21 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         self.derive(Arc::new(ShuffledRdd::new(self.new_meta(), dep, reduce_side)))
     }
 
+    #[track_caller]
     pub fn keys(&self) -> Rdd<K> {
         self.map_partitions_fn(KeysFn)
     }
+    #[track_caller]
     pub fn values(&self) -> Rdd<V> {
         self.map_partitions_fn(ValuesFn)
     }
     /// `(k, f(v))` for every record.
+    #[track_caller]
     pub fn map_values<W: Data>(&self, f: impl Fn(V) -> W + Copy + Send + Sync + 'static) -> Rdd<(K, W)> {
         self.map_partitions_fn(MapValuesFn(Plain::new(f)))
     }
     /// `(k, w)` for every `w` in `f(v)`.
+    #[track_caller]
     pub fn flat_map_values<W: Data, I>(&self, f: impl Fn(V) -> I + Copy + Send + Sync + 'static) -> Rdd<(K, W)>
     where
         I: IntoIterator<Item = W> + 'static,
@@ -55,10 +60,12 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     }
 
     /// The same records, placed in partitions by `partitioner`.
+    #[track_caller]
     pub fn partition_by<P: Partitioner<K>>(&self, partitioner: P) -> Rdd<(K, V)> {
         self.shuffle(partitioner, Pass, Pass)
     }
     /// The same records, placed in `partitions` partitions by `f(&key) % partitions`.
+    #[track_caller]
     pub fn partition_by_fn(
         &self,
         partitions: usize,
@@ -69,6 +76,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
 
     /// Combines the values of each key with `agg`, into `partitions` hash
     /// partitions; `map_side_combine` combines before the shuffle too.
+    #[track_caller]
     pub fn combine_by_key_with<C: Data, A: Aggregate<V, C>>(
         &self,
         agg: A,
@@ -83,6 +91,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         }
     }
     /// Spark's combineByKey, with a map-side combine.
+    #[track_caller]
     pub fn combine_by_key<C: Data>(
         &self,
         create: impl Fn(V) -> C + Copy + Send + Sync + 'static,
@@ -99,9 +108,11 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     }
     /// Merges the values of each key with an associative function, combining
     /// on the map side first; as many partitions as this RDD.
+    #[track_caller]
     pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + Copy + Send + Sync + 'static) -> Rdd<(K, V)> {
         self.reduce_by_key_into(f, self.num_partitions())
     }
+    #[track_caller]
     pub fn reduce_by_key_into(
         &self,
         f: impl Fn(V, V) -> V + Copy + Send + Sync + 'static,
@@ -110,12 +121,14 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         self.combine_by_key_with(ReduceAgg(Plain::new(f)), partitions, true)
     }
     /// Like `reduce_by_key`, starting each key (in each partition) from `zero`.
+    #[track_caller]
     pub fn fold_by_key(&self, zero: V, f: impl Fn(V, V) -> V + Copy + Send + Sync + 'static) -> Rdd<(K, V)> {
         let agg = ZeroAgg { zero, seq: Plain::new(f), comb: Plain::new(f) };
         self.combine_by_key_with(agg, self.num_partitions(), true)
     }
     /// Spark's aggregateByKey: `seq` folds values into a `C` started from
     /// `zero`, `comb` merges two `C`s.
+    #[track_caller]
     pub fn aggregate_by_key<C: Data>(
         &self,
         zero: C,
@@ -127,15 +140,18 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     }
     /// The values of each key, in one record per key (no map-side combine:
     /// it would not reduce the data).
+    #[track_caller]
     pub fn group_by_key(&self) -> Rdd<(K, Vec<V>)> {
         self.group_by_key_into(self.num_partitions())
     }
+    #[track_caller]
     pub fn group_by_key_into(&self, partitions: usize) -> Rdd<(K, Vec<V>)> {
         self.combine_by_key_with(GroupAgg, partitions, false)
     }
 
     /// Records sorted by key across `partitions` range partitions. Runs a job
     /// to sample the keys and choose the ranges, as Spark does.
+    #[track_caller]
     pub fn sort_by_key(&self, ascending: bool, partitions: usize) -> crate::Result<Rdd<(K, V)>>
     where
         K: Ord,
@@ -148,6 +164,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     }
 
     /// For each key of either RDD, its values in this RDD and in `other`.
+    #[track_caller]
     pub fn cogroup<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Vec<V>, Vec<W>))> {
         let partitions = self.num_partitions().max(other.num_partitions());
         let left: Rdd<(K, Either<V, W>)> = self.map_values(Either::Left);
@@ -164,23 +181,28 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         })
     }
     /// Pairs `(k, (v, w))` for every `v` and `w` with the same key.
+    #[track_caller]
     pub fn join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, W))> {
         self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v?, w?))))
     }
     /// Like `join`, keeping keys absent from `other` with `None`.
+    #[track_caller]
     pub fn left_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, Option<W>))> {
         self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v?, w))))
     }
     /// Like `join`, keeping keys absent from this RDD with `None`.
+    #[track_caller]
     pub fn right_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Option<V>, W))> {
         self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v, w?))))
     }
     /// Like `join`, keeping keys absent from either side with `None`.
+    #[track_caller]
     pub fn full_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Option<V>, Option<W>))> {
         self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v, w))))
     }
 
     /// Applies a shippable function to the values; for extensions.
+    #[track_caller]
     pub fn map_values_fn<W: Data, F: Fn1<V, W>>(&self, f: F) -> Rdd<(K, W)> {
         self.map_partitions_fn(MapValuesFn(f))
     }

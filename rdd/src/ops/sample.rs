@@ -35,6 +35,7 @@ impl<T: Data> Rdd<T> {
     /// A random sample of about `fraction` of the records: each record is kept
     /// with probability `fraction` (without replacement), or repeated a
     /// Poisson(`fraction`) number of times (with replacement).
+    #[track_caller]
     pub fn sample(&self, with_replacement: bool, fraction: f64, seed: u64) -> crate::Result<Rdd<T>> {
         if fraction.is_nan() || fraction < 0.0 || (!with_replacement && fraction > 1.0) {
             return Err(crate::EmberError::InvalidArgument(format!(
@@ -52,6 +53,7 @@ impl<T: Data> Rdd<T> {
 
     /// Up to `per_partition` records of each partition, chosen uniformly
     /// (reservoir sampling, seeded by the partition index).
+    #[track_caller]
     pub fn sample_per_partition_async(&self, per_partition: usize) -> BoxFuture<'static, crate::Result<Vec<T>>> {
         let f = crate::func::With::new(per_partition, |&k: &usize, index, it: BoxIter<T>| {
             let mut rng = partition_rng(0x5047_5254, index);
@@ -74,6 +76,7 @@ impl<T: Data> Rdd<T> {
 
     /// Numbers the records `0..count` in partition order (runs a job to count
     /// the records of every partition but the last, as Spark does).
+    #[track_caller]
     pub fn zip_with_index(&self) -> crate::Result<Rdd<(T, u64)>> {
         let n = self.num_partitions();
         let counts: Vec<u64> = futures::executor::block_on(

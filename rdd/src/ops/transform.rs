@@ -26,15 +26,18 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> State for 
 
 impl<T: Data> Rdd<T> {
     /// Applies a partition function; the building block of the narrow transformations.
+    #[track_caller]
     pub fn map_partitions_fn<U: Data, F: PartitionFn<T, U>>(&self, f: F) -> Rdd<U> {
         self.derive(Arc::new(MapPartitionsRdd::new(self.new_meta(), self.node.clone(), f)))
     }
 
     /// `f(x)` for every record.
+    #[track_caller]
     pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Copy + Send + Sync + 'static) -> Rdd<U> {
         self.map_partitions_fn(MapFn(Plain::new(f)))
     }
     /// `f(&state, x)` for every record.
+    #[track_caller]
     pub fn map_with<S: State, U: Data>(
         &self,
         state: S,
@@ -43,13 +46,16 @@ impl<T: Data> Rdd<T> {
         self.map_partitions_fn(MapFn(With::new(state, f)))
     }
     /// The records for which `f` is true.
+    #[track_caller]
     pub fn filter(&self, f: impl Fn(&T) -> bool + Copy + Send + Sync + 'static) -> Rdd<T> {
         self.map_partitions_fn(FilterFn(Plain::new(f)))
     }
+    #[track_caller]
     pub fn filter_with<S: State>(&self, state: S, f: impl Fn(&S, &T) -> bool + Copy + Send + Sync + 'static) -> Rdd<T> {
         self.map_partitions_fn(FilterFn(With::new(state, f)))
     }
     /// Every record of `f(x)` for every record `x`.
+    #[track_caller]
     pub fn flat_map<U: Data, I>(&self, f: impl Fn(T) -> I + Copy + Send + Sync + 'static) -> Rdd<U>
     where
         I: IntoIterator<Item = U> + 'static,
@@ -57,6 +63,7 @@ impl<T: Data> Rdd<T> {
     {
         self.map_partitions_fn(FlatMapFn(Plain::new(f), PhantomData))
     }
+    #[track_caller]
     pub fn flat_map_with<S: State, U: Data, I>(
         &self,
         state: S,
@@ -69,6 +76,7 @@ impl<T: Data> Rdd<T> {
         self.map_partitions_fn(FlatMapFn(With::new(state, f), PhantomData))
     }
     /// `f` over each partition's iterator.
+    #[track_caller]
     pub fn map_partitions<U: Data, I>(&self, f: impl Fn(BoxIter<T>) -> I + Copy + Send + Sync + 'static) -> Rdd<U>
     where
         I: IntoIterator<Item = U> + 'static,
@@ -77,6 +85,7 @@ impl<T: Data> Rdd<T> {
         self.map_partitions_with_index(move |_, it| f(it))
     }
     /// `f(partition_index, iterator)` over each partition.
+    #[track_caller]
     pub fn map_partitions_with_index<U: Data, I>(
         &self,
         f: impl Fn(usize, BoxIter<T>) -> I + Copy + Send + Sync + 'static,
@@ -88,6 +97,7 @@ impl<T: Data> Rdd<T> {
         self.map_partitions_fn(PartitionsFn(Plain::new(f), PhantomData))
     }
     /// `f(&state, partition_index, iterator)` over each partition.
+    #[track_caller]
     pub fn map_partitions_with<S: State, U: Data, I>(
         &self,
         state: S,
@@ -100,19 +110,23 @@ impl<T: Data> Rdd<T> {
         self.map_partitions_fn(PartitionsFn(With::new(state, f), PhantomData))
     }
     /// Each partition as one `Vec`.
+    #[track_caller]
     pub fn glom(&self) -> Rdd<Vec<T>> {
         self.map_partitions_fn(GlomFn)
     }
     /// `(f(&x), x)` for every record.
+    #[track_caller]
     pub fn key_by<K: Data>(&self, f: impl Fn(&T) -> K + Copy + Send + Sync + 'static) -> Rdd<(K, T)> {
         self.map_partitions_fn(KeyByFn(Plain::new(f)))
     }
 
     /// The records of both RDDs (duplicates kept, no shuffle).
+    #[track_caller]
     pub fn union(&self, other: &Rdd<T>) -> Rdd<T> {
         Self::union_all(&[self.clone(), other.clone()])
     }
     /// The records of all the RDDs, in order (no shuffle).
+    #[track_caller]
     pub fn union_all(rdds: &[Rdd<T>]) -> Rdd<T> {
         let first = &rdds[0];
         let parents = rdds.iter().map(|r| r.node.clone()).collect();
@@ -120,6 +134,7 @@ impl<T: Data> Rdd<T> {
     }
     /// Pairs the i-th records of two RDDs with the same partitions and the
     /// same number of records in each partition (checked when computed).
+    #[track_caller]
     pub fn zip<U: Data>(&self, other: &Rdd<U>) -> crate::Result<Rdd<(T, U)>> {
         if self.num_partitions() != other.num_partitions() {
             return Err(crate::EmberError::InvalidArgument(format!(
@@ -131,11 +146,13 @@ impl<T: Data> Rdd<T> {
         Ok(self.derive(Arc::new(ZippedRdd::new(self.new_meta(), self.node.clone(), other.node.clone()))))
     }
     /// Every pair `(a, b)` of a record of this RDD and one of `other`.
+    #[track_caller]
     pub fn cartesian<U: Data>(&self, other: &Rdd<U>) -> Rdd<(T, U)> {
         self.derive(Arc::new(CartesianRdd::new(self.new_meta(), self.node.clone(), other.node.clone())))
     }
     /// Fewer partitions without a shuffle (contiguous groups of partitions);
     /// with `shuffle`, any number of partitions, balanced.
+    #[track_caller]
     pub fn coalesce(&self, partitions: usize, shuffle: bool) -> Rdd<T> {
         if shuffle {
             return self.repartition(partitions);
@@ -145,6 +162,7 @@ impl<T: Data> Rdd<T> {
     /// `partitions` partitions of about equal size, through a shuffle. Records
     /// are dealt round-robin from a start that depends only on the partition
     /// index, so a recomputed partition lands exactly where it did before.
+    #[track_caller]
     pub fn repartition(&self, partitions: usize) -> Rdd<T> {
         let n = partitions.max(1);
         self.map_partitions_with(n, |&n, index, it| {
@@ -157,10 +175,12 @@ impl<T: Data> Rdd<T> {
         .values()
     }
     /// `(x, f(x))` pairs keyed by `f`, grouped: `(key, records)`.
+    #[track_caller]
     pub fn group_by<K: Key>(&self, f: impl Fn(&T) -> K + Copy + Send + Sync + 'static) -> Rdd<(K, Vec<T>)> {
         self.key_by(f).group_by_key()
     }
     /// The distinct records.
+    #[track_caller]
     pub fn distinct(&self) -> Rdd<T>
     where
         T: Key,
@@ -168,6 +188,7 @@ impl<T: Data> Rdd<T> {
         self.map(|x| (x, ())).reduce_by_key(|a, _| a).keys()
     }
     /// Records sorted by `f(x)`, in `partitions` range partitions.
+    #[track_caller]
     pub fn sort_by<K: Key + Ord>(
         &self,
         f: impl Fn(&T) -> K + Copy + Send + Sync + 'static,
@@ -177,6 +198,7 @@ impl<T: Data> Rdd<T> {
         Ok(self.key_by(f).sort_by_key(ascending, partitions)?.values())
     }
     /// The records of this RDD that are not in `other` (duplicates kept).
+    #[track_caller]
     pub fn subtract(&self, other: &Rdd<T>) -> Rdd<T>
     where
         T: Key,
@@ -187,6 +209,7 @@ impl<T: Data> Rdd<T> {
         })
     }
     /// The distinct records found in both RDDs.
+    #[track_caller]
     pub fn intersection(&self, other: &Rdd<T>) -> Rdd<T>
     where
         T: Key,
@@ -197,10 +220,12 @@ impl<T: Data> Rdd<T> {
             .keys()
     }
     /// Applies a shippable function; for extensions with their own function types.
+    #[track_caller]
     pub fn map_fn<U: Data, F: Fn1<T, U>>(&self, f: F) -> Rdd<U> {
         self.map_partitions_fn(MapFn(f))
     }
     /// Applies a shippable two-argument partition function.
+    #[track_caller]
     pub fn map_partitions_with_index_fn<U: Data, I, F>(&self, f: F) -> Rdd<U>
     where
         I: IntoIterator<Item = U> + 'static,
