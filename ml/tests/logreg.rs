@@ -57,8 +57,12 @@ fn distributed_gradient_matches_finite_differences() {
         eprintln!("∂f/∂θ{j}: pass {:.12} central difference {fd:.12} error {error:.1e}", gradient[j]);
         assert!(error < 1e-8, "component {j}: gradient {} vs finite difference {fd}", gradient[j]);
     }
-    // The gradient-only pass (gradient descent's) agrees with the combined one.
-    assert_eq!(objective.gradient(&theta).unwrap(), gradient);
+    // The gradient-only pass (gradient descent's; the packed kernel on CPUs
+    // with AVX2, which sums in another order) agrees with the combined one
+    // to rounding.
+    for (alone, combined) in objective.gradient(&theta).unwrap().iter().zip(&gradient) {
+        assert!((alone - combined).abs() <= 1e-13 * combined.abs().max(1.0), "{alone} vs {combined}");
+    }
 }
 
 #[test]
