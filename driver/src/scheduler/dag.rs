@@ -23,8 +23,7 @@ use super::stage::{Stage, StageKind, StageState};
 use super::{EventSender, SchedulerEvent};
 use crate::conf::Settings;
 use crate::executors::{ExecutorId, ExecutorLink, RemoveTarget};
-use crate::listener::{BlockPlacement, ListenerBus, ListenerEvent, UnixMillis};
-use ember_executor::block_manager::{BlockPlace, BlockUpdate};
+use crate::listener::{ListenerBus, ListenerEvent, UnixMillis};
 use ember_executor::env::ShuffleLocations;
 use ember_executor::task_runner::{TaskOutcome, TaskSuccess};
 use ember_rdd::ids::{AccumulatorId, BlockId, BroadcastId, JobId, RddId, ShuffleId, StageId, TaskId};
@@ -95,7 +94,7 @@ pub struct DagScheduler {
     /// Where each cached block is.
     pub(super) block_to_executors: HashMap<BlockId, HashSet<ExecutorId>>,
     /// Broadcast values, sent to every executor that joins.
-    broadcasts: Vec<(BroadcastId, Arc<Vec<u8>>, AnyValue)>,
+    pub(super) broadcasts: Vec<(BroadcastId, Arc<Vec<u8>>, AnyValue)>,
     /// Whether a revive is already due (tasks held back for locality).
     pub(super) revive_pending: bool,
     /// Told of every lost executor, when someone replaces them.
@@ -537,104 +536,6 @@ impl DagScheduler {
                 }
             }
         }
-    }
-
-    fn handle_executor_added(
-        &mut self,
-        executor: ExecutorId,
-        link: Arc<dyn ExecutorLink>,
-        cores: usize,
-        address: String,
-    ) {
-        for (id, bytes, value) in &self.broadcasts {
-            link.put_broadcast(*id, bytes, value);
-        }
-        self.listener.post(ListenerEvent::ExecutorAdded {
-            executor: executor.clone(),
-            cores,
-            host_port: address.clone(),
-            max_memory: self.settings.executor_memory,
-            time: UnixMillis::now(),
-        });
-        let slots = cores * (1 + self.settings.prefetch_tasks);
-        let state = ExecutorState {
-            link,
-            slots,
-            free_slots: slots,
-            address,
-            last_seen: Instant::now(),
-            registered: HashSet::new(),
-        };
-        self.executors.insert(executor, state);
-    }
-
-    fn handle_block_updated(&mut self, executor: ExecutorId, update: BlockUpdate) {
-        let placement = match update.place {
-            BlockPlace::Memory => BlockPlacement::Memory,
-            BlockPlace::Disk => BlockPlacement::Disk,
-            BlockPlace::None => BlockPlacement::Removed,
-        };
-        self.listener.post(ListenerEvent::BlockUpdated {
-            executor: executor.clone(),
-            block: update.block,
-            placement,
-            size_bytes: update.size_bytes,
-            time: UnixMillis::now(),
-        });
-        if update.place == BlockPlace::None {
-            if let Some(holders) = self.block_to_executors.get_mut(&update.block) {
-                holders.remove(&executor);
-                if holders.is_empty() {
-                    self.block_to_executors.remove(&update.block);
-                }
-            }
-        } else if self.executors.contains_key(&executor) {
-            self.block_to_executors.entry(update.block).or_default().insert(executor);
-        }
-    }
-
-    fn handle_unpersist(&mut self, rdd: RddId) {
-        self.listener.post(ListenerEvent::RddUnpersisted { rdd, time: UnixMillis::now() });
-        self.block_to_executors.retain(|b, _| b.rdd != rdd);
-        for e in self.executors.values() {
-            e.link.remove(RemoveTarget::Rdd(rdd));
-        }
-    }
-
-    fn handle_broadcast_added(&mut self, id: BroadcastId, bytes: Arc<Vec<u8>>, value: AnyValue) {
-        for e in self.executors.values() {
-            e.link.put_broadcast(id, &bytes, &value);
-        }
-        self.broadcasts.push((id, bytes, value));
-    }
-
-    fn handle_tick(&mut self) {
-        self.revive_pending = false;
-        let timeout = self.settings.network_timeout;
-        let silent: Vec<ExecutorId> = self
-            .executors
-            .iter()
-            .filter(|(id, e)| id.0 != crate::executors::LOCAL_EXECUTOR_ID && e.last_seen.elapsed() > timeout)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in silent {
-            let reason = format!("no heartbeat for {timeout:?}");
-            if let Some(e) = self.executors.get(&id) {
-                e.link.shutdown();
-            }
-            self.handle_executor_lost(&id, &reason);
-        }
-    }
-
-    fn handle_stop(&mut self) {
-        let jobs: Vec<JobId> = self.jobs.keys().copied().collect();
-        for job in jobs {
-            self.fail_job(job, EmberError::Stopped("the context was stopped while the job ran".into()));
-        }
-        for e in self.executors.values() {
-            e.link.shutdown();
-        }
-        self.executors.clear();
     }
 }
 

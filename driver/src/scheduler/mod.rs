@@ -12,8 +12,11 @@
 //!   completion, failure handling;
 //! - [`failure`]: failed tasks, fetch failures, lost executors;
 //! - [`placement`]: which executor runs which pending task (locality first);
+//! - [`cluster`]: executors joining and going silent, cached blocks,
+//!   broadcasts, stopping;
 //! - [`describe`]: stage names and RDDs for listener events.
 
+pub mod cluster;
 pub mod dag;
 pub mod describe;
 pub mod failure;
