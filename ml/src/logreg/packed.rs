@@ -59,7 +59,7 @@ const GROUPS: usize = 4;
 /// # Safety
 /// The CPU supports AVX2 and FMA; `1 <= w.len() <= MAX_D`; `x.len() == w.len()·y.len()`.
 #[target_feature(enable = "avx2,fma")]
-/// `D` is the row width, or 0 for "read it from `w`".
+/// `D` is the row width, or 0 for "read it from `w`" (`D == 0 || D == w.len()`).
 unsafe fn run<const D: usize>(x: &[f64], y: &[f64], w: &[f64], b: f64) -> GradientSums {
     let (d, rows) = (if D == 0 { w.len() } else { D }, y.len());
     let mut ws = [_mm256_setzero_pd(); MAX_D];
@@ -104,11 +104,14 @@ unsafe fn run<const D: usize>(x: &[f64], y: &[f64], w: &[f64], b: f64) -> Gradie
         // SAFETY: AVX2 and FMA are enabled; the padded arrays hold a batch.
         unsafe { accumulate(&padded_x[..batch * d], d, &ws, b, labels, masks, &mut acc) };
     }
-    GradientSums {
-        gradient_w: acc.g[..d].iter().map(|v| lane_sum(*v)).collect(),
-        gradient_b: lane_sum(acc.g_b),
-        bad_label: _mm256_movemask_pd(acc.bad) != 0,
+    let mut gradient_w = Vec::with_capacity(d);
+    for v in &acc.g[..d] {
+        // SAFETY: AVX2 is enabled (this function's contract).
+        gradient_w.push(unsafe { lane_sum(*v) });
     }
+    // SAFETY: as above.
+    let gradient_b = unsafe { lane_sum(acc.g_b) };
+    GradientSums { gradient_w, gradient_b, bad_label: _mm256_movemask_pd(acc.bad) != 0 }
 }
 
 /// Running sums of a pass, four lanes each.
@@ -169,9 +172,13 @@ unsafe fn accumulate(
 }
 
 /// `b + Σ_t w_t·x_t` for four rows, in two FMA chains.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA (call it from code compiled with them, into
+/// which it is inlined).
 #[inline(always)]
-fn margin(xt: &[__m256d], ws: &[__m256d], b: f64) -> __m256d {
-    // SAFETY: called only from `run`, compiled with AVX2 and FMA.
+unsafe fn margin(xt: &[__m256d], ws: &[__m256d], b: f64) -> __m256d {
+    // SAFETY: AVX2 and FMA are present (this function's contract).
     unsafe {
         let (mut even, mut odd) = (_mm256_set1_pd(b), _mm256_setzero_pd());
         let mut pairs = xt.chunks_exact(2).zip(ws.chunks_exact(2));
@@ -188,9 +195,12 @@ fn margin(xt: &[__m256d], ws: &[__m256d], b: f64) -> __m256d {
 
 /// σ(z) lane by lane, from `e = exp(−|z|)`: `1/(1+e)` for z ≥ 0, `e/(1+e)`
 /// otherwise (a NaN z gives NaN).
+///
+/// # Safety
+/// As [`margin`].
 #[inline(always)]
-fn sigmoid(z: __m256d) -> __m256d {
-    // SAFETY: called only from `run`, compiled with AVX2 and FMA.
+unsafe fn sigmoid(z: __m256d) -> __m256d {
+    // SAFETY: AVX2 and FMA are present (this function's contract).
     unsafe {
         let sign = _mm256_set1_pd(-0.0);
         let minus_abs = _mm256_or_pd(z, sign);
@@ -203,9 +213,12 @@ fn sigmoid(z: __m256d) -> __m256d {
 
 /// `eˣ` for `x ≤ 0` lane by lane: [`super::sigmoid::exp_nonpositive`] with
 /// fused multiply-adds (below −708: 0; NaN stays NaN).
+///
+/// # Safety
+/// As [`margin`].
 #[inline(always)]
-fn exp_nonpositive(x: __m256d) -> __m256d {
-    // SAFETY: called only from `run`, compiled with AVX2 and FMA.
+unsafe fn exp_nonpositive(x: __m256d) -> __m256d {
+    // SAFETY: AVX2 and FMA are present (this function's contract).
     unsafe {
         let underflow = _mm256_set1_pd(UNDERFLOW);
         // max(x, −708) is x when x is NaN (the second operand is returned
@@ -228,10 +241,14 @@ fn exp_nonpositive(x: __m256d) -> __m256d {
     }
 }
 
+/// The sum of the four lanes of `v`, in a fixed order.
+///
+/// # Safety
+/// The CPU supports AVX.
 #[inline(always)]
-fn lane_sum(v: __m256d) -> f64 {
+unsafe fn lane_sum(v: __m256d) -> f64 {
     let mut lanes = [0.0; 4];
-    // SAFETY: `lanes` holds four f64; AVX is enabled (callers).
+    // SAFETY: `lanes` holds four f64; AVX is present (this function's contract).
     unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), v) };
     (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
 }

@@ -66,12 +66,15 @@ impl Panel {
     /// four columns loaded, shuffled, and stored as four column pieces.
     ///
     /// # Safety
-    /// The CPU supports AVX2.
+    /// The CPU supports AVX2. (The stores stay inside `data` because it holds
+    /// `rows × cols` values and `src` at most as many: both checked here.)
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn transpose_from_avx2(&mut self, src: &[f64]) {
         use std::arch::x86_64::*;
         let (rows, cols) = (self.rows, self.cols);
+        assert_eq!(self.data.len(), rows * cols, "the panel is sized");
+        assert!(src.len() <= rows * cols && src.len().is_multiple_of(cols), "whole rows, at most `rows` of them");
         let blocks = cols / 4;
         for (q, quad) in src.chunks_exact(4 * cols).enumerate() {
             for c in 0..blocks {

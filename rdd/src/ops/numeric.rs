@@ -19,14 +19,12 @@ pub struct StatCounter {
 }
 
 impl Default for StatCounter {
-    #[track_caller]
     fn default() -> Self {
         StatCounter { count: 0, mean: 0.0, m2: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY }
     }
 }
 
 impl StatCounter {
-    #[track_caller]
     pub fn push(mut self, x: f64) -> Self {
         self.count += 1;
         let delta = x - self.mean;
@@ -36,7 +34,6 @@ impl StatCounter {
         self.max = self.max.max(x);
         self
     }
-    #[track_caller]
     pub fn merge(self, other: StatCounter) -> Self {
         if other.count == 0 {
             return self;
@@ -54,21 +51,17 @@ impl StatCounter {
             max: self.max.max(other.max),
         }
     }
-    #[track_caller]
     pub fn sum(&self) -> f64 {
         self.mean * self.count as f64
     }
     /// Population variance.
-    #[track_caller]
     pub fn variance(&self) -> f64 {
         if self.count == 0 { f64::NAN } else { self.m2 / self.count as f64 }
     }
     /// Sample variance (divides by n - 1).
-    #[track_caller]
     pub fn sample_variance(&self) -> f64 {
         if self.count <= 1 { f64::NAN } else { self.m2 / (self.count - 1) as f64 }
     }
-    #[track_caller]
     pub fn stdev(&self) -> f64 {
         self.variance().sqrt()
     }

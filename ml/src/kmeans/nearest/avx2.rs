@@ -79,7 +79,7 @@ pub(super) fn nearest<S: Sink>(p: &Packed, data: &[f64], rows: usize, sink: S) -
 /// # Safety
 /// The CPU supports AVX2 and FMA; `p.d <= MAX_D`; `data` holds `rows` rows.
 #[target_feature(enable = "avx2,fma")]
-/// `D` is the row width, or 0 for "read it from `p`".
+/// `D` is the row width, or 0 for "read it from `p`" (`D == 0 || D == p.d`).
 unsafe fn run<S: Sink, const D: usize>(p: &Packed, data: &[f64], rows: usize, mut sink: S) -> S {
     let d = if D == 0 { p.d } else { D };
     let whole = rows / 4;
