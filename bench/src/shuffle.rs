@@ -20,7 +20,7 @@ fn shuffle_bytes(recorder: &RecordingListener) -> u64 {
         .events()
         .iter()
         .map(|e| match e {
-            ListenerEvent::TaskEnd { shuffle_write_bytes, .. } => *shuffle_write_bytes,
+            ListenerEvent::TaskEnd { metrics, .. } => metrics.shuffle_write_bytes,
             _ => 0,
         })
         .sum()

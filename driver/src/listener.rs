@@ -24,6 +24,7 @@
 use crate::executors::ExecutorId;
 use ember_rdd::StorageLevel;
 use ember_rdd::ids::{BlockId, JobId, RddId, ShuffleId, StageId, TaskId};
+pub use ember_rdd::task::TaskMetrics;
 use serde::{Deserialize, Serialize};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
@@ -171,20 +172,10 @@ pub enum ListenerEvent {
         /// `run_micros`).
         #[serde(rename = "run_micros", with = "duration_micros")]
         run_time: Duration,
-        /// Records read from the task's input: a source or a cached block
-        /// (`ember_rdd::metrics` says what is counted where).
-        #[serde(default, skip_serializing_if = "is_zero")]
-        records_read: u64,
-        /// Bytes read from the task's input (0 for sources in driver memory).
-        #[serde(default, skip_serializing_if = "is_zero")]
-        bytes_read: u64,
-        /// Records decoded from fetched shuffle blocks.
-        #[serde(default, skip_serializing_if = "is_zero")]
-        shuffle_read_records: u64,
-        #[serde(default, skip_serializing_if = "is_zero")]
-        shuffle_read_bytes: u64,
-        #[serde(default, skip_serializing_if = "is_zero")]
-        shuffle_write_bytes: u64,
+        /// What the task read and wrote (`ember_rdd::metrics` says what is
+        /// counted where); in the log, its counters sit beside the others.
+        #[serde(flatten)]
+        metrics: TaskMetrics,
         /// Bytes of the serialized result sent to the driver (0 in process,
         /// where results are not serialized, and for map tasks).
         #[serde(default, skip_serializing_if = "is_zero")]
@@ -384,11 +375,13 @@ mod tests {
             succeeded: false,
             error: Some("boom".into()),
             run_time: Duration::from_micros(1500),
-            records_read: 10,
-            bytes_read: 15,
-            shuffle_read_records: 17,
-            shuffle_read_bytes: 20,
-            shuffle_write_bytes: 30,
+            metrics: TaskMetrics {
+                records_read: 10,
+                bytes_read: 15,
+                shuffle_read_records: 17,
+                shuffle_read_bytes: 20,
+                shuffle_write_bytes: 30,
+            },
             result_size_bytes: 40,
             time: UnixMillis(1_700_000_000_000),
         };

@@ -13,7 +13,7 @@
 
 use ember::StorageLevel;
 use ember::executors::ExecutorId;
-use ember::listener::{Listener, ListenerEvent, RddInfo, StageInfo, UnixMillis};
+use ember::listener::{Listener, ListenerEvent, RddInfo, StageInfo, TaskMetrics, UnixMillis};
 use ember::ui::event_log::EventLogWriter;
 use ember::ui::state::{AppStore, Retention};
 use ember_rdd::ids::{JobId, RddId, StageId, TaskId};
@@ -94,11 +94,7 @@ fn events() -> Vec<ListenerEvent> {
             succeeded: true,
             error: None,
             run_time: Duration::from_nanos(2_345 + partition as u64 % 1000),
-            records_read: 0,
-            bytes_read: 0,
-            shuffle_read_records: 0,
-            shuffle_read_bytes: 0,
-            shuffle_write_bytes: 0,
+            metrics: TaskMetrics::default(),
             result_size_bytes: 0,
             time: UnixMillis(time),
         };

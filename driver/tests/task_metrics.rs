@@ -28,24 +28,14 @@ struct Totals {
 fn totals_by_stage(recorder: &RecordingListener) -> BTreeMap<u64, Totals> {
     let mut out: BTreeMap<u64, Totals> = BTreeMap::new();
     for event in recorder.events() {
-        if let ListenerEvent::TaskEnd {
-            stage,
-            succeeded: true,
-            records_read,
-            bytes_read,
-            shuffle_read_records,
-            shuffle_read_bytes,
-            shuffle_write_bytes,
-            ..
-        } = event
-        {
+        if let ListenerEvent::TaskEnd { stage, succeeded: true, metrics: m, .. } = event {
             let t = out.entry(stage.0).or_default();
             t.tasks += 1;
-            t.records_read += records_read;
-            t.bytes_read += bytes_read;
-            t.shuffle_read_records += shuffle_read_records;
-            t.shuffle_read_bytes += shuffle_read_bytes;
-            t.shuffle_write_bytes += shuffle_write_bytes;
+            t.records_read += m.records_read;
+            t.bytes_read += m.bytes_read;
+            t.shuffle_read_records += m.shuffle_read_records;
+            t.shuffle_read_bytes += m.shuffle_read_bytes;
+            t.shuffle_write_bytes += m.shuffle_write_bytes;
         }
     }
     out

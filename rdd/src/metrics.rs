@@ -26,21 +26,32 @@
 //! after that.
 
 use crate::task::BoxIter;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 
-/// Metrics a task reports with its result.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Metrics a task reports with its result. Serialized (in the driver's
+/// event log) without its zero counters, which read back as 0.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskMetrics {
     /// Records read from the task's input: a source or a cached block.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub records_read: u64,
     /// Bytes read from the task's input (0 for sources in driver memory).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub bytes_read: u64,
     /// Records decoded from fetched shuffle blocks.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub shuffle_read_records: u64,
     /// Bytes of the fetched shuffle blocks.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub shuffle_read_bytes: u64,
     /// Bytes of the shuffle blocks written (a map task's buckets).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub shuffle_write_bytes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A task's metrics, shared with the iterators that count into them.

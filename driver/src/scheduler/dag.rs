@@ -398,11 +398,7 @@ impl DagScheduler {
             succeeded: outcome.result.is_ok(),
             error: outcome.result.as_ref().err().map(|e| e.to_string()),
             run_time: outcome.run_time,
-            records_read: outcome.metrics.records_read,
-            bytes_read: outcome.metrics.bytes_read,
-            shuffle_read_records: outcome.metrics.shuffle_read_records,
-            shuffle_read_bytes: outcome.metrics.shuffle_read_bytes,
-            shuffle_write_bytes: outcome.metrics.shuffle_write_bytes,
+            metrics: outcome.metrics.clone(),
             result_size_bytes,
             time: UnixMillis::now(),
         });

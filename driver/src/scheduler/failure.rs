@@ -13,7 +13,7 @@
 
 use super::dag::{DagScheduler, RunningTask};
 use crate::executors::ExecutorId;
-use crate::listener::{ListenerEvent, UnixMillis};
+use crate::listener::{ListenerEvent, TaskMetrics, UnixMillis};
 use ember_rdd::ids::{JobId, RddId, ShuffleId, StageId, TaskId};
 use ember_rdd::{EmberError, TaskError};
 use std::collections::HashSet;
@@ -132,11 +132,7 @@ impl DagScheduler {
             succeeded: false,
             error: Some(error),
             run_time: Duration::ZERO,
-            records_read: 0,
-            bytes_read: 0,
-            shuffle_read_records: 0,
-            shuffle_read_bytes: 0,
-            shuffle_write_bytes: 0,
+            metrics: TaskMetrics::default(),
             result_size_bytes: 0,
             time: UnixMillis::now(),
         });

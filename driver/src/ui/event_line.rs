@@ -38,11 +38,7 @@ pub fn write_line(out: &mut Vec<u8>, event: &ListenerEvent) -> serde_json::Resul
             succeeded,
             error,
             run_time,
-            records_read,
-            bytes_read,
-            shuffle_read_records,
-            shuffle_read_bytes,
-            shuffle_write_bytes,
+            metrics,
             result_size_bytes,
             time,
         } => {
@@ -62,11 +58,11 @@ pub fn write_line(out: &mut Vec<u8>, event: &ListenerEvent) -> serde_json::Resul
             key_int(out, br#","run_micros":"#, micros(*run_time));
             // Zero metrics are left out, as `skip_serializing_if = "is_zero"` does.
             for (key, n) in [
-                (&br#","records_read":"#[..], *records_read),
-                (br#","bytes_read":"#, *bytes_read),
-                (br#","shuffle_read_records":"#, *shuffle_read_records),
-                (br#","shuffle_read_bytes":"#, *shuffle_read_bytes),
-                (br#","shuffle_write_bytes":"#, *shuffle_write_bytes),
+                (&br#","records_read":"#[..], metrics.records_read),
+                (br#","bytes_read":"#, metrics.bytes_read),
+                (br#","shuffle_read_records":"#, metrics.shuffle_read_records),
+                (br#","shuffle_read_bytes":"#, metrics.shuffle_read_bytes),
+                (br#","shuffle_write_bytes":"#, metrics.shuffle_write_bytes),
                 (br#","result_size_bytes":"#, *result_size_bytes),
             ] {
                 if n != 0 {
@@ -115,7 +111,7 @@ fn string(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
 mod tests {
     use super::*;
     use crate::executors::ExecutorId;
-    use crate::listener::UnixMillis;
+    use crate::listener::{TaskMetrics, UnixMillis};
     use ember_rdd::ids::{RddId, StageId, TaskId};
     use proptest::prelude::*;
 
@@ -179,11 +175,13 @@ mod tests {
                 succeeded,
                 error,
                 run_time: Duration::new(secs, nanos % 1_000_000_000),
-                records_read,
-                bytes_read,
-                shuffle_read_records,
-                shuffle_read_bytes,
-                shuffle_write_bytes,
+                metrics: TaskMetrics {
+                    records_read,
+                    bytes_read,
+                    shuffle_read_records,
+                    shuffle_read_bytes,
+                    shuffle_write_bytes,
+                },
                 result_size_bytes,
                 time: UnixMillis(time),
             },
@@ -204,7 +202,8 @@ mod tests {
                    \"executor\":\"1\",\"succeeded\":true,\"run_micros\":2,\"records_read\":5,\
                    \"shuffle_read_bytes\":9,\"time\":1700000000000}";
         match serde_json::from_str::<ListenerEvent>(old).unwrap() {
-            ListenerEvent::TaskEnd { records_read, bytes_read, shuffle_read_records, shuffle_read_bytes, .. } => {
+            ListenerEvent::TaskEnd { metrics, .. } => {
+                let TaskMetrics { records_read, bytes_read, shuffle_read_records, shuffle_read_bytes, .. } = metrics;
                 assert_eq!((records_read, bytes_read, shuffle_read_records, shuffle_read_bytes), (5, 0, 0, 9));
             }
             other => panic!("not a task end: {other:?}"),
@@ -223,11 +222,7 @@ mod tests {
             succeeded: true,
             error: None,
             run_time: Duration::from_nanos(2_345),
-            records_read: 0,
-            bytes_read: 0,
-            shuffle_read_records: 0,
-            shuffle_read_bytes: 0,
-            shuffle_write_bytes: 30,
+            metrics: TaskMetrics { shuffle_write_bytes: 30, ..TaskMetrics::default() },
             result_size_bytes: 0,
             time: UnixMillis(1_700_000_000_000),
         };

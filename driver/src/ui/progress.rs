@@ -211,6 +211,7 @@ impl Drop for ConsoleProgress {
 mod tests {
     use super::*;
     use crate::executors::ExecutorId;
+    use crate::listener::TaskMetrics;
     use ember_rdd::ids::{RddId, TaskId};
 
     fn submitted(stage: u64, tasks: usize, at: u64) -> ListenerEvent {
@@ -246,11 +247,7 @@ mod tests {
                 succeeded,
                 error: None,
                 run_time: Duration::ZERO,
-                records_read: 0,
-                bytes_read: 0,
-                shuffle_read_records: 0,
-                shuffle_read_bytes: 0,
-                shuffle_write_bytes: 0,
+                metrics: TaskMetrics::default(),
                 result_size_bytes: 0,
                 time: UnixMillis(0),
             },
