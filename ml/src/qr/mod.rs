@@ -40,6 +40,8 @@
 mod cholesky;
 mod direct;
 mod generate;
+#[cfg(target_arch = "x86_64")]
+mod gram;
 mod householder;
 mod indirect;
 mod kernels;
