@@ -3,9 +3,10 @@
 //! Distances use ‖x−c‖² = ‖x‖² − 2x·c + ‖c‖², so finding the nearest center
 //! of `x` needs only the k scores ‖c‖² − 2x·c. Two kernels compute them:
 //!
-//! - **Packed** ([`avx2`]; k ≤ 16 and d ≤ 32 on x86-64 with AVX2 and FMA,
-//!   chosen at run time): four points per register, one FMA per (center,
-//!   dimension) for four points, and a lane-wise argmin. This is what makes a
+//! - **Packed** ([`avx512`], else [`avx2`]; k ≤ 16 and d ≤ 32 on x86-64
+//!   with AVX-512F, or AVX2 and FMA, chosen at run time): eight (four)
+//!   points per register, one FMA per (center, dimension) for eight (four)
+//!   points, and a lane-wise argmin. This is what makes a
 //!   Lloyd pass over small-dimensional data run near memory speed: for k = 10
 //!   and d = 10 a GEMM spends more time packing its panels than multiplying.
 //! - **GEMM** (larger k, or no AVX2): one faer GEMM `C·Xᵀ` per chunk of rows
@@ -155,9 +156,44 @@ impl Sink for LloydSums<'_> {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
-
 #[cfg(target_arch = "x86_64")]
-use avx2 as packed;
+mod avx512;
+
+/// The packed kernel this CPU runs: AVX-512 where it has it, else AVX2.
+#[cfg(target_arch = "x86_64")]
+mod packed {
+    use super::{Sink, avx2, avx512};
+    use ndarray::Array2;
+
+    pub(super) use crate::avx2::MAX_D;
+
+    pub(super) fn available() -> bool {
+        avx512::available() || avx2::available()
+    }
+
+    /// Centers laid out for the kernel that will read them.
+    pub(super) enum Packed {
+        Avx512(avx512::Packed),
+        Avx2(avx2::Packed),
+    }
+
+    impl Packed {
+        pub(super) fn new(centers: &Array2<f64>) -> Packed {
+            if avx512::available() {
+                Packed::Avx512(avx512::Packed::new(centers))
+            } else {
+                Packed::Avx2(avx2::Packed::new(centers))
+            }
+        }
+    }
+
+    pub(super) fn nearest<S: Sink>(p: &Packed, data: &[f64], rows: usize, sink: S) -> S {
+        match p {
+            Packed::Avx512(p) => avx512::nearest(p, data, rows, sink),
+            Packed::Avx2(p) => avx2::nearest(p, data, rows, sink),
+        }
+    }
+}
 
 #[cfg(not(target_arch = "x86_64"))]
 mod packed {
@@ -198,11 +234,39 @@ mod tests {
         out
     }
 
-    #[test]
-    fn packed_kernel_agrees_with_the_gemm_kernel() {
-        if !packed::available() {
-            return; // only the GEMM kernel runs on this CPU
+    /// A packed kernel run on `(centers, data, rows, out)`.
+    type Kernel = fn(&Array2<f64>, &[f64], usize, &mut [(usize, f64)]);
+
+    /// Every packed kernel this CPU runs, by name.
+    #[cfg(target_arch = "x86_64")]
+    fn packed_kernels() -> Vec<(&'static str, Kernel)> {
+        let mut kernels: Vec<(&'static str, Kernel)> = Vec::new();
+        if avx2::available() {
+            kernels.push(("avx2", |c, data, rows, out| {
+                avx2::nearest(&avx2::Packed::new(c), data, rows, ToSlice(out));
+            }));
         }
+        if avx512::available() {
+            kernels.push(("avx512", |c, data, rows, out| {
+                avx512::nearest(&avx512::Packed::new(c), data, rows, ToSlice(out));
+            }));
+        }
+        kernels
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn packed_kernels() -> Vec<(&'static str, Kernel)> {
+        Vec::new()
+    }
+
+    #[test]
+    fn every_packed_kernel_agrees_with_the_gemm_kernel() {
+        for (name, kernel) in packed_kernels() {
+            packed_kernel_agrees_with_the_gemm_kernel(name, kernel);
+        }
+    }
+
+    fn packed_kernel_agrees_with_the_gemm_kernel(name: &str, kernel: Kernel) {
         let mut rng = SmallRng::seed_from_u64(7);
         for k in 1..=PACKED_MAX_K {
             let widths = (1..=16).map(|d| (37, d)).chain([(1, 1), (7, 3), (101, 10), (64, packed::MAX_D), (9, 23)]);
@@ -210,11 +274,11 @@ mod tests {
                 let x = random(rows, d, &mut rng);
                 let centers = random(k, d, &mut rng);
                 let mut got = vec![(usize::MAX, 0.0); rows];
-                packed::nearest(&packed::Packed::new(&centers), x.as_slice().unwrap(), rows, ToSlice(&mut got));
+                kernel(&centers, x.as_slice().unwrap(), rows, &mut got);
                 let want = gemm(&x, &centers);
                 for (i, ((j, dist), (wj, wd))) in got.iter().zip(&want).enumerate() {
-                    assert_eq!(j, wj, "k={k} d={d} row {i}");
-                    assert!((dist - wd).abs() <= 1e-9 * (1.0 + wd), "k={k} d={d} row {i}: {dist} vs {wd}");
+                    assert_eq!(j, wj, "{name}: k={k} d={d} row {i}");
+                    assert!((dist - wd).abs() <= 1e-9 * (1.0 + wd), "{name}: k={k} d={d} row {i}: {dist} vs {wd}");
                 }
             }
         }
@@ -244,5 +308,10 @@ mod tests {
         let x = Array2::from_shape_vec((2, 2), vec![1.0, 0.0, f64::NAN, 0.0]).unwrap().into_shared();
         assert_eq!(assign(&x, &centers), vec![(1, 0.0), (0, f64::INFINITY)]);
         assert_eq!(gemm(&x.to_owned(), &centers), vec![(1, 0.0), (0, f64::INFINITY)]);
+        for (name, kernel) in packed_kernels() {
+            let mut got = vec![(usize::MAX, 0.0); 2];
+            kernel(&centers, x.as_slice().unwrap(), 2, &mut got);
+            assert_eq!(got, vec![(1, 0.0), (0, f64::INFINITY)], "{name}");
+        }
     }
 }
