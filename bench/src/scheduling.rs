@@ -9,7 +9,7 @@ use std::time::Instant;
 const TASKS: usize = 10_000;
 const LATENCY_RUNS: usize = 200;
 /// Rounds of the UI-on / UI-off comparison (each round runs both).
-const UI_ROUNDS: usize = 15;
+const UI_ROUNDS: usize = 31;
 
 pub fn run(conf: Conf) -> anyhow::Result<Vec<Row>> {
     let ctx = Context::new(conf.clone())?;

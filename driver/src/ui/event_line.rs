@@ -9,8 +9,13 @@
 //! event goes through `serde_json`, and the format stays what
 //! [`ListenerEvent`]'s serde attributes say: a change there must be made
 //! here too, or the tests fail.
+//!
+//! One line kind is the log's own: `TaskRun`, a task's start and end in one
+//! line (the end's fields plus the start's `attempt` and `launched` time),
+//! which the writer uses when it writes both at once; replay turns it back
+//! into the two events.
 
-use crate::listener::ListenerEvent;
+use crate::listener::{ListenerEvent, UnixMillis};
 use std::time::Duration;
 
 /// Appends `event` as a JSON line (with its `\n`) to `out`.
@@ -20,61 +25,110 @@ pub fn write_line(out: &mut Vec<u8>, event: &ListenerEvent) -> serde_json::Resul
             out.extend_from_slice(br#"{"event":"TaskStart","task":"#);
             int(out, task.0);
             key_int(out, br#","stage":"#, stage.0);
-            key_int(out, br#","stage_attempt":"#, *stage_attempt);
-            key_int(out, br#","partition":"#, *partition);
-            key_int(out, br#","attempt":"#, *attempt);
+            key_int(out, br#","stage_attempt":"#, u64::from(*stage_attempt));
+            key_int(out, br#","partition":"#, *partition as u64);
+            key_int(out, br#","attempt":"#, u64::from(*attempt));
             out.extend_from_slice(br#","executor":"#);
             string(out, &executor.0)?;
             key_int(out, br#","time":"#, time.0);
             out.push(b'}');
         }
-        ListenerEvent::TaskEnd {
-            task,
-            stage,
-            stage_attempt,
-            rdd,
-            partition,
-            executor,
-            succeeded,
-            error,
-            run_time,
-            metrics,
-            result_size_bytes,
-            time,
-        } => {
-            out.extend_from_slice(br#"{"event":"TaskEnd","task":"#);
-            int(out, task.0);
-            key_int(out, br#","stage":"#, stage.0);
-            key_int(out, br#","stage_attempt":"#, *stage_attempt);
-            key_int(out, br#","rdd":"#, rdd.0);
-            key_int(out, br#","partition":"#, *partition);
-            out.extend_from_slice(br#","executor":"#);
-            string(out, &executor.0)?;
-            out.extend_from_slice(if *succeeded { br#","succeeded":true"# } else { br#","succeeded":false"# });
-            if let Some(error) = error {
-                out.extend_from_slice(br#","error":"#);
-                string(out, error)?;
-            }
-            key_int(out, br#","run_micros":"#, micros(*run_time));
-            // Zero metrics are left out, as `skip_serializing_if = "is_zero"` does.
-            for (key, n) in [
-                (&br#","records_read":"#[..], metrics.records_read),
-                (br#","bytes_read":"#, metrics.bytes_read),
-                (br#","shuffle_read_records":"#, metrics.shuffle_read_records),
-                (br#","shuffle_read_bytes":"#, metrics.shuffle_read_bytes),
-                (br#","shuffle_write_bytes":"#, metrics.shuffle_write_bytes),
-                (br#","result_size_bytes":"#, *result_size_bytes),
-            ] {
-                if n != 0 {
-                    key_int(out, key, n);
-                }
-            }
-            key_int(out, br#","time":"#, time.0);
-            out.push(b'}');
-        }
+        ListenerEvent::TaskEnd { .. } => task_end(out, event, None)?,
         other => serde_json::to_writer(&mut *out, other)?,
     }
     out.push(b'\n');
+    Ok(())
+}
+
+/// Appends a task's start and end as one `TaskRun` line: the `TaskEnd` line
+/// with the start's `launched` time and `attempt` added, which is all of the
+/// `TaskStart` that the end does not repeat. [`EventLogWriter`] writes it for
+/// a task whose start and end it writes together; replay expands it back
+/// into the two events (see [`task_run_events`]).
+///
+/// [`EventLogWriter`]: super::event_log::EventLogWriter
+pub fn write_task_run(
+    out: &mut Vec<u8>,
+    end: &ListenerEvent,
+    attempt: u32,
+    launched: UnixMillis,
+) -> serde_json::Result<()> {
+    task_end(out, end, Some((attempt, launched)))?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// The `TaskStart` and `TaskEnd` a `TaskRun` line stands for.
+pub fn task_run_events(line: &str) -> serde_json::Result<[ListenerEvent; 2]> {
+    use serde_json::Value;
+    let mut fields: serde_json::Map<String, Value> = serde_json::from_str(line)?;
+    let launched = fields.remove("launched").unwrap_or(Value::Null);
+    let mut start = fields.clone();
+    start.insert("event".into(), "TaskStart".into());
+    start.insert("time".into(), launched);
+    fields.insert("event".into(), "TaskEnd".into());
+    fields.remove("attempt");
+    // Keys a variant does not have are ignored: the end's in the start, the
+    // start's attempt was removed from the end.
+    Ok([serde_json::from_value(Value::Object(start))?, serde_json::from_value(Value::Object(fields))?])
+}
+
+/// The line of a `TaskEnd` (without its `\n`), or of a `TaskRun` when
+/// `started` holds the start's attempt and time.
+fn task_end(out: &mut Vec<u8>, event: &ListenerEvent, started: Option<(u32, UnixMillis)>) -> serde_json::Result<()> {
+    let ListenerEvent::TaskEnd {
+        task,
+        stage,
+        stage_attempt,
+        rdd,
+        partition,
+        executor,
+        succeeded,
+        error,
+        run_time,
+        metrics,
+        result_size_bytes,
+        time,
+    } = event
+    else {
+        return Ok(());
+    };
+    match started {
+        None => out.extend_from_slice(br#"{"event":"TaskEnd","task":"#),
+        Some(_) => out.extend_from_slice(br#"{"event":"TaskRun","task":"#),
+    }
+    int(out, task.0);
+    if let Some((attempt, launched)) = started {
+        key_int(out, br#","attempt":"#, u64::from(attempt));
+        key_int(out, br#","launched":"#, launched.0);
+    }
+    key_int(out, br#","stage":"#, stage.0);
+    key_int(out, br#","stage_attempt":"#, u64::from(*stage_attempt));
+    key_int(out, br#","rdd":"#, rdd.0);
+    key_int(out, br#","partition":"#, *partition as u64);
+    out.extend_from_slice(br#","executor":"#);
+    string(out, &executor.0)?;
+    out.extend_from_slice(if *succeeded { br#","succeeded":true"# } else { br#","succeeded":false"# });
+    if let Some(error) = error {
+        out.extend_from_slice(br#","error":"#);
+        string(out, error)?;
+    }
+    key_int(out, br#","run_micros":"#, micros(*run_time));
+    // Zero metrics are left out, as `skip_serializing_if = "is_zero"` does.
+    for (key, n) in [
+        (&br#","records_read":"#[..], metrics.records_read),
+        (br#","bytes_read":"#, metrics.bytes_read),
+        (br#","shuffle_read_records":"#, metrics.shuffle_read_records),
+        (br#","shuffle_read_bytes":"#, metrics.shuffle_read_bytes),
+        (br#","shuffle_write_bytes":"#, metrics.shuffle_write_bytes),
+        (br#","result_size_bytes":"#, *result_size_bytes),
+    ] {
+        if n != 0 {
+            key_int(out, key, n);
+        }
+    }
+    key_int(out, br#","time":"#, time.0);
+    out.push(b'}');
     Ok(())
 }
 
@@ -83,12 +137,20 @@ fn micros(d: Duration) -> u64 {
     d.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
-fn int(out: &mut Vec<u8>, n: impl itoa::Integer) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+/// Inlined, like [`key_int`]: with the key's length a constant, its copy
+/// compiles to a few moves instead of a call to `memcpy`.
+#[inline(always)]
+fn int(out: &mut Vec<u8>, n: u64) {
+    // Attempts, partitions and small ids are mostly one digit.
+    match n {
+        0..=9 => out.push(b'0' + n as u8),
+        _ => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+    }
 }
 
 /// `key` is the comma, the quoted key and the colon.
-fn key_int(out: &mut Vec<u8>, key: &[u8], n: impl itoa::Integer) {
+#[inline(always)]
+fn key_int(out: &mut Vec<u8>, key: &[u8], n: u64) {
     out.extend_from_slice(key);
     int(out, n);
 }
@@ -188,11 +250,45 @@ mod tests {
         )
     }
 
+    /// A task's start and end: the start takes the end's task, stage,
+    /// partition and executor.
+    fn task_start_and_end() -> impl Strategy<Value = (ListenerEvent, ListenerEvent)> {
+        (task_start(), task_end()).prop_map(|(start, end)| {
+            let ListenerEvent::TaskStart { attempt, time, .. } = start else { unreachable!() };
+            let ListenerEvent::TaskEnd { task, stage, stage_attempt, partition, ref executor, .. } = end else {
+                unreachable!()
+            };
+            let start = ListenerEvent::TaskStart {
+                task,
+                stage,
+                stage_attempt,
+                partition,
+                attempt,
+                executor: executor.clone(),
+                time,
+            };
+            (start, end)
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         #[test]
         fn task_lines_are_what_serde_json_writes(event in prop_oneof![task_start(), task_end()]) {
             prop_assert_eq!(our_line(&event), serde_line(&event));
+        }
+
+        #[test]
+        fn a_task_run_line_expands_to_the_start_and_end_it_replaced((start, end) in task_start_and_end()) {
+            let ListenerEvent::TaskStart { attempt, time, .. } = start else { unreachable!() };
+            let mut out = Vec::new();
+            write_task_run(&mut out, &end, attempt, time).unwrap();
+            let line = String::from_utf8(out).unwrap();
+            let well_formed = line.starts_with(r#"{"event":"TaskRun""#) && line.ends_with('\n');
+            prop_assert!(well_formed, "{}", line);
+            let [got_start, got_end] = task_run_events(line.trim_end()).unwrap();
+            prop_assert_eq!(serde_line(&got_start), serde_line(&start));
+            prop_assert_eq!(serde_line(&got_end), serde_line(&end));
         }
     }
 

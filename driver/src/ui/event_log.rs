@@ -9,11 +9,18 @@
 //! on the scheduler's. A write error is reported once and ends the log; the
 //! application goes on.
 //!
+//! A task whose start and end reach the writer in the same batch (nearly
+//! every task: the bus delivers a millisecond's events at once) is written as
+//! one `TaskRun` line instead of two, which halves what tasks cost the log;
+//! replay expands it into the same two events, so `ember-history` rebuilds
+//! the state the live UI had.
+//!
 //! Reading tolerates a truncated last line (a program killed mid-write).
 
-use super::event_line::write_line;
+use super::event_line::{task_run_events, write_line, write_task_run};
 use super::server::UiError;
-use crate::listener::{Listener, ListenerEvent};
+use crate::listener::{Listener, ListenerEvent, UnixMillis};
+use ember_rdd::ids::TaskId;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -44,6 +51,44 @@ impl OpenLog {
         self.file.write_all(&self.pending)?;
         self.pending.clear();
         Ok(())
+    }
+
+    /// Flushes when the buffer is full, and after a job or the application
+    /// ends (so that a finished job is in the file).
+    fn flush_if_due(&mut self, event: &ListenerEvent) -> std::io::Result<()> {
+        if self.pending.len() >= WRITE_BUFFER
+            || matches!(event, ListenerEvent::JobEnd { .. } | ListenerEvent::ApplicationEnd { .. })
+        {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Task starts held back within a batch until their ends: `(task, attempt,
+/// launch time)`, in the order they came, which is task id order from this
+/// scheduler (then found by binary search; otherwise by a scan).
+#[derive(Default)]
+struct HeldStarts {
+    starts: Vec<(TaskId, u32, UnixMillis)>,
+    in_id_order: bool,
+}
+
+impl HeldStarts {
+    fn push(&mut self, task: TaskId, attempt: u32, launched: UnixMillis) {
+        let ordered = self.starts.last().is_none_or(|last| last.0 < task);
+        self.in_id_order = ordered && (self.starts.is_empty() || self.in_id_order);
+        self.starts.push((task, attempt, launched));
+    }
+
+    /// The attempt and launch time of `task`'s held start, if it was held.
+    fn take(&self, task: TaskId) -> Option<(u32, UnixMillis)> {
+        let at = if self.in_id_order {
+            self.starts.binary_search_by_key(&task, |s| s.0).ok()
+        } else {
+            self.starts.iter().position(|s| s.0 == task)
+        };
+        at.map(|i| (self.starts[i].1, self.starts[i].2))
     }
 }
 
@@ -82,12 +127,27 @@ impl EventLogWriter {
         }
     }
 
-    fn write(out: &mut OpenLog, event: &ListenerEvent) -> std::io::Result<()> {
-        write_line(&mut out.pending, event)?;
-        if out.pending.len() >= WRITE_BUFFER
-            || matches!(event, ListenerEvent::JobEnd { .. } | ListenerEvent::ApplicationEnd { .. })
-        {
-            out.flush()?;
+    /// Writes a batch, a task whose start and end are both in it as one
+    /// `TaskRun` line (at the end's place).
+    fn write_batch(out: &mut OpenLog, events: &[ListenerEvent]) -> std::io::Result<()> {
+        let mut ended: Vec<TaskId> = events
+            .iter()
+            .filter_map(|e| if let ListenerEvent::TaskEnd { task, .. } = e { Some(*task) } else { None })
+            .collect();
+        ended.sort_unstable();
+        let mut held = HeldStarts::default();
+        for event in events {
+            match event {
+                ListenerEvent::TaskStart { task, attempt, time, .. } if ended.binary_search(task).is_ok() => {
+                    held.push(*task, *attempt, *time);
+                }
+                ListenerEvent::TaskEnd { task, .. } => match held.take(*task) {
+                    Some((attempt, launched)) => write_task_run(&mut out.pending, event, attempt, launched)?,
+                    None => write_line(&mut out.pending, event)?,
+                },
+                _ => write_line(&mut out.pending, event)?,
+            }
+            out.flush_if_due(event)?;
         }
         Ok(())
     }
@@ -100,7 +160,7 @@ impl Listener for EventLogWriter {
     fn on_events(&self, events: &[ListenerEvent]) {
         let mut guard = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let Some(out) = guard.as_mut() else { return };
-        if let Err(e) = events.iter().try_for_each(|event| Self::write(out, event)) {
+        if let Err(e) = Self::write_batch(out, events) {
             tracing::warn!(path = %self.in_progress.display(), error = %e, "cannot write the event log; it ends here");
             *guard = None;
         }
@@ -114,6 +174,9 @@ pub struct ReplayReport {
     /// Lines that were not events (1-based line numbers, first few).
     pub bad_lines: Vec<usize>,
 }
+
+/// How a `TaskRun` line starts (the writer always puts `event` first).
+const TASK_RUN_PREFIX: &str = r#"{"event":"TaskRun""#;
 
 /// Reads the events of a log, in order, passing each to `sink`. A bad last
 /// line (cut short) is skipped silently; other bad lines are reported.
@@ -130,6 +193,16 @@ pub fn replay(path: &Path, mut sink: impl FnMut(&ListenerEvent)) -> Result<Repla
         if line.trim().is_empty() {
             continue;
         }
+        if line.starts_with(TASK_RUN_PREFIX) {
+            match task_run_events(&line) {
+                Ok(events) => {
+                    events.iter().for_each(&mut sink);
+                    report.events += 2;
+                }
+                Err(_) => pending_bad = Some(i + 1),
+            }
+            continue;
+        }
         match serde_json::from_str::<ListenerEvent>(&line) {
             Ok(event) => {
                 sink(&event);
@@ -144,7 +217,77 @@ pub fn replay(path: &Path, mut sink: impl FnMut(&ListenerEvent)) -> Result<Repla
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::listener::UnixMillis;
+    use crate::executors::ExecutorId;
+    use crate::listener::{TaskMetrics, UnixMillis};
+    use ember_rdd::ids::{RddId, StageId};
+    use std::time::Duration;
+
+    fn start(task: u64, time: u64) -> ListenerEvent {
+        ListenerEvent::TaskStart {
+            task: TaskId(task),
+            stage: StageId(1),
+            stage_attempt: 0,
+            partition: task as usize,
+            attempt: (task % 2) as u32,
+            executor: ExecutorId(format!("e{task}")),
+            time: UnixMillis(time),
+        }
+    }
+
+    fn end(task: u64, time: u64) -> ListenerEvent {
+        ListenerEvent::TaskEnd {
+            task: TaskId(task),
+            stage: StageId(1),
+            stage_attempt: 0,
+            rdd: RddId(3),
+            partition: task as usize,
+            executor: ExecutorId(format!("e{task}")),
+            succeeded: task != 4,
+            error: (task == 4).then(|| "boom".to_string()),
+            run_time: Duration::from_micros(task * 10),
+            metrics: TaskMetrics { records_read: task, ..TaskMetrics::default() },
+            result_size_bytes: 0,
+            time: UnixMillis(time),
+        }
+    }
+
+    fn lines(events: &[ListenerEvent]) -> Vec<String> {
+        events.iter().map(|e| serde_json::to_string(e).unwrap()).collect()
+    }
+
+    #[test]
+    fn starts_and_ends_in_one_batch_become_task_runs_and_replay_as_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLogWriter::create(dir.path(), "app-2").unwrap();
+        // Batch 1: task 1 starts and ends; task 2 starts only; 3 and 4 (out
+        // of id order) start and end. Batch 2: task 2 ends, 5 starts and ends.
+        let first = [start(1, 10), start(2, 11), end(1, 12), start(4, 13), start(3, 14), end(3, 15), end(4, 16)];
+        let second = [end(2, 20), start(5, 21), end(5, 22)];
+        log.on_events(&first);
+        log.on_events(&second);
+        log.finish();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let kinds: Vec<&str> = text.lines().map(|l| l.split('"').nth(3).unwrap()).collect();
+        assert_eq!(kinds, ["TaskStart", "TaskRun", "TaskRun", "TaskRun", "TaskEnd", "TaskRun"], "{text}");
+        let mut replayed = Vec::new();
+        let report = replay(log.path(), |e| replayed.push(e.clone())).unwrap();
+        assert_eq!(report.events, 10);
+        assert!(report.bad_lines.is_empty());
+        // Every event comes back; a start held for its end comes right before it.
+        let want = [
+            start(2, 11),
+            start(1, 10),
+            end(1, 12),
+            start(3, 14),
+            end(3, 15),
+            start(4, 13),
+            end(4, 16),
+            end(2, 20),
+            start(5, 21),
+            end(5, 22),
+        ];
+        assert_eq!(lines(&replayed), lines(&want));
+    }
 
     #[test]
     fn a_log_is_written_renamed_and_read_back_even_when_cut_short() {

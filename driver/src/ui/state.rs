@@ -109,7 +109,9 @@ impl AppState {
                 });
                 if let Some(a) = self.attempts.get_mut(&(*stage, *stage_attempt)) {
                     a.active_tasks += 1;
-                    a.first_task_launched.get_or_insert(*time);
+                    // The earliest, not the first seen: a replayed log may hold a
+                    // task's start at its end's place (a `TaskRun` line).
+                    a.first_task_launched = Some(a.first_task_launched.map_or(*time, |t| t.min(*time)));
                     a.tasks.insert(TaskRecord {
                         id: *task,
                         partition: *partition,
