@@ -2,6 +2,7 @@
 //! manager and shuffle store. Results stay in memory (no serialization).
 
 use super::{ExecutorId, ExecutorLink, RemoveTarget, StageDescription, TaskLaunch};
+use crate::scheduler::IdMap;
 use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_executor::block_manager::BlockUpdate;
 use ember_executor::env::{ExecutorEnv, StageEnv};
@@ -10,7 +11,7 @@ use ember_rdd::EmberError;
 use ember_rdd::ids::{BroadcastId, StageId};
 use ember_rdd::storage::AnyValue;
 use ember_rdd::task::{TaskContext, TaskEnv};
-use std::collections::HashMap;
+
 use std::sync::{Arc, Mutex};
 
 pub struct LocalExecutor {
@@ -18,7 +19,7 @@ pub struct LocalExecutor {
     env: Arc<ExecutorEnv>,
     pool: TaskPool,
     /// (stage, attempt) -> its description and task environment.
-    stages: Mutex<HashMap<(StageId, u32), (Arc<StageDescription>, Arc<StageEnv>)>>,
+    stages: Mutex<IdMap<(StageId, u32), (Arc<StageDescription>, Arc<StageEnv>)>>,
     events: EventSender,
 }
 
@@ -32,7 +33,7 @@ impl LocalExecutor {
         let spill_dir = std::env::temp_dir().join(format!("ember-local-{}", std::process::id()));
         let env = Arc::new(ExecutorEnv::new(id.0.clone(), memory_limit, spill_dir, on_update, None));
         let pool = TaskPool::new(threads, "ember-local-task").map_err(|e| EmberError::Executor(e.to_string()))?;
-        Ok(LocalExecutor { id, env, pool, stages: Mutex::new(HashMap::new()), events })
+        Ok(LocalExecutor { id, env, pool, stages: Mutex::new(IdMap::default()), events })
     }
 }
 

@@ -3,6 +3,7 @@
 //! `ember.network.timeout`: treated as lost), where cached blocks are,
 //! unpersisting, broadcasts, and stopping.
 
+use super::IdSet;
 use super::dag::{DagScheduler, ExecutorState};
 use crate::executors::{ExecutorId, ExecutorLink, RemoveTarget};
 use crate::listener::{BlockPlacement, ListenerEvent, UnixMillis};
@@ -10,7 +11,7 @@ use ember_executor::block_manager::{BlockPlace, BlockUpdate};
 use ember_rdd::EmberError;
 use ember_rdd::ids::{BroadcastId, JobId, RddId};
 use ember_rdd::storage::AnyValue;
-use std::collections::HashSet;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -39,7 +40,7 @@ impl DagScheduler {
             free_slots: slots,
             address,
             last_seen: Instant::now(),
-            registered: HashSet::new(),
+            registered: IdSet::default(),
         };
         self.executors.insert(executor, state);
     }

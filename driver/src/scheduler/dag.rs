@@ -21,6 +21,7 @@
 use super::map_output::{MapOutputTracker, MapStatus};
 use super::stage::{Stage, StageKind, StageState};
 use super::{EventSender, SchedulerEvent};
+use super::{IdMap, IdSet};
 use crate::conf::Settings;
 use crate::executors::{ExecutorId, ExecutorLink, RemoveTarget};
 use crate::listener::{ListenerBus, ListenerEvent, UnixMillis};
@@ -32,7 +33,7 @@ use ember_rdd::runner::MergeAccumulatorFn;
 use ember_rdd::storage::AnyValue;
 use ember_rdd::task::TaskOutput;
 use ember_rdd::{EmberError, TaskError};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
@@ -42,12 +43,12 @@ type JobReply = oneshot::Sender<Result<Vec<TaskOutput>, EmberError>>;
 pub(super) struct ActiveJob {
     pub final_stage: StageId,
     /// Partition of the final RDD -> index of its output.
-    pub partition_to_index: HashMap<usize, usize>,
+    pub partition_to_index: IdMap<usize, usize>,
     pub outputs: Vec<Option<TaskOutput>>,
     pub remaining: usize,
     pub reply: Option<JobReply>,
     /// Every stage this job needs.
-    pub stages: HashSet<StageId>,
+    pub stages: IdSet<StageId>,
 }
 
 pub(super) struct ExecutorState {
@@ -59,7 +60,7 @@ pub(super) struct ExecutorState {
     pub address: String,
     pub last_seen: Instant,
     /// Stage attempts registered with this executor.
-    pub registered: HashSet<(StageId, u32)>,
+    pub registered: IdSet<(StageId, u32)>,
 }
 
 pub(super) struct RunningTask {
@@ -81,18 +82,18 @@ pub struct DagScheduler {
     next_stage: u64,
     pub(super) next_task: u64,
     /// Jobs not yet finished.
-    pub(super) jobs: HashMap<JobId, ActiveJob>,
+    pub(super) jobs: IdMap<JobId, ActiveJob>,
     /// Every stage of an active job, plus map stages kept for reuse.
-    pub(super) stages: HashMap<StageId, Stage>,
+    pub(super) stages: IdMap<StageId, Stage>,
     /// The map stage that writes each shuffle.
-    pub(super) shuffle_to_map_stage: HashMap<ShuffleId, StageId>,
+    pub(super) shuffle_to_map_stage: IdMap<ShuffleId, StageId>,
     pub(super) map_outputs: MapOutputTracker,
     /// Executors that can run tasks, by id (ordered, for determinism).
     pub(super) executors: BTreeMap<ExecutorId, ExecutorState>,
     /// Tasks running now.
-    pub(super) tasks: HashMap<TaskId, RunningTask>,
+    pub(super) tasks: IdMap<TaskId, RunningTask>,
     /// Where each cached block is.
-    pub(super) block_to_executors: HashMap<BlockId, HashSet<ExecutorId>>,
+    pub(super) block_to_executors: IdMap<BlockId, IdSet<ExecutorId>>,
     /// Broadcast values, sent to every executor that joins.
     pub(super) broadcasts: Vec<(BroadcastId, Arc<Vec<u8>>, AnyValue)>,
     /// Whether a revive is already due (tasks held back for locality).
@@ -105,7 +106,7 @@ pub struct DagScheduler {
 /// inputs), found with an explicit stack.
 fn direct_shuffle_deps(rdd: Arc<dyn RddBase>) -> Vec<Arc<dyn ShuffleDependencyBase>> {
     let mut found = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = IdSet::default();
     let mut stack = vec![rdd];
     while let Some(r) = stack.pop() {
         if !seen.insert(r.id()) {
@@ -136,13 +137,13 @@ impl DagScheduler {
             next_job: 0,
             next_stage: 0,
             next_task: 0,
-            jobs: HashMap::new(),
-            stages: HashMap::new(),
-            shuffle_to_map_stage: HashMap::new(),
+            jobs: IdMap::default(),
+            stages: IdMap::default(),
+            shuffle_to_map_stage: IdMap::default(),
             map_outputs: MapOutputTracker::default(),
             executors: BTreeMap::new(),
-            tasks: HashMap::new(),
-            block_to_executors: HashMap::new(),
+            tasks: IdMap::default(),
+            block_to_executors: IdMap::default(),
             broadcasts: Vec::new(),
             revive_pending: false,
             lost_executor_reports: None,
@@ -288,8 +289,8 @@ impl DagScheduler {
         self.shuffle_to_map_stage[&wanted]
     }
 
-    fn ancestors_and_self(&self, stage: StageId) -> HashSet<StageId> {
-        let mut all = HashSet::new();
+    fn ancestors_and_self(&self, stage: StageId) -> IdSet<StageId> {
+        let mut all = IdSet::default();
         let mut stack = vec![stage];
         while let Some(s) = stack.pop() {
             if all.insert(s)

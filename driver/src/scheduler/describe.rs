@@ -8,11 +8,12 @@
 //! draws between stages. Describing is linear in the lineage and happens once
 //! per stage per job, never per task.
 
+use super::IdSet;
 use super::stage::{Stage, StageKind};
 use crate::listener::{RddInfo, StageInfo};
 use ember_rdd::ids::RddId;
 use ember_rdd::rdd::{Dependency, RddBase};
-use std::collections::HashSet;
+
 use std::sync::Arc;
 
 /// "MapPartitionsRdd [4] → shuffle 1 at src/main.rs:20" for a map stage (the
@@ -47,7 +48,7 @@ pub(super) fn stage_info(stage: &Stage, num_tasks: usize) -> StageInfo {
 /// before children, each once; `last` comes last.
 fn narrow_lineage(last: Arc<dyn RddBase>) -> Vec<RddInfo> {
     let mut order = Vec::new();
-    let mut visited: HashSet<RddId> = HashSet::new();
+    let mut visited: IdSet<RddId> = IdSet::default();
     // (node, its narrow parents once expanded)
     let mut stack: Vec<(Arc<dyn RddBase>, Option<Vec<RddId>>)> = vec![(last, None)];
     while let Some((node, expanded)) = stack.pop() {

@@ -11,12 +11,13 @@
 //! - A lost executor's running tasks return to pending (not counted as task
 //!   failures), and its cached blocks and map outputs are forgotten.
 
+use super::IdSet;
 use super::dag::{DagScheduler, RunningTask};
 use crate::executors::ExecutorId;
 use crate::listener::{ListenerEvent, TaskMetrics, UnixMillis};
 use ember_rdd::ids::{JobId, RddId, ShuffleId, StageId, TaskId};
 use ember_rdd::{EmberError, TaskError};
-use std::collections::HashSet;
+
 use std::time::Duration;
 
 impl DagScheduler {
@@ -90,7 +91,7 @@ impl DagScheduler {
         let reply = j.reply.take();
         self.retire_stage(j.final_stage, Some(message.clone()));
         // Stop running the map stages no other job needs.
-        let still_needed: HashSet<StageId> = self.jobs.values().flat_map(|j| j.stages.iter().copied()).collect();
+        let still_needed: IdSet<StageId> = self.jobs.values().flat_map(|j| j.stages.iter().copied()).collect();
         for s in j.stages {
             if !still_needed.contains(&s)
                 && let Some(st) = self.stages.get_mut(&s)

@@ -1,10 +1,10 @@
 //! The map output tracker: for every shuffle, which executor holds the output
 //! of each map partition (Spark's MapOutputTracker, driver side).
 
+use super::IdMap;
 use crate::executors::ExecutorId;
 use ember_executor::env::MapLocation;
 use ember_rdd::ids::ShuffleId;
-use std::collections::HashMap;
 
 /// Where one map output lives, and the size of each of its reduce blocks.
 #[derive(Clone, Debug)]
@@ -17,7 +17,7 @@ pub struct MapStatus {
 #[derive(Default)]
 pub struct MapOutputTracker {
     /// shuffle -> one slot per map partition.
-    shuffle_to_outputs: HashMap<ShuffleId, Vec<Option<MapStatus>>>,
+    shuffle_to_outputs: IdMap<ShuffleId, Vec<Option<MapStatus>>>,
 }
 
 impl MapOutputTracker {

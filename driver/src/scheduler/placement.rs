@@ -7,17 +7,18 @@
 //! partition there), as Spark's delay scheduling. A task that failed on an
 //! executor is placed elsewhere when another executor is free.
 
+use super::IdSet;
 use super::SchedulerEvent;
 use super::dag::{DagScheduler, RunningTask};
 use crate::executors::{ExecutorId, TaskLaunch};
 use crate::listener::{ListenerEvent, UnixMillis};
 use ember_rdd::ids::{BlockId, StageId, TaskId};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 impl DagScheduler {
     /// Executors holding a cached partition the task for `partition` reads.
-    fn preferred_executors(&self, stage: StageId, partition: usize) -> HashSet<ExecutorId> {
+    fn preferred_executors(&self, stage: StageId, partition: usize) -> IdSet<ExecutorId> {
         let st = &self.stages[&stage];
         for rdd in &st.cached_chain {
             if let Some(holders) = self.block_to_executors.get(&BlockId { rdd: *rdd, partition })
@@ -26,11 +27,11 @@ impl DagScheduler {
                 return holders.clone();
             }
         }
-        HashSet::new()
+        IdSet::default()
     }
 
     /// The free executor with the most free cores, avoiding `avoid` if possible.
-    fn any_free_executor(&self, avoid: Option<&HashSet<ExecutorId>>) -> Option<ExecutorId> {
+    fn any_free_executor(&self, avoid: Option<&IdSet<ExecutorId>>) -> Option<ExecutorId> {
         let free = self.executors.iter().filter(|(_, e)| e.free_slots > 0);
         let best = |it: &mut dyn Iterator<Item = (&ExecutorId, &super::dag::ExecutorState)>| {
             it.max_by_key(|(_, e)| e.free_slots).map(|(id, _)| id.clone())

@@ -11,9 +11,10 @@
 //! Every submission starts a new *attempt*; results from an older attempt are
 //! ignored, since they were computed against map outputs that may be gone.
 
+use super::{IdMap, IdSet};
 use ember_rdd::ids::{JobId, RddId, ShuffleId, StageId};
 use ember_rdd::rdd::{RddBase, StageRoot};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -54,11 +55,11 @@ pub struct Stage {
     /// Partitions waiting for an executor, in order.
     pub pending: VecDeque<usize>,
     /// Partitions with a running task in the current attempt.
-    pub running: HashSet<usize>,
+    pub running: IdSet<usize>,
     /// Failed attempts per partition (not counting executor losses).
-    pub failures: HashMap<usize, u32>,
+    pub failures: IdMap<usize, u32>,
     /// Executors on which a partition failed, to try elsewhere first.
-    pub failed_on: HashMap<usize, HashSet<ExecutorId>>,
+    pub failed_on: IdMap<usize, IdSet<ExecutorId>>,
     /// Attempts in a row that ended with a fetch failure.
     pub consecutive_fetch_failures: u32,
     /// When the current attempt started (for the locality wait).
@@ -80,9 +81,9 @@ impl Stage {
             attempt: 0,
             description: None,
             pending: VecDeque::new(),
-            running: HashSet::new(),
-            failures: HashMap::new(),
-            failed_on: HashMap::new(),
+            running: IdSet::default(),
+            failures: IdMap::default(),
+            failed_on: IdMap::default(),
             consecutive_fetch_failures: 0,
             submitted_at: Instant::now(),
             cached_chain: Vec::new(),
