@@ -23,7 +23,22 @@ fn machine() -> String {
         .lines()
         .find_map(|l| l.strip_prefix("MemTotal:").and_then(|m| m.trim().trim_end_matches("kB").trim().parse().ok()))
         .unwrap_or(0);
-    format!("{cpu}, {cores} cores, {:.0} GiB RAM", mem_kb as f64 / (1 << 20) as f64)
+    format!("{cpu} ({}), {cores} cores, {:.0} GiB RAM", simd(), mem_kb as f64 / (1 << 20) as f64)
+}
+
+/// The widest vector instructions the ML kernels use on this CPU (they are
+/// chosen at run time, so the ML rows depend on it).
+fn simd() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            return "AVX-512";
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            return "AVX2+FMA";
+        }
+    }
+    "no AVX2"
 }
 
 fn today() -> String {
