@@ -270,8 +270,10 @@ pub const COALESCE_DELAY: Duration = Duration::from_millis(1);
 
 /// The bus thread's nice value (Linux, this thread only): when the cores are
 /// busy, the scheduler loop and the task threads run first and listeners
-/// catch up in the gaps. At +10 the thread still gets about a tenth of a
-/// contended core, several times what the listeners need at 100,000 tasks/s.
+/// catch up in the gaps. At +10 its scheduling weight is about a tenth of a
+/// normal thread's, so it is slowed, not starved; the listeners need a few
+/// percent of a core at 100,000 tasks/s. The cost: a flush (at stop, or in
+/// tests) may wait longer while the cores are saturated.
 const BUS_NICE: libc::c_int = 10;
 
 /// Lowers the calling thread's CPU priority to [`BUS_NICE`] (best effort:

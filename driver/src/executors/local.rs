@@ -11,7 +11,6 @@ use ember_rdd::EmberError;
 use ember_rdd::ids::{BroadcastId, StageId};
 use ember_rdd::storage::AnyValue;
 use ember_rdd::task::{TaskContext, TaskEnv};
-
 use std::sync::{Arc, Mutex};
 
 pub struct LocalExecutor {

@@ -11,7 +11,6 @@ use ember_executor::block_manager::{BlockPlace, BlockUpdate};
 use ember_rdd::EmberError;
 use ember_rdd::ids::{BroadcastId, JobId, RddId};
 use ember_rdd::storage::AnyValue;
-
 use std::sync::Arc;
 use std::time::Instant;
 

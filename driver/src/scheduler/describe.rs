@@ -13,7 +13,6 @@ use super::stage::{Stage, StageKind};
 use crate::listener::{RddInfo, StageInfo};
 use ember_rdd::ids::RddId;
 use ember_rdd::rdd::{Dependency, RddBase};
-
 use std::sync::Arc;
 
 /// "MapPartitionsRdd [4] → shuffle 1 at src/main.rs:20" for a map stage (the

@@ -17,7 +17,6 @@ use crate::executors::ExecutorId;
 use crate::listener::{ListenerEvent, TaskMetrics, UnixMillis};
 use ember_rdd::ids::{JobId, RddId, ShuffleId, StageId, TaskId};
 use ember_rdd::{EmberError, TaskError};
-
 use std::time::Duration;
 
 impl DagScheduler {

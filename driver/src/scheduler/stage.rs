@@ -12,14 +12,13 @@
 //! ignored, since they were computed against map outputs that may be gone.
 
 use super::{IdMap, IdSet};
+use crate::executors::{ExecutorId, StageDescription};
+use ember_executor::env::ShuffleLocations;
 use ember_rdd::ids::{JobId, RddId, ShuffleId, StageId};
 use ember_rdd::rdd::{RddBase, StageRoot};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
-
-use crate::executors::{ExecutorId, StageDescription};
-use ember_executor::env::ShuffleLocations;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StageState {

@@ -13,7 +13,8 @@
 //! every task: the bus delivers a millisecond's events at once) is written as
 //! one `TaskRun` line instead of two, which halves what tasks cost the log;
 //! replay expands it into the same two events, so `ember-history` rebuilds
-//! the state the live UI had.
+//! the state the live UI had. (An `ember-history` older than `TaskRun` lines
+//! reports them as bad lines and shows those tasks missing.)
 //!
 //! Reading tolerates a truncated last line (a program killed mid-write).
 
@@ -65,30 +66,58 @@ impl OpenLog {
     }
 }
 
-/// Task starts held back within a batch until their ends: `(task, attempt,
-/// launch time)`, in the order they came, which is task id order from this
-/// scheduler (then found by binary search; otherwise by a scan).
-#[derive(Default)]
-struct HeldStarts {
-    starts: Vec<(TaskId, u32, UnixMillis)>,
-    in_id_order: bool,
+/// How a batch's task events are written: a start whose end comes later in
+/// the same batch (same task, stage attempt, partition and executor) is
+/// skipped, and that end is written as a `TaskRun` carrying the start.
+#[derive(Clone, Copy, PartialEq)]
+enum Line {
+    AsIs,
+    Skip,
+    /// A `TaskRun`: the end, with its start's attempt and launch time.
+    Run {
+        attempt: u32,
+        launched: UnixMillis,
+    },
 }
 
-impl HeldStarts {
-    fn push(&mut self, task: TaskId, attempt: u32, launched: UnixMillis) {
-        let ordered = self.starts.last().is_none_or(|last| last.0 < task);
-        self.in_id_order = ordered && (self.starts.is_empty() || self.in_id_order);
-        self.starts.push((task, attempt, launched));
+/// The [`Line`] of every event of a batch. Each end pairs with at most one
+/// start and only one that came before it, so no start is lost or written
+/// twice, whatever order the events come in.
+fn pair_starts_with_ends(events: &[ListenerEvent]) -> Vec<Line> {
+    let mut lines = vec![Line::AsIs; events.len()];
+    let mut ends: Vec<(TaskId, usize)> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| if let ListenerEvent::TaskEnd { task, .. } = e { Some((*task, i)) } else { None })
+        .collect();
+    if ends.is_empty() {
+        return lines;
     }
+    ends.sort_unstable();
+    for (i, event) in events.iter().enumerate() {
+        let ListenerEvent::TaskStart { task, attempt, time, .. } = event else { continue };
+        let first = ends.partition_point(|&(t, _)| t < *task);
+        let end = ends[first..]
+            .iter()
+            .take_while(|&&(t, _)| t == *task)
+            .map(|&(_, j)| j)
+            .find(|&j| j > i && lines[j] == Line::AsIs && same_task(event, &events[j]));
+        if let Some(j) = end {
+            lines[i] = Line::Skip;
+            lines[j] = Line::Run { attempt: *attempt, launched: *time };
+        }
+    }
+    lines
+}
 
-    /// The attempt and launch time of `task`'s held start, if it was held.
-    fn take(&self, task: TaskId) -> Option<(u32, UnixMillis)> {
-        let at = if self.in_id_order {
-            self.starts.binary_search_by_key(&task, |s| s.0).ok()
-        } else {
-            self.starts.iter().position(|s| s.0 == task)
-        };
-        at.map(|i| (self.starts[i].1, self.starts[i].2))
+/// Whether a start and an end are of the same task run.
+fn same_task(start: &ListenerEvent, end: &ListenerEvent) -> bool {
+    match (start, end) {
+        (
+            ListenerEvent::TaskStart { task, stage, stage_attempt, partition, executor, .. },
+            ListenerEvent::TaskEnd { task: t, stage: s, stage_attempt: a, partition: p, executor: e, .. },
+        ) => (task, stage, stage_attempt, partition, executor) == (t, s, a, p, e),
+        _ => false,
     }
 }
 
@@ -130,22 +159,12 @@ impl EventLogWriter {
     /// Writes a batch, a task whose start and end are both in it as one
     /// `TaskRun` line (at the end's place).
     fn write_batch(out: &mut OpenLog, events: &[ListenerEvent]) -> std::io::Result<()> {
-        let mut ended: Vec<TaskId> = events
-            .iter()
-            .filter_map(|e| if let ListenerEvent::TaskEnd { task, .. } = e { Some(*task) } else { None })
-            .collect();
-        ended.sort_unstable();
-        let mut held = HeldStarts::default();
-        for event in events {
-            match event {
-                ListenerEvent::TaskStart { task, attempt, time, .. } if ended.binary_search(task).is_ok() => {
-                    held.push(*task, *attempt, *time);
-                }
-                ListenerEvent::TaskEnd { task, .. } => match held.take(*task) {
-                    Some((attempt, launched)) => write_task_run(&mut out.pending, event, attempt, launched)?,
-                    None => write_line(&mut out.pending, event)?,
-                },
-                _ => write_line(&mut out.pending, event)?,
+        let lines = pair_starts_with_ends(events);
+        for (event, line) in events.iter().zip(lines) {
+            match line {
+                Line::Skip => continue,
+                Line::Run { attempt, launched } => write_task_run(&mut out.pending, event, attempt, launched)?,
+                Line::AsIs => write_line(&mut out.pending, event)?,
             }
             out.flush_if_due(event)?;
         }
@@ -263,15 +282,26 @@ mod tests {
         // of id order) start and end. Batch 2: task 2 ends, 5 starts and ends.
         let first = [start(1, 10), start(2, 11), end(1, 12), start(4, 13), start(3, 14), end(3, 15), end(4, 16)];
         let second = [end(2, 20), start(5, 21), end(5, 22)];
+        // Batch 3, orders this scheduler never posts: task 6 ends before it
+        // starts, task 7 ends twice, task 8's end names another executor.
+        let mut other_executor = end(8, 35);
+        if let ListenerEvent::TaskEnd { executor, .. } = &mut other_executor {
+            *executor = ExecutorId("elsewhere".into());
+        }
+        let third =
+            [end(6, 30), start(6, 31), start(7, 32), end(7, 33), end(7, 34), start(8, 35), other_executor.clone()];
         log.on_events(&first);
         log.on_events(&second);
+        log.on_events(&third);
         log.finish();
         let text = std::fs::read_to_string(log.path()).unwrap();
         let kinds: Vec<&str> = text.lines().map(|l| l.split('"').nth(3).unwrap()).collect();
-        assert_eq!(kinds, ["TaskStart", "TaskRun", "TaskRun", "TaskRun", "TaskEnd", "TaskRun"], "{text}");
+        let want_kinds = ["TaskStart", "TaskRun", "TaskRun", "TaskRun", "TaskEnd", "TaskRun"];
+        let want_third = ["TaskEnd", "TaskStart", "TaskRun", "TaskEnd", "TaskStart", "TaskEnd"];
+        assert_eq!(kinds, [&want_kinds[..], &want_third[..]].concat(), "{text}");
         let mut replayed = Vec::new();
         let report = replay(log.path(), |e| replayed.push(e.clone())).unwrap();
-        assert_eq!(report.events, 10);
+        assert_eq!(report.events, 17);
         assert!(report.bad_lines.is_empty());
         // Every event comes back; a start held for its end comes right before it.
         let want = [
@@ -285,6 +315,13 @@ mod tests {
             end(2, 20),
             start(5, 21),
             end(5, 22),
+            end(6, 30),
+            start(6, 31),
+            start(7, 32),
+            end(7, 33),
+            end(7, 34),
+            start(8, 35),
+            other_executor,
         ];
         assert_eq!(lines(&replayed), lines(&want));
     }

@@ -75,7 +75,7 @@ unsafe fn add_lower_gram_avx512(g: &mut [f64], a: &[f64], n: usize) {
     while let Some(part) = parts.next() {
         // SAFETY: AVX-512F (caller); `part` holds at most KC rows of n.
         unsafe { pack(&mut packed, part, n) };
-        // The next chunk is fetched into L2 while this one is multiplied, a
+        // The next chunk is fetched into cache while this one is multiplied, a
         // share before each tile: packing it then costs no memory stall.
         let mut prefetch = Prefetch::new(parts.peek().copied().unwrap_or(&[]), tiles);
         for ip in 0..panels {

@@ -199,7 +199,7 @@ pub fn pivot_range(r: &Small) -> (usize, f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array2, s};
+    use ndarray::{Array2, ShapeBuilder, s};
 
     fn sample(rows: usize, cols: usize) -> Block {
         Array2::from_shape_fn((rows, cols), |(i, j)| ((i * 7 + j * 13) % 11) as f64 - 5.0 + (i == j) as u8 as f64)
@@ -270,13 +270,16 @@ mod tests {
 
     #[test]
     fn gram_of_wide_blocks_in_any_layout_matches_ndarray() {
-        // Widths on both sides of GRAM_KERNEL_MIN_COLS, and a transposed
+        // Widths on both sides of GRAM_KERNEL_MIN_COLS, and a column-major
         // (non-standard) block, which is copied first.
         for cols in [GRAM_KERNEL_MIN_COLS - 1, GRAM_KERNEL_MIN_COLS, 37] {
             let b = sample(300, cols);
             let mut g = Array2::from_elem((cols, cols), 1.0);
             add_gram(&mut g, &b);
-            add_gram(&mut g, &b.t().to_owned().reversed_axes());
+            let mut column_major = Array2::zeros((300, cols).f());
+            column_major.assign(&b);
+            assert!(!column_major.is_standard_layout());
+            add_gram(&mut g, &column_major);
             mirror_lower(&mut g);
             let want = b.t().dot(&b) * 2.0 + 1.0;
             assert!(close(&g, &want, 1e-12), "cols = {cols}");

@@ -110,6 +110,8 @@ unsafe fn run<S: Sink, const D: usize>(p: &Packed, data: &[f64], rows: usize, mu
             _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(line));
         }
         for (t, x) in xt[..d].iter_mut().enumerate() {
+            // SAFETY: lane l < valid reads row first + l's coordinate t < d,
+            // inside `data`; masked-off lanes read nothing.
             *x = unsafe { _mm512_mask_i64gather_pd::<8>(_mm512_setzero_pd(), lanes, offsets, base.add(t)) };
         }
         let mut norm = _mm512_setzero_pd();
