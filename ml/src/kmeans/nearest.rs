@@ -154,6 +154,28 @@ impl Sink for LloydSums<'_> {
     }
 }
 
+/// `$run::<$sink, D>(args…)` with `D` the row width `$d` when it is one of
+/// the common widths, each of which gets a copy of a packed kernel compiled
+/// for it (loops over the coordinates unroll, the transposed rows stay in
+/// registers: ~1.3× faster at d = 10), else with `D = 0` ("read the width
+/// at run time").
+#[cfg(target_arch = "x86_64")]
+macro_rules! by_width {
+    ($d:expr, $run:ident::<$sink:ty>($($arg:expr),* $(,)?)) => {
+        match $d {
+            2 => $run::<$sink, 2>($($arg),*),
+            3 => $run::<$sink, 3>($($arg),*),
+            4 => $run::<$sink, 4>($($arg),*),
+            5 => $run::<$sink, 5>($($arg),*),
+            6 => $run::<$sink, 6>($($arg),*),
+            8 => $run::<$sink, 8>($($arg),*),
+            10 => $run::<$sink, 10>($($arg),*),
+            16 => $run::<$sink, 16>($($arg),*),
+            _ => $run::<$sink, 0>($($arg),*),
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]

@@ -64,21 +64,7 @@ pub(super) fn nearest<S: Sink>(p: &Packed, data: &[f64], rows: usize, sink: S) -
     assert!(p.d <= MAX_D, "the packed k-means kernel takes at most {MAX_D} dimensions");
     assert_eq!(data.len(), p.d * rows, "data holds `rows` rows");
     // SAFETY: AVX-512F is present and the shapes hold (checked above).
-    unsafe {
-        // A copy per common width, as in the AVX2 kernel: the coordinate
-        // loops unroll and the gathered rows stay in registers.
-        match p.d {
-            2 => run::<S, 2>(p, data, rows, sink),
-            3 => run::<S, 3>(p, data, rows, sink),
-            4 => run::<S, 4>(p, data, rows, sink),
-            5 => run::<S, 5>(p, data, rows, sink),
-            6 => run::<S, 6>(p, data, rows, sink),
-            8 => run::<S, 8>(p, data, rows, sink),
-            10 => run::<S, 10>(p, data, rows, sink),
-            16 => run::<S, 16>(p, data, rows, sink),
-            _ => run::<S, 0>(p, data, rows, sink),
-        }
-    }
+    unsafe { by_width!(p.d, run::<S>(p, data, rows, sink)) }
 }
 
 /// The sink is taken and returned by value so that its state (a running
