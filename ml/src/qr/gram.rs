@@ -7,7 +7,8 @@
 //! useful flops. Measured single-threaded on a Xeon with AVX-512 (90 GFLOP/s
 //! per core in a 768³ GEMM), 200,000 × 100 in 8 MiB blocks: faer triangular
 //! 26–28 ms, this kernel 19.5–22 ms; at n = 50 21 → 14 ms; at n = 10 (bound
-//! by memory) 11 → 9.7 ms.
+//! by memory) 11 → 9.7 ms, but slower than faer with both cores reading
+//! memory, so narrow blocks keep faer (see `add_gram` in `kernels`).
 //!
 //! Shape of the work: rows of A go in chunks of [`KC`], each packed into
 //! panels of eight columns (`KC` registers per panel, zeros past column
