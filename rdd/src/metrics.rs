@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 
 /// Metrics a task reports with its result. Serialized (in the driver's
 /// event log) without its zero counters, which read back as 0.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskMetrics {
     /// Records read from the task's input: a source or a cached block.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -52,6 +52,17 @@ pub struct TaskMetrics {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+impl TaskMetrics {
+    /// Adds `other`'s counters to these (a stage's or an executor's totals).
+    pub fn add(&mut self, other: &TaskMetrics) {
+        self.records_read += other.records_read;
+        self.bytes_read += other.bytes_read;
+        self.shuffle_read_records += other.shuffle_read_records;
+        self.shuffle_read_bytes += other.shuffle_read_bytes;
+        self.shuffle_write_bytes += other.shuffle_write_bytes;
+    }
 }
 
 /// A task's metrics, shared with the iterators that count into them.

@@ -128,7 +128,7 @@ impl TaskContext {
     }
 
     pub fn metrics(&self) -> TaskMetrics {
-        self.metrics.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        *self.metrics.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

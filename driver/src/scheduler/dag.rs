@@ -399,7 +399,7 @@ impl DagScheduler {
             succeeded: outcome.result.is_ok(),
             error: outcome.result.as_ref().err().map(|e| e.to_string()),
             run_time: outcome.run_time,
-            metrics: outcome.metrics.clone(),
+            metrics: outcome.metrics,
             result_size_bytes,
             time: UnixMillis::now(),
         });

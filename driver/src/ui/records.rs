@@ -3,7 +3,7 @@
 //! changed only by [`super::state::AppState::apply`].
 
 pub use super::task_table::{PartitionSet, TaskTable};
-use crate::listener::{BlockPlacement, UnixMillis};
+use crate::listener::{BlockPlacement, TaskMetrics, UnixMillis};
 use ember_rdd::ids::{JobId, StageId, TaskId};
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,23 +95,16 @@ pub struct TaskRecord {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TaskMetricsRecord {
     pub run_time: Duration,
-    /// Input: records and bytes read from a source or a cached block.
-    pub records_read: u64,
-    pub bytes_read: u64,
-    pub shuffle_read_records: u64,
-    pub shuffle_read_bytes: u64,
-    pub shuffle_write_bytes: u64,
+    /// What the task read and wrote: input (a source or a cached block)
+    /// and shuffle records and bytes.
+    pub io: TaskMetrics,
     pub result_size_bytes: u64,
 }
 
 impl TaskMetricsRecord {
     pub(super) fn add(&mut self, other: &TaskMetricsRecord) {
         self.run_time += other.run_time;
-        self.records_read += other.records_read;
-        self.bytes_read += other.bytes_read;
-        self.shuffle_read_records += other.shuffle_read_records;
-        self.shuffle_read_bytes += other.shuffle_read_bytes;
-        self.shuffle_write_bytes += other.shuffle_write_bytes;
+        self.io.add(&other.io);
         self.result_size_bytes += other.result_size_bytes;
     }
 }

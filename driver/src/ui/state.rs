@@ -143,11 +143,7 @@ impl AppState {
                 let metrics = TaskMetricsRecord {
                     // At the event log's precision, so a replay adds up the same.
                     run_time: Duration::from_micros(run_time.as_micros() as u64),
-                    records_read: metrics.records_read,
-                    bytes_read: metrics.bytes_read,
-                    shuffle_read_records: metrics.shuffle_read_records,
-                    shuffle_read_bytes: metrics.shuffle_read_bytes,
-                    shuffle_write_bytes: metrics.shuffle_write_bytes,
+                    io: *metrics,
                     result_size_bytes: *result_size_bytes,
                 };
                 let mut launched = *time;

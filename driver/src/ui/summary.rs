@@ -111,11 +111,11 @@ pub fn task_quantiles(attempt: &AttemptRecord, quantiles: &[f64]) -> Vec<MetricQ
     vec![
         metric("duration", MetricUnit::Millis, &|t| t.finished.map(|f| f.since(t.launched)).unwrap_or(0) as f64),
         metric("executorRunTime", MetricUnit::Millis, &|t| t.metrics.run_time.as_secs_f64() * 1e3),
-        metric("inputBytes", MetricUnit::Bytes, &|t| t.metrics.bytes_read as f64),
-        metric("inputRecords", MetricUnit::Count, &|t| t.metrics.records_read as f64),
-        metric("shuffleReadBytes", MetricUnit::Bytes, &|t| t.metrics.shuffle_read_bytes as f64),
-        metric("shuffleReadRecords", MetricUnit::Count, &|t| t.metrics.shuffle_read_records as f64),
-        metric("shuffleWriteBytes", MetricUnit::Bytes, &|t| t.metrics.shuffle_write_bytes as f64),
+        metric("inputBytes", MetricUnit::Bytes, &|t| t.metrics.io.bytes_read as f64),
+        metric("inputRecords", MetricUnit::Count, &|t| t.metrics.io.records_read as f64),
+        metric("shuffleReadBytes", MetricUnit::Bytes, &|t| t.metrics.io.shuffle_read_bytes as f64),
+        metric("shuffleReadRecords", MetricUnit::Count, &|t| t.metrics.io.shuffle_read_records as f64),
+        metric("shuffleWriteBytes", MetricUnit::Bytes, &|t| t.metrics.io.shuffle_write_bytes as f64),
         metric("resultSize", MetricUnit::Bytes, &|t| t.metrics.result_size_bytes as f64),
     ]
 }

@@ -88,9 +88,9 @@ pub fn stage_row(ctx: &PageContext, a: &AttemptRecord, status: &str) -> Vec<Stri
         date_cell(a.submitted),
         duration_between(a.submitted, a.completed, ctx.now),
         progress_bar(a.complete_tasks, a.active_tasks, a.num_tasks, &failed),
-        super::size_records_cell(a.totals.bytes_read, a.totals.records_read),
-        super::size_records_cell(a.totals.shuffle_read_bytes, a.totals.shuffle_read_records),
-        super::bytes_cell(a.totals.shuffle_write_bytes),
+        super::size_records_cell(a.totals.io.bytes_read, a.totals.io.records_read),
+        super::size_records_cell(a.totals.io.shuffle_read_bytes, a.totals.io.shuffle_read_records),
+        super::bytes_cell(a.totals.io.shuffle_write_bytes),
         status.to_string(),
     ]
 }

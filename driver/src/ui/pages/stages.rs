@@ -77,12 +77,12 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
             ),
         ),
         ("Total Time Across All Tasks", duration_ms(a.totals.run_time.as_secs_f64() * 1e3)),
-        ("Input Size / Records", format!("{} / {}", bytes(a.totals.bytes_read), a.totals.records_read)),
+        ("Input Size / Records", format!("{} / {}", bytes(a.totals.io.bytes_read), a.totals.io.records_read)),
         (
             "Shuffle Read Size / Records",
-            format!("{} / {}", bytes(a.totals.shuffle_read_bytes), a.totals.shuffle_read_records),
+            format!("{} / {}", bytes(a.totals.io.shuffle_read_bytes), a.totals.io.shuffle_read_records),
         ),
-        ("Shuffle Write", bytes(a.totals.shuffle_write_bytes)),
+        ("Shuffle Write", bytes(a.totals.io.shuffle_write_bytes)),
         ("Result Size", bytes(a.totals.result_size_bytes)),
     ];
     if let Some(f) = &a.failure {
@@ -122,9 +122,9 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
             date_cell(Some(t.launched)),
             duration_between(Some(t.launched), t.finished, ctx.now),
             if t.finished.is_some() { duration_ms(t.metrics.run_time.as_secs_f64() * 1e3) } else { String::new() },
-            size_records_cell(t.metrics.bytes_read, t.metrics.records_read),
-            size_records_cell(t.metrics.shuffle_read_bytes, t.metrics.shuffle_read_records),
-            bytes_cell(t.metrics.shuffle_write_bytes),
+            size_records_cell(t.metrics.io.bytes_read, t.metrics.io.records_read),
+            size_records_cell(t.metrics.io.shuffle_read_bytes, t.metrics.io.shuffle_read_records),
+            bytes_cell(t.metrics.io.shuffle_write_bytes),
             bytes_cell(t.metrics.result_size_bytes),
             format!(r#"<div class="error">{}</div>"#, esc(t.error.as_deref().unwrap_or(""))),
         ]
