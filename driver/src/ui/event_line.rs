@@ -91,7 +91,8 @@ fn task_end(out: &mut Vec<u8>, event: &ListenerEvent, started: Option<(u32, Unix
         time,
     } = event
     else {
-        return Ok(());
+        // Not a task end: written as any other event, nothing dropped.
+        return serde_json::to_writer(&mut *out, event);
     };
     match started {
         None => out.extend_from_slice(br#"{"event":"TaskEnd","task":"#),

@@ -353,5 +353,14 @@ mod tests {
         assert!(report.bad_lines.is_empty(), "{report:?}");
         std::fs::write(&path, format!("garbage\n{text}")).unwrap();
         assert_eq!(replay(&path, |_| {}).unwrap().bad_lines, vec![1]);
+        // A TaskRun line without its launch time is a bad line, not a panic.
+        let run = r#"{"event":"TaskRun","task":1,"attempt":0,"stage":1,"stage_attempt":0,"rdd":3,"partition":1,"executor":"e","succeeded":true,"run_micros":1,"time":5}"#;
+        std::fs::write(&path, format!("{run}\n{text}")).unwrap();
+        let report = replay(&path, |_| {}).unwrap();
+        assert_eq!((report.bad_lines, report.events), (vec![1], 3));
+        let with_launch = run.replace(r#""attempt":0,"#, r#""attempt":0,"launched":4,"#);
+        std::fs::write(&path, format!("{with_launch}\n{text}")).unwrap();
+        let report = replay(&path, |_| {}).unwrap();
+        assert_eq!((report.bad_lines, report.events), (vec![], 5));
     }
 }
