@@ -17,15 +17,18 @@ use tonic::transport::ClientTlsConfig;
 pub enum Master {
     /// In this process, with this many task threads.
     Local { threads: usize },
-    /// This many executor backends as child processes on 127.0.0.1.
-    LocalCluster { executors: usize, cores: usize },
+    /// This many executor backends as child processes on 127.0.0.1, each
+    /// with `cores` task threads and, as Spark's third field, a cache of
+    /// `memory_mb` MiB (`None`: `ember.executor.memory`).
+    LocalCluster { executors: usize, cores: usize, memory_mb: Option<u64> },
     /// Executor daemons at these addresses.
     Cluster { addresses: Vec<String> },
 }
 
 impl Master {
     /// Parses `local`, `local[N]`, `local[*]`, `local-cluster[N]`,
-    /// `local-cluster[N,cores]` and `ember://host:port[,host:port...]`.
+    /// `local-cluster[N,cores]`, `local-cluster[N,cores,memoryMB]` and
+    /// `ember://host:port[,host:port...]`.
     pub fn parse(s: &str) -> Result<Master, EmberError> {
         let bad = || {
             EmberError::Config(format!(
@@ -51,10 +54,11 @@ impl Master {
                 Some(p) => p.parse().map_err(|_| bad())?,
                 None => 1,
             };
-            if executors == 0 || cores == 0 {
+            let memory_mb: Option<u64> = parts.next().map(|p| p.parse().map_err(|_| bad())).transpose()?;
+            if executors == 0 || cores == 0 || memory_mb == Some(0) || parts.next().is_some() {
                 return Err(bad());
             }
-            return Ok(Master::LocalCluster { executors, cores });
+            return Ok(Master::LocalCluster { executors, cores, memory_mb });
         }
         if let Some(rest) = s.strip_prefix("ember://") {
             let addresses: Vec<String> =
@@ -66,6 +70,22 @@ impl Master {
         }
         Err(bad())
     }
+}
+
+/// Parses a duration like `500ms`, `10s`, `2m`, `2min` or `1h`; a bare
+/// number is milliseconds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim().to_ascii_lowercase();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let ms_per_unit: u64 = match unit.trim() {
+        "" | "ms" => 1,
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    Some(Duration::from_millis(num.parse::<u64>().ok()?.checked_mul(ms_per_unit)?))
 }
 
 /// Parses a size like `512m`, `2g`, `64k` or `1048576b`; a bare number is MiB
@@ -93,17 +113,17 @@ pub struct Conf {
 pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("ember.master", "local[*] (or EMBER_MASTER)"),
     ("ember.app.name", "ember"),
-    ("ember.default.parallelism", "task threads of all executors"),
+    ("ember.default.parallelism", "task threads of all executors (at least 2)"),
     ("ember.executor.memory", "0 (unlimited)"),
-    ("ember.executor.cores", "1 (local-cluster backends)"),
+    ("ember.executor.cores", "1 (local-cluster), all the daemon's cores (ember://)"),
     ("ember.task.maxFailures", "4"),
     ("ember.stage.maxConsecutiveAttempts", "4"),
-    ("ember.locality.wait", "3000 (ms)"),
+    ("ember.locality.wait", "3s (500ms, 10s, 2m; bare numbers are ms)"),
     ("ember.executor.prefetchTasks", "1 (tasks queued per core beyond the running one)"),
     ("ember.seed", "0"),
-    ("ember.executor.heartbeatInterval", "1000 (ms)"),
-    ("ember.network.timeout", "10000 (ms)"),
-    ("ember.executor.registrationTimeout", "30000 (ms)"),
+    ("ember.executor.heartbeatInterval", "1s (500ms, 10s, 2m; bare numbers are ms)"),
+    ("ember.network.timeout", "10s (500ms, 10s, 2m; bare numbers are ms)"),
+    ("ember.executor.registrationTimeout", "30s (500ms, 10s, 2m; bare numbers are ms)"),
     ("ember.auth.secretFile", "none (else EMBER_AUTH_SECRET): the daemons' shared secret"),
     ("ember.executor.instances", "all (executors to use of an ember:// master)"),
     ("ember.tls.enabled", "false (talk TLS to ember:// daemons and their backends)"),
@@ -166,8 +186,14 @@ impl Conf {
         }
     }
 
+    /// A duration: `250ms`, `10s`, `2m`, `1h`, or a bare number of milliseconds.
     fn millis(&self, key: &str, default: u64) -> Result<Duration, EmberError> {
-        Ok(Duration::from_millis(self.parsed(key, default)?))
+        match self.get(key) {
+            None => Ok(Duration::from_millis(default)),
+            Some(v) => parse_duration(v).ok_or_else(|| {
+                EmberError::Config(format!("{key}={v} is not a duration like 500ms, 10s or 2m (bare numbers are ms)"))
+            }),
+        }
     }
 
     /// Parses `key=value` lines (blank lines and `#` comments skipped), as
@@ -299,27 +325,36 @@ impl Conf {
             None => std::env::var("EMBER_MASTER").unwrap_or_else(|_| "local[*]".to_string()),
         };
         let mut master = Master::parse(&master_str)?;
-        let executor_cores: usize = self.parsed("ember.executor.cores", 1)?;
-        if let Master::LocalCluster { cores, .. } = &mut master
-            && self.get("ember.executor.cores").is_some()
-        {
-            *cores = executor_cores;
+        let executor_cores = match self.get("ember.executor.cores") {
+            Some(_) => Some(self.parsed("ember.executor.cores", 1usize)?),
+            None => None,
+        };
+        if executor_cores == Some(0) {
+            return Err(EmberError::Config("ember.executor.cores must be at least 1".into()));
         }
-        let executor_memory = match self.get("ember.executor.memory") {
+        let mut executor_memory = match self.get("ember.executor.memory") {
             None => 0,
             Some(v) => parse_size(v).ok_or_else(|| {
                 EmberError::Config(format!("ember.executor.memory={v} is not a size like 512m or 2g"))
             })?,
         };
-        let total_cores = match &master {
-            Master::Local { threads } => *threads,
-            Master::LocalCluster { executors, cores } => executors * cores,
-            Master::Cluster { addresses } => addresses.len() * executor_cores,
+        if let Master::LocalCluster { cores, memory_mb, .. } = &mut master {
+            *cores = executor_cores.unwrap_or(*cores);
+            if let (Some(mb), None) = (*memory_mb, self.get("ember.executor.memory")) {
+                executor_memory = mb << 20;
+            }
+        }
+        let default_parallelism = match self.get("ember.default.parallelism") {
+            Some(_) => Some(self.parsed("ember.default.parallelism", 2usize)?),
+            None => None,
         };
+        if default_parallelism == Some(0) {
+            return Err(EmberError::Config("ember.default.parallelism must be at least 1".into()));
+        }
         let settings = Settings {
             master,
             app_name: self.get("ember.app.name").unwrap_or("ember").to_string(),
-            default_parallelism: self.parsed("ember.default.parallelism", total_cores.max(2))?,
+            default_parallelism,
             executor_memory,
             max_task_failures: self.parsed("ember.task.maxFailures", 4)?,
             max_stage_attempts: self.parsed("ember.stage.maxConsecutiveAttempts", 4)?,
@@ -359,7 +394,9 @@ impl Conf {
 pub struct Settings {
     pub master: Master,
     pub app_name: String,
-    pub default_parallelism: usize,
+    /// `ember.default.parallelism`; `None`: the task threads of all
+    /// executors (at least 2), known once they have registered.
+    pub default_parallelism: Option<usize>,
     /// Memory limit for cached blocks per executor, in bytes (0 = unlimited).
     pub executor_memory: u64,
     pub max_task_failures: u32,
@@ -374,8 +411,9 @@ pub struct Settings {
     pub registration_timeout: Duration,
     /// In `local-cluster[N]`, start a new backend for each one lost.
     pub replace_lost_executors: bool,
-    /// Task threads per backend asked of daemons.
-    pub executor_cores: usize,
+    /// Task threads per backend (`ember.executor.cores`); `None`: one per
+    /// `local-cluster` backend, and all a daemon offers on `ember://`.
+    pub executor_cores: Option<usize>,
     /// At most this many executors of an `ember://` master.
     pub executor_instances: Option<usize>,
     /// The shared secret of `ember://` daemons.
@@ -456,8 +494,13 @@ mod tests {
         assert_eq!(Master::parse("local").unwrap(), Master::Local { threads: 1 });
         assert_eq!(Master::parse("local[3]").unwrap(), Master::Local { threads: 3 });
         assert!(matches!(Master::parse("local[*]").unwrap(), Master::Local { .. }));
-        assert_eq!(Master::parse("local-cluster[2]").unwrap(), Master::LocalCluster { executors: 2, cores: 1 });
-        assert_eq!(Master::parse("local-cluster[2,3]").unwrap(), Master::LocalCluster { executors: 2, cores: 3 });
+        let local_cluster = |executors, cores, memory_mb| Master::LocalCluster { executors, cores, memory_mb };
+        assert_eq!(Master::parse("local-cluster[2]").unwrap(), local_cluster(2, 1, None));
+        assert_eq!(Master::parse("local-cluster[2,3]").unwrap(), local_cluster(2, 3, None));
+        assert_eq!(Master::parse("local-cluster[2, 3, 1024]").unwrap(), local_cluster(2, 3, Some(1024)));
+        for bad in ["local-cluster[2,3,0]", "local-cluster[2,3,1g]", "local-cluster[2,3,4,5]", "local-cluster[0]"] {
+            assert!(Master::parse(bad).is_err(), "{bad}");
+        }
         assert_eq!(
             Master::parse("ember://a:1,b:2").unwrap(),
             Master::Cluster { addresses: vec!["a:1".into(), "b:2".into()] }
@@ -478,6 +521,24 @@ mod tests {
     }
 
     #[test]
+    fn durations_parse() {
+        let ms = |n| Some(Duration::from_millis(n));
+        assert_eq!(parse_duration("250"), ms(250));
+        assert_eq!(parse_duration("250ms"), ms(250));
+        assert_eq!(parse_duration("10s"), ms(10_000));
+        assert_eq!(parse_duration(" 2 m"), ms(120_000));
+        assert_eq!(parse_duration("2min"), ms(120_000));
+        assert_eq!(parse_duration("1H"), ms(3_600_000));
+        for bad in ["", "s", "1.5s", "-1s", "10 seconds", "1d"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        let s = Conf::new().master("local").set("ember.network.timeout", "2m").validate().unwrap();
+        assert_eq!(s.network_timeout, Duration::from_secs(120));
+        let e = Conf::new().master("local").set("ember.locality.wait", "3 sec").validate().unwrap_err().to_string();
+        assert!(e.contains("ember.locality.wait=3 sec is not a duration"), "{e}");
+    }
+
+    #[test]
     fn validation_rejects_unknown_keys_and_bad_values() {
         let e = Conf::new().set("ember.task.maxFailure", 3).validate().unwrap_err().to_string();
         assert!(e.contains("unknown key ember.task.maxFailure"), "{e}");
@@ -485,9 +546,17 @@ mod tests {
         assert!(e.contains("ember.task.maxFailures=x"), "{e}");
         let e = Conf::new().master("local").set("ember.executor.memory", "lots").validate().unwrap_err().to_string();
         assert!(e.contains("ember.executor.memory"), "{e}");
+        let e = Conf::new().master("local").set("ember.executor.cores", 0).validate().unwrap_err().to_string();
+        assert!(e.contains("ember.executor.cores must be at least 1"), "{e}");
         let s = Conf::new().master("local-cluster[2]").set("ember.executor.cores", 2).validate().unwrap();
-        assert_eq!(s.master, Master::LocalCluster { executors: 2, cores: 2 });
-        assert_eq!(s.default_parallelism, 4);
+        assert_eq!(s.master, Master::LocalCluster { executors: 2, cores: 2, memory_mb: None });
+        assert_eq!((s.executor_cores, s.default_parallelism, s.executor_memory), (Some(2), None, 0));
+        let s = Conf::new().master("local-cluster[2,1,64]").validate().unwrap();
+        assert_eq!(s.executor_memory, 64 << 20, "the third field of local-cluster is memory in MiB");
+        let s = Conf::new().master("local-cluster[2,1,64]").set("ember.executor.memory", "1g").validate().unwrap();
+        assert_eq!(s.executor_memory, 1 << 30, "ember.executor.memory wins over the master's field");
+        let s = Conf::new().master("ember://h:1").set("ember.default.parallelism", 7).validate().unwrap();
+        assert_eq!((s.executor_cores, s.default_parallelism), (None, Some(7)));
     }
 }
 

@@ -28,7 +28,7 @@ use ember_rdd::{Accumulator, Broadcast, Data, EmberError, Rdd, Result};
 use futures::future::BoxFuture;
 use std::ops::AddAssign;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -41,6 +41,9 @@ pub struct Context {
 /// The state shared by a context and every RDD made from it.
 pub struct ContextInner {
     settings: Settings,
+    /// `ember.default.parallelism`, else the task threads of the executors
+    /// that came up at start (at least 2), as Spark's standalone default.
+    default_parallelism: AtomicUsize,
     conf: Conf,
     app_id: String,
     events: EventSender,
@@ -96,6 +99,7 @@ impl Context {
         let app_id = format!("app-{}-{}", std::process::id(), unix_millis());
         let ui = UiServices::start(&settings, &conf, &app_id, &listener, runtime.handle())?;
         let inner = Arc::new(ContextInner {
+            default_parallelism: AtomicUsize::new(settings.default_parallelism.unwrap_or(2)),
             settings,
             conf,
             app_id,
@@ -119,7 +123,18 @@ impl Context {
         Ok(ctx)
     }
 
+    /// Starts the executors the master names; sets the default parallelism
+    /// from their task threads unless `ember.default.parallelism` fixed it.
     fn start_executors(&self) -> Result<()> {
+        let cores = self.start_executors_of_master()?;
+        if self.inner.settings.default_parallelism.is_none() {
+            self.inner.default_parallelism.store(cores.max(2), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Starts the master's executors; returns their task threads in all.
+    fn start_executors_of_master(&self) -> Result<usize> {
         let s = &self.inner.settings;
         match s.master.clone() {
             Master::Local { threads } => {
@@ -131,14 +146,14 @@ impl Context {
                     cores: threads,
                     address: String::new(),
                 });
-                Ok(())
+                Ok(threads)
             }
-            Master::LocalCluster { executors, cores } => self.start_local_cluster(executors, cores),
+            Master::LocalCluster { executors, cores, .. } => self.start_local_cluster(executors, cores),
             Master::Cluster { addresses } => self.start_standalone(&addresses),
         }
     }
 
-    fn start_local_cluster(&self, executors: usize, cores: usize) -> Result<()> {
+    fn start_local_cluster(&self, executors: usize, cores: usize) -> Result<usize> {
         let inner = &self.inner;
         let s = &inner.settings;
         let spec = ClusterSpec {
@@ -157,10 +172,10 @@ impl Context {
             cluster.clone().replace_lost(lost, inner.events.clone());
         }
         *inner.cluster.lock().unwrap_or_else(|p| p.into_inner()) = Some(cluster);
-        Ok(())
+        Ok(executors * cores)
     }
 
-    fn start_standalone(&self, addresses: &[String]) -> Result<()> {
+    fn start_standalone(&self, addresses: &[String]) -> Result<usize> {
         let inner = &self.inner;
         let exe = ember_executor::wire::exe_sha256()
             .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?;
@@ -169,8 +184,8 @@ impl Context {
         let started = self.block_on(async move {
             crate::executors::standalone::start(&addresses, &settings, &app_id, &exe, &events).await
         })??;
-        tracing::info!(executors = started, "attached to standalone executors");
-        Ok(())
+        tracing::info!(executors = started.executors, cores = started.cores, "attached to standalone executors");
+        Ok(started.cores)
     }
 
     fn block_on<F: std::future::Future>(&self, f: F) -> Result<F::Output> {
@@ -281,7 +296,7 @@ impl Context {
     }
 
     pub fn default_parallelism(&self) -> usize {
-        self.inner.settings.default_parallelism
+        self.inner.default_parallelism.load(Ordering::Relaxed)
     }
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
@@ -387,7 +402,7 @@ impl JobRunner for ContextInner {
         ShuffleId(self.next_shuffle.fetch_add(1, Ordering::Relaxed))
     }
     fn default_parallelism(&self) -> usize {
-        self.settings.default_parallelism
+        self.default_parallelism.load(Ordering::Relaxed)
     }
     fn seed(&self) -> u64 {
         self.settings.seed

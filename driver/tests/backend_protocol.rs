@@ -19,6 +19,7 @@ fn request(address: &str, sha: &str) -> AttachRequest {
         exe_sha256: sha.to_string(),
         memory_bytes: 0,
         connect_timeout: Duration::from_secs(5),
+        register_timeout: Duration::from_secs(30),
         token: String::new(),
         tls: None,
     }

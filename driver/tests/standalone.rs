@@ -2,6 +2,7 @@
 
 use daemon_common::{Daemon, children, free_port, master};
 use ember::prelude::*;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,13 @@ fn entries(dir: &Path) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
+/// The inode of each binary a daemon stores: a second upload would replace
+/// the file (a new inode) even with the same contents.
+fn stored_binaries(daemon: &Daemon) -> Vec<u64> {
+    let dir = std::fs::read_dir(daemon.work.join("binaries")).unwrap();
+    dir.map(|e| e.unwrap().metadata().unwrap().ino()).collect()
+}
+
 #[test]
 fn jobs_run_on_daemon_executors_and_the_binary_is_uploaded_once() {
     let tmp = tempfile::tempdir().unwrap();
@@ -33,8 +41,12 @@ fn jobs_run_on_daemon_executors_and_the_binary_is_uploaded_once() {
         start_daemon(&tmp.path().join("b"), "s3cret", free_port()),
     );
     let secret = secret_file(tmp.path(), "s3cret");
+    let mut first_upload = None;
     for round in 0..2 {
         let ctx = connect(&[&a, &b], &secret).expect("context on the daemons");
+        // Each executor takes all its daemon's cores (--cores 2), as a Spark
+        // standalone executor takes its worker's; parallelism follows.
+        assert_eq!(ctx.default_parallelism(), 4, "round {round}");
         let v = vec![3u64, 4];
         let sums = ctx
             .parallelize((0..1000u64).collect(), 8)
@@ -49,10 +61,26 @@ fn jobs_run_on_daemon_executors_and_the_binary_is_uploaded_once() {
         );
         let pids: Vec<u32> = ctx.parallelize((0..8u32).collect(), 8).map(|_| std::process::id()).collect().unwrap();
         assert!(pids.iter().all(|p| children(a.child.id()).contains(p) || children(b.child.id()).contains(p)));
+        let stored = (stored_binaries(&a), stored_binaries(&b));
+        assert_eq!((stored.0.len(), stored.1.len()), (1, 1), "one stored binary per daemon");
+        // The second application finds the binary stored and does not upload it.
+        assert_eq!(first_upload.get_or_insert(stored.clone()), &stored, "round {round}");
+        assert_eq!(entries(&a.work.join("uploads")) + entries(&b.work.join("uploads")), 0);
     }
-    // One stored binary per daemon, though two applications ran.
-    assert_eq!(entries(&a.work.join("binaries")), 1);
-    assert_eq!(entries(&b.work.join("binaries")), 1);
+}
+
+#[test]
+fn executor_cores_caps_what_is_asked_of_each_daemon() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) =
+        (start_daemon(&tmp.path().join("a"), "c", free_port()), start_daemon(&tmp.path().join("b"), "c", free_port()));
+    let conf = Conf::new().master(&master(&[&a, &b])).set("ember.auth.secretFile", secret_file(tmp.path(), "c"));
+    let ctx = Context::new(conf.clone().set("ember.executor.cores", 1)).unwrap();
+    assert_eq!(ctx.default_parallelism(), 2);
+    drop(ctx);
+    // More than a daemon offers gets what it offers (--cores 2).
+    let ctx = Context::new(conf.set("ember.executor.cores", 8)).unwrap();
+    assert_eq!(ctx.default_parallelism(), 4);
 }
 
 #[test]
@@ -85,6 +113,31 @@ fn an_unreachable_master_is_a_clear_error_within_seconds() {
 }
 
 #[test]
+fn a_daemon_that_accepts_but_never_answers_is_a_clear_error_within_the_network_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    // Accept connections and hold them, answering nothing.
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().take(8).collect();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let conf = Conf::new()
+        .master(&format!("ember://127.0.0.1:{port}"))
+        .set("ember.auth.secretFile", secret_file(tmp.path(), "x"))
+        .set("ember.network.timeout", "2s")
+        .set("ember.executor.heartbeatInterval", "500ms");
+    let start = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(Context::new(conf).err().map(|e| e.to_string())));
+    let err = rx.recv_timeout(Duration::from_secs(15)).expect("an error within 15 s, not a hang").expect("fails");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(err.contains("did not answer within") || err.contains("timed out"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(15), "{:?}", start.elapsed());
+}
+
+#[test]
 fn a_restarted_daemon_starts_from_a_clean_state() {
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path().join("d");
@@ -104,8 +157,15 @@ fn a_restarted_daemon_starts_from_a_clean_state() {
         std::thread::sleep(Duration::from_millis(50));
     }
     drop(ctx);
+    // What a daemon killed mid-run may leave: a backend directory of an
+    // application and a half-written upload.
+    std::fs::create_dir_all(work.join("apps/app-1-0/spill")).unwrap();
+    std::fs::write(work.join("apps/app-1-0/spill/block"), b"stale").unwrap();
+    std::fs::write(work.join("uploads/ticket.part"), b"half a binary").unwrap();
     let daemon = start_daemon(&work, "k", port);
     assert_eq!(entries(&work.join("apps")), 0, "leftovers of the previous run are gone");
+    assert_eq!(entries(&work.join("uploads")), 0, "unfinished uploads are gone");
+    assert_eq!(entries(&work.join("binaries")), 1, "finished binaries are kept");
     let ctx = connect(&[&daemon], &secret).unwrap();
     assert_eq!(ctx.parallelize(vec![1, 2, 3], 2).count().unwrap(), 3);
 }

@@ -39,7 +39,9 @@ fn ember_submit_passes_master_and_settings() {
     let line = stdout.lines().find_map(|l| l.split_once("SUBMITTED ").map(|(_, r)| r.to_string()));
     assert_eq!(
         line.as_deref(),
-        Some("master=LocalCluster { executors: 2, cores: 1 } name=submitted failures=2 seed=11 count=10"),
+        Some(
+            "master=LocalCluster { executors: 2, cores: 1, memory_mb: None } name=submitted failures=2 seed=11 count=10"
+        ),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -127,7 +127,12 @@ fn run(bind: &str) -> Result<(), String> {
         // statuses) back by up to 40 ms; the builder's tcp_nodelay does not
         // apply to a listener we bound ourselves, so set it on the incoming.
         let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-        let mut server = tonic::transport::Server::builder();
+        // HTTP/2 pings find a driver that vanished without closing its
+        // connection (a partition, a host lost): the control stream then
+        // breaks and the backend exits instead of waiting for ever.
+        let mut server = tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(DRIVER_PING_INTERVAL))
+            .http2_keepalive_timeout(Some(DRIVER_PING_TIMEOUT));
         if let Some(tls) = &tls {
             server = server.tls_config(tls.server_config()).map_err(|e| error_chain(&e))?;
         }
@@ -152,6 +157,11 @@ fn run(bind: &str) -> Result<(), String> {
     rt.shutdown_timeout(Duration::from_millis(100));
     result
 }
+
+/// How often a backend pings its driver's connection, and how long an
+/// unanswered ping may wait before the driver counts as gone.
+const DRIVER_PING_INTERVAL: Duration = Duration::from_secs(10);
+const DRIVER_PING_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The TLS identity a daemon passed in the environment, if any.
 fn tls_from_env() -> Result<Option<ExecutorTls>, crate::tls::TlsError> {

@@ -33,8 +33,12 @@ pub struct LaunchSpec {
     pub app_id: String,
     pub exe_sha256: String,
     pub secret: Option<Vec<u8>>,
+    /// Task threads to ask for; 0: all the daemon offers.
     pub cores: usize,
     pub connect_timeout: Duration,
+    /// How long one call may take before the daemon counts as unresponsive
+    /// (`ember.network.timeout`; an upload gets more time per byte).
+    pub call_timeout: Duration,
     /// TLS to the daemons and their backends (`None`: plain TCP).
     pub tls: Option<TlsSettings>,
 }
@@ -108,13 +112,16 @@ fn entry_host(entry: &str) -> &str {
 }
 
 /// Resolves `host:port` entries to every address each name has (a compose
-/// service scaled to N resolves to N containers).
-pub async fn resolve(entries: &[String]) -> Result<Vec<DaemonAddress>, EmberError> {
+/// service scaled to N resolves to N containers), each within `timeout`.
+pub async fn resolve(entries: &[String], timeout: Duration) -> Result<Vec<DaemonAddress>, EmberError> {
     let mut all: Vec<DaemonAddress> = Vec::new();
     for entry in entries {
-        let addrs = tokio::net::lookup_host(entry.as_str())
+        let cannot =
+            |why: String| EmberError::Executor(format!("cannot resolve executor daemon address {entry}: {why}"));
+        let addrs = tokio::time::timeout(timeout, tokio::net::lookup_host(entry.as_str()))
             .await
-            .map_err(|e| EmberError::Executor(format!("cannot resolve executor daemon address {entry}: {e}")))?;
+            .map_err(|_| cannot(format!("no answer within {timeout:?}")))?
+            .map_err(|e| cannot(e.to_string()))?;
         for address in addrs {
             if !all.iter().any(|d| d.address == address) {
                 all.push(DaemonAddress { address, host: entry_host(entry).to_string() });
@@ -152,29 +159,29 @@ pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<Launche
             ))
         })?;
     let mut client = ExecutorDaemonClient::new(channel).max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let nonce = client
-        .challenge(pb::ChallengeRequest {})
-        .await
+    let timeout = spec.call_timeout;
+    let nonce = within(daemon, timeout, client.challenge(pb::ChallengeRequest {}))
+        .await?
         .map_err(|s| call_error(daemon, "answer", s, spec.tls.is_some()))?;
     let nonce = nonce.into_inner().nonce;
     let answer = spec.secret.as_deref().map(|s| proof(s, &nonce, &spec.app_id, &spec.exe_sha256)).unwrap_or_default();
-    let prepared = client
-        .prepare(pb::PrepareRequest {
-            nonce,
-            proof: answer,
-            app_id: spec.app_id.clone(),
-            exe_sha256: spec.exe_sha256.clone(),
-        })
-        .await
+    let prepare =
+        pb::PrepareRequest { nonce, proof: answer, app_id: spec.app_id.clone(), exe_sha256: spec.exe_sha256.clone() };
+    let prepared = within(daemon, timeout, client.prepare(prepare))
+        .await?
         .map_err(|s| daemon_error(daemon, "accept this driver", s))?
         .into_inner();
     if prepared.need_binary {
         let chunks = binary_chunks(&prepared.ticket)?;
-        client.upload(tokio_stream::iter(chunks)).await.map_err(|s| daemon_error(daemon, "store the binary", s))?;
+        let bytes: usize = chunks.iter().map(|c| c.data.len()).sum();
+        within(daemon, timeout + upload_time(bytes), client.upload(tokio_stream::iter(chunks)))
+            .await?
+            .map_err(|s| daemon_error(daemon, "store the binary", s))?;
     }
-    let started = client
-        .start(pb::StartRequest { ticket: prepared.ticket, cores: spec.cores as u32 })
-        .await
+    // Starting waits for the backend to listen (the daemon allows it 30 s).
+    let start = pb::StartRequest { ticket: prepared.ticket, cores: spec.cores as u32 };
+    let started = within(daemon, timeout + Duration::from_secs(30), client.start(start))
+        .await?
         .map_err(|s| daemon_error(daemon, "start a backend", s))?
         .into_inner();
     Ok(LaunchedBackend {
@@ -183,6 +190,24 @@ pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<Launche
         cores: started.cores.max(1) as usize,
         uploaded: prepared.need_binary,
     })
+}
+
+/// `call` to the daemon at `daemon`, or an error naming it once `timeout`
+/// passes (a daemon that accepted the connection but stopped answering).
+async fn within<T>(
+    daemon: SocketAddr,
+    timeout: Duration,
+    call: impl std::future::Future<Output = T>,
+) -> Result<T, EmberError> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .map_err(|_| EmberError::Executor(format!("executor daemon at {daemon} did not answer within {timeout:?}")))
+}
+
+/// Time allowed for uploading `bytes` beyond a call's own timeout: 1 s per
+/// 4 MiB, a slow link's pace.
+fn upload_time(bytes: usize) -> Duration {
+    Duration::from_secs((bytes >> 22) as u64)
 }
 
 /// This executable, in upload chunks (the first carries the ticket).

@@ -124,6 +124,7 @@ impl LocalCluster {
             exe_sha256: s.exe_sha256.clone(),
             memory_bytes: s.memory_bytes,
             connect_timeout: s.timeout,
+            register_timeout: s.timeout,
             token: String::new(),
             tls: None,
         };

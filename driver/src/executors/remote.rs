@@ -49,10 +49,30 @@ pub struct AttachRequest {
     pub exe_sha256: String,
     pub memory_bytes: u64,
     pub connect_timeout: Duration,
+    /// The backend must answer `Hello` with `Registered` within this time.
+    pub register_timeout: Duration,
     /// The token a daemon gave for this backend (empty for local-cluster backends).
     pub token: String,
     /// TLS to the backend, as to the daemon that started it (`None`: plain TCP).
     pub tls: Option<ClientTlsConfig>,
+}
+
+/// Opens the `Attach` stream with `hello_queue` (Hello first) and waits for
+/// the backend's `Registered`.
+async fn register(
+    client: &mut ExecutorBackendClient<tonic::transport::Channel>,
+    hello_queue: mpsc::UnboundedReceiver<pb::DriverMessage>,
+    address: &str,
+) -> Result<(pb::Registered, tonic::Streaming<pb::ExecutorMessage>), EmberError> {
+    let refused = |s: tonic::Status| {
+        EmberError::Executor(format!("executor at {address} refused the application: {}", s.message()))
+    };
+    let mut inbound = client.attach(UnboundedReceiverStream::new(hello_queue)).await.map_err(refused)?.into_inner();
+    match inbound.message().await {
+        Ok(Some(pb::ExecutorMessage { kind: Some(ExecKind::Registered(r)) })) => Ok((r, inbound)),
+        Ok(_) => Err(EmberError::Executor(format!("executor at {address} did not register"))),
+        Err(s) => Err(refused(s)),
+    }
 }
 
 /// Attaches to the backend at `req.address` and starts relaying its messages
@@ -97,21 +117,10 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteEx
         token: req.token.clone(),
     };
     tx.send(message(DriverKind::Hello(hello))).map_err(|_| EmberError::Executor("attach queue closed".into()))?;
-    let response = client
-        .attach(UnboundedReceiverStream::new(rx))
-        .await
-        .map_err(|s| EmberError::Executor(format!("executor at {address} refused the application: {}", s.message())))?;
-    let mut inbound = response.into_inner();
-    let registered = match inbound.message().await {
-        Ok(Some(pb::ExecutorMessage { kind: Some(ExecKind::Registered(r)) })) => r,
-        Ok(_) => return Err(EmberError::Executor(format!("executor at {address} did not register"))),
-        Err(s) => {
-            return Err(EmberError::Executor(format!(
-                "executor at {address} refused the application: {}",
-                s.message()
-            )));
-        }
-    };
+    let (registered, mut inbound) =
+        tokio::time::timeout(req.register_timeout, register(&mut client, rx, &address)).await.map_err(|_| {
+            EmberError::Executor(format!("executor at {address} did not register within {:?}", req.register_timeout))
+        })??;
     let registration =
         Registration { cores: registered.cores.max(1) as usize, address: registered.address, pid: registered.pid };
     let executor = req.executor.clone();

@@ -61,6 +61,8 @@ struct Ticket {
 const TICKET_TTL: Duration = Duration::from_secs(300);
 
 pub struct DaemonService {
+    /// Held (locked) while the daemon runs: one daemon per work directory.
+    _work_dir_lock: std::fs::File,
     config: DaemonConfig,
     auth: Authenticator,
     store: BinaryStore,
@@ -69,12 +71,16 @@ pub struct DaemonService {
 }
 
 impl DaemonService {
+    /// A daemon working in `config.work_dir`, which it locks and clears of a
+    /// previous run's leftovers.
     pub fn new(config: DaemonConfig) -> std::io::Result<Self> {
+        let work_dir_lock = lock_work_dir(&config.work_dir)?;
         let store = BinaryStore::open(&config.work_dir)?;
         let tls_files = config.tls.as_ref().map(|t| t.files().clone());
         let launcher =
             Launcher::new(&config.work_dir, config.host.clone(), config.attach_timeout, config.memory, tls_files)?;
         Ok(DaemonService {
+            _work_dir_lock: work_dir_lock,
             auth: Authenticator::new(config.secret.clone()),
             store,
             launcher,
@@ -88,6 +94,22 @@ impl DaemonService {
         tickets.retain(|_, t| t.issued.elapsed() < TICKET_TTL);
         let t = if consume { tickets.remove(id) } else { tickets.get(id).map(Ticket::clone_of) };
         t.map(|t| (t.app_id, t.exe_sha256)).ok_or_else(|| Status::unauthenticated("unknown or expired ticket"))
+    }
+}
+
+/// Locks `work_dir/daemon.lock`, so that a second daemon given the same
+/// directory refuses to start instead of deleting the first one's files.
+fn lock_work_dir(work_dir: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::create_dir_all(work_dir)?;
+    let path = work_dir.join("daemon.lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::other(format!(
+            "{} is in use by another ember-executor daemon; give each daemon on a host its own --work-dir",
+            work_dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }
 
@@ -144,7 +166,8 @@ impl ExecutorDaemon for DaemonService {
             .store
             .get(&sha)
             .ok_or_else(|| Status::failed_precondition("the binary was not uploaded; call Upload first"))?;
-        let cores = (r.cores as usize).clamp(1, self.config.cores.max(1));
+        let offered = self.config.cores.max(1);
+        let cores = if r.cores == 0 { offered } else { (r.cores as usize).min(offered) };
         let ip = local.map(|a: SocketAddr| a.ip()).unwrap_or([127, 0, 0, 1].into());
         let started = self.launcher.start(&binary, &app_id, cores, ip).await.map_err(Status::internal)?;
         Ok(Response::new(pb::StartResponse {
@@ -155,7 +178,8 @@ impl ExecutorDaemon for DaemonService {
     }
 }
 
-/// Runs the daemon until the process is stopped.
+/// Runs the daemon until the process is stopped; SIGTERM or SIGINT stops it
+/// at once (its backends see their stdin close and exit too).
 pub async fn serve(config: DaemonConfig) -> Result<(), String> {
     let address = format!("{}:{}", config.host, config.port);
     let listener =
@@ -175,9 +199,29 @@ pub async fn serve(config: DaemonConfig) -> Result<(), String> {
         if insecure { " (INSECURE: no authentication)" } else { "" }
     );
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    server
+    let server = server
         .add_service(ExecutorDaemonServer::new(service).max_decoding_message_size(crate::fetch::MAX_MESSAGE_BYTES))
-        .serve_with_incoming(incoming)
-        .await
-        .map_err(|e| e.to_string())
+        .serve_with_incoming(incoming);
+    // Not a graceful drain: a stopping daemon owes its drivers nothing, and
+    // its backends stop as it exits.
+    tokio::select! {
+        served = server => served.map_err(|e| e.to_string()),
+        () = termination() => Ok(()),
+    }
+}
+
+/// Resolves on SIGTERM (`docker compose down`, a Kubernetes pod deletion)
+/// or SIGINT. A daemon is often PID 1 in its container, where signals
+/// without a handler are ignored and a stop would wait out its grace period.
+async fn termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (term, int) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    let (Ok(mut term), Ok(mut int)) = (term, int) else {
+        tracing::warn!("cannot handle SIGTERM/SIGINT; the daemon stops only when killed");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = int.recv() => tracing::info!("SIGINT: stopping"),
+    }
 }
