@@ -68,19 +68,11 @@ impl Master {
     }
 }
 
-/// Parses a size like `512m`, `2g`, `64k` or `1048576b`; a bare number is MiB
-/// (as Spark's `--executor-memory`).
+/// Parses a size like `512m`, `2g`, `64kb` or `1048576b`; a bare number is
+/// MiB (as Spark's `--executor-memory`). The rules are
+/// [`ember_executor::byte_size`]'s, shared with the executor daemon.
 pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim().to_ascii_lowercase();
-    let (num, mult) = match s.chars().last()? {
-        'b' => (&s[..s.len() - 1], 1u64),
-        'k' => (&s[..s.len() - 1], 1 << 10),
-        'm' => (&s[..s.len() - 1], 1 << 20),
-        'g' => (&s[..s.len() - 1], 1 << 30),
-        't' => (&s[..s.len() - 1], 1 << 40),
-        _ => (&s[..], 1 << 20),
-    };
-    num.trim().parse::<u64>().ok()?.checked_mul(mult)
+    ember_executor::byte_size::parse(s).ok()
 }
 
 /// The configuration keys a program may set, as `key=value` strings.
@@ -473,8 +465,9 @@ mod tests {
         assert_eq!(parse_size("512m"), Some(512 << 20));
         assert_eq!(parse_size("2g"), Some(2 << 30));
         assert_eq!(parse_size("100"), Some(100 << 20));
-        assert_eq!(parse_size("64kb"), None);
+        assert_eq!(parse_size("64kb"), Some(64 << 10));
         assert_eq!(parse_size("12b"), Some(12));
+        assert_eq!(parse_size("2x"), None);
     }
 
     #[test]

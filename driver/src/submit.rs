@@ -8,6 +8,7 @@
 //! this process's place (exec): the driver runs where ember-submit runs.
 
 use crate::conf::Conf;
+use ember_executor::byte_size;
 use ember_rdd::EmberError;
 use std::path::{Path, PathBuf};
 
@@ -43,8 +44,7 @@ impl SubmitArgs {
             conf = conf.set("ember.app.name", n);
         }
         if let Some(m) = &self.executor_memory {
-            crate::conf::parse_size(m)
-                .ok_or_else(|| EmberError::Config(format!("--executor-memory {m}: not a size like 512m or 2g")))?;
+            byte_size::parse(m).map_err(|e| EmberError::Config(format!("--executor-memory {m}: {e}")))?;
             conf = conf.set("ember.executor.memory", m);
         }
         if let Some(c) = self.executor_cores {

@@ -12,9 +12,12 @@
 //! - the [`daemon`] (`ember-executor`) starts backends for authenticated
 //!   drivers on standing clusters, over TLS when started with certificates
 //!   ([`tls`]).
+//!
+//! [`byte_size`] parses sizes such as `2g` for the daemon and the driver alike.
 
 pub mod backend;
 pub mod block_manager;
+pub mod byte_size;
 pub mod daemon;
 pub mod env;
 pub mod fetch;
