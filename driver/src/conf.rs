@@ -1,8 +1,11 @@
 //! Configuration: Spark-style string keys (`ember.task.maxFailures`) parsed
 //! into a typed, validated [`Settings`] when a context starts.
 //!
-//! Precedence, highest first: values set by the program, then `EMBER_MASTER`
-//! for the master, then defaults.
+//! Precedence, highest first: values set by the program, then those
+//! `ember-submit` passed in `EMBER_CONF` (its flags over its properties
+//! file), then `EMBER_MASTER` for the master, then defaults.
+
+pub mod properties;
 
 use ember_executor::tls::{TrustRoots, check_server_name};
 use ember_rdd::EmberError;
@@ -162,22 +165,12 @@ impl Conf {
         Ok(Duration::from_millis(self.parsed(key, default)?))
     }
 
-    /// Parses `key=value` lines (blank lines and `#` comments skipped), as
-    /// in a properties file or `EMBER_CONF`; `origin` names the source in errors.
+    /// Parses a properties text (a properties file or `EMBER_CONF`) with the
+    /// rules of Java's `.properties` that such files use: `#`/`!` comments,
+    /// `key=value`, `key:value` or `key value`; see [`properties`] for the
+    /// rules and what is not supported. `origin` names the source in errors.
     pub fn parse_properties(text: &str, origin: &str) -> Result<Conf, EmberError> {
-        let mut conf = Conf::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (k, v) = line
-                .split_once('=')
-                .or_else(|| line.split_once(char::is_whitespace))
-                .ok_or_else(|| EmberError::Config(format!("{origin}:{}: expected key=value, got '{line}'", i + 1)))?;
-            conf = conf.set(k.trim(), v.trim());
-        }
-        Ok(conf)
+        Ok(properties::parse(text, origin)?.into_iter().fold(Conf::new(), |conf, (k, v)| conf.set(k, v)))
     }
 
     /// This configuration over `base`: keys set here win.

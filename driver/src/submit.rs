@@ -77,7 +77,7 @@ impl SubmitArgs {
 
 /// `EMBER_CONF`'s text for a configuration.
 pub fn to_env_text(conf: &Conf) -> String {
-    conf.entries().map(|(k, v)| format!("{k}={v}\n")).collect()
+    conf.entries().map(|(k, v)| format!("{}={v}\n", crate::conf::properties::escape_key(k))).collect()
 }
 
 /// Why an application binary cannot be run, if it cannot.
@@ -113,7 +113,12 @@ mod tests {
         let args = SubmitArgs {
             master: Some("local[3]".into()),
             executor_memory: Some("1g".into()),
-            conf: vec!["ember.seed=5".into(), "ember.tls.enabled=true".into(), "ember.tls.caFile=/ca.pem".into()],
+            conf: vec![
+                "ember.seed=5".into(),
+                "ember.tls.enabled=true".into(),
+                "ember.tls.caFile=/ca.pem".into(),
+                "app.a:b c=d e".into(),
+            ],
             properties_file: Some(file),
             ..Default::default()
         };
@@ -127,6 +132,8 @@ mod tests {
         assert_eq!(passed.get("ember.seed"), Some("5"));
         assert_eq!(passed.get("ember.tls.enabled"), Some("true"));
         assert_eq!(passed.get("ember.tls.caFile"), Some("/ca.pem"));
+        // A key with a separator in it reaches the program whole.
+        assert_eq!(passed.get("app.a:b c"), Some("d e"));
     }
 
     #[test]
