@@ -7,6 +7,7 @@
 
 pub mod properties;
 
+use ember_executor::secret_file;
 use ember_executor::tls::{TrustRoots, check_server_name};
 use ember_rdd::EmberError;
 use std::collections::BTreeMap;
@@ -181,16 +182,20 @@ impl Conf {
         self
     }
 
-    /// The daemons' secret: `ember.auth.secretFile`, else `EMBER_AUTH_SECRET`.
+    /// The daemons' secret: the bytes of `ember.auth.secretFile` less one
+    /// trailing line end (read as the daemon reads `--auth-secret-file`; an
+    /// empty file is an error), else `EMBER_AUTH_SECRET` trimmed (none if empty).
     fn auth_secret(&self) -> Result<Option<Secret>, EmberError> {
-        let secret = match self.get("ember.auth.secretFile") {
-            Some(path) => Some(
-                std::fs::read_to_string(path)
-                    .map_err(|e| EmberError::Config(format!("ember.auth.secretFile={path}: {e}")))?,
-            ),
-            None => std::env::var("EMBER_AUTH_SECRET").ok(),
-        };
-        Ok(secret.map(|s| s.trim().as_bytes().to_vec()).filter(|s| !s.is_empty()).map(Secret))
+        match self.get("ember.auth.secretFile") {
+            Some(path) => secret_file::read(Path::new(path))
+                .map(|s| Some(Secret(s)))
+                .map_err(|e| EmberError::Config(format!("ember.auth.secretFile={path}: {e}"))),
+            None => Ok(std::env::var("EMBER_AUTH_SECRET")
+                .ok()
+                .map(|s| s.trim().as_bytes().to_vec())
+                .filter(|s| !s.is_empty())
+                .map(Secret)),
+        }
     }
 
     /// The settings `ember-submit` passed to this program in `EMBER_CONF`, if any.
@@ -549,5 +554,25 @@ mod tls_tests {
         assert!(e(tls(&ca).set("ember.tls.serverName", "not a name!")).contains("ember.tls.serverName=not a name!"));
         let named = tls(&ca).set("ember.tls.serverName", "executor").validate().unwrap();
         assert_eq!(named.tls.and_then(|t| t.server_name).as_deref(), Some("executor"));
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_file_is_its_bytes_less_one_line_end_and_must_not_be_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        let secret = |contents: &[u8]| {
+            std::fs::write(&path, contents).unwrap();
+            Conf::new().master("local").set("ember.auth.secretFile", path.display()).validate()
+        };
+        let binary = secret(&[0xff, 0x00, b' ', 0x80, b'\r', b'\n']).unwrap().auth_secret.expect("a secret");
+        assert_eq!(binary.expose(), [0xff, 0x00, b' ', 0x80]);
+        assert_eq!(secret(b" s3cret\n\n").unwrap().auth_secret.expect("a secret").expose(), b" s3cret\n");
+        let e = secret(b"\n").unwrap_err().to_string();
+        assert!(e.contains("ember.auth.secretFile=") && e.contains("is empty"), "{e}");
     }
 }

@@ -13,7 +13,8 @@
 //!   drivers on standing clusters, over TLS when started with certificates
 //!   ([`tls`]).
 //!
-//! [`byte_size`] parses sizes such as `2g` for the daemon and the driver alike.
+//! [`byte_size`] parses sizes such as `2g`, and [`secret_file`] reads the
+//! shared secret, for the daemon and the driver alike.
 
 pub mod backend;
 pub mod block_manager;
@@ -21,6 +22,7 @@ pub mod byte_size;
 pub mod daemon;
 pub mod env;
 pub mod fetch;
+pub mod secret_file;
 pub mod service;
 pub mod shuffle_store;
 pub mod task_runner;

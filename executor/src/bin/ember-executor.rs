@@ -7,6 +7,7 @@
 use clap::Parser;
 use ember_executor::byte_size;
 use ember_executor::daemon::{DaemonConfig, serve};
+use ember_executor::secret_file;
 use ember_executor::tls::{ExecutorTls, FLAG_ORIGINS, TlsFiles};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,11 +58,7 @@ fn secret(args: &Args) -> anyhow::Result<Option<Vec<u8>>> {
     unsafe { std::env::remove_var("EMBER_AUTH_SECRET") };
     let secret = match (&args.auth_secret_file, from_env) {
         (Some(path), _) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("--auth-secret-file {}: {e}", path.display()))?
-                .trim()
-                .as_bytes()
-                .to_vec(),
+            secret_file::read(path).map_err(|e| anyhow::anyhow!("--auth-secret-file {}: {e}", path.display()))?,
         ),
         (None, Some(s)) => Some(s.trim().as_bytes().to_vec()),
         (None, None) => None,
