@@ -154,8 +154,12 @@ mod tests {
                 .contains("--executor-memory")
         );
         assert!(bad(SubmitArgs { conf: vec!["novalue".into()], ..Default::default() }).contains("--conf novalue"));
-        assert!(bad(SubmitArgs { executor_cores: Some(0), ..Default::default() }).contains("--executor-cores 0: must be"));
-        assert!(bad(SubmitArgs { num_executors: Some(0), ..Default::default() }).contains("--num-executors 0: must be"));
+        assert!(
+            bad(SubmitArgs { executor_cores: Some(0), ..Default::default() }).contains("--executor-cores 0: must be")
+        );
+        assert!(
+            bad(SubmitArgs { num_executors: Some(0), ..Default::default() }).contains("--num-executors 0: must be")
+        );
         let missing = SubmitArgs { properties_file: Some("/no/such.conf".into()), ..Default::default() };
         assert!(bad(missing).contains("--properties-file /no/such.conf"));
         assert!(check_app(Path::new("/no/such/app")).unwrap_err().to_string().contains("APP_BINARY /no/such/app"));

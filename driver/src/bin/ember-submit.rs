@@ -112,7 +112,10 @@ mod tests {
     fn everything_after_the_app_is_the_programs_with_or_without_a_double_dash() {
         assert_eq!(app_args(&["app"]), Vec::<String>::new());
         assert_eq!(app_args(&["app", "--rows", "10", "-k", "3", "in.txt"]), ["--rows", "10", "-k", "3", "in.txt"]);
-        assert_eq!(app_args(&["app", "--master", "local[2]", "--conf", "a=b"]), ["--master", "local[2]", "--conf", "a=b"]);
+        assert_eq!(
+            app_args(&["app", "--master", "local[2]", "--conf", "a=b"]),
+            ["--master", "local[2]", "--conf", "a=b"]
+        );
         assert_eq!(app_args(&["app", "--", "--rows", "10"]), ["--rows", "10"]);
         assert_eq!(app_args(&["app", "x", "--", "y"]), ["x", "--", "y"]);
         assert_eq!(app_args(&["app", "--help"]), ["--help"]);

@@ -57,9 +57,9 @@ fn secret(args: &Args) -> anyhow::Result<Option<Vec<u8>>> {
     // SAFETY: no other thread exists yet; backends must not inherit the secret.
     unsafe { std::env::remove_var("EMBER_AUTH_SECRET") };
     let secret = match (&args.auth_secret_file, from_env) {
-        (Some(path), _) => Some(
-            secret_file::read(path).map_err(|e| anyhow::anyhow!("--auth-secret-file {}: {e}", path.display()))?,
-        ),
+        (Some(path), _) => {
+            Some(secret_file::read(path).map_err(|e| anyhow::anyhow!("--auth-secret-file {}: {e}", path.display()))?)
+        }
         (None, Some(s)) => Some(s.trim().as_bytes().to_vec()),
         (None, None) => None,
     };
