@@ -1,9 +1,13 @@
 //! Configuration: Spark-style string keys (`ember.task.maxFailures`) parsed
 //! into a typed, validated [`Settings`] when a context starts.
 //!
-//! Precedence, highest first: values set by the program, then `EMBER_MASTER`
-//! for the master, then defaults.
+//! Precedence, highest first: values set by the program, then those
+//! `ember-submit` passed in `EMBER_CONF` (its flags over its properties
+//! file), then `EMBER_MASTER` for the master, then defaults.
 
+pub mod properties;
+
+use ember_executor::secret_file;
 use ember_executor::tls::{TrustRoots, check_server_name};
 use ember_rdd::EmberError;
 use std::collections::BTreeMap;
@@ -78,7 +82,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim().to_ascii_lowercase();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let ms_per_unit: u64 = match unit.trim() {
+    let ms_per_unit: u64 = match unit {
         "" | "ms" => 1,
         "s" => 1_000,
         "m" | "min" => 60_000,
@@ -88,19 +92,11 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     Some(Duration::from_millis(num.parse::<u64>().ok()?.checked_mul(ms_per_unit)?))
 }
 
-/// Parses a size like `512m`, `2g`, `64k` or `1048576b`; a bare number is MiB
-/// (as Spark's `--executor-memory`).
+/// Parses a size like `512m`, `2g`, `64kb` or `1048576b`; a bare number is
+/// MiB (as Spark's `--executor-memory`). The rules are
+/// [`ember_executor::byte_size`]'s, shared with the executor daemon.
 pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim().to_ascii_lowercase();
-    let (num, mult) = match s.chars().last()? {
-        'b' => (&s[..s.len() - 1], 1u64),
-        'k' => (&s[..s.len() - 1], 1 << 10),
-        'm' => (&s[..s.len() - 1], 1 << 20),
-        'g' => (&s[..s.len() - 1], 1 << 30),
-        't' => (&s[..s.len() - 1], 1 << 40),
-        _ => (&s[..], 1 << 20),
-    };
-    num.trim().parse::<u64>().ok()?.checked_mul(mult)
+    ember_executor::byte_size::parse(s).ok()
 }
 
 /// The configuration keys a program may set, as `key=value` strings.
@@ -196,22 +192,12 @@ impl Conf {
         }
     }
 
-    /// Parses `key=value` lines (blank lines and `#` comments skipped), as
-    /// in a properties file or `EMBER_CONF`; `origin` names the source in errors.
+    /// Parses a properties text (a properties file or `EMBER_CONF`) with the
+    /// rules of Java's `.properties` that such files use: `#`/`!` comments,
+    /// `key=value`, `key:value` or `key value`; see [`properties`] for the
+    /// rules and what is not supported. `origin` names the source in errors.
     pub fn parse_properties(text: &str, origin: &str) -> Result<Conf, EmberError> {
-        let mut conf = Conf::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (k, v) = line
-                .split_once('=')
-                .or_else(|| line.split_once(char::is_whitespace))
-                .ok_or_else(|| EmberError::Config(format!("{origin}:{}: expected key=value, got '{line}'", i + 1)))?;
-            conf = conf.set(k.trim(), v.trim());
-        }
-        Ok(conf)
+        Ok(properties::parse(text, origin)?.into_iter().fold(Conf::new(), |conf, (k, v)| conf.set(k, v)))
     }
 
     /// This configuration over `base`: keys set here win.
@@ -222,16 +208,20 @@ impl Conf {
         self
     }
 
-    /// The daemons' secret: `ember.auth.secretFile`, else `EMBER_AUTH_SECRET`.
+    /// The daemons' secret: the bytes of `ember.auth.secretFile` less one
+    /// trailing line end (read as the daemon reads `--auth-secret-file`; an
+    /// empty file is an error), else `EMBER_AUTH_SECRET` trimmed (none if empty).
     fn auth_secret(&self) -> Result<Option<Secret>, EmberError> {
-        let secret = match self.get("ember.auth.secretFile") {
-            Some(path) => Some(
-                std::fs::read_to_string(path)
-                    .map_err(|e| EmberError::Config(format!("ember.auth.secretFile={path}: {e}")))?,
-            ),
-            None => std::env::var("EMBER_AUTH_SECRET").ok(),
-        };
-        Ok(secret.map(|s| s.trim().as_bytes().to_vec()).filter(|s| !s.is_empty()).map(Secret))
+        match self.get("ember.auth.secretFile") {
+            Some(path) => secret_file::read(Path::new(path))
+                .map(|s| Some(Secret(s)))
+                .map_err(|e| EmberError::Config(format!("ember.auth.secretFile={path}: {e}"))),
+            None => Ok(std::env::var("EMBER_AUTH_SECRET")
+                .ok()
+                .map(|s| s.trim().as_bytes().to_vec())
+                .filter(|s| !s.is_empty())
+                .map(Secret)),
+        }
     }
 
     /// The settings `ember-submit` passed to this program in `EMBER_CONF`, if any.
@@ -516,8 +506,9 @@ mod tests {
         assert_eq!(parse_size("512m"), Some(512 << 20));
         assert_eq!(parse_size("2g"), Some(2 << 30));
         assert_eq!(parse_size("100"), Some(100 << 20));
-        assert_eq!(parse_size("64kb"), None);
+        assert_eq!(parse_size("64kb"), Some(64 << 10));
         assert_eq!(parse_size("12b"), Some(12));
+        assert_eq!(parse_size("2x"), None);
     }
 
     #[test]
@@ -526,10 +517,10 @@ mod tests {
         assert_eq!(parse_duration("250"), ms(250));
         assert_eq!(parse_duration("250ms"), ms(250));
         assert_eq!(parse_duration("10s"), ms(10_000));
-        assert_eq!(parse_duration(" 2 m"), ms(120_000));
+        assert_eq!(parse_duration(" 2m "), ms(120_000));
         assert_eq!(parse_duration("2min"), ms(120_000));
         assert_eq!(parse_duration("1H"), ms(3_600_000));
-        for bad in ["", "s", "1.5s", "-1s", "10 seconds", "1d"] {
+        for bad in ["", "s", "1.5s", "-1s", "2 m", "10 seconds", "1d"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
         let s = Conf::new().master("local").set("ember.network.timeout", "2m").validate().unwrap();
@@ -632,5 +623,25 @@ mod tls_tests {
         assert!(e(tls(&ca).set("ember.tls.serverName", "not a name!")).contains("ember.tls.serverName=not a name!"));
         let named = tls(&ca).set("ember.tls.serverName", "executor").validate().unwrap();
         assert_eq!(named.tls.and_then(|t| t.server_name).as_deref(), Some("executor"));
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_file_is_its_bytes_less_one_line_end_and_must_not_be_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        let secret = |contents: &[u8]| {
+            std::fs::write(&path, contents).unwrap();
+            Conf::new().master("local").set("ember.auth.secretFile", path.display()).validate()
+        };
+        let binary = secret(&[0xff, 0x00, b' ', 0x80, b'\r', b'\n']).unwrap().auth_secret.expect("a secret");
+        assert_eq!(binary.expose(), [0xff, 0x00, b' ', 0x80]);
+        assert_eq!(secret(b" s3cret\n\n").unwrap().auth_secret.expect("a secret").expose(), b" s3cret\n");
+        let e = secret(b"\n").unwrap_err().to_string();
+        assert!(e.contains("ember.auth.secretFile=") && e.contains("is empty"), "{e}");
     }
 }

@@ -8,6 +8,7 @@
 //! this process's place (exec): the driver runs where ember-submit runs.
 
 use crate::conf::Conf;
+use ember_executor::byte_size;
 use ember_rdd::EmberError;
 use std::path::{Path, PathBuf};
 
@@ -43,9 +44,13 @@ impl SubmitArgs {
             conf = conf.set("ember.app.name", n);
         }
         if let Some(m) = &self.executor_memory {
-            crate::conf::parse_size(m)
-                .ok_or_else(|| EmberError::Config(format!("--executor-memory {m}: not a size like 512m or 2g")))?;
+            byte_size::parse(m).map_err(|e| EmberError::Config(format!("--executor-memory {m}: {e}")))?;
             conf = conf.set("ember.executor.memory", m);
+        }
+        for (flag, n) in [("--executor-cores", self.executor_cores), ("--num-executors", self.num_executors)] {
+            if n == Some(0) {
+                return Err(EmberError::Config(format!("{flag} 0: must be at least 1")));
+            }
         }
         if let Some(c) = self.executor_cores {
             conf = conf.set("ember.executor.cores", c);
@@ -77,17 +82,21 @@ impl SubmitArgs {
 
 /// `EMBER_CONF`'s text for a configuration.
 pub fn to_env_text(conf: &Conf) -> String {
-    conf.entries().map(|(k, v)| format!("{k}={v}\n")).collect()
+    conf.entries().map(|(k, v)| format!("{}={v}\n", crate::conf::properties::escape_key(k))).collect()
 }
 
-/// Why an application binary cannot be run, if it cannot.
-pub fn check_app(app: &Path) -> Result<(), EmberError> {
+/// Checks that APP_BINARY can be run and returns the path to run it by:
+/// absolute, so that a bare name (`ember-submit kmeans`) is the file `kmeans`
+/// in the current directory, as spark-submit's primary resource is, and never
+/// a program of that name found on `PATH`.
+pub fn check_app(app: &Path) -> Result<PathBuf, EmberError> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(app).map_err(|e| EmberError::Config(format!("APP_BINARY {}: {e}", app.display())))?;
+    let bad = |e: &dyn std::fmt::Display| EmberError::Config(format!("APP_BINARY {}: {e}", app.display()));
+    let meta = std::fs::metadata(app).map_err(|e| bad(&e))?;
     if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
         return Err(EmberError::Config(format!("APP_BINARY {} is not an executable file", app.display())));
     }
-    Ok(())
+    std::path::absolute(app).map_err(|e| bad(&e))
 }
 
 /// Whether an ELF executable needs a dynamic loader (so would not run in a
@@ -113,7 +122,12 @@ mod tests {
         let args = SubmitArgs {
             master: Some("local[3]".into()),
             executor_memory: Some("1g".into()),
-            conf: vec!["ember.seed=5".into(), "ember.tls.enabled=true".into(), "ember.tls.caFile=/ca.pem".into()],
+            conf: vec![
+                "ember.seed=5".into(),
+                "ember.tls.enabled=true".into(),
+                "ember.tls.caFile=/ca.pem".into(),
+                "app.a:b c=d e".into(),
+            ],
             properties_file: Some(file),
             ..Default::default()
         };
@@ -127,6 +141,8 @@ mod tests {
         assert_eq!(passed.get("ember.seed"), Some("5"));
         assert_eq!(passed.get("ember.tls.enabled"), Some("true"));
         assert_eq!(passed.get("ember.tls.caFile"), Some("/ca.pem"));
+        // A key with a separator in it reaches the program whole.
+        assert_eq!(passed.get("app.a:b c"), Some("d e"));
     }
 
     #[test]
@@ -138,6 +154,12 @@ mod tests {
                 .contains("--executor-memory")
         );
         assert!(bad(SubmitArgs { conf: vec!["novalue".into()], ..Default::default() }).contains("--conf novalue"));
+        assert!(
+            bad(SubmitArgs { executor_cores: Some(0), ..Default::default() }).contains("--executor-cores 0: must be")
+        );
+        assert!(
+            bad(SubmitArgs { num_executors: Some(0), ..Default::default() }).contains("--num-executors 0: must be")
+        );
         let missing = SubmitArgs { properties_file: Some("/no/such.conf".into()), ..Default::default() };
         assert!(bad(missing).contains("--properties-file /no/such.conf"));
         assert!(check_app(Path::new("/no/such/app")).unwrap_err().to_string().contains("APP_BINARY /no/such/app"));

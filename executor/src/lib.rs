@@ -12,12 +12,17 @@
 //! - the [`daemon`] (`ember-executor`) starts backends for authenticated
 //!   drivers on standing clusters, over TLS when started with certificates
 //!   ([`tls`]).
+//!
+//! [`byte_size`] parses sizes such as `2g`, and [`secret_file`] reads the
+//! shared secret, for the daemon and the driver alike.
 
 pub mod backend;
 pub mod block_manager;
+pub mod byte_size;
 pub mod daemon;
 pub mod env;
 pub mod fetch;
+pub mod secret_file;
 pub mod service;
 pub mod shuffle_store;
 pub mod task_runner;

@@ -47,6 +47,20 @@ fn no_secret_is_refused_unless_insecure_is_asked_for() {
 }
 
 #[test]
+fn a_secret_file_may_hold_any_bytes_but_not_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("binary");
+    std::fs::write(&binary, [0xff, 0x00, 0x80, b'\n']).unwrap();
+    // The secret is read, so the next check is the one that refuses.
+    let err = refused(&["--auth-secret-file", binary.to_str().unwrap(), "--cores", "0"], None);
+    assert!(err.contains("--cores must be at least 1"), "{err}");
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let err = refused(&["--auth-secret-file", empty.to_str().unwrap()], None);
+    assert!(err.contains(&format!("--auth-secret-file {}: the file is empty", empty.display())), "{err}");
+}
+
+#[test]
 fn bad_flags_are_named() {
     let err = refused(&["--memory", "2x"], Some("k"));
     assert!(err.contains("--memory 2x: not a size like 512m or 2g"), "{err}");

@@ -5,7 +5,9 @@
 //!  [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]`
 
 use clap::Parser;
+use ember_executor::byte_size;
 use ember_executor::daemon::{DaemonConfig, serve};
+use ember_executor::secret_file;
 use ember_executor::tls::{ExecutorTls, FLAG_ORIGINS, TlsFiles};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,29 +52,14 @@ struct Args {
     tls_ca: Option<PathBuf>,
 }
 
-fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim().to_ascii_lowercase();
-    let (num, mult) = match s.chars().last()? {
-        'k' => (&s[..s.len() - 1], 1u64 << 10),
-        'm' => (&s[..s.len() - 1], 1 << 20),
-        'g' => (&s[..s.len() - 1], 1 << 30),
-        _ => (&s[..], 1 << 20),
-    };
-    num.parse::<u64>().ok()?.checked_mul(mult)
-}
-
 fn secret(args: &Args) -> anyhow::Result<Option<Vec<u8>>> {
     let from_env = std::env::var("EMBER_AUTH_SECRET").ok();
     // SAFETY: no other thread exists yet; backends must not inherit the secret.
     unsafe { std::env::remove_var("EMBER_AUTH_SECRET") };
     let secret = match (&args.auth_secret_file, from_env) {
-        (Some(path), _) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("--auth-secret-file {}: {e}", path.display()))?
-                .trim()
-                .as_bytes()
-                .to_vec(),
-        ),
+        (Some(path), _) => {
+            Some(secret_file::read(path).map_err(|e| anyhow::anyhow!("--auth-secret-file {}: {e}", path.display()))?)
+        }
         (None, Some(s)) => Some(s.trim().as_bytes().to_vec()),
         (None, None) => None,
     };
@@ -98,7 +85,7 @@ fn main() -> std::process::ExitCode {
         let args = Args::parse();
         let secret = secret(&args)?;
         let memory = match &args.memory {
-            Some(m) => parse_size(m).ok_or_else(|| anyhow::anyhow!("--memory {m}: not a size like 512m or 2g"))?,
+            Some(m) => byte_size::parse(m).map_err(|e| anyhow::anyhow!("--memory {m}: {e}"))?,
             None => 0,
         };
         let cores = args.cores.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));

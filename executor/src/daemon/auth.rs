@@ -66,7 +66,9 @@ impl Authenticator {
         if constant_time_eq(&proof(secret, nonce, app_id, exe_sha256), answer) {
             Ok(())
         } else {
-            Err("wrong secret: the driver's EMBER_AUTH_SECRET does not match this daemon's".into())
+            Err("wrong secret: the driver's secret (its ember.auth.secretFile, else EMBER_AUTH_SECRET) is missing \
+                 or does not match this daemon's"
+                .into())
         }
     }
 }
@@ -80,7 +82,11 @@ mod tests {
         let auth = Authenticator::new(Some(b"s3cret".to_vec()));
         let nonce = auth.challenge();
         let good = proof(b"s3cret", &nonce, "app", "abc");
-        assert!(auth.verify(&nonce, &proof(b"other", &nonce, "app", "abc"), "app", "abc").is_err());
+        let wrong = auth.verify(&nonce, &proof(b"other", &nonce, "app", "abc"), "app", "abc").unwrap_err();
+        assert!(wrong.contains("ember.auth.secretFile, else EMBER_AUTH_SECRET"), "{wrong}");
+        // A driver without a secret answers nothing.
+        let nonce = auth.challenge();
+        assert!(auth.verify(&nonce, b"", "app", "abc").unwrap_err().contains("is missing or does not match"));
         // The failed attempt consumed the nonce.
         assert!(auth.verify(&nonce, &good, "app", "abc").is_err());
         let nonce = auth.challenge();
