@@ -2,9 +2,12 @@
 # Runs a standing Ember cluster with docker-compose on this machine.
 #
 #   deploy/cluster.sh up N                  build the image and start N executors
-#   deploy/cluster.sh submit APP [ARGS...]  run a driver program against the cluster
+#   deploy/cluster.sh submit [OPTIONS] APP [ARGS...]
+#                                           run a driver program against the cluster
 #                                           (APP: a static binary's path, or an example
-#                                           name such as kmeans); its stdout is the program's
+#                                           name such as kmeans); its stdout is the program's.
+#                                           OPTIONS are ember-submit's (--conf k=v,
+#                                           --executor-cores N, --num-executors N, ...)
 #   deploy/cluster.sh scale N               change the number of executors
 #   deploy/cluster.sh kill-executor I       SIGKILL executor container I (1-based)
 #   deploy/cluster.sh logs                  the executors' logs
@@ -65,19 +68,36 @@ case "$cmd" in
     "${compose[@]}" up -d --no-recreate --scale "executor=$n" >&2
     ;;
   submit)
-    app="${1:?submit APP [ARGS...]}"; shift
+    # ember-submit's own options come first (each --flag VALUE or --flag=VALUE).
+    opts=()
+    while [ $# -gt 0 ] && [[ "$1" == --* ]]; do
+      case "$1" in
+        --master|--master=*) die "submit: the master is the compose cluster (ember://executor:7077)" ;;
+        --*=*) opts+=("$1"); shift ;;
+        *) [ $# -ge 2 ] || die "submit: $1 needs a value"; opts+=("$1" "$2"); shift 2 ;;
+      esac
+    done
+    app="${1:?submit [OPTIONS] APP [ARGS...]}"; shift
     if [ ! -f "$app" ]; then
       [ -x "$bin_dir/$app" ] || die "submit: '$app' is neither a file nor a built example (looked in $bin_dir)"
       app="$bin_dir/$app"
     fi
     app="$(cd "$(dirname "$app")" && pwd)/$(basename "$app")"
-    docker run --rm -i --network "${project}_default" \
+    # The repository's conf/ember-defaults.conf, if any, is the defaults file.
+    conf_mount=()
+    if [ -f "$root/conf/ember-defaults.conf" ]; then
+      conf_mount=(-v "$root/conf:/conf:ro" -e EMBER_CONF_DIR=/conf)
+    fi
+    # Labelled with the project, so that `down` removes a driver left running.
+    docker run --rm -i --network "${project}_default" --label "ember.project=$project" \
       -v "$app:/app/$(basename "$app"):ro" \
       -v "$EMBER_SECRET_FILE:/run/secrets/ember_secret:ro" \
       -v "$EMBER_DATA_DIR:/data" \
+      ${conf_mount[@]+"${conf_mount[@]}"} \
+      -e EMBER_LOG \
       --entrypoint /ember-submit ember-executor:latest \
       --master "ember://executor:7077" --conf ember.auth.secretFile=/run/secrets/ember_secret \
-      "/app/$(basename "$app")" -- "$@"
+      ${opts[@]+"${opts[@]}"} "/app/$(basename "$app")" -- "$@"
     ;;
   kill-executor)
     i="${1:?kill-executor I}"
@@ -87,10 +107,12 @@ case "$cmd" in
     "${compose[@]}" logs --no-color
     ;;
   down)
+    drivers="$(docker ps -aq --filter "label=ember.project=$project")"
+    [ -z "$drivers" ] || docker rm -f $drivers >/dev/null
     "${compose[@]}" down -v --remove-orphans >&2
     ;;
   *)
-    sed -n '2,17p' "$0" >&2
+    sed -n '2,21p' "$0" >&2
     exit 2
     ;;
 esac

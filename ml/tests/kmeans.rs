@@ -63,6 +63,18 @@ fn local_cluster_gives_the_same_answer_as_local() {
 }
 
 #[test]
+fn a_negative_tolerance_runs_every_iteration() {
+    let (points, _) = data::blobs(local(), 2000, 5, 4, 7, 3).unwrap();
+    let points = points.cache();
+    let converged = kmeans::train(&points, &config(Init::parallel(), 3)).unwrap();
+    assert!(converged.iterations < 50, "well-separated blobs converge early: {}", converged.iterations);
+    let every = KMeansConfig { tolerance: -1.0, max_iterations: 60, ..config(Init::parallel(), 3) };
+    let all = kmeans::train(&points, &every).unwrap();
+    assert_eq!(all.iterations, 60);
+    assert_eq!(all.centers, converged.centers, "iterations past convergence move nothing");
+}
+
+#[test]
 fn cost_and_predictions_match_a_sequential_computation() {
     let (points, _) = data::blobs(local(), 500, 3, 3, 11, 2).unwrap();
     let model = kmeans::train(&points, &config(Init::KMeansPlusPlus, 5)).unwrap();

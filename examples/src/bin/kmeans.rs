@@ -38,8 +38,9 @@ struct Args {
     /// Maximum number of Lloyd iterations.
     #[arg(long, default_value_t = 50)]
     max_iterations: usize,
-    /// Stop when no center moves more than this.
-    #[arg(long, default_value_t = 1e-4)]
+    /// Stop when no center moves more than this (negative: run every one of
+    /// --max-iterations).
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
     tolerance: f64,
     // INPUT, or --rows points in --cols dimensions to generate (200000 × 10); --seed, --partitions.
     #[command(flatten)]

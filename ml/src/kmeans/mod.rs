@@ -43,7 +43,8 @@ pub struct KMeansConfig {
     pub k: usize,
     pub init: Init,
     pub max_iterations: usize,
-    /// Stop when no center moves farther than this.
+    /// Stop when no center moves farther than this (a negative tolerance
+    /// never stops early: every one of `max_iterations` runs).
     pub tolerance: f64,
     pub seed: u64,
 }
