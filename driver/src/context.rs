@@ -46,6 +46,9 @@ pub struct ContextInner {
     default_parallelism: AtomicUsize,
     conf: Conf,
     app_id: String,
+    /// A random secret of this application that its executors present to
+    /// each other when they fetch shuffle blocks.
+    shuffle_token: String,
     events: EventSender,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     next_rdd: AtomicU64,
@@ -103,6 +106,7 @@ impl Context {
             settings,
             conf,
             app_id,
+            shuffle_token: ember_executor::daemon::auth::random_hex(32),
             events,
             runtime: Mutex::new(Some(runtime)),
             next_rdd: AtomicU64::new(0),
@@ -162,6 +166,7 @@ impl Context {
             timeout: s.registration_timeout,
             memory_bytes: s.executor_memory,
             app_id: inner.app_id.clone(),
+            shuffle_token: inner.shuffle_token.clone(),
             exe_sha256: ember_executor::wire::exe_sha256()
                 .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?,
         };
@@ -180,9 +185,9 @@ impl Context {
         let exe = ember_executor::wire::exe_sha256()
             .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?;
         let (settings, app_id, events) = (inner.settings.clone(), inner.app_id.clone(), inner.events.clone());
-        let addresses = addresses.to_vec();
+        let (addresses, token) = (addresses.to_vec(), inner.shuffle_token.clone());
         let started = self.block_on(async move {
-            crate::executors::standalone::start(&addresses, &settings, &app_id, &exe, &events).await
+            crate::executors::standalone::start(&addresses, &settings, &app_id, &token, &exe, &events).await
         })??;
         tracing::info!(executors = started.executors, cores = started.cores, "attached to standalone executors");
         Ok(started.cores)
@@ -441,4 +446,20 @@ impl JobRunner for ContextInner {
         self.accumulators.lock().unwrap_or_else(|p| p.into_inner()).insert(id, merge);
         id
     }
+}
+
+/// Starts an executor backend instead of the program when this process was
+/// launched as one (`EMBER_BACKEND` set), before `main` runs: backends run the
+/// driver's own binary, and must not run the user's `main` (nor, in a test
+/// binary, the test harness). It lives beside `Context::new` so that the
+/// linker, which keeps a library's object files only when something in them
+/// is used, keeps it in every program that starts a context.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static EMBER_BACKEND_HOOK: extern "C" fn() = backend_hook;
+
+#[cfg(target_os = "linux")]
+extern "C" fn backend_hook() {
+    ember_executor::backend::run_if_requested();
 }

@@ -52,17 +52,3 @@ pub mod prelude {
 pub mod extend {
     pub use ember_rdd::*;
 }
-
-/// Starts an executor backend instead of the program when this process was
-/// launched as one (`EMBER_BACKEND` set), before `main` runs: backends run the
-/// driver's own binary, and must not run the user's `main` (nor, in a test
-/// binary, the test harness).
-#[cfg(target_os = "linux")]
-#[used]
-#[unsafe(link_section = ".init_array")]
-static EMBER_BACKEND_HOOK: extern "C" fn() = backend_hook;
-
-#[cfg(target_os = "linux")]
-extern "C" fn backend_hook() {
-    ember_executor::backend::run_if_requested();
-}

@@ -20,6 +20,7 @@ fn request(address: &str, sha: &str) -> AttachRequest {
         memory_bytes: 0,
         connect_timeout: Duration::from_secs(5),
         register_timeout: Duration::from_secs(30),
+        shuffle_token: String::new(),
         token: String::new(),
         tls: None,
     }

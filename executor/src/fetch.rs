@@ -23,14 +23,16 @@ pub struct ShuffleFetcher {
     clients: Mutex<HashMap<String, ExecutorBackendClient<Channel>>>,
     connect_timeout: Duration,
     tls: Option<PeerTls>,
+    /// The application's shuffle token, which peers ask of every fetch.
+    token: String,
 }
 
 /// A failed fetch: the map index it concerns when known, and why.
 pub type FetchError = (Option<usize>, String);
 
 impl ShuffleFetcher {
-    pub fn new(rt: tokio::runtime::Handle, connect_timeout: Duration, tls: Option<PeerTls>) -> Self {
-        ShuffleFetcher { rt, clients: Mutex::new(HashMap::new()), connect_timeout, tls }
+    pub fn new(rt: tokio::runtime::Handle, connect_timeout: Duration, tls: Option<PeerTls>, token: String) -> Self {
+        ShuffleFetcher { rt, clients: Mutex::new(HashMap::new()), connect_timeout, tls, token }
     }
 
     fn client(&self, address: &str) -> Result<ExecutorBackendClient<Channel>, FetchError> {
@@ -69,6 +71,7 @@ impl ShuffleFetcher {
             shuffle_id: shuffle.0,
             reduce_index: reduce as u32,
             map_indices: maps.iter().map(|&m| m as u32).collect(),
+            token: self.token.clone(),
         };
         let result = self.rt.block_on(async move {
             let mut stream = client.fetch_shuffle(request).await.map_err(|s| s.message().to_string())?.into_inner();

@@ -63,6 +63,8 @@ struct Session {
     /// (stage, attempt) -> decoded plan, or why it could not be decoded.
     stages: Mutex<HashMap<(u64, u32), Result<Arc<StageEntry>, TaskError>>>,
     out: mpsc::UnboundedSender<Outgoing>,
+    /// What a peer fetching shuffle blocks must present (from Hello).
+    shuffle_token: String,
 }
 
 pub struct BackendService {
@@ -111,7 +113,12 @@ impl BackendService {
                 size_bytes: u.size_bytes,
             }));
         });
-        let fetcher = ShuffleFetcher::new(self.rt.clone(), Duration::from_secs(5), self.config.peer_tls.clone());
+        let fetcher = ShuffleFetcher::new(
+            self.rt.clone(),
+            Duration::from_secs(5),
+            self.config.peer_tls.clone(),
+            hello.shuffle_token.clone(),
+        );
         let cap = self.config.memory_cap;
         let memory = match (hello.memory_bytes, cap) {
             (asked, 0) => asked,
@@ -125,7 +132,12 @@ impl BackendService {
             on_update,
             Some(fetcher),
         ));
-        let session = Arc::new(Session { env, stages: Mutex::new(HashMap::new()), out });
+        let session = Arc::new(Session {
+            env,
+            stages: Mutex::new(HashMap::new()),
+            out,
+            shuffle_token: hello.shuffle_token.clone(),
+        });
         *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
         (session, out_rx)
     }
@@ -370,6 +382,11 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
     async fn fetch_shuffle(&self, request: Request<pb::FetchShuffleRequest>) -> Result<Response<BlockStream>, Status> {
         let req = request.into_inner();
         let session = self.session().ok_or_else(|| Status::unavailable("no application attached"))?;
+        if !crate::daemon::auth::constant_time_eq(session.shuffle_token.as_bytes(), req.token.as_bytes()) {
+            return Err(Status::permission_denied(
+                "a shuffle fetch without this application's shuffle token (only its own executors may fetch)",
+            ));
+        }
         let shuffle = ShuffleId(req.shuffle_id);
         let mut batches = Vec::new();
         let mut batch = pb::ShuffleBlockBatch::default();

@@ -31,6 +31,8 @@ pub struct LaunchedBackend {
 /// What a driver needs to launch a backend on a daemon.
 pub struct LaunchSpec {
     pub app_id: String,
+    /// The application's shuffle token, given to every backend it attaches.
+    pub shuffle_token: String,
     pub exe_sha256: String,
     pub secret: Option<Vec<u8>>,
     /// Task threads to ask for; 0: all the daemon offers.
@@ -172,8 +174,7 @@ pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<Launche
         .map_err(|s| daemon_error(daemon, "accept this driver", s))?
         .into_inner();
     if prepared.need_binary {
-        let chunks = binary_chunks(&prepared.ticket)?;
-        let bytes: usize = chunks.iter().map(|c| c.data.len()).sum();
+        let (chunks, bytes) = BinaryChunks::open(&prepared.ticket)?;
         within(daemon, timeout + upload_time(bytes), client.upload(tokio_stream::iter(chunks)))
             .await?
             .map_err(|s| daemon_error(daemon, "store the binary", s))?;
@@ -210,27 +211,48 @@ fn upload_time(bytes: usize) -> Duration {
     Duration::from_secs((bytes >> 22) as u64)
 }
 
-/// This executable, in upload chunks (the first carries the ticket).
-fn binary_chunks(ticket: &str) -> Result<Vec<pb::UploadChunk>, EmberError> {
-    let path = std::env::current_exe().map_err(|e| EmberError::Executor(format!("cannot find own executable: {e}")))?;
-    let io = |e: std::io::Error| EmberError::Io { path: path.display().to_string(), error: e };
-    let mut file = std::fs::File::open(&path).map_err(io)?;
-    let mut chunks = Vec::new();
-    loop {
-        let mut buf = vec![0u8; CHUNK_BYTES];
-        let mut filled = 0;
-        while filled < CHUNK_BYTES {
-            let n = file.read(&mut buf[filled..]).map_err(io)?;
-            if n == 0 {
-                break;
+/// This executable as upload chunks (the first carries the ticket), read
+/// from the file as the upload goes, so each upload holds one chunk in
+/// memory. A read error ends the stream early: the daemon then refuses the
+/// upload (its hash is not the announced one) and the error is logged here.
+struct BinaryChunks {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    ticket: Option<String>,
+    done: bool,
+}
+
+impl BinaryChunks {
+    fn open(ticket: &str) -> Result<(BinaryChunks, usize), EmberError> {
+        let path =
+            std::env::current_exe().map_err(|e| EmberError::Executor(format!("cannot find own executable: {e}")))?;
+        let io = |e: std::io::Error| EmberError::Io { path: path.display().to_string(), error: e };
+        let file = std::fs::File::open(&path).map_err(io)?;
+        let bytes = file.metadata().map_err(io)?.len() as usize;
+        Ok((BinaryChunks { file, path, ticket: Some(ticket.to_string()), done: false }, bytes))
+    }
+}
+
+impl Iterator for BinaryChunks {
+    type Item = pb::UploadChunk;
+
+    fn next(&mut self) -> Option<pb::UploadChunk> {
+        if self.done {
+            return None;
+        }
+        let mut data = Vec::with_capacity(CHUNK_BYTES);
+        match (&mut self.file).take(CHUNK_BYTES as u64).read_to_end(&mut data) {
+            Ok(n) if n < CHUNK_BYTES => self.done = true,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(path = %self.path.display(), error = %e, "cannot read own executable for upload");
+                self.done = true;
+                return None;
             }
-            filled += n;
         }
-        buf.truncate(filled);
-        let ticket = if chunks.is_empty() { ticket.to_string() } else { String::new() };
-        chunks.push(pb::UploadChunk { ticket, data: buf });
-        if filled < CHUNK_BYTES {
-            return Ok(chunks);
+        if data.is_empty() && self.ticket.is_none() {
+            return None;
         }
+        Some(pb::UploadChunk { ticket: self.ticket.take().unwrap_or_default(), data })
     }
 }

@@ -85,6 +85,8 @@ pub struct ClusterSpec {
     pub memory_bytes: u64,
     pub app_id: String,
     pub exe_sha256: String,
+    /// The application's shuffle token, given to every backend.
+    pub shuffle_token: String,
 }
 
 struct ClusterState {
@@ -126,6 +128,7 @@ impl LocalCluster {
             connect_timeout: s.timeout,
             register_timeout: s.timeout,
             token: String::new(),
+            shuffle_token: s.shuffle_token.clone(),
             tls: None,
         };
         let (link, reg) = attach(req, events.clone()).await?;

@@ -53,6 +53,8 @@ pub struct AttachRequest {
     pub register_timeout: Duration,
     /// The token a daemon gave for this backend (empty for local-cluster backends).
     pub token: String,
+    /// The application's shuffle token, given to all its backends.
+    pub shuffle_token: String,
     /// TLS to the backend, as to the daemon that started it (`None`: plain TCP).
     pub tls: Option<ClientTlsConfig>,
 }
@@ -115,6 +117,7 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteEx
         exe_sha256: req.exe_sha256.clone(),
         memory_bytes: req.memory_bytes,
         token: req.token.clone(),
+        shuffle_token: req.shuffle_token.clone(),
     };
     tx.send(message(DriverKind::Hello(hello))).map_err(|_| EmberError::Executor("attach queue closed".into()))?;
     let (registered, mut inbound) =

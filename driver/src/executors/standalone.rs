@@ -25,6 +25,7 @@ pub async fn start(
     entries: &[String],
     settings: &Settings,
     app_id: &str,
+    shuffle_token: &str,
     exe_sha256: &str,
     events: &EventSender,
 ) -> Result<Started, EmberError> {
@@ -35,6 +36,7 @@ pub async fn start(
     }
     let spec = Arc::new(LaunchSpec {
         app_id: app_id.to_string(),
+        shuffle_token: shuffle_token.to_string(),
         exe_sha256: exe_sha256.to_string(),
         secret: settings.auth_secret.as_ref().map(|s| s.expose().to_vec()),
         // 0 asks for all of each daemon's cores, as a Spark standalone
@@ -60,6 +62,7 @@ pub async fn start(
                 connect_timeout,
                 register_timeout,
                 token: backend.token,
+                shuffle_token: spec.shuffle_token.clone(),
                 tls: daemon.tls_config(&spec),
             };
             let (link, reg) = attach(req, events.clone()).await?;

@@ -1,0 +1,176 @@
+//! The executor daemon's protocol spoken by hand, as a misbehaving or hostile
+//! client would: an upload that is not the announced binary, tickets forged,
+//! reused or skipped ahead, a backend attached with the wrong token or
+//! another binary's hash, and a shuffle fetch without the application's
+//! shuffle token. Each is refused with an error that names it, and nothing
+//! is stored or left running.
+
+use daemon_common::{Daemon, children, free_port};
+use ember_executor::daemon::auth::proof;
+use ember_proto::v1 as pb;
+use ember_proto::v1::driver_message::Kind as DriverKind;
+use ember_proto::v1::executor_backend_client::ExecutorBackendClient;
+use ember_proto::v1::executor_daemon_client::ExecutorDaemonClient;
+use std::path::Path;
+use tonic::transport::Channel;
+
+mod daemon_common;
+
+const SECRET: &str = "protocol";
+const APP: &str = "app-protocol";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+fn entries(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+async fn client(daemon: &Daemon) -> ExecutorDaemonClient<Channel> {
+    ExecutorDaemonClient::connect(format!("http://127.0.0.1:{}", daemon.port)).await.unwrap()
+}
+
+/// Authenticates for a binary with SHA-256 `sha`; returns the ticket and
+/// whether the daemon wants the binary.
+async fn prepare(client: &mut ExecutorDaemonClient<Channel>, sha: &str) -> pb::PrepareResponse {
+    let nonce = client.challenge(pb::ChallengeRequest {}).await.unwrap().into_inner().nonce;
+    let request = pb::PrepareRequest {
+        proof: proof(SECRET.as_bytes(), &nonce, APP, sha),
+        nonce,
+        app_id: APP.into(),
+        exe_sha256: sha.into(),
+    };
+    client.prepare(request).await.unwrap().into_inner()
+}
+
+fn chunks(ticket: &str, data: &[u8]) -> Vec<pb::UploadChunk> {
+    data.chunks(1 << 20)
+        .enumerate()
+        .map(|(i, d)| pb::UploadChunk { ticket: if i == 0 { ticket.into() } else { String::new() }, data: d.to_vec() })
+        .collect()
+}
+
+/// This test binary and its SHA-256: what the daemon stores and starts as a
+/// backend.
+fn own_binary() -> (Vec<u8>, String) {
+    // This file starts no context itself; naming `Context::new` links in the
+    // hook that makes this binary a backend when the daemon starts it.
+    std::hint::black_box(ember::prelude::Context::new as fn(_) -> _);
+    let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    (bytes, ember_executor::wire::exe_sha256().unwrap())
+}
+
+#[test]
+fn an_upload_that_is_not_the_announced_binary_is_refused_and_not_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = daemon_common::start_daemon(&tmp.path().join("d"), SECRET, free_port(), &[]);
+    runtime().block_on(async {
+        let mut client = client(&daemon).await;
+        let (_, sha) = own_binary();
+        let prepared = prepare(&mut client, &sha).await;
+        assert!(prepared.need_binary);
+        let err = client.upload(tokio_stream::iter(chunks(&prepared.ticket, b"another program"))).await.unwrap_err();
+        assert!(err.message().contains(&format!("not the announced {sha}")), "{}", err.message());
+        assert_eq!(entries(&daemon.work.join("binaries")), 0, "nothing stored");
+        assert_eq!(entries(&daemon.work.join("uploads")), 0, "the partial upload is removed");
+        // Starting on that ticket finds no binary, and starts nothing.
+        let start = pb::StartRequest { ticket: prepared.ticket, cores: 1 };
+        let err = client.start(start).await.unwrap_err();
+        assert!(err.message().contains("the binary was not uploaded"), "{}", err.message());
+        assert!(children(daemon.child.id()).is_empty());
+    });
+}
+
+#[test]
+fn forged_reused_and_skipped_tickets_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = daemon_common::start_daemon(&tmp.path().join("d"), SECRET, free_port(), &[]);
+    runtime().block_on(async {
+        let mut client = client(&daemon).await;
+        let forged = "00".repeat(24);
+        let err = client.upload(tokio_stream::iter(chunks(&forged, b"x"))).await.unwrap_err();
+        assert!(err.message().contains("unknown or expired ticket"), "{}", err.message());
+        let err = client.start(pb::StartRequest { ticket: forged, cores: 1 }).await.unwrap_err();
+        assert!(err.message().contains("unknown or expired ticket"), "{}", err.message());
+
+        let (bytes, sha) = own_binary();
+        let prepared = prepare(&mut client, &sha).await;
+        client.upload(tokio_stream::iter(chunks(&prepared.ticket, &bytes))).await.unwrap();
+        let start = pb::StartRequest { ticket: prepared.ticket, cores: 1 };
+        client.start(start.clone()).await.expect("the first start");
+        let err = client.start(start).await.unwrap_err();
+        assert!(err.message().contains("unknown or expired ticket"), "a ticket is used once: {}", err.message());
+        assert_eq!(children(daemon.child.id()).len(), 1, "one backend, from the first start");
+    });
+}
+
+#[test]
+fn a_backend_refuses_a_driver_with_the_wrong_token_or_another_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = daemon_common::start_daemon(&tmp.path().join("d"), SECRET, free_port(), &[]);
+    runtime().block_on(async {
+        let mut client = client(&daemon).await;
+        let (bytes, sha) = own_binary();
+        let prepared = prepare(&mut client, &sha).await;
+        client.upload(tokio_stream::iter(chunks(&prepared.ticket, &bytes))).await.unwrap();
+        let started = client.start(pb::StartRequest { ticket: prepared.ticket, cores: 1 }).await.unwrap().into_inner();
+        let attach = |token: &str, sha: &str| {
+            let hello = pb::Hello {
+                app_id: APP.into(),
+                executor_id: "exec-0".into(),
+                exe_sha256: sha.into(),
+                memory_bytes: 0,
+                token: token.into(),
+                shuffle_token: String::new(),
+            };
+            let address = format!("http://{}", started.backend_address);
+            async move {
+                let mut backend = ExecutorBackendClient::connect(address).await.unwrap();
+                let first = pb::DriverMessage { kind: Some(DriverKind::Hello(hello)) };
+                match backend.attach(tokio_stream::iter(vec![first])).await {
+                    Ok(response) => response.into_inner().message().await.map(|_| ()),
+                    Err(status) => Err(status),
+                }
+            }
+        };
+        let err = attach("not-the-token", &sha).await.unwrap_err();
+        assert!(err.message().contains("wrong backend token"), "{}", err.message());
+        let err = attach(&started.backend_token, &"ab".repeat(32)).await.unwrap_err();
+        assert!(err.message().contains("executable mismatch"), "{}", err.message());
+        assert!(err.message().contains("executors must run the driver's own binary"), "{}", err.message());
+
+        // Attached as its driver, with the application's shuffle token...
+        let address = format!("http://{}", started.backend_address);
+        let mut backend = ExecutorBackendClient::connect(address).await.unwrap();
+        let hello = pb::Hello {
+            app_id: APP.into(),
+            executor_id: "exec-0".into(),
+            exe_sha256: sha.clone(),
+            memory_bytes: 0,
+            token: started.backend_token.clone(),
+            shuffle_token: "the-apps-shuffle-token".into(),
+        };
+        let (to_backend, outbound) = tokio::sync::mpsc::unbounded_channel();
+        to_backend.send(pb::DriverMessage { kind: Some(DriverKind::Hello(hello)) }).unwrap();
+        let mut inbound = backend
+            .attach(tokio_stream::wrappers::UnboundedReceiverStream::new(outbound))
+            .await
+            .expect("the driver with the right token and binary attaches")
+            .into_inner();
+        inbound.message().await.unwrap().expect("registered");
+        // ...its shuffle blocks are refused to a fetch without that token.
+        let fetch = |token: &str| pb::FetchShuffleRequest {
+            shuffle_id: 0,
+            reduce_index: 0,
+            map_indices: vec![0],
+            token: token.into(),
+        };
+        let err = backend.fetch_shuffle(fetch("")).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::PermissionDenied, "{}", err.message());
+        assert!(err.message().contains("without this application's shuffle token"), "{}", err.message());
+        let err = backend.fetch_shuffle(fetch("the-apps-shuffle-token")).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::NotFound, "past the token check, no such block: {}", err.message());
+        drop(to_backend);
+    });
+}
