@@ -364,6 +364,9 @@ impl Conf {
             tls: self.tls_settings()?,
             ui: self.ui_settings()?,
         };
+        if settings.executor_instances == Some(0) {
+            return Err(EmberError::Config("ember.executor.instances must be at least 1".into()));
+        }
         if settings.max_task_failures == 0 {
             return Err(EmberError::Config("ember.task.maxFailures must be at least 1".into()));
         }
@@ -537,8 +540,10 @@ mod tests {
         assert!(e.contains("ember.task.maxFailures=x"), "{e}");
         let e = Conf::new().master("local").set("ember.executor.memory", "lots").validate().unwrap_err().to_string();
         assert!(e.contains("ember.executor.memory"), "{e}");
-        let e = Conf::new().master("local").set("ember.executor.cores", 0).validate().unwrap_err().to_string();
-        assert!(e.contains("ember.executor.cores must be at least 1"), "{e}");
+        for key in ["ember.executor.cores", "ember.executor.instances", "ember.default.parallelism"] {
+            let e = Conf::new().master("ember://h:1").set(key, 0).validate().unwrap_err().to_string();
+            assert!(e.contains(&format!("{key} must be at least 1")), "{e}");
+        }
         let s = Conf::new().master("local-cluster[2]").set("ember.executor.cores", 2).validate().unwrap();
         assert_eq!(s.master, Master::LocalCluster { executors: 2, cores: 2, memory_mb: None });
         assert_eq!((s.executor_cores, s.default_parallelism, s.executor_memory), (Some(2), None, 0));

@@ -91,7 +91,7 @@ impl Launcher {
                 cmd.env(ENV_TLS_CA, ca);
             }
         }
-        let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let mut child = cmd.spawn().map_err(|e| spawn_error(binary, &e))?;
         let pid = child.id().unwrap_or(0);
         let stdout = child.stdout.take().ok_or("backend has no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
@@ -126,5 +126,44 @@ impl Launcher {
             let _ = std::fs::remove_dir_all(&dir);
         });
         Ok(Started { address, token, pid })
+    }
+}
+
+/// Why `binary` could not be started. A stored binary the kernel reports
+/// as missing lacks its dynamic loader (a dynamically linked program on a
+/// FROM-scratch image): say how to build it.
+fn spawn_error(binary: &Path, e: &std::io::Error) -> String {
+    let hint = if e.kind() == std::io::ErrorKind::NotFound && binary.exists() {
+        " (the program is dynamically linked and this host lacks its loader or libraries: build it fully \
+         static, RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target x86_64-unknown-linux-gnu)"
+    } else {
+        ""
+    };
+    format!("cannot start {}: {e}{hint}", binary.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spawn_error;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_program_whose_loader_is_missing_is_told_to_build_static() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("dynamic");
+        // An ELF-less script whose interpreter does not exist fails as a
+        // dynamic binary without its loader does: ENOENT for a file that exists.
+        std::fs::write(&program, "#!/no/such/loader\n").unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // A fork by another test thread may briefly hold the file open for writing.
+        let e = (0..100)
+            .map(|_| std::process::Command::new(&program).spawn().unwrap_err())
+            .find(|e| e.kind() != std::io::ErrorKind::ExecutableFileBusy)
+            .expect("the script stays busy");
+        let message = spawn_error(&program, &e);
+        assert!(message.contains("build it fully static"), "{message}");
+        let missing = dir.path().join("missing");
+        let e = std::process::Command::new(&missing).spawn().unwrap_err();
+        assert!(!spawn_error(&missing, &e).contains("static"), "a missing file is just missing");
     }
 }
