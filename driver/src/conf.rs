@@ -122,6 +122,10 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("ember.executor.registrationTimeout", "30s (500ms, 10s, 2m; bare numbers are ms)"),
     ("ember.auth.secretFile", "none (else EMBER_AUTH_SECRET): the daemons' shared secret"),
     ("ember.executor.instances", "all (executors to use of an ember:// master)"),
+    (
+        "ember.master.rescanInterval",
+        "5s (resolve an ember:// master again and add executors on daemons without one; 0: never)",
+    ),
     ("ember.tls.enabled", "false (talk TLS to ember:// daemons and their backends)"),
     ("ember.tls.caFile", "none (PEM CA the driver trusts; required with ember.tls.enabled)"),
     ("ember.tls.serverName", "the host of each master address (name to verify in certificates)"),
@@ -360,6 +364,7 @@ impl Conf {
                 Some(_) => Some(self.parsed("ember.executor.instances", 0usize)?),
                 None => None,
             },
+            master_rescan_interval: self.millis("ember.master.rescanInterval", 5000)?,
             auth_secret: self.auth_secret()?,
             tls: self.tls_settings()?,
             ui: self.ui_settings()?,
@@ -409,6 +414,9 @@ pub struct Settings {
     pub executor_cores: Option<usize>,
     /// At most this many executors of an `ember://` master.
     pub executor_instances: Option<usize>,
+    /// How often an `ember://` master's names are resolved again to add
+    /// executors on daemons that have none (zero: never).
+    pub master_rescan_interval: Duration,
     /// The shared secret of `ember://` daemons.
     pub auth_secret: Option<Secret>,
     /// TLS to `ember://` daemons and their backends (`None`: plain TCP).

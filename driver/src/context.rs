@@ -11,6 +11,7 @@
 use crate::conf::{Conf, Master, Settings};
 use crate::executors::local::LocalExecutor;
 use crate::executors::local_cluster::{ClusterSpec, LocalCluster};
+use crate::executors::standalone::AppIdentity;
 use crate::executors::{ExecutorId, LOCAL_EXECUTOR_ID};
 use crate::listener::{Listener, ListenerBus, ListenerEvent, UnixMillis};
 use crate::scheduler::dag::{AccumulatorRegistry, DagScheduler};
@@ -83,7 +84,10 @@ impl Context {
         let listener = ListenerBus::start();
         let accumulators: AccumulatorRegistry = Arc::new(Mutex::new(Default::default()));
         let mut scheduler = DagScheduler::new(settings.clone(), events.clone(), listener.clone(), accumulators.clone());
-        let lost_rx = settings.replace_lost_executors.then(|| {
+        // Lost executors are reported to whatever replaces them: local-cluster
+        // replacements, and the rescans of an ember:// master.
+        let replaces_lost = settings.replace_lost_executors || matches!(settings.master, Master::Cluster { .. });
+        let lost_rx = replaces_lost.then(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             scheduler.report_lost_executors(tx);
             rx
@@ -184,10 +188,13 @@ impl Context {
         let inner = &self.inner;
         let exe = ember_executor::wire::exe_sha256()
             .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?;
-        let (settings, app_id, events) = (inner.settings.clone(), inner.app_id.clone(), inner.events.clone());
-        let (addresses, token) = (addresses.to_vec(), inner.shuffle_token.clone());
+        let app =
+            AppIdentity { app_id: inner.app_id.clone(), shuffle_token: inner.shuffle_token.clone(), exe_sha256: exe };
+        let lost = inner.lost_executors.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let lost = lost.ok_or_else(|| EmberError::Executor("lost executor reports were taken already".into()))?;
+        let (settings, events, addresses) = (inner.settings.clone(), inner.events.clone(), addresses.to_vec());
         let started = self.block_on(async move {
-            crate::executors::standalone::start(&addresses, &settings, &app_id, &token, &exe, &events).await
+            crate::executors::standalone::start(&addresses, &settings, app, &events, lost).await
         })??;
         tracing::info!(executors = started.executors, cores = started.cores, "attached to standalone executors");
         Ok(started.cores)

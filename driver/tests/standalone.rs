@@ -169,3 +169,46 @@ fn a_restarted_daemon_starts_from_a_clean_state() {
     let ctx = connect(&[&daemon], &secret).unwrap();
     assert_eq!(ctx.parallelize(vec![1, 2, 3], 2).count().unwrap(), 3);
 }
+
+/// Whether a job's tasks ran in a backend of `daemon`.
+fn runs_tasks_on(ctx: &Context, daemon: &Daemon) -> bool {
+    let pids = ctx
+        .parallelize((0..32u32).collect(), 16)
+        .map(|_| {
+            // Long enough that every executor's threads take some tasks.
+            std::thread::sleep(Duration::from_millis(20));
+            std::process::id()
+        })
+        .collect()
+        .unwrap();
+    let backends = children(daemon.child.id());
+    pids.iter().any(|p| backends.contains(p))
+}
+
+#[test]
+fn daemons_that_appear_later_get_executors_of_a_running_application() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = start_daemon(&tmp.path().join("a"), "r", free_port());
+    let later_port = free_port();
+    let conf = Conf::new()
+        .master(&format!("ember://127.0.0.1:{},127.0.0.1:{later_port}", a.port))
+        .set("ember.auth.secretFile", secret_file(tmp.path(), "r"))
+        .set("ember.master.rescanInterval", "200ms");
+    // The second daemon is down at start: the application starts on the first.
+    let ctx = Context::new(conf).expect("starts on the daemon that is up");
+    assert_eq!(ctx.parallelize(vec![1, 2, 3], 3).count().unwrap(), 3);
+    let wait_for_tasks_on = |daemon: &Daemon, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !runs_tasks_on(&ctx, daemon) {
+            assert!(Instant::now() < deadline, "{what}: no task ran on it within 60 s");
+        }
+    };
+    let b = start_daemon(&tmp.path().join("b"), "r", later_port);
+    wait_for_tasks_on(&b, "a daemon started after the application");
+    // That daemon dies with its executor; one started again on its address
+    // gets a new executor of the same application.
+    drop(b);
+    let b = start_daemon(&tmp.path().join("b2"), "r", later_port);
+    wait_for_tasks_on(&b, "a daemon back after its executor was lost");
+    assert!(runs_tasks_on(&ctx, &a) || runs_tasks_on(&ctx, &a), "the first daemon's executor still works");
+}

@@ -3,91 +3,216 @@
 //! service scaled to N is N executors); a backend is launched on each daemon
 //! (up to `ember.executor.instances`) and attached to, all concurrently,
 //! over TLS when `ember.tls.enabled`.
+//!
+//! The membership is not fixed at start. Every `ember.master.rescanInterval`
+//! the names are resolved again and a backend is launched on each daemon
+//! that has none of this application's: a daemon that was down at start, a
+//! replica added by scaling the service, or a daemon that came back after
+//! its executor was lost (the scheduler reports losses). This is what a
+//! Spark standalone application gets when a worker joins its cluster.
 
 use super::ExecutorId;
-use super::daemon_client::{LaunchSpec, launch, resolve};
+use super::daemon_client::{DaemonAddress, LaunchSpec, launch, resolve};
 use super::remote::{AttachRequest, attach};
 use crate::conf::Settings;
 use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_rdd::EmberError;
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 
-/// The executors that came up.
+/// The executors that came up at start.
 pub struct Started {
     pub executors: usize,
     /// Their task threads in all.
     pub cores: usize,
 }
 
+/// What launching and attaching an executor needs, shared by the start and
+/// the rescans.
+struct Launcher {
+    spec: LaunchSpec,
+    memory_bytes: u64,
+    register_timeout: Duration,
+    events: EventSender,
+}
+
+impl Launcher {
+    /// Launches a backend on `daemon`, attaches to it as executor `id` and
+    /// tells the scheduler; returns its task threads.
+    async fn add_executor(&self, daemon: &DaemonAddress, id: ExecutorId) -> Result<usize, EmberError> {
+        let spec = &self.spec;
+        let backend = launch(daemon, spec).await?;
+        let req = AttachRequest {
+            address: backend.address.clone(),
+            executor: id.clone(),
+            app_id: spec.app_id.clone(),
+            exe_sha256: spec.exe_sha256.clone(),
+            memory_bytes: self.memory_bytes,
+            connect_timeout: spec.connect_timeout,
+            register_timeout: self.register_timeout,
+            token: backend.token,
+            shuffle_token: spec.shuffle_token.clone(),
+            tls: daemon.tls_config(spec),
+        };
+        let (link, reg) = attach(req, self.events.clone()).await?;
+        tracing::info!(%id, %daemon, backend = %reg.address, uploaded = backend.uploaded, "executor ready");
+        self.events.post(SchedulerEvent::ExecutorAdded {
+            executor: id,
+            link: Arc::new(link),
+            cores: reg.cores,
+            address: backend.address,
+        });
+        Ok(reg.cores)
+    }
+}
+
+/// Which daemon runs which of this application's executors.
+#[derive(Default)]
+struct Membership {
+    by_daemon: HashMap<SocketAddr, ExecutorId>,
+    next_id: usize,
+}
+
+impl Membership {
+    fn new_id(&mut self) -> ExecutorId {
+        self.next_id += 1;
+        ExecutorId(format!("exec-{}", self.next_id - 1))
+    }
+
+    /// Forgets the executor `lost`, so that its daemon may get another.
+    fn forget(&mut self, lost: &ExecutorId) {
+        self.by_daemon.retain(|_, id| id != lost);
+    }
+}
+
 /// Launches and attaches one backend per daemon; fails if none comes up.
+/// Unless `ember.master.rescanInterval` is 0, keeps adding executors on
+/// daemons that appear (see the module doc); `lost` reports the executors
+/// the scheduler lost.
 pub async fn start(
     entries: &[String],
     settings: &Settings,
-    app_id: &str,
-    shuffle_token: &str,
-    exe_sha256: &str,
+    app: AppIdentity,
     events: &EventSender,
+    lost: mpsc::UnboundedReceiver<ExecutorId>,
 ) -> Result<Started, EmberError> {
     let connect_timeout = settings.registration_timeout.min(Duration::from_secs(5));
     let mut daemons = resolve(entries, connect_timeout).await?;
-    if let Some(n) = settings.executor_instances {
-        daemons.truncate(n);
-    }
-    let spec = Arc::new(LaunchSpec {
-        app_id: app_id.to_string(),
-        shuffle_token: shuffle_token.to_string(),
-        exe_sha256: exe_sha256.to_string(),
-        secret: settings.auth_secret.as_ref().map(|s| s.expose().to_vec()),
-        // 0 asks for all of each daemon's cores, as a Spark standalone
-        // executor takes its worker's cores unless spark.executor.cores says.
-        cores: settings.executor_cores.unwrap_or(0),
-        connect_timeout,
-        call_timeout: settings.network_timeout,
-        tls: settings.tls.clone(),
+    let limit = settings.executor_instances.unwrap_or(usize::MAX);
+    daemons.truncate(limit);
+    let launcher = Arc::new(Launcher {
+        spec: LaunchSpec {
+            app_id: app.app_id,
+            shuffle_token: app.shuffle_token,
+            exe_sha256: app.exe_sha256,
+            secret: settings.auth_secret.as_ref().map(|s| s.expose().to_vec()),
+            // 0 asks for all of each daemon's cores, as a Spark standalone
+            // executor takes its worker's cores unless spark.executor.cores says.
+            cores: settings.executor_cores.unwrap_or(0),
+            connect_timeout,
+            call_timeout: settings.network_timeout,
+            tls: settings.tls.clone(),
+        },
+        memory_bytes: settings.executor_memory,
+        register_timeout: settings.registration_timeout,
+        events: events.clone(),
     });
-    let starts = daemons.iter().enumerate().map(|(i, daemon)| {
-        let (spec, events) = (spec.clone(), events.clone());
-        let memory_bytes = settings.executor_memory;
-        let register_timeout = settings.registration_timeout;
-        async move {
-            let backend = launch(daemon, &spec).await?;
-            let id = ExecutorId(format!("exec-{i}"));
-            let req = AttachRequest {
-                address: backend.address.clone(),
-                executor: id.clone(),
-                app_id: spec.app_id.clone(),
-                exe_sha256: spec.exe_sha256.clone(),
-                memory_bytes,
-                connect_timeout,
-                register_timeout,
-                token: backend.token,
-                shuffle_token: spec.shuffle_token.clone(),
-                tls: daemon.tls_config(&spec),
-            };
-            let (link, reg) = attach(req, events.clone()).await?;
-            tracing::info!(%id, %daemon, backend = %reg.address, uploaded = backend.uploaded, "executor ready");
-            events.post(SchedulerEvent::ExecutorAdded {
-                executor: id,
-                link: Arc::new(link),
-                cores: reg.cores,
-                address: backend.address,
-            });
-            Ok::<_, EmberError>(reg.cores)
-        }
-    });
+    let mut membership = Membership::default();
+    let ids: Vec<ExecutorId> = daemons.iter().map(|_| membership.new_id()).collect();
+    let starts = daemons.iter().zip(&ids).map(|(daemon, id)| launcher.add_executor(daemon, id.clone()));
     let results = futures::future::join_all(starts).await;
-    let started = Started {
-        executors: results.iter().filter(|r| r.is_ok()).count(),
-        cores: results.iter().filter_map(|r| r.as_ref().ok()).sum(),
-    };
-    for (daemon, r) in daemons.iter().zip(&results) {
-        if let Err(e) = r {
-            tracing::warn!(%daemon, error = %e, "no executor on this daemon");
+    let mut started = Started { executors: 0, cores: 0 };
+    let mut first_error = None;
+    for ((daemon, id), result) in daemons.iter().zip(ids).zip(results) {
+        match result {
+            Ok(cores) => {
+                started.executors += 1;
+                started.cores += cores;
+                membership.by_daemon.insert(daemon.address, id);
+            }
+            Err(e) => {
+                tracing::warn!(%daemon, error = %e, "no executor on this daemon");
+                first_error.get_or_insert(e);
+            }
         }
     }
-    match results.into_iter().find_map(Result::err) {
-        Some(e) if started.executors == 0 => Err(e),
-        _ => Ok(started),
+    if started.executors == 0
+        && let Some(e) = first_error
+    {
+        return Err(e);
+    }
+    if !settings.master_rescan_interval.is_zero() {
+        let rescan = Rescan { entries: entries.to_vec(), interval: settings.master_rescan_interval, limit };
+        tokio::spawn(rescan.run(launcher, membership, lost));
+    }
+    Ok(started)
+}
+
+/// Who the application is, to the daemons and to its backends.
+pub struct AppIdentity {
+    pub app_id: String,
+    pub shuffle_token: String,
+    pub exe_sha256: String,
+}
+
+/// The periodic search for daemons without an executor of this application.
+struct Rescan {
+    entries: Vec<String>,
+    interval: Duration,
+    /// `ember.executor.instances`: never more live executors than this.
+    limit: usize,
+}
+
+impl Rescan {
+    /// Runs until the scheduler is gone (the context stopped).
+    async fn run(
+        self,
+        launcher: Arc<Launcher>,
+        mut membership: Membership,
+        mut lost: mpsc::UnboundedReceiver<ExecutorId>,
+    ) {
+        let mut tick = tokio::time::interval(self.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                reported = lost.recv() => match reported {
+                    Some(id) => membership.forget(&id),
+                    None => return,
+                },
+                _ = tick.tick() => {
+                    if launcher.events.is_closed() {
+                        return;
+                    }
+                    self.add_missing(&launcher, &mut membership).await;
+                }
+            }
+        }
+    }
+
+    /// Launches an executor on each daemon the names now resolve to that has
+    /// none (concurrently), within the limit.
+    async fn add_missing(&self, launcher: &Launcher, membership: &mut Membership) {
+        let Ok(daemons) = resolve(&self.entries, launcher.spec.connect_timeout).await else {
+            return;
+        };
+        let room = self.limit.saturating_sub(membership.by_daemon.len());
+        let missing: Vec<DaemonAddress> =
+            daemons.into_iter().filter(|d| !membership.by_daemon.contains_key(&d.address)).take(room).collect();
+        let new: Vec<(DaemonAddress, ExecutorId)> = missing.into_iter().map(|d| (d, membership.new_id())).collect();
+        let results = futures::future::join_all(new.iter().map(|(d, id)| launcher.add_executor(d, id.clone()))).await;
+        for ((daemon, id), result) in new.into_iter().zip(results) {
+            match result {
+                Ok(_) => {
+                    tracing::info!(%id, %daemon, "an executor joined on a daemon found by rescanning the master");
+                    membership.by_daemon.insert(daemon.address, id);
+                }
+                // Daemons that stay down are tried at every rescan: quietly.
+                Err(e) => tracing::debug!(%daemon, error = %e, "still no executor on this daemon"),
+            }
+        }
     }
 }

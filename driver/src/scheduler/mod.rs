@@ -87,4 +87,9 @@ impl EventSender {
     pub fn post(&self, event: SchedulerEvent) -> bool {
         self.0.send(event).is_ok()
     }
+
+    /// Whether the scheduler has stopped.
+    pub fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
 }
