@@ -212,3 +212,17 @@ fn daemons_that_appear_later_get_executors_of_a_running_application() {
     wait_for_tasks_on(&b, "a daemon back after its executor was lost");
     assert!(runs_tasks_on(&ctx, &a) || runs_tasks_on(&ctx, &a), "the first daemon's executor still works");
 }
+
+#[test]
+fn a_daemon_reached_at_two_addresses_runs_one_executor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = start_daemon(&tmp.path().join("d"), "two", free_port());
+    // The same IPv4 daemon as itself and as an IPv4-mapped IPv6 address, as
+    // a host name with both an A and an AAAA record would resolve.
+    let master = format!("ember://127.0.0.1:{0},[::ffff:127.0.0.1]:{0}", daemon.port);
+    let conf = Conf::new().master(&master).set("ember.auth.secretFile", secret_file(tmp.path(), "two"));
+    let ctx = Context::new(conf).expect("starts");
+    assert_eq!(ctx.parallelize(vec![1, 2, 3], 3).count().unwrap(), 3);
+    assert_eq!(children(daemon.child.id()).len(), 1, "one backend on the one daemon");
+    assert_eq!(ctx.default_parallelism(), 2, "one executor's 2 cores");
+}

@@ -21,6 +21,8 @@ use tonic::transport::{ClientTlsConfig, Endpoint};
 
 /// A backend a daemon started for us.
 pub struct LaunchedBackend {
+    /// The daemon that started it (its `daemon_id`).
+    pub daemon_id: String,
     pub address: String,
     pub token: String,
     pub cores: usize,
@@ -43,6 +45,16 @@ pub struct LaunchSpec {
     pub call_timeout: Duration,
     /// TLS to the daemons and their backends (`None`: plain TCP).
     pub tls: Option<TlsSettings>,
+    /// The daemons (by `daemon_id`) that run a backend of this application.
+    pub claimed_daemons: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl LaunchSpec {
+    /// Lets the daemon `daemon_id` start another backend of this application
+    /// (its previous one was lost).
+    pub fn release_daemon(&self, daemon_id: &str) {
+        self.claimed_daemons.lock().unwrap_or_else(|p| p.into_inner()).remove(daemon_id);
+    }
 }
 
 /// A daemon to launch on: one address a master entry resolved to.
@@ -136,8 +148,9 @@ pub async fn resolve(entries: &[String], timeout: Duration) -> Result<Vec<Daemon
     Ok(all)
 }
 
-/// Launches one backend on the daemon at `target`.
-pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<LaunchedBackend, EmberError> {
+/// Launches one backend on the daemon at `target`; `None` when that daemon,
+/// reached at another address, already runs one of this application's.
+pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<Option<LaunchedBackend>, EmberError> {
     let daemon = target.address;
     let tls = target.tls_config(spec);
     let endpoint = Endpoint::from_shared(format!("{}://{daemon}", scheme(tls.is_some())))
@@ -161,11 +174,31 @@ pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<Launche
             ))
         })?;
     let mut client = ExecutorDaemonClient::new(channel).max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let timeout = spec.call_timeout;
-    let nonce = within(daemon, timeout, client.challenge(pb::ChallengeRequest {}))
+    let nonce = within(daemon, spec.call_timeout, client.challenge(pb::ChallengeRequest {}))
         .await?
         .map_err(|s| call_error(daemon, "answer", s, spec.tls.is_some()))?;
-    let nonce = nonce.into_inner().nonce;
+    let pb::ChallengeResponse { nonce, daemon_id } = nonce.into_inner();
+    if !spec.claimed_daemons.lock().unwrap_or_else(|p| p.into_inner()).insert(daemon_id.clone()) {
+        tracing::debug!(%daemon, %daemon_id, "this address reaches a daemon already in use");
+        return Ok(None);
+    }
+    let launched = start_backend(client, daemon, spec, nonce, daemon_id.clone()).await;
+    if launched.is_err() {
+        spec.release_daemon(&daemon_id);
+    }
+    launched.map(Some)
+}
+
+/// Authenticates with the daemon's `nonce`, uploads the binary if the
+/// daemon lacks it and starts a backend.
+async fn start_backend(
+    mut client: ExecutorDaemonClient<tonic::transport::Channel>,
+    daemon: SocketAddr,
+    spec: &LaunchSpec,
+    nonce: Vec<u8>,
+    daemon_id: String,
+) -> Result<LaunchedBackend, EmberError> {
+    let timeout = spec.call_timeout;
     let answer = spec.secret.as_deref().map(|s| proof(s, &nonce, &spec.app_id, &spec.exe_sha256)).unwrap_or_default();
     let prepare =
         pb::PrepareRequest { nonce, proof: answer, app_id: spec.app_id.clone(), exe_sha256: spec.exe_sha256.clone() };
@@ -186,6 +219,7 @@ pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<Launche
         .map_err(|s| daemon_error(daemon, "start a backend", s))?
         .into_inner();
     Ok(LaunchedBackend {
+        daemon_id,
         address: started.backend_address,
         token: started.backend_token,
         cores: started.cores.max(1) as usize,

@@ -17,7 +17,7 @@ use super::remote::{AttachRequest, attach};
 use crate::conf::Settings;
 use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_rdd::EmberError;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,12 +39,22 @@ struct Launcher {
     events: EventSender,
 }
 
+/// An executor added on a daemon.
+struct Added {
+    cores: usize,
+    daemon_id: String,
+}
+
 impl Launcher {
     /// Launches a backend on `daemon`, attaches to it as executor `id` and
-    /// tells the scheduler; returns its task threads.
-    async fn add_executor(&self, daemon: &DaemonAddress, id: ExecutorId) -> Result<usize, EmberError> {
+    /// tells the scheduler; `None` when the daemon, reached at another
+    /// address, already runs one of this application's.
+    async fn add_executor(&self, daemon: &DaemonAddress, id: ExecutorId) -> Result<Option<Added>, EmberError> {
         let spec = &self.spec;
-        let backend = launch(daemon, spec).await?;
+        let Some(backend) = launch(daemon, spec).await? else {
+            return Ok(None);
+        };
+        let daemon_id = backend.daemon_id.clone();
         let req = AttachRequest {
             address: backend.address.clone(),
             executor: id.clone(),
@@ -57,7 +67,7 @@ impl Launcher {
             shuffle_token: spec.shuffle_token.clone(),
             tls: daemon.tls_config(spec),
         };
-        let (link, reg) = attach(req, self.events.clone()).await?;
+        let (link, reg) = attach(req, self.events.clone()).await.inspect_err(|_| spec.release_daemon(&daemon_id))?;
         tracing::info!(%id, %daemon, backend = %reg.address, uploaded = backend.uploaded, "executor ready");
         self.events.post(SchedulerEvent::ExecutorAdded {
             executor: id,
@@ -65,14 +75,17 @@ impl Launcher {
             cores: reg.cores,
             address: backend.address,
         });
-        Ok(reg.cores)
+        Ok(Some(Added { cores: reg.cores, daemon_id }))
     }
 }
 
 /// Which daemon runs which of this application's executors.
 #[derive(Default)]
 struct Membership {
-    by_daemon: HashMap<SocketAddr, ExecutorId>,
+    /// Address → (executor, the daemon's `daemon_id`).
+    by_daemon: HashMap<SocketAddr, (ExecutorId, String)>,
+    /// Addresses that reach a daemon already in `by_daemon`.
+    aliases: HashSet<SocketAddr>,
     next_id: usize,
 }
 
@@ -82,9 +95,37 @@ impl Membership {
         ExecutorId(format!("exec-{}", self.next_id - 1))
     }
 
-    /// Forgets the executor `lost`, so that its daemon may get another.
-    fn forget(&mut self, lost: &ExecutorId) {
-        self.by_daemon.retain(|_, id| id != lost);
+    /// Whether `address` has an executor of this application, or reaches a
+    /// daemon that has.
+    fn covers(&self, address: &SocketAddr) -> bool {
+        self.by_daemon.contains_key(address) || self.aliases.contains(address)
+    }
+
+    /// Records what adding an executor at `address` gave.
+    fn record(&mut self, address: SocketAddr, id: ExecutorId, added: Option<Added>) -> usize {
+        match added {
+            Some(Added { cores, daemon_id }) => {
+                self.by_daemon.insert(address, (id, daemon_id));
+                cores
+            }
+            None => {
+                self.aliases.insert(address);
+                0
+            }
+        }
+    }
+
+    /// Forgets the executor `lost`, so that its daemon may get another
+    /// (its aliases are looked at again too).
+    fn forget(&mut self, lost: &ExecutorId, spec: &LaunchSpec) {
+        self.by_daemon.retain(|_, (id, daemon_id)| {
+            let keep = id != lost;
+            if !keep {
+                spec.release_daemon(daemon_id);
+            }
+            keep
+        });
+        self.aliases.clear();
     }
 }
 
@@ -115,6 +156,7 @@ pub async fn start(
             connect_timeout,
             call_timeout: settings.network_timeout,
             tls: settings.tls.clone(),
+            claimed_daemons: Default::default(),
         },
         memory_bytes: settings.executor_memory,
         register_timeout: settings.registration_timeout,
@@ -125,19 +167,26 @@ pub async fn start(
     let starts = daemons.iter().zip(&ids).map(|(daemon, id)| launcher.add_executor(daemon, id.clone()));
     let results = futures::future::join_all(starts).await;
     let mut started = Started { executors: 0, cores: 0 };
-    let mut first_error = None;
+    let mut failures = Vec::new();
     for ((daemon, id), result) in daemons.iter().zip(ids).zip(results) {
         match result {
-            Ok(cores) => {
-                started.executors += 1;
-                started.cores += cores;
-                membership.by_daemon.insert(daemon.address, id);
+            Ok(added) => {
+                started.executors += usize::from(added.is_some());
+                started.cores += membership.record(daemon.address, id, added);
             }
-            Err(e) => {
-                tracing::warn!(%daemon, error = %e, "no executor on this daemon");
-                first_error.get_or_insert(e);
-            }
+            Err(e) => failures.push((daemon, e)),
         }
+    }
+    let mut first_error = None;
+    for (daemon, e) in failures {
+        // A name's other addresses (localhost's ::1 beside 127.0.0.1, when
+        // the daemon listens on IPv4 only) need no warning once one served.
+        if daemons.iter().any(|d| d.host == daemon.host && membership.covers(&d.address)) {
+            tracing::debug!(%daemon, error = %e, "no executor at this address of a daemon's name");
+        } else {
+            tracing::warn!(%daemon, error = %e, "no executor on this daemon");
+        }
+        first_error.get_or_insert(e);
     }
     if started.executors == 0
         && let Some(e) = first_error
@@ -180,7 +229,7 @@ impl Rescan {
         loop {
             tokio::select! {
                 reported = lost.recv() => match reported {
-                    Some(id) => membership.forget(&id),
+                    Some(id) => membership.forget(&id, &launcher.spec),
                     None => return,
                 },
                 _ = tick.tick() => {
@@ -201,14 +250,16 @@ impl Rescan {
         };
         let room = self.limit.saturating_sub(membership.by_daemon.len());
         let missing: Vec<DaemonAddress> =
-            daemons.into_iter().filter(|d| !membership.by_daemon.contains_key(&d.address)).take(room).collect();
+            daemons.into_iter().filter(|d| !membership.covers(&d.address)).take(room).collect();
         let new: Vec<(DaemonAddress, ExecutorId)> = missing.into_iter().map(|d| (d, membership.new_id())).collect();
         let results = futures::future::join_all(new.iter().map(|(d, id)| launcher.add_executor(d, id.clone()))).await;
         for ((daemon, id), result) in new.into_iter().zip(results) {
             match result {
-                Ok(_) => {
-                    tracing::info!(%id, %daemon, "an executor joined on a daemon found by rescanning the master");
-                    membership.by_daemon.insert(daemon.address, id);
+                Ok(added) => {
+                    if added.is_some() {
+                        tracing::info!(%id, %daemon, "an executor joined on a daemon found by rescanning the master");
+                    }
+                    membership.record(daemon.address, id, added);
                 }
                 // Daemons that stay down are tried at every rescan: quietly.
                 Err(e) => tracing::debug!(%daemon, error = %e, "still no executor on this daemon"),

@@ -68,6 +68,8 @@ pub struct DaemonService {
     store: BinaryStore,
     launcher: Launcher,
     tickets: Mutex<HashMap<String, Ticket>>,
+    /// Random for this run of the daemon (see `ChallengeResponse`).
+    daemon_id: String,
 }
 
 impl DaemonService {
@@ -85,6 +87,7 @@ impl DaemonService {
             store,
             launcher,
             tickets: Mutex::new(HashMap::new()),
+            daemon_id: auth::random_hex(16),
             config,
         })
     }
@@ -122,7 +125,7 @@ impl Ticket {
 #[tonic::async_trait]
 impl ExecutorDaemon for DaemonService {
     async fn challenge(&self, _: Request<pb::ChallengeRequest>) -> Result<Response<pb::ChallengeResponse>, Status> {
-        Ok(Response::new(pb::ChallengeResponse { nonce: self.auth.challenge() }))
+        Ok(Response::new(pb::ChallengeResponse { nonce: self.auth.challenge(), daemon_id: self.daemon_id.clone() }))
     }
 
     async fn prepare(&self, request: Request<pb::PrepareRequest>) -> Result<Response<pb::PrepareResponse>, Status> {
