@@ -50,6 +50,23 @@ ensure_secret() {
   fi
 }
 
+# Waits until N executor daemons say they listen (at most 60 s), so that a
+# driver submitted next finds them all.
+wait_listening() {
+  local n="$1" deadline=$((SECONDS + 60)) up
+  while :; do
+    # Only what each container said since it last started (a restarted
+    # one's earlier lines do not count).
+    up="$(for c in $("${compose[@]}" ps -q executor); do
+            since="$(docker inspect -f '{{.State.StartedAt}}' "$c")"
+            docker logs --since "$since" "$c" 2>&1 | grep -q "ember-executor: listening on" && echo "$c"
+          done | wc -l)"
+    [ "$up" -ge "$n" ] && return 0
+    [ $SECONDS -lt $deadline ] || die "only $up of $n executors listen after 60 s (see: cluster.sh logs)"
+    sleep 0.2
+  done
+}
+
 cmd="${1:-}"; shift || true
 case "$cmd" in
   up)
@@ -62,17 +79,26 @@ case "$cmd" in
     ensure_secret
     mkdir -p "$EMBER_DATA_DIR"
     "${compose[@]}" up -d --scale "executor=$n" >&2
+    wait_listening "$n"
     ;;
   scale)
     n="${1:?scale N}"
     "${compose[@]}" up -d --no-recreate --scale "executor=$n" >&2
+    wait_listening "$n"
     ;;
   submit)
     # ember-submit's own options come first (each --flag VALUE or --flag=VALUE).
     opts=()
+    mounts=()
     while [ $# -gt 0 ] && [[ "$1" == --* ]]; do
       case "$1" in
         --master|--master=*) die "submit: the master is the compose cluster (ember://executor:7077)" ;;
+        --properties-file|--properties-file=*)
+          # A host file: mounted into the driver's container.
+          if [[ "$1" == *=* ]]; then file="${1#*=}"; shift; else [ $# -ge 2 ] || die "submit: $1 needs a value"; file="$2"; shift 2; fi
+          [ -f "$file" ] || die "submit: --properties-file $file: no such file"
+          mounts+=(-v "$(cd "$(dirname "$file")" && pwd)/$(basename "$file"):/run/ember/properties.conf:ro")
+          opts+=(--properties-file /run/ember/properties.conf) ;;
         --*=*) opts+=("$1"); shift ;;
         *) [ $# -ge 2 ] || die "submit: $1 needs a value"; opts+=("$1" "$2"); shift 2 ;;
       esac
@@ -83,17 +109,18 @@ case "$cmd" in
       app="$bin_dir/$app"
     fi
     app="$(cd "$(dirname "$app")" && pwd)/$(basename "$app")"
-    # The repository's conf/ember-defaults.conf, if any, is the defaults file.
-    conf_mount=()
-    if [ -f "$root/conf/ember-defaults.conf" ]; then
-      conf_mount=(-v "$root/conf:/conf:ro" -e EMBER_CONF_DIR=/conf)
+    # The repository's conf/ember-defaults.conf, if any, is the defaults file
+    # (unless EMBER_SUBMIT_NO_DEFAULTS is set, as the CI cluster test does).
+    if [ -f "$root/conf/ember-defaults.conf" ] && [ -z "${EMBER_SUBMIT_NO_DEFAULTS:-}" ]; then
+      mounts+=(-v "$root/conf:/conf:ro" -e EMBER_CONF_DIR=/conf)
     fi
-    # Labelled with the project, so that `down` removes a driver left running.
-    docker run --rm -i --network "${project}_default" --label "ember.project=$project" \
+    # Labelled with the project, so that `down` removes a driver left running;
+    # --init forwards signals to the program (PID 1 would ignore SIGTERM).
+    docker run --rm -i --init --network "${project}_default" --label "ember.project=$project" \
       -v "$app:/app/$(basename "$app"):ro" \
       -v "$EMBER_SECRET_FILE:/run/secrets/ember_secret:ro" \
       -v "$EMBER_DATA_DIR:/data" \
-      ${conf_mount[@]+"${conf_mount[@]}"} \
+      ${mounts[@]+"${mounts[@]}"} \
       -e EMBER_LOG \
       --entrypoint /ember-submit ember-executor:latest \
       --master "ember://executor:7077" --conf ember.auth.secretFile=/run/secrets/ember_secret \
@@ -112,7 +139,7 @@ case "$cmd" in
     "${compose[@]}" down -v --remove-orphans >&2
     ;;
   *)
-    sed -n '2,21p' "$0" >&2
+    sed -n '2,19p' "$0" >&2
     exit 2
     ;;
 esac

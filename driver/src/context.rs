@@ -86,7 +86,8 @@ impl Context {
         let mut scheduler = DagScheduler::new(settings.clone(), events.clone(), listener.clone(), accumulators.clone());
         // Lost executors are reported to whatever replaces them: local-cluster
         // replacements, and the rescans of an ember:// master.
-        let replaces_lost = settings.replace_lost_executors || matches!(settings.master, Master::Cluster { .. });
+        let rescans = matches!(settings.master, Master::Cluster { .. }) && !settings.master_rescan_interval.is_zero();
+        let replaces_lost = settings.replace_lost_executors || rescans;
         let lost_rx = replaces_lost.then(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             scheduler.report_lost_executors(tx);
@@ -190,8 +191,8 @@ impl Context {
             .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?;
         let app =
             AppIdentity { app_id: inner.app_id.clone(), shuffle_token: inner.shuffle_token.clone(), exe_sha256: exe };
+        // Present when the master is rescanned (ember.master.rescanInterval > 0).
         let lost = inner.lost_executors.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let lost = lost.ok_or_else(|| EmberError::Executor("lost executor reports were taken already".into()))?;
         let (settings, events, addresses) = (inner.settings.clone(), inner.events.clone(), addresses.to_vec());
         let started = self.block_on(async move {
             crate::executors::standalone::start(&addresses, &settings, app, &events, lost).await
@@ -461,6 +462,10 @@ impl JobRunner for ContextInner {
 /// binary, the test harness). It lives beside `Context::new` so that the
 /// linker, which keeps a library's object files only when something in them
 /// is used, keeps it in every program that starts a context.
+// SAFETY: an `.init_array` entry is called by the C runtime before `main`
+// with no arguments; `backend_hook` has that signature, and what it runs
+// (reading the environment, then starting the backend and exiting) needs
+// nothing that is set up only in `main`.
 #[cfg(target_os = "linux")]
 #[used]
 #[unsafe(link_section = ".init_array")]

@@ -1,6 +1,6 @@
 //! The executor daemon's protocol spoken by hand, as a misbehaving or hostile
-//! client would: an upload that is not the announced binary, tickets forged,
-//! reused or skipped ahead, a backend attached with the wrong token or
+//! client would: an upload that is not the announced binary (and a start
+//! without one), tickets forged or reused, a backend attached with the wrong token or
 //! another binary's hash, and a shuffle fetch without the application's
 //! shuffle token. Each is refused with an error that names it, and nothing
 //! is stored or left running.
@@ -83,7 +83,7 @@ fn an_upload_that_is_not_the_announced_binary_is_refused_and_not_kept() {
 }
 
 #[test]
-fn forged_reused_and_skipped_tickets_are_refused() {
+fn forged_and_reused_tickets_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let daemon = daemon_common::start_daemon(&tmp.path().join("d"), SECRET, free_port(), &[]);
     runtime().block_on(async {

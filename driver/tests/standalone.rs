@@ -131,10 +131,11 @@ fn a_daemon_that_accepts_but_never_answers_is_a_clear_error_within_the_network_t
     let start = Instant::now();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(Context::new(conf).err().map(|e| e.to_string())));
-    let err = rx.recv_timeout(Duration::from_secs(15)).expect("an error within 15 s, not a hang").expect("fails");
+    let err = rx.recv_timeout(Duration::from_secs(60)).expect("an error within 60 s, not a hang").expect("fails");
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
     assert!(err.contains("did not answer within") || err.contains("timed out"), "{err}");
-    assert!(start.elapsed() < Duration::from_secs(15), "{:?}", start.elapsed());
+    // 2 s per call; hashing this (debug) test binary first takes a while.
+    assert!(start.elapsed() < Duration::from_secs(60), "{:?}", start.elapsed());
 }
 
 #[test]
@@ -225,4 +226,32 @@ fn a_daemon_reached_at_two_addresses_runs_one_executor() {
     assert_eq!(ctx.parallelize(vec![1, 2, 3], 3).count().unwrap(), 3);
     assert_eq!(children(daemon.child.id()).len(), 1, "one backend on the one daemon");
     assert_eq!(ctx.default_parallelism(), 2, "one executor's 2 cores");
+}
+
+#[test]
+fn a_job_fails_once_every_executor_is_lost_and_none_joins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let secret = secret_file(tmp.path(), "gone");
+    for rescan in ["0", "200ms"] {
+        let mut daemon = start_daemon(&tmp.path().join(format!("d{rescan}")), "gone", free_port());
+        let conf = Conf::new()
+            .master(&master(&[&daemon]))
+            .set("ember.auth.secretFile", &secret)
+            .set("ember.master.rescanInterval", rescan)
+            .set("ember.executor.registrationTimeout", "2s");
+        let ctx = Context::new(conf).unwrap();
+        let slow = ctx.parallelize((0..4u32).collect(), 4).map(|x| {
+            std::thread::sleep(Duration::from_secs(60));
+            x
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(slow.count().map_err(|e| e.to_string())));
+        std::thread::sleep(Duration::from_millis(500));
+        daemon.child.kill().unwrap();
+        let err = rx.recv_timeout(Duration::from_secs(30)).expect("the job ends, not hangs").unwrap_err();
+        assert!(err.contains("all executors are lost"), "rescan {rescan}: {err}");
+        if rescan != "0" {
+            assert!(err.contains("none joined within 2s"), "{err}");
+        }
+    }
 }

@@ -159,9 +159,10 @@ fn run(bind: &str) -> Result<(), String> {
 }
 
 /// How often a backend pings its driver's connection, and how long an
-/// unanswered ping may wait before the driver counts as gone.
-const DRIVER_PING_INTERVAL: Duration = Duration::from_secs(10);
-const DRIVER_PING_TIMEOUT: Duration = Duration::from_secs(20);
+/// unanswered ping may wait before the driver counts as gone: generous, so
+/// that a driver busy on a loaded machine is not taken for a vanished one.
+const DRIVER_PING_INTERVAL: Duration = Duration::from_secs(15);
+const DRIVER_PING_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// The TLS identity a daemon passed in the environment, if any.
 fn tls_from_env() -> Result<Option<ExecutorTls>, crate::tls::TlsError> {

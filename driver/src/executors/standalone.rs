@@ -132,13 +132,13 @@ impl Membership {
 /// Launches and attaches one backend per daemon; fails if none comes up.
 /// Unless `ember.master.rescanInterval` is 0, keeps adding executors on
 /// daemons that appear (see the module doc); `lost` reports the executors
-/// the scheduler lost.
+/// the scheduler lost (present exactly when the master is rescanned).
 pub async fn start(
     entries: &[String],
     settings: &Settings,
     app: AppIdentity,
     events: &EventSender,
-    lost: mpsc::UnboundedReceiver<ExecutorId>,
+    lost: Option<mpsc::UnboundedReceiver<ExecutorId>>,
 ) -> Result<Started, EmberError> {
     let connect_timeout = settings.registration_timeout.min(Duration::from_secs(5));
     let mut daemons = resolve(entries, connect_timeout).await?;
@@ -193,7 +193,8 @@ pub async fn start(
     {
         return Err(e);
     }
-    if !settings.master_rescan_interval.is_zero() {
+    // The scheduler reports losses only when the master is rescanned.
+    if let Some(lost) = lost {
         let rescan = Rescan { entries: entries.to_vec(), interval: settings.master_rescan_interval, limit };
         tokio::spawn(rescan.run(launcher, membership, lost));
     }
@@ -245,9 +246,20 @@ impl Rescan {
     /// Launches an executor on each daemon the names now resolve to that has
     /// none (concurrently), within the limit.
     async fn add_missing(&self, launcher: &Launcher, membership: &mut Membership) {
-        let Ok(daemons) = resolve(&self.entries, launcher.spec.connect_timeout).await else {
-            return;
-        };
+        // Each name on its own: one that no longer resolves hides no other.
+        let mut daemons = Vec::new();
+        for entry in &self.entries {
+            match resolve(std::slice::from_ref(entry), launcher.spec.connect_timeout).await {
+                Ok(found) => {
+                    for daemon in found {
+                        if !daemons.iter().any(|known: &DaemonAddress| known.address == daemon.address) {
+                            daemons.push(daemon);
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(%entry, error = %e, "cannot resolve this master entry now"),
+            }
+        }
         let room = self.limit.saturating_sub(membership.by_daemon.len());
         let missing: Vec<DaemonAddress> =
             daemons.into_iter().filter(|d| !membership.covers(&d.address)).take(room).collect();

@@ -22,6 +22,7 @@ impl DagScheduler {
         cores: usize,
         address: String,
     ) {
+        self.executors_gone_since = None;
         for (id, bytes, value) in &self.broadcasts {
             link.put_broadcast(*id, bytes, value);
         }
@@ -99,6 +100,14 @@ impl DagScheduler {
                 e.link.shutdown();
             }
             self.handle_executor_lost(&id, &reason);
+        }
+        let wait = self.settings.registration_timeout;
+        if let Some((since, last)) = &self.executors_gone_since
+            && since.elapsed() > wait
+        {
+            let why = format!("all executors are lost and none joined within {wait:?} (last lost: {last})");
+            self.executors_gone_since = None;
+            self.fail_all_jobs(&why);
         }
     }
 

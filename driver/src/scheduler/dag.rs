@@ -100,6 +100,10 @@ pub struct DagScheduler {
     pub(super) revive_pending: bool,
     /// Told of every lost executor, when someone replaces them.
     pub(super) lost_executor_reports: Option<mpsc::UnboundedSender<ExecutorId>>,
+    /// Since when no executor has been alive, and why the last one was lost,
+    /// while replacements may still come: running jobs wait up to
+    /// `registration_timeout` for one, then fail.
+    pub(super) executors_gone_since: Option<(std::time::Instant, String)>,
 }
 
 /// Shuffle dependencies read by the narrow lineage of `rdd` (the stage's own
@@ -146,6 +150,7 @@ impl DagScheduler {
             block_to_executors: IdMap::default(),
             broadcasts: Vec::new(),
             revive_pending: false,
+            executors_gone_since: None,
             lost_executor_reports: None,
         }
     }

@@ -167,14 +167,21 @@ impl DagScheduler {
             !holders.is_empty()
         });
         self.forget_outputs(executor, None);
-        if self.executors.is_empty() && self.lost_executor_reports.is_none() {
-            let jobs: Vec<JobId> = self.jobs.keys().copied().collect();
-            for job in jobs {
-                self.fail_job(
-                    job,
-                    EmberError::Executor(format!("all executors are lost (last: {executor}: {reason})")),
-                );
+        if self.executors.is_empty() {
+            let last = format!("{executor}: {reason}");
+            if self.lost_executor_reports.is_none() {
+                self.fail_all_jobs(&format!("all executors are lost (last: {last})"));
+            } else {
+                self.executors_gone_since.get_or_insert((std::time::Instant::now(), last));
             }
+        }
+    }
+
+    /// Fails every running job: no executor is left to run it.
+    pub(super) fn fail_all_jobs(&mut self, why: &str) {
+        let jobs: Vec<JobId> = self.jobs.keys().copied().collect();
+        for job in jobs {
+            self.fail_job(job, EmberError::Executor(why.to_string()));
         }
     }
 }
