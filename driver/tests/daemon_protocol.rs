@@ -3,7 +3,8 @@
 //! without one), tickets forged or reused, a backend attached with the wrong token or
 //! another binary's hash, and a shuffle fetch without the application's
 //! shuffle token. Each is refused with an error that names it, and nothing
-//! is stored or left running.
+//! is stored or left running. Neither the daemon's secret nor a wrong one
+//! appears in its log.
 
 use daemon_common::{Daemon, children, free_port};
 use ember_executor::daemon::auth::proof;
@@ -173,4 +174,40 @@ fn a_backend_refuses_a_driver_with_the_wrong_token_or_another_binary() {
         assert_eq!(err.code(), tonic::Code::NotFound, "past the token check, no such block: {}", err.message());
         drop(to_backend);
     });
+}
+
+#[test]
+fn no_secret_appears_in_the_daemons_log() {
+    use ember::prelude::*;
+    let tmp = tempfile::tempdir().unwrap();
+    let (right, wrong) = ("r1ght-secret-never-logged", "wr0ng-secret-never-logged");
+    let log_path = tmp.path().join("daemon.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut daemon =
+        daemon_common::start_daemon_logging_to(&tmp.path().join("d"), right, free_port(), &[], log.into(), "debug");
+    let master = daemon_common::master(&[&daemon]);
+    for (secret, works) in [(wrong, false), (right, true)] {
+        let file = tmp.path().join(secret);
+        std::fs::write(&file, secret).unwrap();
+        let ctx = Context::new(Conf::new().master(&master).set("ember.auth.secretFile", file.display().to_string()));
+        assert_eq!(ctx.is_ok(), works, "{secret}");
+        if let Ok(ctx) = ctx {
+            assert_eq!(
+                ctx.parallelize((0..10u32).collect(), 2)
+                    .map(|x| (x % 2, x))
+                    .reduce_by_key(|a, b| a + b)
+                    .count()
+                    .unwrap(),
+                2
+            );
+        }
+    }
+    daemon.child.kill().unwrap();
+    daemon.child.wait().unwrap();
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logged.contains("refused a driver"), "the log is the daemon's, at debug level: {logged}");
+    assert!(logged.contains("started an executor backend"), "{logged}");
+    for secret in [right, wrong] {
+        assert!(!logged.contains(secret), "{secret} is in the daemon's log");
+    }
 }

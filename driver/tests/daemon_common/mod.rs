@@ -55,14 +55,28 @@ pub fn free_port() -> u16 {
 /// A daemon with `secret` on `port`, working in `work`, with `extra_args`
 /// (e.g. `--tls-cert FILE --tls-key FILE`); returns once it listens.
 pub fn start_daemon(work: &Path, secret: &str, port: u16, extra_args: &[&OsStr]) -> Daemon {
+    start_daemon_logging_to(work, secret, port, extra_args, Stdio::inherit(), "warn")
+}
+
+/// As [`start_daemon`], with the daemon's (and its backends') log going to
+/// `log` at the `EMBER_LOG` level `level`.
+pub fn start_daemon_logging_to(
+    work: &Path,
+    secret: &str,
+    port: u16,
+    extra_args: &[&OsStr],
+    log: Stdio,
+    level: &str,
+) -> Daemon {
     let mut child = Command::new(daemon_binary())
         .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--cores", "2", "--attach-timeout", "20"])
         .arg("--work-dir")
         .arg(work)
         .args(extra_args)
         .env("EMBER_AUTH_SECRET", secret)
-        .env("EMBER_LOG", "warn")
+        .env("EMBER_LOG", level)
         .stdin(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("daemon starts");
     let deadline = Instant::now() + Duration::from_secs(30);
