@@ -211,3 +211,24 @@ fn no_secret_appears_in_the_daemons_log() {
         assert!(!logged.contains(secret), "{secret} is in the daemon's log");
     }
 }
+
+#[test]
+fn a_backend_no_driver_attaches_to_exits_and_is_cleaned_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args: Vec<&std::ffi::OsStr> = ["--attach-timeout", "3"].iter().map(std::ffi::OsStr::new).collect();
+    let daemon = daemon_common::start_daemon(&tmp.path().join("d"), SECRET, free_port(), &args);
+    runtime().block_on(async {
+        let mut client = client(&daemon).await;
+        let (bytes, sha) = own_binary();
+        let prepared = prepare(&mut client, &sha).await;
+        client.upload(tokio_stream::iter(chunks(&prepared.ticket, &bytes))).await.unwrap();
+        client.start(pb::StartRequest { ticket: prepared.ticket, cores: 1 }).await.unwrap();
+    });
+    assert_eq!(children(daemon.child.id()).len(), 1, "a backend waits for its driver");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !children(daemon.child.id()).is_empty() || entries(&daemon.work.join("apps")) > 0 {
+        assert!(std::time::Instant::now() < deadline, "the unattached backend is still there after 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(entries(&daemon.work.join("binaries")), 1, "the binary stays for the next application");
+}

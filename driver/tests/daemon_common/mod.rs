@@ -68,8 +68,12 @@ pub fn start_daemon_logging_to(
     log: Stdio,
     level: &str,
 ) -> Daemon {
+    // 20 s for a driver to attach, unless the test says otherwise.
+    let attach_timeout: &[&str] =
+        if extra_args.iter().any(|a| *a == "--attach-timeout") { &[] } else { &["--attach-timeout", "20"] };
     let mut child = Command::new(daemon_binary())
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--cores", "2", "--attach-timeout", "20"])
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--cores", "2"])
+        .args(attach_timeout)
         .arg("--work-dir")
         .arg(work)
         .args(extra_args)
