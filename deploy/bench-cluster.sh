@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cluster benchmarks, written into BENCHMARKS.md between the cluster markers:
-# time from `cluster.sh up 3` to the end of a 1-task job (an upper bound on the
-# time to its first task), and the k-means iteration time on the compose
+# time from `cluster.sh up 3` (which returns once the 3 daemons listen) to the
+# end of a 1-task job (an upper bound on the time to its first task), and the
+# k-means iteration time on the compose
 # cluster beside local-cluster[3], in the same run.
 set -euo pipefail
 source "$(dirname "$0")/throwaway-cluster.sh" emberbench
@@ -18,8 +19,9 @@ per_iter() { tr ' ' '\n' | awk -F= '$1=="seconds"{s=$2} $1=="init_seconds"{i=$2}
 compose=$("$cluster" submit kmeans "${args[@]}" | per_iter)
 local3=$("$bin/kmeans" --master 'local-cluster[3]' "${args[@]}" | per_iter)
 
+machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
 rows="<!-- cluster -->
-## Cluster (docker-compose, measured $(date -u '+%Y-%m-%d %H:%M UTC') by deploy/bench-cluster.sh)
+## Cluster (docker-compose, measured $(date -u '+%Y-%m-%d %H:%M UTC') by deploy/bench-cluster.sh on ${machine})
 
 | workload | result | reference (same run) |
 |---|---|---|
