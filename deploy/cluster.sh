@@ -50,17 +50,16 @@ ensure_secret() {
   fi
 }
 
-# Waits until N executor daemons say they listen (at most 60 s), so that a
-# driver submitted next finds them all.
+# Waits until N executor daemons accept connections on port 7077 (at most
+# 60 s), so that a driver submitted next finds them all.
 wait_listening() {
-  local n="$1" deadline=$((SECONDS + 60)) up
+  local n="$1" deadline=$((SECONDS + 60)) up ip
   while :; do
-    # Only what each container said since it last started (a restarted
-    # one's earlier lines do not count).
-    up="$(for c in $("${compose[@]}" ps -q executor); do
-            since="$(docker inspect -f '{{.State.StartedAt}}' "$c")"
-            docker logs --since "$since" "$c" 2>&1 | grep -q "ember-executor: listening on" && echo "$c"
-          done | wc -l)"
+    up=0
+    for c in $("${compose[@]}" ps -q executor); do
+      ip="$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$c" | awk '{print $1}')"
+      [ -n "$ip" ] && timeout 1 bash -c "exec 3<>/dev/tcp/$ip/7077" 2>/dev/null && up=$((up + 1))
+    done
     [ "$up" -ge "$n" ] && return 0
     [ $SECONDS -lt $deadline ] || die "only $up of $n executors listen after 60 s (see: cluster.sh logs)"
     sleep 0.2
