@@ -23,6 +23,13 @@ fn submitted_program() {
     );
 }
 
+/// Asserts that the submitted program printed `SUBMITTED <expected>`.
+fn assert_submitted(out: &std::process::Output, expected: &str) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find_map(|l| l.split_once("SUBMITTED ").map(|(_, r)| r.to_string()));
+    assert_eq!(line.as_deref(), Some(expected), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn ember_submit_passes_master_and_settings() {
     let dir = tempfile::tempdir().unwrap();
@@ -36,15 +43,9 @@ fn ember_submit_passes_master_and_settings() {
         .env("EMBER_TEST_SUBMITTED", "1")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().find_map(|l| l.split_once("SUBMITTED ").map(|(_, r)| r.to_string()));
-    assert_eq!(
-        line.as_deref(),
-        Some(
-            "master=LocalCluster { executors: 2, cores: 1, memory_mb: None } name=submitted failures=2 seed=11 count=10"
-        ),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_submitted(
+        &out,
+        "master=LocalCluster { executors: 2, cores: 1, memory_mb: None } name=submitted failures=2 seed=11 count=10",
     );
     let bad = Command::new(env!("CARGO_BIN_EXE_ember-submit")).args(["--master", "yarn", "x"]).output().unwrap();
     assert!(!bad.status.success());
@@ -67,14 +68,7 @@ fn a_bare_app_name_is_the_file_here_and_flags_after_it_are_the_programs() {
         .env("EMBER_TEST_SUBMITTED", "1")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().find_map(|l| l.split_once("SUBMITTED ").map(|(_, r)| r.to_string()));
-    assert_eq!(
-        line.as_deref(),
-        Some("master=Local { threads: 1 } name=ember failures=2 seed=13 count=10"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_submitted(&out, "master=Local { threads: 1 } name=ember failures=2 seed=13 count=10");
     let zero = Command::new(env!("CARGO_BIN_EXE_ember-submit")).args(["--executor-cores", "0", "x"]).output().unwrap();
     assert!(!zero.status.success());
     assert!(String::from_utf8_lossy(&zero.stderr).contains("--executor-cores 0: must be at least 1"));
