@@ -154,6 +154,7 @@ impl Context {
                     link: Arc::new(link),
                     cores: threads,
                     address: String::new(),
+                    max_memory: s.executor_memory,
                 });
                 Ok(threads)
             }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 mod daemon_common;
+mod ui_common;
 
 fn start_daemon(work: &Path, secret: &str, port: u16) -> Daemon {
     daemon_common::start_daemon(work, secret, port, &[])
@@ -254,4 +255,28 @@ fn a_job_fails_once_every_executor_is_lost_and_none_joins() {
             assert!(err.contains("none joined within 2s"), "{err}");
         }
     }
+}
+
+#[test]
+fn a_daemons_memory_cap_bounds_what_the_driver_asks_and_the_ui_shows_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args: Vec<&std::ffi::OsStr> = ["--memory", "64m"].iter().map(std::ffi::OsStr::new).collect();
+    let capped = daemon_common::start_daemon(&tmp.path().join("capped"), "cap", free_port(), &args);
+    let free = start_daemon(&tmp.path().join("free"), "cap", free_port());
+    let conf = Conf::new()
+        .master(&master(&[&capped, &free]))
+        .set("ember.auth.secretFile", secret_file(tmp.path(), "cap"))
+        .set("ember.executor.memory", "1g")
+        .set("ember.ui.port", 0);
+    let ctx = Context::new(conf).unwrap();
+    assert_eq!(ctx.parallelize(vec![1, 2, 3], 2).count().unwrap(), 3);
+    let addr = ctx.ui_address().expect("the UI is on");
+    let path = format!("/api/v1/applications/{}/executors", ctx.app_id());
+    let executors = ui_common::wait_for(Duration::from_secs(30), "two executors in the UI", || {
+        let executors = ui_common::get_json(addr, &path);
+        (executors.as_array().map_or(0, Vec::len) == 2).then_some(executors)
+    });
+    let mut memory: Vec<u64> = executors.as_array().unwrap().iter().map(|e| e["maxMemory"].as_u64().unwrap()).collect();
+    memory.sort();
+    assert_eq!(memory, vec![64 << 20, 1 << 30], "the capped daemon's executor caches at most 64 MiB: {executors}");
 }

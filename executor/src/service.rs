@@ -65,6 +65,8 @@ struct Session {
     out: mpsc::UnboundedSender<Outgoing>,
     /// What a peer fetching shuffle blocks must present (from Hello).
     shuffle_token: String,
+    /// The most bytes this backend caches for it (0 = unlimited).
+    memory_bytes: u64,
 }
 
 pub struct BackendService {
@@ -137,6 +139,7 @@ impl BackendService {
             stages: Mutex::new(HashMap::new()),
             out,
             shuffle_token: hello.shuffle_token.clone(),
+            memory_bytes: memory,
         });
         *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
         (session, out_rx)
@@ -336,6 +339,7 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
                 cores: self.config.cores as u32,
                 pid: std::process::id(),
                 address: self.config.address.clone(),
+                memory_bytes: session.memory_bytes,
             })),
         };
         tx.send(Ok(registered)).await.map_err(|_| Status::cancelled("driver went away"))?;

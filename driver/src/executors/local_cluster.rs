@@ -138,6 +138,7 @@ impl LocalCluster {
             link: Arc::new(link),
             cores: reg.cores,
             address: reg.address,
+            max_memory: reg.memory_bytes,
         });
         Ok(id)
     }

@@ -29,6 +29,8 @@ use tonic::transport::{ClientTlsConfig, Endpoint};
 /// What the driver knows of a backend after registering with it.
 pub struct Registration {
     pub cores: usize,
+    /// The most bytes the backend caches (0 = unlimited).
+    pub memory_bytes: u64,
     pub address: String,
     pub pid: u32,
 }
@@ -124,8 +126,12 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteEx
         tokio::time::timeout(req.register_timeout, register(&mut client, rx, &address)).await.map_err(|_| {
             EmberError::Executor(format!("executor at {address} did not register within {:?}", req.register_timeout))
         })??;
-    let registration =
-        Registration { cores: registered.cores.max(1) as usize, address: registered.address, pid: registered.pid };
+    let registration = Registration {
+        cores: registered.cores.max(1) as usize,
+        memory_bytes: registered.memory_bytes,
+        address: registered.address,
+        pid: registered.pid,
+    };
     let executor = req.executor.clone();
     tokio::spawn(async move {
         let reason = loop {

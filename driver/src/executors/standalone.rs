@@ -74,6 +74,7 @@ impl Launcher {
             link: Arc::new(link),
             cores: reg.cores,
             address: backend.address,
+            max_memory: reg.memory_bytes,
         });
         Ok(Some(Added { cores: reg.cores, daemon_id }))
     }

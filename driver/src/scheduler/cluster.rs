@@ -21,6 +21,7 @@ impl DagScheduler {
         link: Arc<dyn ExecutorLink>,
         cores: usize,
         address: String,
+        max_memory: u64,
     ) {
         self.executors_gone_since = None;
         for (id, bytes, value) in &self.broadcasts {
@@ -30,7 +31,7 @@ impl DagScheduler {
             executor: executor.clone(),
             cores,
             host_port: address.clone(),
-            max_memory: self.settings.executor_memory,
+            max_memory,
             time: UnixMillis::now(),
         });
         let slots = cores * (1 + self.settings.prefetch_tasks);

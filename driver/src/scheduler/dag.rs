@@ -191,8 +191,8 @@ impl DagScheduler {
                 self.handle_job_submitted(root, partitions, reply)
             }
             SchedulerEvent::TaskEnded { executor, task, outcome } => self.handle_task_ended(executor, task, outcome),
-            SchedulerEvent::ExecutorAdded { executor, link, cores, address } => {
-                self.handle_executor_added(executor, link, cores, address)
+            SchedulerEvent::ExecutorAdded { executor, link, cores, address, max_memory } => {
+                self.handle_executor_added(executor, link, cores, address, max_memory)
             }
             SchedulerEvent::ExecutorLost { executor, reason } => self.handle_executor_lost(&executor, &reason),
             SchedulerEvent::Heartbeat { executor } => {

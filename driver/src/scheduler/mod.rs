@@ -56,7 +56,8 @@ pub enum SchedulerEvent {
     /// A task attempt finished, successfully or not.
     TaskEnded { executor: ExecutorId, task: TaskId, outcome: TaskOutcome },
     /// A new executor can run tasks.
-    ExecutorAdded { executor: ExecutorId, link: Arc<dyn ExecutorLink>, cores: usize, address: String },
+    /// (`max_memory`: the most bytes it caches, 0 = unlimited.)
+    ExecutorAdded { executor: ExecutorId, link: Arc<dyn ExecutorLink>, cores: usize, address: String, max_memory: u64 },
     /// An executor died or became unreachable.
     ExecutorLost { executor: ExecutorId, reason: String },
     /// An executor is alive.
