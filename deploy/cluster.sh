@@ -51,17 +51,25 @@ ensure_secret() {
 }
 
 # Waits until N executor daemons accept connections on port 7077 (at most
-# 60 s), so that a driver submitted next finds them all.
+# 60 s), so that a driver submitted next finds them all. Where the host
+# cannot reach container addresses (Docker Desktop, rootless Docker), it
+# says so and goes on: drivers then rely on their rescans.
 wait_listening() {
   local n="$1" deadline=$((SECONDS + 60)) up ip
   while :; do
     up=0
     for c in $("${compose[@]}" ps -q executor); do
-      ip="$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$c" | awk '{print $1}')"
-      [ -n "$ip" ] && timeout 1 bash -c "exec 3<>/dev/tcp/$ip/7077" 2>/dev/null && up=$((up + 1))
+      ip="$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$c" 2>/dev/null \
+            | awk '{print $1}')" || ip=""
+      if [ -n "$ip" ] && timeout 1 bash -c "exec 3<>/dev/tcp/$ip/7077" 2>/dev/null; then
+        up=$((up + 1))
+      fi
     done
     [ "$up" -ge "$n" ] && return 0
-    [ $SECONDS -lt $deadline ] || die "only $up of $n executors listen after 60 s (see: cluster.sh logs)"
+    if [ $SECONDS -ge $deadline ]; then
+      echo "cluster.sh: warning: only $up of $n executors answer on 7077 after 60 s (see: cluster.sh logs)" >&2
+      return 0
+    fi
     sleep 0.2
   done
 }

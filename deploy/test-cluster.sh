@@ -68,14 +68,16 @@ grep -q "attached to standalone executors executors=3" "$log/wc.err" \
   || { cat "$log/wc.err" >&2; fail "ember://executor:7077 did not give the driver all 3 executors"; }
 
 step "kmeans"
-expected="$("$bin/kmeans" --master 'local[2]' "${kmeans_args[@]}" | kmeans_result)"
-got="$("${limit[@]}" "$cluster" submit kmeans "${kmeans_args[@]}" < /dev/null | kmeans_result)"
+expected="$("$bin/kmeans" --master 'local[2]' "${kmeans_args[@]}" | kmeans_result)" || fail "kmeans in local[2] failed"
+got="$("${limit[@]}" "$cluster" submit kmeans "${kmeans_args[@]}" < /dev/null | kmeans_result)" \
+  || fail "kmeans on the cluster failed"
 [ "$got" = "$expected" ] || fail "kmeans on the cluster: '$got', local[2]: '$expected'"
 
 # A job long enough to be hit in the middle: all 300 iterations run (a
 # negative tolerance never counts as converged; these blobs converge in two).
 long_args=("${kmeans_args[@]}" --max-iterations 300 --tolerance -1)
-expected_long="$("$bin/kmeans" --master 'local[2]' "${long_args[@]}" | kmeans_result)"
+expected_long="$("$bin/kmeans" --master 'local[2]' "${long_args[@]}" | kmeans_result)" \
+  || fail "the long kmeans in local[2] failed"
 
 step "kmeans with an executor killed mid-job"
 submit_in_background "$log/killed" kmeans "${long_args[@]}"

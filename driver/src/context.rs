@@ -87,7 +87,8 @@ impl Context {
         // Lost executors are reported to whatever replaces them: local-cluster
         // replacements, and the rescans of an ember:// master.
         let rescans = matches!(settings.master, Master::Cluster { .. }) && !settings.master_rescan_interval.is_zero();
-        let replaces_lost = settings.replace_lost_executors || rescans;
+        let replaced = matches!(settings.master, Master::LocalCluster { .. }) && settings.replace_lost_executors;
+        let replaces_lost = replaced || rescans;
         let lost_rx = replaces_lost.then(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             scheduler.report_lost_executors(tx);

@@ -239,7 +239,7 @@ fn a_job_fails_once_every_executor_is_lost_and_none_joins() {
             .master(&master(&[&daemon]))
             .set("ember.auth.secretFile", &secret)
             .set("ember.master.rescanInterval", rescan)
-            .set("ember.executor.registrationTimeout", "2s");
+            .set("ember.executor.registrationTimeout", "5s");
         let ctx = Context::new(conf).unwrap();
         let slow = ctx.parallelize((0..4u32).collect(), 4).map(|x| {
             std::thread::sleep(Duration::from_secs(60));
@@ -251,9 +251,22 @@ fn a_job_fails_once_every_executor_is_lost_and_none_joins() {
         daemon.child.kill().unwrap();
         let err = rx.recv_timeout(Duration::from_secs(30)).expect("the job ends, not hangs").unwrap_err();
         assert!(err.contains("all executors are lost"), "rescan {rescan}: {err}");
-        if rescan != "0" {
-            assert!(err.contains("none joined within 2s"), "{err}");
+        if rescan == "0" {
+            let err = ctx.parallelize(vec![1], 1).count().unwrap_err().to_string();
+            assert!(err.contains("no executors are alive"), "nothing can replace it: {err}");
+            continue;
         }
+        assert!(err.contains("none joined within 5.2s"), "registration timeout + rescan interval: {err}");
+        // A job submitted with no executor waits for one, as a running job
+        // does: a daemon back on the address (and work directory, so with
+        // the binary stored) gives it one.
+        let port = daemon.port;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let next = ctx.parallelize((0..6u32).collect(), 3);
+        std::thread::spawn(move || tx.send(next.count().map_err(|e| e.to_string())));
+        std::thread::sleep(Duration::from_millis(300));
+        let _back = start_daemon(&tmp.path().join(format!("d{rescan}")), "gone", port);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(60)).expect("the job ends").unwrap(), 6);
     }
 }
 

@@ -148,9 +148,18 @@ pub async fn resolve(entries: &[String], timeout: Duration) -> Result<Vec<Daemon
     Ok(all)
 }
 
-/// Launches one backend on the daemon at `target`; `None` when that daemon,
-/// reached at another address, already runs one of this application's.
-pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<Option<LaunchedBackend>, EmberError> {
+/// What launching on a daemon gave.
+pub enum Launch {
+    Started(LaunchedBackend),
+    /// The daemon `daemon_id`, reached at another address, already runs
+    /// one of this application's backends.
+    AlreadyRunning {
+        daemon_id: String,
+    },
+}
+
+/// Launches one backend on the daemon at `target`.
+pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<Launch, EmberError> {
     let daemon = target.address;
     let tls = target.tls_config(spec);
     let endpoint = Endpoint::from_shared(format!("{}://{daemon}", scheme(tls.is_some())))
@@ -180,13 +189,13 @@ pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<Option<
     let pb::ChallengeResponse { nonce, daemon_id } = nonce.into_inner();
     if !spec.claimed_daemons.lock().unwrap_or_else(|p| p.into_inner()).insert(daemon_id.clone()) {
         tracing::debug!(%daemon, %daemon_id, "this address reaches a daemon already in use");
-        return Ok(None);
+        return Ok(Launch::AlreadyRunning { daemon_id });
     }
     let launched = start_backend(client, daemon, spec, nonce, daemon_id.clone()).await;
     if launched.is_err() {
         spec.release_daemon(&daemon_id);
     }
-    launched.map(Some)
+    launched.map(Launch::Started)
 }
 
 /// Authenticates with the daemon's `nonce`, uploads the binary if the

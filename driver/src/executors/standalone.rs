@@ -12,12 +12,12 @@
 //! Spark standalone application gets when a worker joins its cluster.
 
 use super::ExecutorId;
-use super::daemon_client::{DaemonAddress, LaunchSpec, launch, resolve};
+use super::daemon_client::{DaemonAddress, Launch, LaunchSpec, launch, resolve};
 use super::remote::{AttachRequest, attach};
 use crate::conf::Settings;
 use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_rdd::EmberError;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,20 +39,26 @@ struct Launcher {
     events: EventSender,
 }
 
-/// An executor added on a daemon.
-struct Added {
-    cores: usize,
-    daemon_id: String,
+/// What adding an executor on a daemon gave.
+enum Added {
+    Executor {
+        cores: usize,
+        daemon_id: String,
+    },
+    /// The daemon `daemon_id`, reached at another address, runs one already.
+    Alias {
+        daemon_id: String,
+    },
 }
 
 impl Launcher {
     /// Launches a backend on `daemon`, attaches to it as executor `id` and
-    /// tells the scheduler; `None` when the daemon, reached at another
-    /// address, already runs one of this application's.
-    async fn add_executor(&self, daemon: &DaemonAddress, id: ExecutorId) -> Result<Option<Added>, EmberError> {
+    /// tells the scheduler.
+    async fn add_executor(&self, daemon: &DaemonAddress, id: ExecutorId) -> Result<Added, EmberError> {
         let spec = &self.spec;
-        let Some(backend) = launch(daemon, spec).await? else {
-            return Ok(None);
+        let backend = match launch(daemon, spec).await? {
+            Launch::Started(backend) => backend,
+            Launch::AlreadyRunning { daemon_id } => return Ok(Added::Alias { daemon_id }),
         };
         let daemon_id = backend.daemon_id.clone();
         let req = AttachRequest {
@@ -76,7 +82,7 @@ impl Launcher {
             address: backend.address,
             max_memory: reg.memory_bytes,
         });
-        Ok(Some(Added { cores: reg.cores, daemon_id }))
+        Ok(Added::Executor { cores: reg.cores, daemon_id })
     }
 }
 
@@ -85,8 +91,9 @@ impl Launcher {
 struct Membership {
     /// Address → (executor, the daemon's `daemon_id`).
     by_daemon: HashMap<SocketAddr, (ExecutorId, String)>,
-    /// Addresses that reach a daemon already in `by_daemon`.
-    aliases: HashSet<SocketAddr>,
+    /// Addresses found to reach another address's daemon (its `daemon_id`):
+    /// covered while that daemon has an executor in `by_daemon`.
+    aliases: HashMap<SocketAddr, String>,
     next_id: usize,
 }
 
@@ -99,25 +106,26 @@ impl Membership {
     /// Whether `address` has an executor of this application, or reaches a
     /// daemon that has.
     fn covers(&self, address: &SocketAddr) -> bool {
-        self.by_daemon.contains_key(address) || self.aliases.contains(address)
+        self.by_daemon.contains_key(address)
+            || self.aliases.get(address).is_some_and(|alias| self.by_daemon.values().any(|(_, d)| d == alias))
     }
 
     /// Records what adding an executor at `address` gave.
-    fn record(&mut self, address: SocketAddr, id: ExecutorId, added: Option<Added>) -> usize {
+    fn record(&mut self, address: SocketAddr, id: ExecutorId, added: Added) -> usize {
         match added {
-            Some(Added { cores, daemon_id }) => {
+            Added::Executor { cores, daemon_id } => {
                 self.by_daemon.insert(address, (id, daemon_id));
                 cores
             }
-            None => {
-                self.aliases.insert(address);
+            Added::Alias { daemon_id } => {
+                self.aliases.insert(address, daemon_id);
                 0
             }
         }
     }
 
     /// Forgets the executor `lost`, so that its daemon may get another
-    /// (its aliases are looked at again too).
+    /// (at any of its addresses: its aliases no longer count as covered).
     fn forget(&mut self, lost: &ExecutorId, spec: &LaunchSpec) {
         self.by_daemon.retain(|_, (id, daemon_id)| {
             let keep = id != lost;
@@ -126,7 +134,6 @@ impl Membership {
             }
             keep
         });
-        self.aliases.clear();
     }
 }
 
@@ -172,7 +179,7 @@ pub async fn start(
     for ((daemon, id), result) in daemons.iter().zip(ids).zip(results) {
         match result {
             Ok(added) => {
-                started.executors += usize::from(added.is_some());
+                started.executors += usize::from(matches!(added, Added::Executor { .. }));
                 started.cores += membership.record(daemon.address, id, added);
             }
             Err(e) => failures.push((daemon, e)),
@@ -195,7 +202,9 @@ pub async fn start(
         return Err(e);
     }
     // The scheduler reports losses only when the master is rescanned.
-    if let Some(lost) = lost {
+    if let Some(lost) = lost
+        && !settings.master_rescan_interval.is_zero()
+    {
         let rescan = Rescan { entries: entries.to_vec(), interval: settings.master_rescan_interval, limit };
         tokio::spawn(rescan.run(launcher, membership, lost));
     }
@@ -269,7 +278,7 @@ impl Rescan {
         for ((daemon, id), result) in new.into_iter().zip(results) {
             match result {
                 Ok(added) => {
-                    if added.is_some() {
+                    if matches!(added, Added::Executor { .. }) {
                         tracing::info!(%id, %daemon, "an executor joined on a daemon found by rescanning the master");
                     }
                     membership.record(daemon.address, id, added);

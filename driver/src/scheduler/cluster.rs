@@ -102,7 +102,9 @@ impl DagScheduler {
             }
             self.handle_executor_lost(&id, &reason);
         }
-        let wait = self.settings.registration_timeout;
+        // A replacement takes up to a rescan to be found, then up to the
+        // registration timeout to come up.
+        let wait = self.settings.registration_timeout + self.settings.master_rescan_interval;
         if let Some((since, last)) = &self.executors_gone_since
             && since.elapsed() > wait
         {

@@ -101,8 +101,8 @@ pub struct DagScheduler {
     /// Told of every lost executor, when someone replaces them.
     pub(super) lost_executor_reports: Option<mpsc::UnboundedSender<ExecutorId>>,
     /// Since when no executor has been alive, and why the last one was lost,
-    /// while replacements may still come: running jobs wait up to
-    /// `registration_timeout` for one, then fail.
+    /// while replacements may still come: jobs wait up to
+    /// `registration_timeout` plus `master_rescan_interval` for one, then fail.
     pub(super) executors_gone_since: Option<(std::time::Instant, String)>,
 }
 
@@ -225,8 +225,13 @@ impl DagScheduler {
             return;
         }
         if self.executors.is_empty() {
-            let _ = reply.send(Err(EmberError::Executor("no executors are alive".into())));
-            return;
+            if self.lost_executor_reports.is_none() {
+                let _ = reply.send(Err(EmberError::Executor("no executors are alive".into())));
+                return;
+            }
+            // Replacements may come: the job waits for one as running jobs do.
+            let why = "no executor was alive when a job was submitted".to_string();
+            self.executors_gone_since.get_or_insert((std::time::Instant::now(), why));
         }
         let job = JobId(self.next_job);
         self.next_job += 1;
