@@ -37,7 +37,7 @@ fn a_driver_running_a_different_binary_is_refused() {
         assert!(msg.contains("executable mismatch") && msg.contains("0000"), "{msg}");
         // The same backend accepts the right binary afterwards.
         let sha = ember_executor::wire::exe_sha256().unwrap();
-        let (_link, reg) = attach(request(&backend.address, &sha), events).await.expect("accepted");
+        let reg = attach(request(&backend.address, &sha), events).await.expect("accepted");
         assert_eq!(reg.pid, backend.pid);
     });
 }

@@ -293,3 +293,14 @@ fn a_daemons_memory_cap_bounds_what_the_driver_asks_and_the_ui_shows_it() {
     memory.sort();
     assert_eq!(memory, vec![64 << 20, 1 << 30], "the capped daemon's executor caches at most 64 MiB: {executors}");
 }
+
+#[test]
+fn a_master_entry_that_does_not_resolve_hides_no_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = start_daemon(&tmp.path().join("d"), "dns", free_port());
+    let master = format!("ember://no-such-host.invalid:7077,127.0.0.1:{}", daemon.port);
+    let conf = Conf::new().master(&master).set("ember.auth.secretFile", secret_file(tmp.path(), "dns"));
+    let ctx = Context::new(conf).expect("starts on the entry that resolves");
+    assert_eq!(ctx.parallelize(vec![1, 2, 3], 3).count().unwrap(), 3);
+    assert_eq!(children(daemon.child.id()).len(), 1);
+}

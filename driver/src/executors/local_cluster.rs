@@ -10,7 +10,7 @@
 
 use super::ExecutorId;
 use super::remote::{AttachRequest, attach};
-use crate::scheduler::{EventSender, SchedulerEvent};
+use crate::scheduler::EventSender;
 use ember_executor::backend::{ENV_BACKEND, ENV_CORES, ENV_HEARTBEAT_MS, ENV_WORK_DIR, LISTENING_PREFIX};
 use ember_rdd::EmberError;
 use std::process::Stdio;
@@ -131,15 +131,8 @@ impl LocalCluster {
             shuffle_token: s.shuffle_token.clone(),
             tls: None,
         };
-        let (link, reg) = attach(req, events.clone()).await?;
+        attach(req, events.clone()).await?;
         self.state.lock().unwrap_or_else(|p| p.into_inner()).backends.push((id.clone(), process));
-        events.post(SchedulerEvent::ExecutorAdded {
-            executor: id.clone(),
-            link: Arc::new(link),
-            cores: reg.cores,
-            address: reg.address,
-            max_memory: reg.memory_bytes,
-        });
         Ok(id)
     }
 

@@ -81,7 +81,7 @@ async fn register(
 
 /// Attaches to the backend at `req.address` and starts relaying its messages
 /// as scheduler events.
-pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteExecutor, Registration), EmberError> {
+pub async fn attach(req: AttachRequest, events: EventSender) -> Result<Registration, EmberError> {
     let address = req.address.clone();
     let tls = req.tls.is_some();
     let endpoint = Endpoint::from_shared(format!("{}://{address}", scheme(tls)))
@@ -132,6 +132,15 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteEx
         address: registered.address,
         pid: registered.pid,
     };
+    // The scheduler hears of the executor before anything the reader may
+    // post about it (its loss, if the stream breaks at once).
+    events.post(SchedulerEvent::ExecutorAdded {
+        executor: req.executor.clone(),
+        link: std::sync::Arc::new(RemoteExecutor { tx }),
+        cores: registration.cores,
+        address: req.address.clone(),
+        max_memory: registration.memory_bytes,
+    });
     let executor = req.executor.clone();
     tokio::spawn(async move {
         let reason = loop {
@@ -144,7 +153,7 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<(RemoteEx
         };
         events.post(SchedulerEvent::ExecutorLost { executor, reason });
     });
-    Ok((RemoteExecutor { tx }, registration))
+    Ok(registration)
 }
 
 fn relay(executor: &ExecutorId, kind: ExecKind, events: &EventSender) {

@@ -15,7 +15,7 @@ use super::ExecutorId;
 use super::daemon_client::{DaemonAddress, Launch, LaunchSpec, launch, resolve};
 use super::remote::{AttachRequest, attach};
 use crate::conf::Settings;
-use crate::scheduler::{EventSender, SchedulerEvent};
+use crate::scheduler::EventSender;
 use ember_rdd::EmberError;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -73,15 +73,8 @@ impl Launcher {
             shuffle_token: spec.shuffle_token.clone(),
             tls: daemon.tls_config(spec),
         };
-        let (link, reg) = attach(req, self.events.clone()).await.inspect_err(|_| spec.release_daemon(&daemon_id))?;
+        let reg = attach(req, self.events.clone()).await.inspect_err(|_| spec.release_daemon(&daemon_id))?;
         tracing::info!(%id, %daemon, backend = %reg.address, uploaded = backend.uploaded, "executor ready");
-        self.events.post(SchedulerEvent::ExecutorAdded {
-            executor: id,
-            link: Arc::new(link),
-            cores: reg.cores,
-            address: backend.address,
-            max_memory: reg.memory_bytes,
-        });
         Ok(Added::Executor { cores: reg.cores, daemon_id })
     }
 }
@@ -149,7 +142,13 @@ pub async fn start(
     lost: Option<mpsc::UnboundedReceiver<ExecutorId>>,
 ) -> Result<Started, EmberError> {
     let connect_timeout = settings.registration_timeout.min(Duration::from_secs(5));
-    let mut daemons = resolve(entries, connect_timeout).await?;
+    let (mut daemons, unresolved) = resolve_each(entries, connect_timeout).await;
+    match unresolved.into_iter().next() {
+        // No name resolved: the error of the first.
+        Some(e) if daemons.is_empty() => return Err(e),
+        Some(e) => tracing::warn!(error = %e, "a master entry does not resolve now (rescans will retry it)"),
+        None => {}
+    }
     let limit = settings.executor_instances.unwrap_or(usize::MAX);
     daemons.truncate(limit);
     let launcher = Arc::new(Launcher {
@@ -256,19 +255,9 @@ impl Rescan {
     /// Launches an executor on each daemon the names now resolve to that has
     /// none (concurrently), within the limit.
     async fn add_missing(&self, launcher: &Launcher, membership: &mut Membership) {
-        // Each name on its own: one that no longer resolves hides no other.
-        let mut daemons = Vec::new();
-        for entry in &self.entries {
-            match resolve(std::slice::from_ref(entry), launcher.spec.connect_timeout).await {
-                Ok(found) => {
-                    for daemon in found {
-                        if !daemons.iter().any(|known: &DaemonAddress| known.address == daemon.address) {
-                            daemons.push(daemon);
-                        }
-                    }
-                }
-                Err(e) => tracing::debug!(%entry, error = %e, "cannot resolve this master entry now"),
-            }
+        let (daemons, unresolved) = resolve_each(&self.entries, launcher.spec.connect_timeout).await;
+        for e in unresolved {
+            tracing::debug!(error = %e, "a master entry does not resolve now");
         }
         let room = self.limit.saturating_sub(membership.by_daemon.len());
         let missing: Vec<DaemonAddress> =
@@ -288,4 +277,23 @@ impl Rescan {
             }
         }
     }
+}
+
+/// Resolves each master entry on its own (one that does not resolve hides
+/// no other): the daemons found, without repeats, and the entries' errors.
+async fn resolve_each(entries: &[String], timeout: Duration) -> (Vec<DaemonAddress>, Vec<EmberError>) {
+    let (mut daemons, mut errors) = (Vec::new(), Vec::new());
+    for entry in entries {
+        match resolve(std::slice::from_ref(entry), timeout).await {
+            Ok(found) => {
+                for daemon in found {
+                    if !daemons.iter().any(|known: &DaemonAddress| known.address == daemon.address) {
+                        daemons.push(daemon);
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    (daemons, errors)
 }

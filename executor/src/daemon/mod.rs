@@ -185,16 +185,18 @@ impl ExecutorDaemon for DaemonService {
 /// at once (its backends see their stdin close and exit too).
 pub async fn serve(config: DaemonConfig) -> Result<(), String> {
     let address = format!("{}:{}", config.host, config.port);
-    let listener =
-        tokio::net::TcpListener::bind(&address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let insecure = config.secret.is_none();
     let mut server = tonic::transport::Server::builder();
     if let Some(tls) = &config.tls {
         server = server.tls_config(tls.server_config()).map_err(|e| error_chain(&e))?;
     }
     let tls = config.tls.is_some();
+    // The work directory is locked and cleared before the port opens: a
+    // driver (or a test) that can connect finds a daemon ready to serve.
     let service = DaemonService::new(config).map_err(|e| format!("work directory: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(&address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%bound, insecure, tls, "ember-executor daemon listening");
     eprintln!(
         "ember-executor: listening on {bound}{}{}",
