@@ -73,6 +73,8 @@ mod parsing {
         assert_eq!((s.executor_cores, s.default_parallelism, s.executor_memory), (Some(2), None, 0));
         let s = Conf::new().master("local-cluster[2,1,64]").validate().unwrap();
         assert_eq!(s.executor_memory, 64 << 20, "the third field of local-cluster is memory in MiB");
+        let e = Conf::new().master("local-cluster[1,1,18446744073709551615]").validate().unwrap_err().to_string();
+        assert!(e.contains("more than a 64-bit byte count"), "{e}");
         let s = Conf::new().master("local-cluster[2,1,64]").set("ember.executor.memory", "1g").validate().unwrap();
         assert_eq!(s.executor_memory, 1 << 30, "ember.executor.memory wins over the master's field");
         let s = Conf::new().master("ember://h:1").set("ember.default.parallelism", 7).validate().unwrap();

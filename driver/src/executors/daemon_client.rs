@@ -127,25 +127,31 @@ fn entry_host(entry: &str) -> &str {
 
 /// Resolves `host:port` entries to every address each name has (a compose
 /// service scaled to N resolves to N containers), each within `timeout`.
-pub async fn resolve(entries: &[String], timeout: Duration) -> Result<Vec<DaemonAddress>, EmberError> {
-    let mut all: Vec<DaemonAddress> = Vec::new();
+/// Each entry on its own: one that does not resolve hides no other. Returns
+/// the daemons found (without repeats) and each failed entry's error.
+pub async fn resolve(entries: &[String], timeout: Duration) -> (Vec<DaemonAddress>, Vec<EmberError>) {
+    let (mut all, mut errors): (Vec<DaemonAddress>, Vec<EmberError>) = (Vec::new(), Vec::new());
     for entry in entries {
         let cannot =
             |why: String| EmberError::Executor(format!("cannot resolve executor daemon address {entry}: {why}"));
-        let addrs = tokio::time::timeout(timeout, tokio::net::lookup_host(entry.as_str()))
-            .await
-            .map_err(|_| cannot(format!("no answer within {timeout:?}")))?
-            .map_err(|e| cannot(e.to_string()))?;
-        for address in addrs {
-            if !all.iter().any(|d| d.address == address) {
-                all.push(DaemonAddress { address, host: entry_host(entry).to_string() });
+        let found = match tokio::time::timeout(timeout, tokio::net::lookup_host(entry.as_str())).await {
+            Err(_) => Err(cannot(format!("no answer within {timeout:?}"))),
+            Ok(Err(e)) => Err(cannot(e.to_string())),
+            Ok(Ok(addrs)) => Ok(addrs.collect::<Vec<_>>()),
+        };
+        match found {
+            Ok(addrs) if addrs.is_empty() => errors.push(cannot("no address".into())),
+            Ok(addrs) => {
+                for address in addrs {
+                    if !all.iter().any(|d| d.address == address) {
+                        all.push(DaemonAddress { address, host: entry_host(entry).to_string() });
+                    }
+                }
             }
+            Err(e) => errors.push(e),
         }
     }
-    if all.is_empty() {
-        return Err(EmberError::Executor(format!("{} resolve to no address", entries.join(","))));
-    }
-    Ok(all)
+    (all, errors)
 }
 
 /// What launching on a daemon gave.

@@ -117,6 +117,30 @@ impl Membership {
         }
     }
 
+    /// Launches on each of `daemons` concurrently and records what each
+    /// gave: the executors added, and the daemons that failed.
+    async fn add_executors<'d>(
+        &mut self,
+        launcher: &Launcher,
+        daemons: &'d [DaemonAddress],
+    ) -> (Started, Vec<(&'d DaemonAddress, EmberError)>) {
+        let ids: Vec<ExecutorId> = daemons.iter().map(|_| self.new_id()).collect();
+        let launches = daemons.iter().zip(&ids).map(|(daemon, id)| launcher.add_executor(daemon, id.clone()));
+        let results = futures::future::join_all(launches).await;
+        let mut started = Started { executors: 0, cores: 0 };
+        let mut failures = Vec::new();
+        for ((daemon, id), result) in daemons.iter().zip(ids).zip(results) {
+            match result {
+                Ok(added) => {
+                    started.executors += usize::from(matches!(added, Added::Executor { .. }));
+                    started.cores += self.record(daemon.address, id, added);
+                }
+                Err(e) => failures.push((daemon, e)),
+            }
+        }
+        (started, failures)
+    }
+
     /// Forgets the executor `lost`, so that its daemon may get another
     /// (at any of its addresses: its aliases no longer count as covered).
     fn forget(&mut self, lost: &ExecutorId, spec: &LaunchSpec) {
@@ -142,7 +166,7 @@ pub async fn start(
     lost: Option<mpsc::UnboundedReceiver<ExecutorId>>,
 ) -> Result<Started, EmberError> {
     let connect_timeout = settings.registration_timeout.min(Duration::from_secs(5));
-    let (mut daemons, unresolved) = resolve_each(entries, connect_timeout).await;
+    let (mut daemons, unresolved) = resolve(entries, connect_timeout).await;
     match unresolved.into_iter().next() {
         // No name resolved: the error of the first.
         Some(e) if daemons.is_empty() => return Err(e),
@@ -170,20 +194,7 @@ pub async fn start(
         events: events.clone(),
     });
     let mut membership = Membership::default();
-    let ids: Vec<ExecutorId> = daemons.iter().map(|_| membership.new_id()).collect();
-    let starts = daemons.iter().zip(&ids).map(|(daemon, id)| launcher.add_executor(daemon, id.clone()));
-    let results = futures::future::join_all(starts).await;
-    let mut started = Started { executors: 0, cores: 0 };
-    let mut failures = Vec::new();
-    for ((daemon, id), result) in daemons.iter().zip(ids).zip(results) {
-        match result {
-            Ok(added) => {
-                started.executors += usize::from(matches!(added, Added::Executor { .. }));
-                started.cores += membership.record(daemon.address, id, added);
-            }
-            Err(e) => failures.push((daemon, e)),
-        }
-    }
+    let (started, failures) = membership.add_executors(&launcher, &daemons).await;
     let mut first_error = None;
     for (daemon, e) in failures {
         // A name's other addresses (localhost's ::1 beside 127.0.0.1, when
@@ -255,45 +266,17 @@ impl Rescan {
     /// Launches an executor on each daemon the names now resolve to that has
     /// none (concurrently), within the limit.
     async fn add_missing(&self, launcher: &Launcher, membership: &mut Membership) {
-        let (daemons, unresolved) = resolve_each(&self.entries, launcher.spec.connect_timeout).await;
+        let (daemons, unresolved) = resolve(&self.entries, launcher.spec.connect_timeout).await;
         for e in unresolved {
             tracing::debug!(error = %e, "a master entry does not resolve now");
         }
         let room = self.limit.saturating_sub(membership.by_daemon.len());
         let missing: Vec<DaemonAddress> =
             daemons.into_iter().filter(|d| !membership.covers(&d.address)).take(room).collect();
-        let new: Vec<(DaemonAddress, ExecutorId)> = missing.into_iter().map(|d| (d, membership.new_id())).collect();
-        let results = futures::future::join_all(new.iter().map(|(d, id)| launcher.add_executor(d, id.clone()))).await;
-        for ((daemon, id), result) in new.into_iter().zip(results) {
-            match result {
-                Ok(added) => {
-                    if matches!(added, Added::Executor { .. }) {
-                        tracing::info!(%id, %daemon, "an executor joined on a daemon found by rescanning the master");
-                    }
-                    membership.record(daemon.address, id, added);
-                }
-                // Daemons that stay down are tried at every rescan: quietly.
-                Err(e) => tracing::debug!(%daemon, error = %e, "still no executor on this daemon"),
-            }
+        let (_, failures) = membership.add_executors(launcher, &missing).await;
+        // Daemons that stay down are tried at every rescan: quietly.
+        for (daemon, e) in failures {
+            tracing::debug!(%daemon, error = %e, "still no executor on this daemon");
         }
     }
-}
-
-/// Resolves each master entry on its own (one that does not resolve hides
-/// no other): the daemons found, without repeats, and the entries' errors.
-async fn resolve_each(entries: &[String], timeout: Duration) -> (Vec<DaemonAddress>, Vec<EmberError>) {
-    let (mut daemons, mut errors) = (Vec::new(), Vec::new());
-    for entry in entries {
-        match resolve(std::slice::from_ref(entry), timeout).await {
-            Ok(found) => {
-                for daemon in found {
-                    if !daemons.iter().any(|known: &DaemonAddress| known.address == daemon.address) {
-                        daemons.push(daemon);
-                    }
-                }
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    (daemons, errors)
 }
