@@ -9,9 +9,9 @@
 //! down, reaps backend processes and completes the event log.
 
 use crate::conf::{Conf, Master, Settings};
+use crate::executors::AppIdentity;
 use crate::executors::local::LocalExecutor;
 use crate::executors::local_cluster::{ClusterSpec, LocalCluster};
-use crate::executors::standalone::AppIdentity;
 use crate::executors::{ExecutorId, LOCAL_EXECUTOR_ID};
 use crate::listener::{Listener, ListenerBus, ListenerEvent, UnixMillis};
 use crate::scheduler::dag::{AccumulatorRegistry, DagScheduler};
@@ -172,10 +172,7 @@ impl Context {
             heartbeat: s.heartbeat_interval,
             timeout: s.registration_timeout,
             memory_bytes: s.executor_memory,
-            app_id: inner.app_id.clone(),
-            shuffle_token: inner.shuffle_token.clone(),
-            exe_sha256: ember_executor::wire::exe_sha256()
-                .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?,
+            app: self.app_identity()?,
         };
         let events = inner.events.clone();
         let cluster = self.block_on(async move { LocalCluster::start(executors, spec, &events).await })??;
@@ -189,10 +186,7 @@ impl Context {
 
     fn start_standalone(&self, addresses: &[String]) -> Result<usize> {
         let inner = &self.inner;
-        let exe = ember_executor::wire::exe_sha256()
-            .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?;
-        let app =
-            AppIdentity { app_id: inner.app_id.clone(), shuffle_token: inner.shuffle_token.clone(), exe_sha256: exe };
+        let app = self.app_identity()?;
         // Present when the master is rescanned (ember.master.rescanInterval > 0).
         let lost = inner.lost_executors.lock().unwrap_or_else(|p| p.into_inner()).take();
         let (settings, events, addresses) = (inner.settings.clone(), inner.events.clone(), addresses.to_vec());
@@ -201,6 +195,17 @@ impl Context {
         })??;
         tracing::info!(executors = started.executors, cores = started.cores, "attached to standalone executors");
         Ok(started.cores)
+    }
+
+    /// Who this application is, to daemons and backends.
+    fn app_identity(&self) -> Result<AppIdentity> {
+        let exe_sha256 = ember_executor::wire::exe_sha256()
+            .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?;
+        Ok(AppIdentity {
+            app_id: self.inner.app_id.clone(),
+            shuffle_token: self.inner.shuffle_token.clone(),
+            exe_sha256,
+        })
     }
 
     fn block_on<F: std::future::Future>(&self, f: F) -> Result<F::Output> {

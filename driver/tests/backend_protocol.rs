@@ -1,9 +1,9 @@
 //! The backend's side of the protocol, driven directly: registration checks
 //! the executable, and a backend exits when its driver goes away.
 
-use ember::executors::ExecutorId;
 use ember::executors::local_cluster::spawn_backend;
 use ember::executors::remote::{AttachRequest, attach};
+use ember::executors::{AppIdentity, ExecutorId};
 use ember::scheduler::EventSender;
 use std::time::{Duration, Instant};
 
@@ -15,12 +15,10 @@ fn request(address: &str, sha: &str) -> AttachRequest {
     AttachRequest {
         address: address.to_string(),
         executor: ExecutorId("exec-test".into()),
-        app_id: "app-test".into(),
-        exe_sha256: sha.to_string(),
+        app: AppIdentity { app_id: "app-test".into(), exe_sha256: sha.to_string(), shuffle_token: String::new() },
         memory_bytes: 0,
         connect_timeout: Duration::from_secs(5),
         register_timeout: Duration::from_secs(30),
-        shuffle_token: String::new(),
         token: String::new(),
         tls: None,
     }

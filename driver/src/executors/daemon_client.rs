@@ -7,6 +7,7 @@
 //! `ember.tls.serverName`, else the host the master URL names. A failure
 //! that is really a TLS mismatch says so and what to set.
 
+use super::AppIdentity;
 use crate::conf::TlsSettings;
 use ember_executor::daemon::auth::proof;
 use ember_executor::fetch::MAX_MESSAGE_BYTES;
@@ -32,10 +33,7 @@ pub struct LaunchedBackend {
 
 /// What a driver needs to launch a backend on a daemon.
 pub struct LaunchSpec {
-    pub app_id: String,
-    /// The application's shuffle token, given to every backend it attaches.
-    pub shuffle_token: String,
-    pub exe_sha256: String,
+    pub app: AppIdentity,
     pub secret: Option<Vec<u8>>,
     /// Task threads to ask for; 0: all the daemon offers.
     pub cores: usize,
@@ -214,9 +212,14 @@ async fn start_backend(
     daemon_id: String,
 ) -> Result<LaunchedBackend, EmberError> {
     let timeout = spec.call_timeout;
-    let answer = spec.secret.as_deref().map(|s| proof(s, &nonce, &spec.app_id, &spec.exe_sha256)).unwrap_or_default();
-    let prepare =
-        pb::PrepareRequest { nonce, proof: answer, app_id: spec.app_id.clone(), exe_sha256: spec.exe_sha256.clone() };
+    let answer =
+        spec.secret.as_deref().map(|s| proof(s, &nonce, &spec.app.app_id, &spec.app.exe_sha256)).unwrap_or_default();
+    let prepare = pb::PrepareRequest {
+        nonce,
+        proof: answer,
+        app_id: spec.app.app_id.clone(),
+        exe_sha256: spec.app.exe_sha256.clone(),
+    };
     let prepared = within(daemon, timeout, client.prepare(prepare))
         .await?
         .map_err(|s| daemon_error(daemon, "accept this driver", s))?

@@ -8,8 +8,8 @@
 //! The child's stdout (after the address line) is forwarded to the driver's
 //! stderr, so output printed by tasks never mixes with the program's results.
 
-use super::ExecutorId;
 use super::remote::{AttachRequest, attach};
+use super::{AppIdentity, ExecutorId};
 use crate::scheduler::EventSender;
 use ember_executor::backend::{ENV_BACKEND, ENV_CORES, ENV_HEARTBEAT_MS, ENV_WORK_DIR, LISTENING_PREFIX};
 use ember_rdd::EmberError;
@@ -83,10 +83,7 @@ pub struct ClusterSpec {
     pub heartbeat: Duration,
     pub timeout: Duration,
     pub memory_bytes: u64,
-    pub app_id: String,
-    pub exe_sha256: String,
-    /// The application's shuffle token, given to every backend.
-    pub shuffle_token: String,
+    pub app: AppIdentity,
 }
 
 struct ClusterState {
@@ -122,13 +119,11 @@ impl LocalCluster {
         let req = AttachRequest {
             address: process.address.clone(),
             executor: id.clone(),
-            app_id: s.app_id.clone(),
-            exe_sha256: s.exe_sha256.clone(),
+            app: s.app.clone(),
             memory_bytes: s.memory_bytes,
             connect_timeout: s.timeout,
             register_timeout: s.timeout,
             token: String::new(),
-            shuffle_token: s.shuffle_token.clone(),
             tls: None,
         };
         attach(req, events.clone()).await?;

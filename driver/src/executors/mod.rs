@@ -24,6 +24,18 @@ use ember_rdd::storage::AnyValue;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
+/// Who an application is, to daemons and to its backends: every launch and
+/// attach carries it.
+#[derive(Clone, Debug)]
+pub struct AppIdentity {
+    pub app_id: String,
+    /// A random secret of the application that its executors present to
+    /// each other when they fetch shuffle blocks.
+    pub shuffle_token: String,
+    /// SHA-256 of the driver's executable, which executors must run too.
+    pub exe_sha256: String,
+}
+
 /// Identifies an executor within one application.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ExecutorId(pub String);

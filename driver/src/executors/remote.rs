@@ -6,7 +6,7 @@
 //! backend's messages into scheduler events; when the stream breaks (the
 //! process died, the network is cut) it posts `ExecutorLost` at once.
 
-use super::{ExecutorId, ExecutorLink, RemoveTarget, StageDescription, TaskLaunch};
+use super::{AppIdentity, ExecutorId, ExecutorLink, RemoveTarget, StageDescription, TaskLaunch};
 use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_executor::block_manager::{BlockPlace, BlockUpdate};
 use ember_executor::fetch::MAX_MESSAGE_BYTES;
@@ -47,16 +47,13 @@ fn message(kind: DriverKind) -> pb::DriverMessage {
 pub struct AttachRequest {
     pub address: String,
     pub executor: ExecutorId,
-    pub app_id: String,
-    pub exe_sha256: String,
+    pub app: AppIdentity,
     pub memory_bytes: u64,
     pub connect_timeout: Duration,
     /// The backend must answer `Hello` with `Registered` within this time.
     pub register_timeout: Duration,
     /// The token a daemon gave for this backend (empty for local-cluster backends).
     pub token: String,
-    /// The application's shuffle token, given to all its backends.
-    pub shuffle_token: String,
     /// TLS to the backend, as to the daemon that started it (`None`: plain TCP).
     pub tls: Option<ClientTlsConfig>,
 }
@@ -114,12 +111,12 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<Registrat
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let (tx, rx) = mpsc::unbounded_channel();
     let hello = pb::Hello {
-        app_id: req.app_id.clone(),
+        app_id: req.app.app_id.clone(),
         executor_id: req.executor.0.clone(),
-        exe_sha256: req.exe_sha256.clone(),
+        exe_sha256: req.app.exe_sha256.clone(),
         memory_bytes: req.memory_bytes,
         token: req.token.clone(),
-        shuffle_token: req.shuffle_token.clone(),
+        shuffle_token: req.app.shuffle_token.clone(),
     };
     tx.send(message(DriverKind::Hello(hello))).map_err(|_| EmberError::Executor("attach queue closed".into()))?;
     let (registered, mut inbound) =

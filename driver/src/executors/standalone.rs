@@ -11,9 +11,9 @@
 //! its executor was lost (the scheduler reports losses). This is what a
 //! Spark standalone application gets when a worker joins its cluster.
 
-use super::ExecutorId;
 use super::daemon_client::{DaemonAddress, Launch, LaunchSpec, launch, resolve};
 use super::remote::{AttachRequest, attach};
+use super::{AppIdentity, ExecutorId};
 use crate::conf::Settings;
 use crate::scheduler::EventSender;
 use ember_rdd::EmberError;
@@ -64,13 +64,11 @@ impl Launcher {
         let req = AttachRequest {
             address: backend.address.clone(),
             executor: id.clone(),
-            app_id: spec.app_id.clone(),
-            exe_sha256: spec.exe_sha256.clone(),
+            app: spec.app.clone(),
             memory_bytes: self.memory_bytes,
             connect_timeout: spec.connect_timeout,
             register_timeout: self.register_timeout,
             token: backend.token,
-            shuffle_token: spec.shuffle_token.clone(),
             tls: daemon.tls_config(spec),
         };
         let reg = attach(req, self.events.clone()).await.inspect_err(|_| spec.release_daemon(&daemon_id))?;
@@ -177,9 +175,7 @@ pub async fn start(
     daemons.truncate(limit);
     let launcher = Arc::new(Launcher {
         spec: LaunchSpec {
-            app_id: app.app_id,
-            shuffle_token: app.shuffle_token,
-            exe_sha256: app.exe_sha256,
+            app,
             secret: settings.auth_secret.as_ref().map(|s| s.expose().to_vec()),
             // 0 asks for all of each daemon's cores, as a Spark standalone
             // executor takes its worker's cores unless spark.executor.cores says.
@@ -219,13 +215,6 @@ pub async fn start(
         tokio::spawn(rescan.run(launcher, membership, lost));
     }
     Ok(started)
-}
-
-/// Who the application is, to the daemons and to its backends.
-pub struct AppIdentity {
-    pub app_id: String,
-    pub shuffle_token: String,
-    pub exe_sha256: String,
 }
 
 /// The periodic search for daemons without an executor of this application.
