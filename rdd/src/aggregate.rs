@@ -8,19 +8,26 @@
 //!
 //! | operation | map side | reduce side |
 //! |---|---|---|
-//! | partition_by | pass | pass |
+//! | partition_by | pass | pass (streamed) |
 //! | reduce_by_key, combine_by_key, aggregate_by_key | combine to C | merge combiners |
 //! | group_by_key | pass | combine values into `Vec<V>` |
 //! | sort_by_key | pass | sort by key |
+//!
+//! Combining and sorting spill to disk past the task's memory
+//! ([`crate::shuffle::aggregator`], [`crate::shuffle::sorter`]); only one
+//! key's combiner (one key's group, for `group_by_key`) must fit in memory.
 
 use crate::error::TaskError;
 use crate::func::Fn1;
 use crate::func::Fn2;
-use crate::task::BoxIter;
+use crate::partitioner::Partitioner;
+use crate::shuffle::aggregator::ExternalAggregator;
+use crate::shuffle::input::ShuffleInput;
+use crate::shuffle::sorter::ExternalSorter;
+use crate::shuffle::writer::ShuffleWriter;
+use crate::task::{BoxIter, TaskContext};
 use crate::{Data, Key};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::marker::PhantomData;
 
 /// How values of one key combine into a combiner `C`.
@@ -104,63 +111,46 @@ impl<V> Aggregate<V, Vec<V>> for GroupAgg {
     }
 }
 
-/// Combines records by key in a hash map, keeping first-seen key order out
-/// of the picture: the output order is the map's, which is deterministic for
-/// a given input order (the hasher is fixed).
-fn combine<K: Key, V, C>(
-    input: impl Iterator<Item = (K, V)>,
-    create: impl Fn(V) -> C,
-    merge: impl Fn(C, V) -> C,
-) -> HashMap<K, Option<C>, std::hash::BuildHasherDefault<crate::partitioner::StableHasher>> {
-    let mut map: HashMap<K, Option<C>, _> = HashMap::default();
-    for (k, v) in input {
-        match map.entry(k) {
-            Entry::Vacant(e) => {
-                e.insert(Some(create(v)));
-            }
-            Entry::Occupied(mut e) => {
-                // The slot is an Option so the combiner can be moved out, merged
-                // by value, and put back (user functions take combiners by value).
-                let slot = e.get_mut();
-                if let Some(c) = slot.take() {
-                    *slot = Some(merge(c, v));
-                }
-            }
-        }
-    }
-    map
-}
-
-fn drain<K: Key, C: Data>(
-    map: HashMap<K, Option<C>, std::hash::BuildHasherDefault<crate::partitioner::StableHasher>>,
-) -> BoxIter<(K, C)> {
-    Box::new(map.into_iter().filter_map(|(k, c)| c.map(|c| (k, c))))
-}
-
-/// The map side of a shuffle.
+/// The map side of a shuffle: turns a map partition's records into the
+/// `(K, X)` records of the shuffle, each put in its reduce partition.
 pub trait MapSide<K, V, X>: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
-    fn write(&self, input: BoxIter<(K, V)>) -> BoxIter<(K, X)>;
+    fn write<P: Partitioner<K>>(
+        &self,
+        input: BoxIter<(K, V)>,
+        partitioner: &P,
+        writer: &mut ShuffleWriter,
+        tc: &TaskContext,
+    ) -> Result<(), TaskError>;
 }
 
-/// The reduce side of a shuffle.
+/// The reduce side of a shuffle: turns a reduce partition's `(K, X)` records
+/// into its output records.
 pub trait ReduceSide<K, X, O>: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
-    fn read(&self, input: &mut dyn Iterator<Item = Result<(K, X), TaskError>>) -> Result<BoxIter<O>, TaskError>;
+    fn read(&self, input: ShuffleInput<(K, X)>, tc: &TaskContext) -> Result<BoxIter<O>, TaskError>;
 }
 
 /// Records go through unchanged (map side of most shuffles; reduce side of partition_by).
 #[derive(Clone, Copy, Serialize, Deserialize, Default)]
 pub struct Pass;
 
-impl<K, V> MapSide<K, V, V> for Pass {
-    fn write(&self, input: BoxIter<(K, V)>) -> BoxIter<(K, V)> {
-        input
+impl<K: Data, V: Data> MapSide<K, V, V> for Pass {
+    fn write<P: Partitioner<K>>(
+        &self,
+        input: BoxIter<(K, V)>,
+        partitioner: &P,
+        writer: &mut ShuffleWriter,
+        _: &TaskContext,
+    ) -> Result<(), TaskError> {
+        for (k, v) in input {
+            writer.insert(partitioner.partition(&k), &(k, v))?;
+        }
+        Ok(())
     }
 }
 
 impl<K: Data, V: Data> ReduceSide<K, V, (K, V)> for Pass {
-    fn read(&self, input: &mut dyn Iterator<Item = Result<(K, V), TaskError>>) -> Result<BoxIter<(K, V)>, TaskError> {
-        let records = input.collect::<Result<Vec<_>, _>>()?;
-        Ok(Box::new(records.into_iter()))
+    fn read(&self, input: ShuffleInput<(K, V)>, tc: &TaskContext) -> Result<BoxIter<(K, V)>, TaskError> {
+        Ok(input.into_records(tc.deferred_error()))
     }
 }
 
@@ -176,10 +166,41 @@ impl<A: Clone, C> MapCombine<A, C> {
 }
 
 impl<K: Key, V: Data, C: Data, A: Aggregate<V, C>> MapSide<K, V, C> for MapCombine<A, C> {
-    fn write(&self, input: BoxIter<(K, V)>) -> BoxIter<(K, C)> {
+    fn write<P: Partitioner<K>>(
+        &self,
+        input: BoxIter<(K, V)>,
+        partitioner: &P,
+        writer: &mut ShuffleWriter,
+        tc: &TaskContext,
+    ) -> Result<(), TaskError> {
         let agg = &self.0;
-        drain(combine(input, |v| agg.create(v), |c, v| agg.merge_value(c, v)))
+        let mut combined = ExternalAggregator::new(tc.spill_env()?);
+        for (k, v) in input {
+            combined.insert(k, v, |v| agg.create(v), |c, v| agg.merge_value(c, v))?;
+        }
+        let merger = agg.clone();
+        for (k, c) in combined.finish(move |a, b| merger.merge_combiners(a, b), tc.deferred_error())? {
+            writer.insert(partitioner.partition(&k), &(k, c))?;
+        }
+        Ok(())
     }
+}
+
+/// Combines a reduce partition's records by key, spilling past memory.
+fn aggregate_input<K: Key, X: Data, C: Data, A: Aggregate<V, C>, V>(
+    mut input: ShuffleInput<(K, X)>,
+    tc: &TaskContext,
+    agg: &A,
+    create: impl Fn(X) -> C,
+    merge: impl Fn(C, X) -> C,
+) -> Result<BoxIter<(K, C)>, TaskError> {
+    let mut combined = ExternalAggregator::new(tc.spill_env()?);
+    while let Some((k, x)) = input.next_record()? {
+        combined.insert(k, x, &create, &merge)?;
+    }
+    drop(input);
+    let merger = agg.clone();
+    combined.finish(move |a, b| merger.merge_combiners(a, b), tc.deferred_error())
 }
 
 /// Reduce side after a map-side combine: merge the combiners of each key.
@@ -194,15 +215,9 @@ impl<A: Clone, V> MergeCombiners<A, V> {
 }
 
 impl<K: Key, V: Data, C: Data, A: Aggregate<V, C>> ReduceSide<K, C, (K, C)> for MergeCombiners<A, V> {
-    fn read(&self, input: &mut dyn Iterator<Item = Result<(K, C), TaskError>>) -> Result<BoxIter<(K, C)>, TaskError> {
+    fn read(&self, input: ShuffleInput<(K, C)>, tc: &TaskContext) -> Result<BoxIter<(K, C)>, TaskError> {
         let agg = &self.0;
-        let mut err = None;
-        let records = input.map_while(|r| r.map_err(|e| err = Some(e)).ok());
-        let map = combine(records, |c| c, |a, b| agg.merge_combiners(a, b));
-        match err {
-            Some(e) => Err(e),
-            None => Ok(drain(map)),
-        }
+        aggregate_input(input, tc, agg, |c| c, |a, b| agg.merge_combiners(a, b))
     }
 }
 
@@ -218,33 +233,27 @@ impl<A: Clone, C> CombineValues<A, C> {
 }
 
 impl<K: Key, V: Data, C: Data, A: Aggregate<V, C>> ReduceSide<K, V, (K, C)> for CombineValues<A, C> {
-    fn read(&self, input: &mut dyn Iterator<Item = Result<(K, V), TaskError>>) -> Result<BoxIter<(K, C)>, TaskError> {
+    fn read(&self, input: ShuffleInput<(K, V)>, tc: &TaskContext) -> Result<BoxIter<(K, C)>, TaskError> {
         let agg = &self.0;
-        let mut err = None;
-        let records = input.map_while(|r| r.map_err(|e| err = Some(e)).ok());
-        let map = combine(records, |v| agg.create(v), |c, v| agg.merge_value(c, v));
-        match err {
-            Some(e) => Err(e),
-            None => Ok(drain(map)),
-        }
+        aggregate_input(input, tc, agg, |v| agg.create(v), |c, v| agg.merge_value(c, v))
     }
 }
 
-/// Reduce side of sort_by_key: sort the partition's records by key. The sort
-/// is stable, and blocks arrive in map order, so equal keys keep their order.
+/// Reduce side of sort_by_key: sort the partition's records by key, spilling
+/// sorted runs past memory. The sort is stable, and blocks arrive in map
+/// order, so equal keys keep their order.
 #[derive(Clone, Copy, Serialize, Deserialize)]
 pub struct SortByKey {
     pub ascending: bool,
 }
 
 impl<K: Data + Ord, V: Data> ReduceSide<K, V, (K, V)> for SortByKey {
-    fn read(&self, input: &mut dyn Iterator<Item = Result<(K, V), TaskError>>) -> Result<BoxIter<(K, V)>, TaskError> {
-        let mut records = input.collect::<Result<Vec<_>, _>>()?;
-        if self.ascending {
-            records.sort_by(|a, b| a.0.cmp(&b.0));
-        } else {
-            records.sort_by(|a, b| b.0.cmp(&a.0));
+    fn read(&self, mut input: ShuffleInput<(K, V)>, tc: &TaskContext) -> Result<BoxIter<(K, V)>, TaskError> {
+        let mut sorter = ExternalSorter::new(tc.spill_env()?, self.ascending);
+        while let Some(record) = input.next_record()? {
+            sorter.insert(record)?;
         }
-        Ok(Box::new(records.into_iter()))
+        drop(input);
+        sorter.finish(tc.deferred_error())
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod func;
 pub mod ids;
 pub mod lineage;
+pub mod memory;
 pub mod metrics;
 pub mod nodes;
 pub mod ops;
@@ -25,6 +26,7 @@ pub mod rdd;
 pub mod runner;
 pub mod shared;
 pub mod shipping;
+pub mod shuffle;
 pub mod storage;
 pub mod task;
 

@@ -11,7 +11,8 @@
 //! | `parallelize`, `range` | the records consumed | 0: they come from the driver's memory, not from storage, and sizing them would cost a walk over every record |
 //! | a cached block | the records consumed | the block's stored size: the block manager's estimate for a block in memory, the serialized size for one read back from disk |
 //! | a shuffle read | the records decoded | the bytes of the fetched blocks |
-//! | a shuffle write | — | the bytes of the buckets written |
+//! | a shuffle write | the records written | the bytes of the blocks written (compressed, as stored) |
+//! | a spill | — | the in-memory size spilled (estimated), and the bytes written to disk |
 //!
 //! The first four are *input* (`records_read`, `bytes_read`; Spark's
 //! `inputMetrics`). A cache miss counts nothing itself: the partition is
@@ -48,6 +49,22 @@ pub struct TaskMetrics {
     /// Bytes of the shuffle blocks written (a map task's buckets).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub shuffle_write_bytes: u64,
+    /// Records written to the shuffle.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shuffle_write_records: u64,
+    /// Spark's "Spill (Memory)": the in-memory size of what was spilled.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub memory_bytes_spilled: u64,
+    /// Spark's "Spill (Disk)": the bytes written to spill files.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub disk_bytes_spilled: u64,
+    /// Time spent writing spill files, in nanoseconds.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spill_nanos: u64,
+    /// The most execution memory (shuffle buffers, aggregation maps, sort
+    /// buffers) the task held at once.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub peak_execution_memory: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -62,6 +79,12 @@ impl TaskMetrics {
         self.shuffle_read_records += other.shuffle_read_records;
         self.shuffle_read_bytes += other.shuffle_read_bytes;
         self.shuffle_write_bytes += other.shuffle_write_bytes;
+        self.shuffle_write_records += other.shuffle_write_records;
+        self.memory_bytes_spilled += other.memory_bytes_spilled;
+        self.disk_bytes_spilled += other.disk_bytes_spilled;
+        self.spill_nanos += other.spill_nanos;
+        // Peaks do not add up: the total's is the largest task's.
+        self.peak_execution_memory = self.peak_execution_memory.max(other.peak_execution_memory);
     }
 }
 

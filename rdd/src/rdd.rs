@@ -154,6 +154,10 @@ impl<T: Data> RddRef<T> {
             return Ok(cached);
         }
         let vec: Vec<T> = self.0.compute(split, tc)?.collect();
+        // A partition cut short by an error must not be cached as if whole.
+        if let Some(e) = tc.take_deferred_error() {
+            return Err(e);
+        }
         let vec = Arc::new(vec);
         let size_bytes = estimate_size(&vec);
         tc.env.put_block(id, CachedBlock { value: vec.clone(), size_bytes, level, spill: spill_vec::<T> });

@@ -8,11 +8,16 @@
 
 use crate::error::TaskError;
 use crate::ids::{AccumulatorId, BlockId, BroadcastId, ShuffleId, StageId};
+use crate::memory::{MemoryManager, TaskMemory};
 pub use crate::metrics::TaskMetrics;
 use crate::metrics::{CountInput, SharedMetrics};
+use crate::shuffle::SpillEnv;
+use crate::shuffle::map_output::MapOutputSummary;
+use crate::shuffle::writer::MapOutputFile;
 use crate::storage::{AnyValue, CachedBlock, StoredBlock};
 use std::any::Any;
 use std::cell::RefCell;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// A boxed iterator over a partition's records.
@@ -29,10 +34,26 @@ pub trait TaskEnv: Send + Sync {
     fn get_block(&self, id: BlockId) -> Option<StoredBlock>;
     /// Caches a computed partition; may evict others, or refuse if it cannot fit.
     fn put_block(&self, id: BlockId, block: CachedBlock);
-    /// Reads every map output block of `shuffle` for reduce partition `reduce`.
-    fn read_shuffle(&self, shuffle: ShuffleId, reduce: usize) -> Result<Vec<Arc<[u8]>>, TaskError>;
-    /// Stores the output of map task `map` of `shuffle`, one block per reduce partition.
-    fn write_shuffle(&self, shuffle: ShuffleId, map: usize, blocks: Vec<Vec<u8>>) -> Result<(), TaskError>;
+    /// The stored bytes of every non-empty block of `shuffle` for reduce
+    /// partition `reduce`, block after block in map order (local blocks read
+    /// from their files, remote ones streamed from their executors).
+    fn read_shuffle(&self, shuffle: ShuffleId, reduce: usize) -> Result<Box<dyn BlockSource>, TaskError>;
+    /// Publishes the output file of map task `map` of `shuffle`, written in
+    /// [`TaskEnv::local_dir`]; an output already committed for that map
+    /// task stays (the new file is dropped) and its summary is returned.
+    fn commit_map_output(
+        &self,
+        shuffle: ShuffleId,
+        map: usize,
+        output: MapOutputFile,
+    ) -> Result<MapOutputSummary, TaskError>;
+    /// The executor's memory manager, shared by its tasks and its cache.
+    fn memory_manager(&self) -> Arc<MemoryManager>;
+    /// The directory for spill files and map outputs (`ember.local.dir`),
+    /// created on first use; the error names it.
+    fn local_dir(&self) -> Result<PathBuf, TaskError>;
+    /// Whether shuffle and spill data are lz4-compressed (`ember.shuffle.compress`).
+    fn compress_shuffle(&self) -> bool;
     /// The value of a broadcast variable, decoded at most once per executor.
     fn broadcast(&self, id: BroadcastId, decode: DecodeBroadcastFn) -> Result<AnyValue, TaskError>;
     /// Whether task results must be serialized (they cross a process boundary).
@@ -54,8 +75,45 @@ pub enum TaskOutput {
     Value(Box<dyn Any + Send>),
     /// A result task's value, postcard-encoded.
     Bytes(Vec<u8>),
-    /// A shuffle map task's output: the size of each reduce partition's block.
-    MapOutput { sizes: Vec<u64> },
+    /// A shuffle map task's output: which blocks hold records, and how much.
+    MapOutput(MapOutputSummary),
+}
+
+/// Bytes read from storage or the network as they come: a reduce task's
+/// shuffle blocks, a spill file.
+pub trait BlockSource: Send {
+    /// Appends the next bytes (about `max` at most) to `buf`; false at the end.
+    fn read_into(&mut self, buf: &mut Vec<u8>, max: usize) -> Result<bool, TaskError>;
+}
+
+impl<S: BlockSource + ?Sized> BlockSource for Box<S> {
+    fn read_into(&mut self, buf: &mut Vec<u8>, max: usize) -> Result<bool, TaskError> {
+        (**self).read_into(buf, max)
+    }
+}
+
+/// The first error of a task that an iterator met after the task's
+/// `compute` returned (a fetch that broke mid-stream, an unreadable spill
+/// file). Iterators yield plain records, so such an iterator stops early and
+/// records its error here; the task fails with it instead of succeeding on
+/// truncated data.
+#[derive(Clone, Default)]
+pub struct DeferredError(Arc<Mutex<Option<TaskError>>>);
+
+impl DeferredError {
+    /// Records `e`, unless an earlier error was recorded.
+    pub fn set(&self, e: TaskError) {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert(e);
+    }
+
+    pub fn take(&self) -> Option<TaskError> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
 }
 
 /// The context of one running task.
@@ -68,6 +126,9 @@ pub struct TaskContext {
     accumulators: Mutex<Vec<(AccumulatorId, Box<dyn PendingAccumulator>)>>,
     /// Shared with the iterators that count into it ([`CountInput`]).
     metrics: SharedMetrics,
+    /// This task's share of its executor's memory.
+    memory: Arc<TaskMemory>,
+    deferred: DeferredError,
 }
 
 /// A typed accumulator update being built by a task.
@@ -78,6 +139,7 @@ pub trait PendingAccumulator: Send {
 
 impl TaskContext {
     pub fn new(stage: StageId, partition: usize, attempt: u32, env: Arc<dyn TaskEnv>) -> Self {
+        let memory = TaskMemory::new(env.memory_manager());
         TaskContext {
             stage,
             partition,
@@ -85,7 +147,35 @@ impl TaskContext {
             env,
             accumulators: Mutex::new(Vec::new()),
             metrics: SharedMetrics::default(),
+            memory,
+            deferred: DeferredError::default(),
         }
+    }
+
+    /// What a spilling collection of this task needs: its memory, the
+    /// local directory (created now; the error names it), the codec.
+    pub fn spill_env(&self) -> Result<SpillEnv, TaskError> {
+        Ok(SpillEnv::new(self.memory.clone(), self.env.local_dir()?, self.env.compress_shuffle(), self.metrics.clone()))
+    }
+
+    /// The records of reduce partition `reduce` of `shuffle`, as they stream in.
+    pub fn shuffle_input<R: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        shuffle: ShuffleId,
+        reduce: usize,
+    ) -> Result<crate::shuffle::input::ShuffleInput<R>, TaskError> {
+        let source = self.env.read_shuffle(shuffle, reduce)?;
+        Ok(crate::shuffle::input::ShuffleInput::new(source, shuffle, reduce, self.metrics.clone()))
+    }
+
+    /// Where iterators of this task record an error met after `compute` returned.
+    pub fn deferred_error(&self) -> DeferredError {
+        self.deferred.clone()
+    }
+
+    /// The error an iterator of this task recorded, if any.
+    pub fn take_deferred_error(&self) -> Option<TaskError> {
+        self.deferred.take()
     }
 
     /// Applies `update` to this task's pending value of accumulator `id`,
@@ -127,8 +217,11 @@ impl TaskContext {
         CountInput::boxed(records, self.metrics.clone())
     }
 
+    /// The task's metrics, with the most execution memory it held.
     pub fn metrics(&self) -> TaskMetrics {
-        *self.metrics.lock().unwrap_or_else(|p| p.into_inner())
+        let mut m = *self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        m.peak_execution_memory = self.memory.peak();
+        m
     }
 }
 

@@ -39,6 +39,10 @@ fn part_path(dir: &Path, index: usize) -> PathBuf {
 fn write_partition<T: Data>(dir: &str, index: usize, it: BoxIter<T>) -> Option<String> {
     let records: Vec<T> = it.collect();
     let path = part_path(Path::new(dir), index);
+    // Records cut short by an error (which fails the task) are not a partition.
+    if crate::task::current_task().is_some_and(|tc| tc.deferred_error().is_set()) {
+        return Some(format!("{}: not written: the partition could not be read whole", path.display()));
+    }
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let bytes = match postcard::to_allocvec(&records) {
         Ok(b) => b,

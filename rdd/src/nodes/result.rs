@@ -69,7 +69,7 @@ pub fn decode_output<R: Data>(output: TaskOutput) -> Result<R, EmberError> {
             .map(|b| *b)
             .map_err(|_| EmberError::Serialization("task result has an unexpected type".into())),
         TaskOutput::Bytes(bytes) => Ok(postcard::from_bytes(&bytes)?),
-        TaskOutput::MapOutput { .. } => {
+        TaskOutput::MapOutput(_) => {
             Err(EmberError::Serialization("a shuffle map output where a result was expected".into()))
         }
     }

@@ -1,10 +1,10 @@
 //! Shuffles: [`ShuffleDependency`] writes a map partition's records into one
-//! bucket per reduce partition; [`ShuffledRdd`] reads a reduce partition's
-//! buckets from every map output.
+//! block per reduce partition of a map output file; [`ShuffledRdd`] reads a
+//! reduce partition's blocks from every map output.
 //!
-//! Buckets are streams of postcard-encoded `(K, X)` records, appended one by
-//! one as the map side produces them (no intermediate `Vec` of records), and
-//! decoded lazily on the reduce side.
+//! Both sides work in bounded memory (see [`crate::shuffle`]): the map side
+//! spills its buffers, the reduce side streams its blocks and spills what it
+//! aggregates or sorts.
 
 use crate::Data;
 use crate::aggregate::{MapSide, ReduceSide};
@@ -13,6 +13,7 @@ use crate::ids::ShuffleId;
 use crate::partitioner::Partitioner;
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef, ShuffleDependencyBase, StageRoot};
 use crate::shipping::{EntryPoint, Parents, ShippedNode, ShippedRoot, encode_root, from_fields, to_fields};
+use crate::shuffle::writer::ShuffleWriter;
 use crate::task::{BoxIter, TaskContext, TaskOutput};
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
@@ -60,18 +61,21 @@ where
 
     fn run(&self, partition: usize, tc: &TaskContext) -> Result<TaskOutput, TaskError> {
         let partitioner = &self.fields.partitioner;
-        let mut buckets: Vec<Vec<u8>> = vec![Vec::new(); partitioner.num_partitions()];
+        let mut writer = ShuffleWriter::new(tc.spill_env()?, partitioner.num_partitions());
         let input = self.parent.iterator(partition, tc)?;
-        for (k, x) in self.fields.map_side.write(input) {
-            let bucket = &mut buckets[partitioner.partition(&k)];
-            let buf = std::mem::take(bucket);
-            *bucket = postcard::to_extend(&(k, x), buf)
-                .map_err(|e| TaskError::engine(format!("{}: cannot encode a record: {e}", self.shuffle)))?;
+        self.fields.map_side.write(input, partitioner, &mut writer, tc)?;
+        // An input that ended early on an error must not be committed as
+        // this map task's whole output.
+        if let Some(e) = tc.take_deferred_error() {
+            return Err(e);
         }
-        let sizes: Vec<u64> = buckets.iter().map(|b| b.len() as u64).collect();
-        tc.add_metrics(|m| m.shuffle_write_bytes += sizes.iter().sum::<u64>());
-        tc.env.write_shuffle(self.shuffle, partition, buckets)?;
-        Ok(TaskOutput::MapOutput { sizes })
+        let output = writer.finish()?;
+        tc.add_metrics(|m| {
+            m.shuffle_write_bytes += output.summary.bytes;
+            m.shuffle_write_records += output.summary.records;
+        });
+        let summary = tc.env.commit_map_output(self.shuffle, partition, output)?;
+        Ok(TaskOutput::MapOutput(summary))
     }
 
     fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
@@ -156,24 +160,8 @@ impl<K: Data, X: Data, O: Data, R: ReduceSide<K, X, O>> RddBase for ShuffledRdd<
 
 impl<K: Data, X: Data, O: Data, R: ReduceSide<K, X, O>> RddNode<O> for ShuffledRdd<K, X, O, R> {
     fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<O>, TaskError> {
-        let shuffle = self.fields.shuffle;
-        let blocks = tc.env.read_shuffle(shuffle, split)?;
-        let bytes = blocks.iter().map(|b| b.len() as u64).sum::<u64>();
-        // Every reduce side consumes its input before it returns, so the
-        // records decoded are known here (counted in a local, not per record
-        // in the task's metrics).
-        let mut decoded = 0u64;
-        let mut records = blocks
-            .into_iter()
-            .flat_map(move |block| DecodeRecords::<K, X>::new(block, shuffle))
-            .inspect(|r| decoded += r.is_ok() as u64);
-        let output = self.fields.reduce_side.read(&mut records);
-        drop(records);
-        tc.add_metrics(|m| {
-            m.shuffle_read_bytes += bytes;
-            m.shuffle_read_records += decoded;
-        });
-        output
+        let input = tc.shuffle_input::<(K, X)>(self.fields.shuffle, split)?;
+        self.fields.reduce_side.read(input, tc)
     }
 }
 
@@ -184,36 +172,5 @@ impl<K: Data, X: Data, O: Data, R: ReduceSide<K, X, O>> ShippedNode for Shuffled
     }
     fn rebuild(meta: RddMeta, fields: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
         Ok(ShuffledRdd { meta, fields: from_fields(fields)?, dependency: None, _types: PhantomData })
-    }
-}
-
-/// Decodes the records of one shuffle block, one at a time.
-struct DecodeRecords<K, X> {
-    block: Arc<[u8]>,
-    offset: usize,
-    shuffle: ShuffleId,
-    _types: PhantomData<fn() -> (K, X)>,
-}
-
-impl<K, X> DecodeRecords<K, X> {
-    fn new(block: Arc<[u8]>, shuffle: ShuffleId) -> Self {
-        DecodeRecords { block, offset: 0, shuffle, _types: PhantomData }
-    }
-}
-
-impl<K: Data, X: Data> Iterator for DecodeRecords<K, X> {
-    type Item = Result<(K, X), TaskError>;
-    fn next(&mut self) -> Option<Self::Item> {
-        let rest = self.block.get(self.offset..).filter(|r| !r.is_empty())?;
-        match postcard::take_from_bytes::<(K, X)>(rest) {
-            Ok((record, tail)) => {
-                self.offset = self.block.len() - tail.len();
-                Some(Ok(record))
-            }
-            Err(e) => {
-                self.offset = self.block.len();
-                Some(Err(TaskError::engine(format!("{}: corrupt shuffle block: {e}", self.shuffle))))
-            }
-        }
     }
 }

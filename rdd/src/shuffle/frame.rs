@@ -1,0 +1,305 @@
+//! Frames: how records are stored in shuffle files and spill files.
+//!
+//! Records are postcard-encoded back to back and cut into *frames* of about
+//! [`FRAME_BYTES`], each holding whole records:
+//!
+//! ```text
+//! frame   := header:u32le payload
+//! header  := payload length (low 31 bits) | COMPRESSED (bit 31)
+//! payload := records                        (stored)
+//!          | raw_len:u32le lz4_block(records) (COMPRESSED)
+//! ```
+//!
+//! A frame is compressed only when lz4 makes it smaller. Because frames hold
+//! whole records and stand alone, a reader needs one frame in memory at a
+//! time, sequences of frames concatenate (a map output's block is its spill
+//! files' segments followed by its in-memory part, copied without decoding),
+//! and bytes may reach a reader split anywhere (gRPC chunks): the
+//! [`FrameReader`] reassembles them.
+
+use crate::error::TaskError;
+use crate::task::BlockSource;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+
+/// The raw size at which a buffer of records becomes a frame.
+pub const FRAME_BYTES: usize = 64 << 10;
+
+const COMPRESSED: u32 = 1 << 31;
+const LENGTH_MASK: u32 = COMPRESSED - 1;
+
+/// Appends `raw` (whole records) to `out` as one frame, lz4-compressed when
+/// `compress` is set and that makes it smaller.
+pub fn write_frame(raw: &[u8], compress: bool, out: &mut Vec<u8>) -> Result<(), TaskError> {
+    if raw.is_empty() {
+        return Ok(());
+    }
+    if raw.len() > LENGTH_MASK as usize - 4 {
+        return Err(TaskError::engine(format!(
+            "a run of {} bytes of records is too large for one shuffle frame (2 GiB at most: is one record that large?)",
+            raw.len()
+        )));
+    }
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    if compress {
+        let bound = lz4_flex::block::get_maximum_output_size(raw.len());
+        out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        let body = out.len();
+        out.resize(body + bound, 0);
+        if let Ok(n) = lz4_flex::block::compress_into(raw, &mut out[body..])
+            && n + 4 < raw.len()
+        {
+            out.truncate(body + n);
+            let len = (n + 4) as u32 | COMPRESSED;
+            out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+            return Ok(());
+        }
+        out.truncate(start + 4);
+    }
+    out.extend_from_slice(raw);
+    out[start..start + 4].copy_from_slice(&(raw.len() as u32).to_le_bytes());
+    Ok(())
+}
+
+/// Reads frames from a [`BlockSource`], one at a time.
+pub struct FrameReader<S> {
+    source: S,
+    /// Bytes read from the source and not yet consumed, from `pos`.
+    pending: Vec<u8>,
+    pos: usize,
+    /// The current frame's records, when it was compressed.
+    decompressed: Vec<u8>,
+    /// What the bytes are, for error messages ("shuffle_3 reduce 2").
+    what: String,
+}
+
+/// How much a reader asks its source for at once.
+const READ_BYTES: usize = 256 << 10;
+
+impl<S: BlockSource> FrameReader<S> {
+    pub fn new(source: S, what: String) -> Self {
+        FrameReader { source, pending: Vec::new(), pos: 0, decompressed: Vec::new(), what }
+    }
+
+    fn corrupt(&self, why: &str) -> TaskError {
+        TaskError::engine(format!("{}: corrupt shuffle data: {why}", self.what))
+    }
+
+    /// Makes sure `n` unconsumed bytes are buffered; false if the source
+    /// ended before any byte past `pos`.
+    fn fill(&mut self, n: usize) -> Result<bool, TaskError> {
+        if self.pos > 0 && self.pos >= self.pending.len() / 2 {
+            self.pending.drain(..self.pos);
+            self.pos = 0;
+        }
+        while self.pending.len() - self.pos < n {
+            let before = self.pending.len();
+            if !self.source.read_into(&mut self.pending, READ_BYTES.max(n))? {
+                return if before == self.pos { Ok(false) } else { Err(self.corrupt("truncated frame")) };
+            }
+        }
+        Ok(true)
+    }
+
+    /// The records of the next frame, or `None` at the end.
+    pub fn next_frame(&mut self) -> Result<Option<&[u8]>, TaskError> {
+        if !self.fill(4)? {
+            return Ok(None);
+        }
+        let header = u32::from_le_bytes(self.pending[self.pos..self.pos + 4].try_into().unwrap_or_default());
+        let len = (header & LENGTH_MASK) as usize;
+        if !self.fill(4 + len)? {
+            return Err(self.corrupt("truncated frame"));
+        }
+        let payload = self.pos + 4..self.pos + 4 + len;
+        self.pos = payload.end;
+        if header & COMPRESSED == 0 {
+            return Ok(Some(&self.pending[payload]));
+        }
+        let body = &self.pending[payload];
+        if body.len() < 4 {
+            return Err(self.corrupt("compressed frame without its length"));
+        }
+        let raw_len = u32::from_le_bytes(body[..4].try_into().unwrap_or_default()) as usize;
+        // lz4 expands at most about 255 times: a larger claim is garbage,
+        // and must not become a huge allocation.
+        if raw_len > body.len().saturating_mul(255) + 64 {
+            return Err(self.corrupt(&format!("a frame claims {raw_len} bytes from {}", body.len())));
+        }
+        self.decompressed.resize(raw_len, 0);
+        match lz4_flex::block::decompress_into(&body[4..], &mut self.decompressed) {
+            Ok(n) if n == raw_len => Ok(Some(&self.decompressed)),
+            Ok(n) => Err(self.corrupt(&format!("a frame decompressed to {n} bytes instead of {raw_len}"))),
+            Err(e) => Err(self.corrupt(&e.to_string())),
+        }
+    }
+}
+
+/// Decodes the records of a sequence of frames.
+pub struct RecordReader<T, S> {
+    frames: FrameReader<S>,
+    /// The current frame's records and how far they are decoded.
+    frame: Vec<u8>,
+    offset: usize,
+    _records: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned, S: BlockSource> RecordReader<T, S> {
+    pub fn new(source: S, what: String) -> Self {
+        RecordReader { frames: FrameReader::new(source, what), frame: Vec::new(), offset: 0, _records: PhantomData }
+    }
+
+    /// The next record, `None` at the end.
+    pub fn next_record(&mut self) -> Result<Option<T>, TaskError> {
+        while self.offset >= self.frame.len() {
+            match self.frames.next_frame()? {
+                Some(records) => {
+                    self.frame.clear();
+                    self.frame.extend_from_slice(records);
+                    self.offset = 0;
+                }
+                None => return Ok(None),
+            }
+        }
+        match postcard::take_from_bytes::<T>(&self.frame[self.offset..]) {
+            Ok((record, rest)) => {
+                self.offset = self.frame.len() - rest.len();
+                Ok(Some(record))
+            }
+            Err(e) => {
+                self.offset = self.frame.len();
+                Err(self.frames.corrupt(&format!("a record does not decode: {e}")))
+            }
+        }
+    }
+}
+
+/// Encodes records into frames as they come: [`FrameWriter::push`] appends a
+/// record to the open buffer, which becomes a frame in `out` once it holds
+/// [`FRAME_BYTES`].
+pub struct FrameWriter {
+    open: Vec<u8>,
+    compress: bool,
+}
+
+impl FrameWriter {
+    pub fn new(compress: bool) -> Self {
+        FrameWriter { open: Vec::new(), compress }
+    }
+
+    pub fn push<T: Serialize>(&mut self, record: &T, out: &mut Vec<u8>) -> Result<(), TaskError> {
+        encode_into(record, &mut self.open)?;
+        if self.open.len() >= FRAME_BYTES {
+            self.seal(out)?;
+        }
+        Ok(())
+    }
+
+    /// Turns what is buffered into a frame.
+    pub fn seal(&mut self, out: &mut Vec<u8>) -> Result<(), TaskError> {
+        write_frame(&self.open, self.compress, out)?;
+        self.open.clear();
+        Ok(())
+    }
+}
+
+/// Appends `record`'s postcard encoding to `buf`.
+pub fn encode_into<T: Serialize>(record: &T, buf: &mut Vec<u8>) -> Result<(), TaskError> {
+    let taken = std::mem::take(buf);
+    *buf = postcard::to_extend(record, taken).map_err(|e| TaskError::engine(format!("cannot encode a record: {e}")))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source that hands its bytes out `step` at a time.
+    struct Pieces {
+        bytes: Vec<u8>,
+        at: usize,
+        step: usize,
+    }
+
+    impl BlockSource for Pieces {
+        fn read_into(&mut self, buf: &mut Vec<u8>, _max: usize) -> Result<bool, TaskError> {
+            if self.at >= self.bytes.len() {
+                return Ok(false);
+            }
+            let end = (self.at + self.step).min(self.bytes.len());
+            buf.extend_from_slice(&self.bytes[self.at..end]);
+            self.at = end;
+            Ok(true)
+        }
+    }
+
+    fn frames_of(records: &[(u64, String)], compress: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut w = FrameWriter::new(compress);
+        for r in records {
+            w.push(r, &mut out).unwrap();
+        }
+        w.seal(&mut out).unwrap();
+        out
+    }
+
+    fn read_all(bytes: Vec<u8>, step: usize) -> Result<Vec<(u64, String)>, TaskError> {
+        let mut r = RecordReader::<(u64, String), _>::new(Pieces { bytes, at: 0, step }, "test".into());
+        let mut out = Vec::new();
+        while let Some(x) = r.next_record()? {
+            out.push(x);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn records_survive_frames_split_anywhere() {
+        let records: Vec<(u64, String)> = (0..20_000).map(|i| (i * 7919, format!("value {}", i % 97))).collect();
+        for compress in [false, true] {
+            let bytes = frames_of(&records, compress);
+            for step in [1, 3, 4096, 1 << 20] {
+                assert_eq!(read_all(bytes.clone(), step).unwrap(), records, "compress {compress} step {step}");
+            }
+        }
+        // Repetitive records compress; concatenated frame sequences read as one.
+        let plain = frames_of(&records, false);
+        let packed = frames_of(&records, true);
+        assert!(packed.len() < plain.len() * 3 / 4, "{} vs {}", packed.len(), plain.len());
+        let mut both = packed.clone();
+        both.extend_from_slice(&plain);
+        assert_eq!(read_all(both, 777).unwrap().len(), 2 * records.len());
+    }
+
+    #[test]
+    fn incompressible_frames_are_stored() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let noise: Vec<u8> = (0..10_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut out = Vec::new();
+        write_frame(&noise, true, &mut out).unwrap();
+        assert_eq!(out.len(), noise.len() + 4);
+        assert_eq!(u32::from_le_bytes(out[..4].try_into().unwrap()) & COMPRESSED, 0);
+    }
+
+    #[test]
+    fn truncated_and_garbled_data_are_errors_not_panics() {
+        let records: Vec<(u64, String)> = (0..1000).map(|i| (i, "x".repeat(i as usize % 50))).collect();
+        let bytes = frames_of(&records, true);
+        let truncated = bytes[..bytes.len() - 3].to_vec();
+        let e = read_all(truncated, 100).unwrap_err();
+        assert!(e.to_string().contains("test: corrupt shuffle data: truncated frame"), "{e}");
+        let mut garbled = bytes.clone();
+        for b in garbled.iter_mut().skip(8).step_by(5) {
+            *b ^= 0x5a;
+        }
+        assert!(read_all(garbled, 100).is_err());
+    }
+}
