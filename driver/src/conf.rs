@@ -7,9 +7,11 @@
 
 pub mod properties;
 
+use crate::executors::ExecutorResources;
 use ember_executor::secret_file;
 use ember_executor::tls::{TrustRoots, check_server_name};
 use ember_rdd::EmberError;
+use ember_rdd::memory::MemoryConfig;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -110,7 +112,11 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("ember.master", "local[*] (or EMBER_MASTER)"),
     ("ember.app.name", "ember"),
     ("ember.default.parallelism", "task threads of all executors (at least 2)"),
-    ("ember.executor.memory", "0 (unlimited)"),
+    ("ember.executor.memory", "1g (per executor: execution and storage memory; 0 = no limit)"),
+    ("ember.memory.fraction", "0.6 (of ember.executor.memory, for execution and storage together)"),
+    ("ember.memory.storageFraction", "0.5 (of that, cached blocks safe from eviction by execution)"),
+    ("ember.shuffle.compress", "true (lz4-compress shuffle and spill files)"),
+    ("ember.local.dir", "each executor's work directory (where shuffle and spill files go)"),
     ("ember.executor.cores", "1 (local-cluster), all the daemon's cores (ember://)"),
     ("ember.task.maxFailures", "4"),
     ("ember.stage.maxConsecutiveAttempts", "4"),
@@ -307,6 +313,32 @@ impl Conf {
         Ok(Some(TlsSettings { roots, server_name: server_name.map(str::to_string) }))
     }
 
+    /// The `ember.memory.*`, `ember.shuffle.compress` and `ember.local.dir` keys.
+    fn executor_resources(&self, executor_memory: u64) -> Result<ExecutorResources, EmberError> {
+        let fraction = |key: &str, default: f64| -> Result<f64, EmberError> {
+            let v: f64 = self.parsed(key, default)?;
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(EmberError::Config(format!("{key}={v} must be a fraction in (0, 1]")));
+            }
+            Ok(v)
+        };
+        let memory = MemoryConfig {
+            executor_memory,
+            fraction: fraction("ember.memory.fraction", 0.6)?,
+            storage_fraction: fraction("ember.memory.storageFraction", 0.5)?,
+        };
+        let local_dir = self.get("ember.local.dir").map(|d| d.trim()).filter(|d| !d.is_empty()).map(PathBuf::from);
+        if let Some(dir) = &local_dir
+            && dir.is_relative()
+        {
+            return Err(EmberError::Config(format!(
+                "ember.local.dir={} must be an absolute path (executors run in other directories)",
+                dir.display()
+            )));
+        }
+        Ok(ExecutorResources { memory, compress_shuffle: self.parsed("ember.shuffle.compress", true)?, local_dir })
+    }
+
     fn validate_merged(&self) -> Result<Settings, EmberError> {
         for (k, _) in self.entries() {
             if k.starts_with("ember.") && !KNOWN_KEYS.iter().any(|(known, _)| *known == k) {
@@ -327,7 +359,7 @@ impl Conf {
             return Err(EmberError::Config("ember.executor.cores must be at least 1".into()));
         }
         let mut executor_memory = match self.get("ember.executor.memory") {
-            None => 0,
+            None => DEFAULT_EXECUTOR_MEMORY,
             Some(v) => parse_size(v).ok_or_else(|| {
                 EmberError::Config(format!("ember.executor.memory={v} is not a size like 512m or 2g"))
             })?,
@@ -352,6 +384,7 @@ impl Conf {
             app_name: self.get("ember.app.name").unwrap_or("ember").to_string(),
             default_parallelism,
             executor_memory,
+            executor_resources: self.executor_resources(executor_memory)?,
             max_task_failures: self.parsed("ember.task.maxFailures", 4)?,
             max_stage_attempts: self.parsed("ember.stage.maxConsecutiveAttempts", 4)?,
             locality_wait: self.millis("ember.locality.wait", 3000)?,
@@ -397,8 +430,10 @@ pub struct Settings {
     /// `ember.default.parallelism`; `None`: the task threads of all
     /// executors (at least 2), known once they have registered.
     pub default_parallelism: Option<usize>,
-    /// Memory limit for cached blocks per executor, in bytes (0 = unlimited).
+    /// `ember.executor.memory` in bytes (0 = unlimited).
     pub executor_memory: u64,
+    /// What each executor gets: memory rules, shuffle codec, local directory.
+    pub executor_resources: ExecutorResources,
     pub max_task_failures: u32,
     pub max_stage_attempts: u32,
     pub locality_wait: Duration,
@@ -447,6 +482,9 @@ impl TlsSettings {
             .timeout(handshake_timeout)
     }
 }
+
+/// `ember.executor.memory` unless set: Spark's default too.
+pub const DEFAULT_EXECUTOR_MEMORY: u64 = 1 << 30;
 
 /// Where event logs go unless `ember.eventLog.dir` says otherwise.
 pub const DEFAULT_EVENT_LOG_DIR: &str = "/tmp/ember-events";

@@ -105,7 +105,7 @@ impl Context {
                 }
             }
         });
-        let app_id = format!("app-{}-{}", std::process::id(), unix_millis());
+        let app_id = format!("app-{}-{}", std::process::id(), unique_millis());
         let ui = UiServices::start(&settings, &conf, &app_id, &listener, runtime.handle())?;
         let inner = Arc::new(ContextInner {
             default_parallelism: AtomicUsize::new(settings.default_parallelism.unwrap_or(2)),
@@ -149,7 +149,13 @@ impl Context {
         match s.master.clone() {
             Master::Local { threads } => {
                 let id = ExecutorId(LOCAL_EXECUTOR_ID.to_string());
-                let link = LocalExecutor::new(id.clone(), threads, s.executor_memory, self.inner.events.clone())?;
+                let link = LocalExecutor::new(
+                    id.clone(),
+                    threads,
+                    &s.executor_resources,
+                    &self.inner.app_id,
+                    self.inner.events.clone(),
+                )?;
                 self.inner.events.post(SchedulerEvent::ExecutorAdded {
                     executor: id,
                     link: Arc::new(link),
@@ -171,7 +177,7 @@ impl Context {
             cores,
             heartbeat: s.heartbeat_interval,
             timeout: s.registration_timeout,
-            memory_bytes: s.executor_memory,
+            resources: s.executor_resources.clone(),
             app: self.app_identity()?,
         };
         let events = inner.events.clone();
@@ -410,8 +416,15 @@ async fn futures_timer(d: Duration) {
     let _ = rx.await;
 }
 
-fn unix_millis() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+/// The time in milliseconds, but never the same twice in this process: two
+/// contexts started in one millisecond get distinct application ids (and so
+/// distinct event logs and local directories).
+fn unique_millis() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64);
+    let now = now.unwrap_or(0);
+    let previous = LAST.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| Some(now.max(last + 1)));
+    now.max(previous.unwrap_or(0) + 1)
 }
 
 impl JobRunner for ContextInner {
@@ -445,6 +458,10 @@ impl JobRunner for ContextInner {
     }
     fn unpersist(&self, rdd: RddId) {
         self.events.post(SchedulerEvent::Unpersist { rdd });
+    }
+    fn release_shuffle(&self, shuffle: ShuffleId) {
+        // After the context stopped there is nothing left to release.
+        self.events.post(SchedulerEvent::ShuffleReleased { shuffle });
     }
     fn register_broadcast(&self, bytes: Vec<u8>, value: AnyValue) -> Result<BroadcastId> {
         let id = BroadcastId(self.next_broadcast.fetch_add(1, Ordering::Relaxed));

@@ -3,7 +3,7 @@
 
 use ember::executors::local_cluster::spawn_backend;
 use ember::executors::remote::{AttachRequest, attach};
-use ember::executors::{AppIdentity, ExecutorId};
+use ember::executors::{AppIdentity, ExecutorId, ExecutorResources};
 use ember::scheduler::EventSender;
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,11 @@ fn request(address: &str, sha: &str) -> AttachRequest {
         address: address.to_string(),
         executor: ExecutorId("exec-test".into()),
         app: AppIdentity { app_id: "app-test".into(), exe_sha256: sha.to_string(), shuffle_token: String::new() },
-        memory_bytes: 0,
+        resources: ExecutorResources {
+            memory: ember_rdd::memory::MemoryConfig::default(),
+            compress_shuffle: true,
+            local_dir: None,
+        },
         connect_timeout: Duration::from_secs(5),
         register_timeout: Duration::from_secs(30),
         token: String::new(),

@@ -124,6 +124,7 @@ fn a_backend_refuses_a_driver_with_the_wrong_token_or_another_binary() {
                 memory_bytes: 0,
                 token: token.into(),
                 shuffle_token: String::new(),
+                ..Default::default()
             };
             let address = format!("http://{}", started.backend_address);
             async move {
@@ -151,6 +152,7 @@ fn a_backend_refuses_a_driver_with_the_wrong_token_or_another_binary() {
             memory_bytes: 0,
             token: started.backend_token.clone(),
             shuffle_token: "the-apps-shuffle-token".into(),
+            ..Default::default()
         };
         let (to_backend, outbound) = tokio::sync::mpsc::unbounded_channel();
         to_backend.send(pb::DriverMessage { kind: Some(DriverKind::Hello(hello)) }).unwrap();

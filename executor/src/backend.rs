@@ -112,6 +112,7 @@ fn run(bind: &str) -> Result<(), String> {
         };
         let service = BackendService::new(config, exe, tokio::runtime::Handle::current()).map_err(|e| e.to_string())?;
         let shutdown = service.shutdown.clone();
+        let cleanup = service.local_dir_cleanup();
         watch_stdin(shutdown.clone());
         if attach_timeout_ms > 0 {
             let (attached, shutdown) = (service.attached.clone(), shutdown.clone());
@@ -137,6 +138,8 @@ fn run(bind: &str) -> Result<(), String> {
             server = server.tls_config(tls.server_config()).map_err(|e| error_chain(&e))?;
         }
         let server = server
+            .initial_stream_window_size(crate::fetch::STREAM_WINDOW_BYTES)
+            .initial_connection_window_size(crate::fetch::CONNECTION_WINDOW_BYTES)
             .add_service(
                 ExecutorBackendServer::new(service)
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -147,10 +150,12 @@ fn run(bind: &str) -> Result<(), String> {
         writeln!(out, "{LISTENING_PREFIX}{address}").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
         // On shutdown, exit at once: a graceful drain would wait for the
         // driver's long-lived control stream, which may never end.
-        tokio::select! {
+        let served = tokio::select! {
             served = server => served.map_err(|e| e.to_string()),
             _ = shutdown.notified() => Ok(()),
-        }
+        };
+        cleanup.run();
+        served
     });
     let _ = std::fs::remove_dir_all(&work_dir);
     // Do not wait for running tasks: the driver is gone.

@@ -1,15 +1,18 @@
-//! The block manager: cached RDD partitions of one executor, under a memory
-//! limit, least recently used evicted first.
+//! The block manager: cached RDD partitions of one executor, in the storage
+//! part of its memory manager, least recently used evicted first.
 //!
-//! Blocks are kept deserialized (`Arc<Vec<T>>`, erased). When a new block does
-//! not fit, the least recently used blocks are evicted until it does: a
-//! MEMORY_ONLY block is dropped (it will be recomputed from lineage when next
-//! needed), a MEMORY_AND_DISK block is serialized to the executor's spill
-//! directory and read back from there. A block larger than the whole limit is
-//! never kept in memory. Every change is reported through `on_update`, from
-//! which the driver learns where partitions are cached (locality).
+//! Blocks are kept deserialized (`Arc<Vec<T>>`, erased). Room for a block is
+//! asked of the [`MemoryManager`], which may have this manager evict others
+//! ([`StorageEvictor`]): for a new block, or for a task's execution memory
+//! (down to the storage floor). An evicted MEMORY_ONLY block is dropped (it
+//! will be recomputed from lineage when next needed), a MEMORY_AND_DISK
+//! block is serialized to the executor's spill directory and read back from
+//! there. A block larger than the whole budget is never kept in memory.
+//! Every change is reported through `on_update`, from which the driver
+//! learns where partitions are cached (locality).
 
 use ember_rdd::ids::{BlockId, RddId};
+use ember_rdd::memory::{MemoryManager, StorageEvictor};
 use ember_rdd::storage::{AnyValue, CachedBlock, SpillFn, StorageLevel, StoredBlock};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -48,16 +51,19 @@ struct State {
 }
 
 pub struct BlockManager {
-    /// Memory limit in bytes; 0 means unlimited.
-    limit: u64,
+    memory: Arc<MemoryManager>,
     spill_dir: PathBuf,
     state: Mutex<State>,
     on_update: BlockListener,
 }
 
 impl BlockManager {
-    pub fn new(limit: u64, spill_dir: PathBuf, on_update: BlockListener) -> Self {
-        BlockManager { limit, spill_dir, state: Mutex::new(State::default()), on_update }
+    /// A block manager that the memory manager may ask to evict.
+    pub fn new(memory: Arc<MemoryManager>, spill_dir: PathBuf, on_update: BlockListener) -> Arc<Self> {
+        let manager = Arc::new(BlockManager { memory, spill_dir, state: Mutex::new(State::default()), on_update });
+        let evictor: Arc<dyn StorageEvictor> = manager.clone();
+        manager.memory.set_evictor(Arc::downgrade(&evictor));
+        manager
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -98,59 +104,34 @@ impl BlockManager {
     }
 
     pub fn put(&self, id: BlockId, block: CachedBlock) {
-        let mut updates = Vec::new();
-        {
+        self.remove_quietly(id);
+        // Room is asked of the memory manager without holding our lock: it
+        // may call back into `evict`.
+        let fits = self.memory.acquire_storage(id, block.size_bytes);
+        let update = {
             let mut st = self.lock();
-            if let Some(old) = st.entries.remove(&id)
-                && let Entry::Memory { size, .. } = old
-            {
-                st.memory_used -= size;
-            }
-            let fits = self.limit == 0 || block.size_bytes <= self.limit;
             if fits {
-                self.evict_for(&mut st, block.size_bytes, &mut updates);
                 st.clock += 1;
                 let last_used = st.clock;
                 st.memory_used += block.size_bytes;
-                st.entries.insert(
-                    id,
-                    Entry::Memory {
-                        value: block.value,
-                        size: block.size_bytes,
-                        level: block.level,
-                        spill: block.spill,
-                        last_used,
-                    },
-                );
-                updates.push(BlockUpdate { block: id, place: BlockPlace::Memory, size_bytes: block.size_bytes });
+                let entry = Entry::Memory {
+                    value: block.value,
+                    size: block.size_bytes,
+                    level: block.level,
+                    spill: block.spill,
+                    last_used,
+                };
+                st.entries.insert(id, entry);
+                Some(BlockUpdate { block: id, place: BlockPlace::Memory, size_bytes: block.size_bytes })
             } else if block.level == StorageLevel::MemoryAndDisk {
-                if let Some(update) = self.spill(&mut st, id, &*block.value, block.spill) {
-                    updates.push(update);
-                }
+                self.spill(&mut st, id, &*block.value, block.spill)
             } else {
-                tracing::debug!(block = %id, size = block.size_bytes, limit = self.limit, "block larger than executor memory; not cached");
+                tracing::debug!(block = %id, size = block.size_bytes, "no room for the block in memory; not cached");
+                None
             }
-        }
-        updates.into_iter().for_each(|u| (self.on_update)(u));
-    }
-
-    /// Evicts least recently used memory blocks until `needed` more bytes fit.
-    fn evict_for(&self, st: &mut State, needed: u64, updates: &mut Vec<BlockUpdate>) {
-        while self.limit > 0 && st.memory_used + needed > self.limit {
-            let victim = st
-                .entries
-                .iter()
-                .filter_map(|(id, e)| match e {
-                    Entry::Memory { last_used, .. } => Some((*last_used, *id)),
-                    Entry::Disk { .. } => None,
-                })
-                .min();
-            let Some((_, victim)) = victim else { return };
-            let Some(Entry::Memory { value, size, level, spill, .. }) = st.entries.remove(&victim) else { return };
-            st.memory_used -= size;
-            let update =
-                if level == StorageLevel::MemoryAndDisk { self.spill(st, victim, &*value, spill) } else { None };
-            updates.push(update.unwrap_or(BlockUpdate { block: victim, place: BlockPlace::None, size_bytes: 0 }));
+        };
+        if let Some(u) = update {
+            (self.on_update)(u);
         }
     }
 
@@ -172,7 +153,8 @@ impl BlockManager {
         Some(BlockUpdate { block: id, place: BlockPlace::Disk, size_bytes: size })
     }
 
-    pub fn remove(&self, id: BlockId) {
+    /// Removes a block without telling the driver (it is about to be replaced).
+    fn remove_quietly(&self, id: BlockId) -> Option<Entry> {
         let removed = {
             let mut st = self.lock();
             let e = st.entries.remove(&id);
@@ -181,10 +163,18 @@ impl BlockManager {
             }
             e
         };
-        if let Some(entry) = removed {
-            if let Entry::Disk { path, .. } = entry {
+        match &removed {
+            Some(Entry::Memory { size, .. }) => self.memory.release_storage(*size),
+            Some(Entry::Disk { path, .. }) => {
                 let _ = std::fs::remove_file(path);
             }
+            None => {}
+        }
+        removed
+    }
+
+    pub fn remove(&self, id: BlockId) {
+        if self.remove_quietly(id).is_some() {
             (self.on_update)(BlockUpdate { block: id, place: BlockPlace::None, size_bytes: 0 });
         }
     }
@@ -196,9 +186,42 @@ impl BlockManager {
     }
 }
 
+impl StorageEvictor for BlockManager {
+    fn evict(&self, bytes: u64, keep: Option<BlockId>) -> u64 {
+        let mut updates = Vec::new();
+        let mut freed = 0;
+        {
+            let mut st = self.lock();
+            while freed < bytes {
+                let victim = st
+                    .entries
+                    .iter()
+                    .filter(|(id, _)| Some(**id) != keep)
+                    .filter_map(|(id, e)| match e {
+                        Entry::Memory { last_used, .. } => Some((*last_used, *id)),
+                        Entry::Disk { .. } => None,
+                    })
+                    .min();
+                let Some((_, victim)) = victim else { break };
+                let Some(Entry::Memory { value, size, level, spill, .. }) = st.entries.remove(&victim) else { break };
+                st.memory_used -= size;
+                freed += size;
+                let update = match level {
+                    StorageLevel::MemoryAndDisk => self.spill(&mut st, victim, &*value, spill),
+                    _ => None,
+                };
+                updates.push(update.unwrap_or(BlockUpdate { block: victim, place: BlockPlace::None, size_bytes: 0 }));
+            }
+        }
+        updates.into_iter().for_each(|u| (self.on_update)(u));
+        freed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ember_rdd::memory::{MemoryConfig, TaskMemory};
 
     fn block(n: usize, level: StorageLevel) -> CachedBlock {
         let v: Arc<Vec<u64>> = Arc::new((0..n as u64).collect());
@@ -208,11 +231,14 @@ mod tests {
         CachedBlock { value: v, size_bytes: n as u64 * 8, level, spill }
     }
 
-    fn manager(limit: u64) -> (BlockManager, Arc<Mutex<Vec<BlockUpdate>>>, tempfile::TempDir) {
+    /// A block manager whose memory manager gives storage `limit` bytes.
+    fn manager(limit: u64) -> (Arc<BlockManager>, Arc<Mutex<Vec<BlockUpdate>>>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let l = log.clone();
-        let bm = BlockManager::new(limit, dir.path().to_path_buf(), Arc::new(move |u| l.lock().unwrap().push(u)));
+        let config = MemoryConfig { executor_memory: limit, fraction: 1.0, storage_fraction: 0.5 };
+        let memory = Arc::new(MemoryManager::new(config));
+        let bm = BlockManager::new(memory, dir.path().to_path_buf(), Arc::new(move |u| l.lock().unwrap().push(u)));
         (bm, log, dir)
     }
 
@@ -250,6 +276,29 @@ mod tests {
         assert!(matches!(bm.get(id(2)), Some(StoredBlock::Serialized(_))));
         bm.remove_rdd(RddId(1));
         assert!(bm.get(id(0)).is_none() && bm.get(id(1)).is_none() && bm.get(id(2)).is_none());
+    }
+
+    #[test]
+    fn execution_memory_evicts_cached_blocks_down_to_the_floor() {
+        let (bm, log, _d) = manager(8 * 400);
+        for p in 0..4 {
+            bm.put(id(p), block(100, StorageLevel::MemoryOnly));
+        }
+        assert_eq!(bm.memory_used(), 8 * 400);
+        // A task asks for all memory: storage above its floor (half) is taken back.
+        let task = TaskMemory::new(bm.memory.clone());
+        let mut r = task.reservation();
+        assert_eq!(r.grow(8 * 400), 8 * 200);
+        assert_eq!(bm.memory_used(), 8 * 200);
+        assert!(bm.get(id(0)).is_none() && bm.get(id(1)).is_none(), "the least recently used went first");
+        assert!(bm.get(id(2)).is_some() && bm.get(id(3)).is_some());
+        assert_eq!(log.lock().unwrap().iter().filter(|u| u.place == BlockPlace::None).count(), 2);
+        // While the task holds its memory, a new block finds no room.
+        bm.put(id(4), block(300, StorageLevel::MemoryOnly));
+        assert!(bm.get(id(4)).is_none());
+        drop(r);
+        bm.put(id(4), block(300, StorageLevel::MemoryOnly));
+        assert!(bm.get(id(4)).is_some());
     }
 
     #[test]

@@ -1,28 +1,35 @@
-//! `ExecutorEnv`: one executor's block manager, shuffle store and broadcast
-//! values; `StageEnv`: the [`TaskEnv`] the tasks of one stage attempt see,
-//! which adds where that stage's shuffle inputs live.
+//! `ExecutorEnv`: one executor's memory manager, block manager, shuffle
+//! store and broadcast values; `StageEnv`: the [`TaskEnv`] the tasks of one
+//! stage attempt see, which adds where that stage's shuffle inputs live.
 
 use crate::block_manager::{BlockListener, BlockManager};
 use crate::fetch::ShuffleFetcher;
+use crate::shuffle_read::ShuffleBlocks;
 use crate::shuffle_store::ShuffleStore;
 use ember_rdd::TaskError;
 use ember_rdd::ids::{BlockId, BroadcastId, ShuffleId};
+use ember_rdd::memory::{MemoryConfig, MemoryManager};
+use ember_rdd::shuffle::map_output::MapOutputSummary;
+pub use ember_rdd::shuffle::map_output::{MapLocation, ShuffleLocations};
+use ember_rdd::shuffle::writer::MapOutputFile;
 use ember_rdd::storage::{AnyValue, CachedBlock, StoredBlock};
-use ember_rdd::task::{DecodeBroadcastFn, TaskEnv};
-use std::collections::{BTreeMap, HashMap};
+use ember_rdd::task::{BlockSource, DecodeBroadcastFn, TaskEnv};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Where one map output lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MapLocation {
+/// How an executor is set up.
+#[derive(Clone, Debug)]
+pub struct ExecutorConfig {
     pub executor_id: String,
-    /// host:port of the backend's FetchShuffle service (empty in process).
-    pub address: String,
+    pub memory: MemoryConfig,
+    /// Where spill files, map outputs and spilled cache blocks go; this
+    /// executor's own (removed when it ends).
+    pub local_dir: PathBuf,
+    /// `ember.shuffle.compress`.
+    pub compress_shuffle: bool,
 }
-
-/// For each shuffle a stage reads: the location of each map output, by map index.
-pub type ShuffleLocations = HashMap<ShuffleId, Vec<MapLocation>>;
 
 /// A broadcast value as received, and once decoded.
 struct BroadcastSlot {
@@ -32,27 +39,56 @@ struct BroadcastSlot {
 
 pub struct ExecutorEnv {
     pub executor_id: String,
-    pub blocks: BlockManager,
-    pub shuffles: ShuffleStore,
+    /// Execution and storage memory, shared by tasks and the block manager.
+    pub memory: Arc<MemoryManager>,
+    pub blocks: Arc<BlockManager>,
+    pub shuffles: Arc<ShuffleStore>,
     broadcasts: Mutex<HashMap<BroadcastId, BroadcastSlot>>,
     /// Remote fetches; `None` in process, where every map output is local.
-    fetcher: Option<ShuffleFetcher>,
+    fetcher: Option<Arc<ShuffleFetcher>>,
+    local_dir: PathBuf,
+    /// Whether `local_dir` exists (it is made on first use).
+    local_dir_made: AtomicBool,
+    compress_shuffle: bool,
 }
 
 impl ExecutorEnv {
-    pub fn new(
-        executor_id: String,
-        memory_limit: u64,
-        spill_dir: PathBuf,
-        on_block_update: BlockListener,
-        fetcher: Option<ShuffleFetcher>,
-    ) -> Self {
+    pub fn new(config: ExecutorConfig, on_block_update: BlockListener, fetcher: Option<Arc<ShuffleFetcher>>) -> Self {
+        let memory = Arc::new(MemoryManager::new(config.memory));
+        let blocks = BlockManager::new(memory.clone(), config.local_dir.join("blocks"), on_block_update);
         ExecutorEnv {
-            executor_id,
-            blocks: BlockManager::new(memory_limit, spill_dir, on_block_update),
-            shuffles: ShuffleStore::default(),
+            executor_id: config.executor_id,
+            memory,
+            blocks,
+            shuffles: Arc::new(ShuffleStore::new(config.local_dir.clone())),
             broadcasts: Mutex::new(HashMap::new()),
             fetcher,
+            local_dir: config.local_dir,
+            local_dir_made: AtomicBool::new(false),
+            compress_shuffle: config.compress_shuffle,
+        }
+    }
+
+    /// The local directory, made if it does not exist yet.
+    pub fn local_dir(&self) -> Result<PathBuf, TaskError> {
+        if !self.local_dir_made.load(Ordering::Acquire) {
+            std::fs::create_dir_all(&self.local_dir).map_err(|e| {
+                TaskError::engine(format!(
+                    "cannot create the local directory {} (ember.local.dir): {e}",
+                    self.local_dir.display()
+                ))
+            })?;
+            self.local_dir_made.store(true, Ordering::Release);
+        }
+        Ok(self.local_dir.clone())
+    }
+
+    /// Deletes the local directory and everything in it (the executor ends).
+    pub fn remove_local_dir(&self) {
+        match std::fs::remove_dir_all(&self.local_dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(dir = %self.local_dir.display(), error = %e, "cannot remove the local directory"),
         }
     }
 
@@ -94,18 +130,6 @@ pub struct StageEnv {
     pub results_cross_processes: bool,
 }
 
-impl StageEnv {
-    fn fetch_failed(&self, executor: &str, shuffle: ShuffleId, map: usize, reduce: usize, why: String) -> TaskError {
-        TaskError::FetchFailed {
-            executor: executor.to_string(),
-            shuffle,
-            map_index: map,
-            reduce_index: reduce,
-            message: why,
-        }
-    }
-}
-
 impl TaskEnv for StageEnv {
     fn executor_id(&self) -> &str {
         &self.exec.executor_id
@@ -119,51 +143,42 @@ impl TaskEnv for StageEnv {
         self.exec.blocks.put(id, block)
     }
 
-    fn read_shuffle(&self, shuffle: ShuffleId, reduce: usize) -> Result<Vec<Arc<[u8]>>, TaskError> {
+    fn read_shuffle(&self, shuffle: ShuffleId, reduce: usize) -> Result<Box<dyn BlockSource>, TaskError> {
         let locations = self
             .locations
             .get(&shuffle)
             .ok_or_else(|| TaskError::engine(format!("no map output locations for {shuffle}")))?;
-        let mut blocks: Vec<Option<Arc<[u8]>>> = vec![None; locations.len()];
-        // Remote map outputs grouped by the backend that holds them.
-        let mut remote: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-        for (map, loc) in locations.iter().enumerate() {
-            if loc.executor_id == self.exec.executor_id {
-                let block = self.exec.shuffles.get(shuffle, map, reduce).ok_or_else(|| {
-                    self.fetch_failed(&loc.executor_id, shuffle, map, reduce, "map output missing locally".into())
-                })?;
-                blocks[map] = Some(block);
-            } else {
-                remote.entry((&loc.executor_id, &loc.address)).or_default().push(map);
-            }
-        }
-        for ((executor, address), maps) in remote {
-            let fetcher = self.exec.fetcher.as_ref().ok_or_else(|| {
-                self.fetch_failed(executor, shuffle, maps[0], reduce, "no fetcher for remote blocks".into())
-            })?;
-            let fetched = fetcher
-                .fetch(address, shuffle, reduce, &maps)
-                .map_err(|(map, why)| self.fetch_failed(executor, shuffle, map.unwrap_or(maps[0]), reduce, why))?;
-            for (map, block) in fetched {
-                if let Some(slot) = blocks.get_mut(map) {
-                    *slot = Some(block);
-                }
-            }
-        }
-        // Blocks are returned in map order, so reduce-side order is deterministic.
-        blocks
-            .into_iter()
-            .enumerate()
-            .map(|(map, b)| {
-                let executor = &locations[map].executor_id;
-                b.ok_or_else(|| self.fetch_failed(executor, shuffle, map, reduce, "block not returned".into()))
-            })
-            .collect()
+        let exec = &self.exec;
+        let blocks = ShuffleBlocks::new(
+            shuffle,
+            reduce,
+            locations,
+            &exec.executor_id,
+            exec.shuffles.clone(),
+            exec.fetcher.clone(),
+        );
+        Ok(Box::new(blocks))
     }
 
-    fn write_shuffle(&self, shuffle: ShuffleId, map: usize, blocks: Vec<Vec<u8>>) -> Result<(), TaskError> {
-        self.exec.shuffles.put(shuffle, map, blocks);
-        Ok(())
+    fn commit_map_output(
+        &self,
+        shuffle: ShuffleId,
+        map: usize,
+        output: MapOutputFile,
+    ) -> Result<MapOutputSummary, TaskError> {
+        self.exec.shuffles.commit(shuffle, map, output)
+    }
+
+    fn memory_manager(&self) -> Arc<MemoryManager> {
+        self.exec.memory.clone()
+    }
+
+    fn local_dir(&self) -> Result<PathBuf, TaskError> {
+        self.exec.local_dir()
+    }
+
+    fn compress_shuffle(&self) -> bool {
+        self.exec.compress_shuffle
     }
 
     fn broadcast(&self, id: BroadcastId, decode: DecodeBroadcastFn) -> Result<AnyValue, TaskError> {

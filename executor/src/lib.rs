@@ -1,8 +1,9 @@
 //! # ember-executor: the executor backend
 //!
 //! Runs tasks and holds an executor's data: the [`block_manager`] (cached
-//! partitions under a memory limit), the [`shuffle_store`] (map outputs), and
-//! broadcast values ([`env`]). The same pieces serve two deployments:
+//! partitions in the storage part of the executor's memory manager), the
+//! [`shuffle_store`] (map output files, read by reducers through
+//! [`shuffle_read`]), and broadcast values ([`env`]). The same pieces serve two deployments:
 //!
 //! - in process, for `local[N]`: the driver builds an [`env::ExecutorEnv`] and
 //!   runs tasks with [`task_runner`] on its own thread pool;
@@ -24,6 +25,8 @@ pub mod env;
 pub mod fetch;
 pub mod secret_file;
 pub mod service;
+pub mod shuffle_read;
+pub mod shuffle_service;
 pub mod shuffle_store;
 pub mod task_runner;
 pub mod tls;

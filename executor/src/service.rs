@@ -8,16 +8,18 @@
 //! `FetchShuffle` serves this backend's map outputs to reducers elsewhere.
 
 use crate::block_manager::{BlockPlace, BlockUpdate};
-use crate::env::{ExecutorEnv, MapLocation, ShuffleLocations, StageEnv};
+use crate::env::{ExecutorConfig, ExecutorEnv, StageEnv};
 use crate::fetch::ShuffleFetcher;
+use crate::shuffle_service::{ChunkStream, serve_blocks};
 use crate::task_runner::{TaskOutcome, TaskPool, run_task};
 use crate::tls::PeerTls;
-use crate::wire::failure_to_proto;
+use crate::wire::{failure_to_proto, locations_from_proto, metrics_to_proto, summary_to_proto};
 use ember_proto::v1 as pb;
 use ember_proto::v1::driver_message::Kind as DriverKind;
 use ember_proto::v1::executor_message::Kind as ExecKind;
 use ember_rdd::TaskError;
 use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, StageId};
+use ember_rdd::memory::MemoryConfig;
 use ember_rdd::rdd::StageRoot;
 use ember_rdd::shipping::StagePlan;
 use ember_rdd::task::{AccumulatorValue, TaskContext, TaskOutput};
@@ -95,6 +97,11 @@ impl BackendService {
         })
     }
 
+    /// What removes the served application's local directory when the backend exits.
+    pub fn local_dir_cleanup(&self) -> LocalDirCleanup {
+        LocalDirCleanup(self.session.clone())
+    }
+
     fn session(&self) -> Option<Arc<Session>> {
         self.session.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -115,25 +122,37 @@ impl BackendService {
                 size_bytes: u.size_bytes,
             }));
         });
-        let fetcher = ShuffleFetcher::new(
+        let fetcher = Arc::new(ShuffleFetcher::new(
             self.rt.clone(),
             Duration::from_secs(5),
             self.config.peer_tls.clone(),
             hello.shuffle_token.clone(),
-        );
+        ));
         let cap = self.config.memory_cap;
         let memory = match (hello.memory_bytes, cap) {
             (asked, 0) => asked,
             (0, cap) => cap,
             (asked, cap) => asked.min(cap),
         };
-        let env = Arc::new(ExecutorEnv::new(
-            hello.executor_id.clone(),
-            memory,
-            self.config.work_dir.join("blocks"),
-            on_update,
-            Some(fetcher),
-        ));
+        let local_dir = match hello.local_dir.as_str() {
+            "" => self.config.work_dir.join("local"),
+            dir => PathBuf::from(dir).join(format!("ember-{}-{}", hello.app_id, hello.executor_id)),
+        };
+        let defaults = MemoryConfig::default();
+        let config = ExecutorConfig {
+            executor_id: hello.executor_id.clone(),
+            // A driver that left the fractions out gets the defaults.
+            memory: MemoryConfig {
+                executor_memory: memory,
+                fraction: Some(hello.memory_fraction).filter(|f| *f > 0.0).unwrap_or(defaults.fraction),
+                storage_fraction: Some(hello.storage_fraction)
+                    .filter(|f| *f > 0.0)
+                    .unwrap_or(defaults.storage_fraction),
+            },
+            local_dir,
+            compress_shuffle: hello.compress_shuffle,
+        };
+        let env = Arc::new(ExecutorEnv::new(config, on_update, Some(fetcher)));
         let session = Arc::new(Session {
             env,
             stages: Mutex::new(HashMap::new()),
@@ -143,6 +162,18 @@ impl BackendService {
         });
         *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
         (session, out_rx)
+    }
+}
+
+/// Removes the local directory (shuffle and spill files) of the application
+/// a backend served, which may lie outside its work directory (`ember.local.dir`).
+pub struct LocalDirCleanup(Arc<Mutex<Option<Arc<Session>>>>);
+
+impl LocalDirCleanup {
+    pub fn run(&self) {
+        if let Some(session) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            session.env.remove_local_dir();
+        }
     }
 }
 
@@ -180,20 +211,13 @@ async fn send_batches(
 
 fn outcome_to_status(task_id: u64, outcome: TaskOutcome) -> pb::TaskStatus {
     use pb::task_status::Outcome;
-    let metrics = pb::TaskMetrics {
-        run_nanos: outcome.run_time.as_nanos() as u64,
-        records_read: outcome.metrics.records_read,
-        bytes_read: outcome.metrics.bytes_read,
-        shuffle_read_records: outcome.metrics.shuffle_read_records,
-        shuffle_read_bytes: outcome.metrics.shuffle_read_bytes,
-        shuffle_write_bytes: outcome.metrics.shuffle_write_bytes,
-        result_bytes: 0,
-    };
+    use pb::task_success::Output;
+    let metrics = metrics_to_proto(&outcome.metrics, outcome.run_time);
     let success = outcome.result.and_then(|s| {
         let mut out = pb::TaskSuccess::default();
         match s.output {
-            TaskOutput::Bytes(b) => out.result = b,
-            TaskOutput::MapOutput { sizes } => out.map_output_sizes = sizes,
+            TaskOutput::Bytes(b) => out.output = Some(Output::Result(b)),
+            TaskOutput::MapOutput(summary) => out.output = Some(Output::MapOutput(summary_to_proto(&summary))),
             TaskOutput::Value(_) => return Err(TaskError::engine("in-process result in a backend")),
         }
         for (id, value) in s.accumulators {
@@ -206,22 +230,15 @@ fn outcome_to_status(task_id: u64, outcome: TaskOutcome) -> pb::TaskStatus {
         }
         Ok(out)
     });
-    let result_bytes = success.as_ref().map(|s| s.result.len() as u64).unwrap_or(0);
+    let result_bytes = match &success {
+        Ok(pb::TaskSuccess { output: Some(Output::Result(b)), .. }) => b.len() as u64,
+        _ => 0,
+    };
     let outcome = match success {
         Ok(s) => Outcome::Success(s),
         Err(e) => Outcome::Failure(failure_to_proto(&e)),
     };
     pb::TaskStatus { task_id, outcome: Some(outcome), metrics: Some(pb::TaskMetrics { result_bytes, ..metrics }) }
-}
-
-fn locations_from_proto(locs: Vec<pb::ShuffleLocations>) -> ShuffleLocations {
-    locs.into_iter()
-        .map(|l| {
-            let maps =
-                l.maps.into_iter().map(|m| MapLocation { executor_id: m.executor_id, address: m.address }).collect();
-            (ShuffleId(l.shuffle_id), maps)
-        })
-        .collect()
 }
 
 impl Session {
@@ -296,15 +313,11 @@ impl Session {
 }
 
 type MessageStream = ReceiverStream<Result<pb::ExecutorMessage, Status>>;
-type BlockStream = tokio_stream::Iter<std::vec::IntoIter<Result<pb::ShuffleBlockBatch, Status>>>;
-
-/// Shuffle blocks are sent in batches of about this many bytes.
-const FETCH_BATCH_BYTES: usize = 4 << 20;
 
 #[tonic::async_trait]
 impl pb::executor_backend_server::ExecutorBackend for BackendService {
     type AttachStream = MessageStream;
-    type FetchShuffleStream = BlockStream;
+    type FetchShuffleStream = ChunkStream;
 
     async fn attach(&self, request: Request<Streaming<pb::DriverMessage>>) -> Result<Response<MessageStream>, Status> {
         let mut inbound = request.into_inner();
@@ -351,7 +364,11 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
             let mut tick = tokio::time::interval(heartbeat);
             loop {
                 tick.tick().await;
-                let hb = pb::Heartbeat { memory_used_bytes: hb_session.env.blocks.memory_used() };
+                let usage = hb_session.env.memory.usage();
+                let hb = pb::Heartbeat {
+                    memory_used_bytes: usage.storage_bytes,
+                    execution_memory_bytes: usage.execution_bytes,
+                };
                 if tx.send(Ok(pb::ExecutorMessage { kind: Some(ExecKind::Heartbeat(hb)) })).await.is_err() {
                     return;
                 }
@@ -383,7 +400,7 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
-    async fn fetch_shuffle(&self, request: Request<pb::FetchShuffleRequest>) -> Result<Response<BlockStream>, Status> {
+    async fn fetch_shuffle(&self, request: Request<pb::FetchShuffleRequest>) -> Result<Response<ChunkStream>, Status> {
         let req = request.into_inner();
         let session = self.session().ok_or_else(|| Status::unavailable("no application attached"))?;
         if !crate::daemon::auth::constant_time_eq(session.shuffle_token.as_bytes(), req.token.as_bytes()) {
@@ -392,24 +409,6 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
             ));
         }
         let shuffle = ShuffleId(req.shuffle_id);
-        let mut batches = Vec::new();
-        let mut batch = pb::ShuffleBlockBatch::default();
-        let mut batch_bytes = 0;
-        for map in req.map_indices {
-            let block =
-                session.env.shuffles.get(shuffle, map as usize, req.reduce_index as usize).ok_or_else(|| {
-                    Status::not_found(format!("{shuffle} map {map} reduce {} is not on this backend", req.reduce_index))
-                })?;
-            batch_bytes += block.len();
-            batch.blocks.push(pb::ShuffleBlock { map_index: map, data: block.to_vec() });
-            if batch_bytes >= FETCH_BATCH_BYTES {
-                batches.push(Ok(std::mem::take(&mut batch)));
-                batch_bytes = 0;
-            }
-        }
-        if !batch.blocks.is_empty() {
-            batches.push(Ok(batch));
-        }
-        Ok(Response::new(tokio_stream::iter(batches)))
+        serve_blocks(&session.env.shuffles, shuffle, req.reduce_index, req.map_indices).map(Response::new)
     }
 }

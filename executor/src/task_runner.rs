@@ -32,6 +32,9 @@ pub fn run_task(root: &dyn StageRoot, tc: Arc<TaskContext>) -> TaskOutcome {
     let start = Instant::now();
     let ran = catch_unwind(AssertUnwindSafe(|| with_current_task(&tc, || root.run(tc.partition, &tc))));
     let result = match ran {
+        // An iterator that stopped early on an error means the output is
+        // incomplete: the task fails with that error.
+        Ok(Ok(_)) if let Some(e) = tc.take_deferred_error() => Err(e),
         Ok(Ok(output)) => tc.take_accumulator_updates().map(|accumulators| TaskSuccess { output, accumulators }),
         Ok(Err(e)) => Err(e),
         Err(payload) => Err(TaskError::UserPanic { message: panic_message(&*payload) }),

@@ -5,6 +5,96 @@
 use ember_proto::v1 as pb;
 use ember_rdd::TaskError;
 use ember_rdd::ids::ShuffleId;
+use ember_rdd::shuffle::map_output::{MapLocation, MapOutputSummary, NonEmptyBlocks, ShuffleLocations};
+use ember_rdd::task::TaskMetrics;
+use std::time::Duration;
+
+pub fn non_empty_to_proto(n: &NonEmptyBlocks) -> pb::NonEmptyBlocks {
+    use pb::non_empty_blocks::Kind;
+    let list = |v: &Vec<u32>| pb::PartitionList { partitions: v.clone() };
+    let kind = match n {
+        NonEmptyBlocks::All => Kind::All(true),
+        NonEmptyBlocks::Only(v) => Kind::Only(list(v)),
+        NonEmptyBlocks::AllBut(v) => Kind::AllBut(list(v)),
+    };
+    pb::NonEmptyBlocks { kind: Some(kind) }
+}
+
+/// A missing description counts as "every block" (safe: an empty block
+/// fetched reads as no records).
+pub fn non_empty_from_proto(n: Option<pb::NonEmptyBlocks>) -> NonEmptyBlocks {
+    use pb::non_empty_blocks::Kind;
+    match n.and_then(|n| n.kind) {
+        Some(Kind::Only(l)) => NonEmptyBlocks::Only(l.partitions),
+        Some(Kind::AllBut(l)) => NonEmptyBlocks::AllBut(l.partitions),
+        Some(Kind::All(_)) | None => NonEmptyBlocks::All,
+    }
+}
+
+pub fn summary_to_proto(s: &MapOutputSummary) -> pb::MapOutputSummary {
+    pb::MapOutputSummary { bytes: s.bytes, records: s.records, non_empty: Some(non_empty_to_proto(&s.non_empty)) }
+}
+
+pub fn summary_from_proto(s: pb::MapOutputSummary) -> MapOutputSummary {
+    MapOutputSummary { bytes: s.bytes, records: s.records, non_empty: non_empty_from_proto(s.non_empty) }
+}
+
+pub fn locations_to_proto(locations: &ShuffleLocations) -> Vec<pb::ShuffleLocations> {
+    let map_location = |m: &MapLocation| pb::MapLocation {
+        executor_id: m.executor_id.clone(),
+        address: m.address.clone(),
+        non_empty: Some(non_empty_to_proto(&m.non_empty)),
+    };
+    locations
+        .iter()
+        .map(|(shuffle, maps)| pb::ShuffleLocations {
+            shuffle_id: shuffle.0,
+            maps: maps.iter().map(map_location).collect(),
+        })
+        .collect()
+}
+
+pub fn locations_from_proto(locations: Vec<pb::ShuffleLocations>) -> ShuffleLocations {
+    let map_location = |m: pb::MapLocation| MapLocation {
+        executor_id: m.executor_id,
+        address: m.address,
+        non_empty: non_empty_from_proto(m.non_empty),
+    };
+    locations.into_iter().map(|l| (ShuffleId(l.shuffle_id), l.maps.into_iter().map(map_location).collect())).collect()
+}
+
+/// A task's metrics and run time on the wire (`result_bytes` is set by the caller).
+pub fn metrics_to_proto(m: &TaskMetrics, run_time: Duration) -> pb::TaskMetrics {
+    pb::TaskMetrics {
+        run_nanos: run_time.as_nanos() as u64,
+        records_read: m.records_read,
+        bytes_read: m.bytes_read,
+        shuffle_read_records: m.shuffle_read_records,
+        shuffle_read_bytes: m.shuffle_read_bytes,
+        shuffle_write_bytes: m.shuffle_write_bytes,
+        shuffle_write_records: m.shuffle_write_records,
+        memory_bytes_spilled: m.memory_bytes_spilled,
+        disk_bytes_spilled: m.disk_bytes_spilled,
+        spill_nanos: m.spill_nanos,
+        peak_execution_memory: m.peak_execution_memory,
+        result_bytes: 0,
+    }
+}
+
+pub fn metrics_from_proto(m: &pb::TaskMetrics) -> TaskMetrics {
+    TaskMetrics {
+        records_read: m.records_read,
+        bytes_read: m.bytes_read,
+        shuffle_read_records: m.shuffle_read_records,
+        shuffle_read_bytes: m.shuffle_read_bytes,
+        shuffle_write_bytes: m.shuffle_write_bytes,
+        shuffle_write_records: m.shuffle_write_records,
+        memory_bytes_spilled: m.memory_bytes_spilled,
+        disk_bytes_spilled: m.disk_bytes_spilled,
+        spill_nanos: m.spill_nanos,
+        peak_execution_memory: m.peak_execution_memory,
+    }
+}
 
 pub fn failure_to_proto(e: &TaskError) -> pb::TaskFailure {
     use pb::task_failure::Reason;
@@ -64,6 +154,35 @@ pub fn exe_sha256() -> Result<String, std::io::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shuffle_vocabulary_survives_the_wire() {
+        for non_empty in [NonEmptyBlocks::All, NonEmptyBlocks::Only(vec![1, 5]), NonEmptyBlocks::AllBut(vec![0])] {
+            let summary = MapOutputSummary { bytes: 10, records: 3, non_empty };
+            assert_eq!(summary_from_proto(summary_to_proto(&summary)), summary);
+        }
+        let location = |e: &str, n| MapLocation { executor_id: e.into(), address: "h:1".into(), non_empty: n };
+        let mut locations = ShuffleLocations::new();
+        locations.insert(
+            ShuffleId(2),
+            vec![location("a", NonEmptyBlocks::All), location("b", NonEmptyBlocks::Only(vec![3]))],
+        );
+        assert_eq!(locations_from_proto(locations_to_proto(&locations)), locations);
+        let metrics = TaskMetrics {
+            records_read: 1,
+            bytes_read: 2,
+            shuffle_read_records: 3,
+            shuffle_read_bytes: 4,
+            shuffle_write_bytes: 5,
+            shuffle_write_records: 6,
+            memory_bytes_spilled: 7,
+            disk_bytes_spilled: 8,
+            spill_nanos: 9,
+            peak_execution_memory: 10,
+        };
+        let wire = metrics_to_proto(&metrics, Duration::from_nanos(11));
+        assert_eq!((metrics_from_proto(&wire), wire.run_nanos), (metrics, 11));
+    }
 
     #[test]
     fn every_task_error_survives_the_wire() {

@@ -166,10 +166,11 @@ impl MemoryManager {
             p.storage_used += bytes;
             return true;
         }
-        if bytes > self.limit {
+        let free = self.free(&p);
+        // Evict only what can make room: cached blocks are all storage may free.
+        if bytes > free + p.storage_used {
             return false;
         }
-        let free = self.free(&p);
         if bytes > free {
             self.evict(&mut p, bytes - free, Some(block));
         }

@@ -34,6 +34,9 @@ pub trait JobRunner: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<Vec<TaskOutput>, EmberError>>;
     /// Drops the cached blocks of an RDD on every executor.
     fn unpersist(&self, rdd: RddId);
+    /// No RDD reads `shuffle` any more (its dependency was dropped in the
+    /// driver): its map outputs can go, on the driver and every executor.
+    fn release_shuffle(&self, shuffle: ShuffleId);
     /// Registers a broadcast value: `bytes` for other processes, `value` in process.
     fn register_broadcast(&self, bytes: Vec<u8>, value: AnyValue) -> Result<BroadcastId, EmberError>;
     /// Registers an accumulator and how to merge task updates into it.

@@ -70,7 +70,15 @@ mod parsing {
         }
         let s = Conf::new().master("local-cluster[2]").set("ember.executor.cores", 2).validate().unwrap();
         assert_eq!(s.master, Master::LocalCluster { executors: 2, cores: 2, memory_mb: None });
-        assert_eq!((s.executor_cores, s.default_parallelism, s.executor_memory), (Some(2), None, 0));
+        assert_eq!((s.executor_cores, s.default_parallelism, s.executor_memory), (Some(2), None, 1 << 30));
+        assert_eq!(s.executor_resources.memory.unified_bytes(), (0.6 * (1u64 << 30) as f64) as u64);
+        assert!(s.executor_resources.compress_shuffle && s.executor_resources.local_dir.is_none());
+        for (key, value) in [("ember.memory.fraction", "0"), ("ember.memory.storageFraction", "1.5")] {
+            let e = Conf::new().master("local").set(key, value).validate().unwrap_err().to_string();
+            assert!(e.contains(&format!("{key}={value} must be a fraction in (0, 1]")), "{e}");
+        }
+        let e = Conf::new().master("local").set("ember.local.dir", "relative/dir").validate().unwrap_err().to_string();
+        assert!(e.contains("ember.local.dir=relative/dir must be an absolute path"), "{e}");
         let s = Conf::new().master("local-cluster[2,1,64]").validate().unwrap();
         assert_eq!(s.executor_memory, 64 << 20, "the third field of local-cluster is memory in MiB");
         let e = Conf::new().master("local-cluster[1,1,18446744073709551615]").validate().unwrap_err().to_string();

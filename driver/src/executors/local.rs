@@ -1,11 +1,14 @@
-//! The in-process executor of `local[N]`: N task threads sharing one block
-//! manager and shuffle store. Results stay in memory (no serialization).
+//! The in-process executor of `local[N]`: N task threads sharing one memory
+//! manager, block manager and shuffle store, under the same memory budget as
+//! a backend (`ember.executor.memory`). Results stay in memory (no
+//! serialization). Its local directory (spill and shuffle files) is removed
+//! when the executor is dropped, with its context.
 
-use super::{ExecutorId, ExecutorLink, RemoveTarget, StageDescription, TaskLaunch};
+use super::{ExecutorId, ExecutorLink, ExecutorResources, RemoveTarget, StageDescription, TaskLaunch};
 use crate::scheduler::IdMap;
 use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_executor::block_manager::BlockUpdate;
-use ember_executor::env::{ExecutorEnv, StageEnv};
+use ember_executor::env::{ExecutorConfig, ExecutorEnv, StageEnv};
 use ember_executor::task_runner::{TaskPool, run_task};
 use ember_rdd::EmberError;
 use ember_rdd::ids::{BroadcastId, StageId};
@@ -23,14 +26,26 @@ pub struct LocalExecutor {
 }
 
 impl LocalExecutor {
-    pub fn new(id: ExecutorId, threads: usize, memory_limit: u64, events: EventSender) -> Result<Self, EmberError> {
+    pub fn new(
+        id: ExecutorId,
+        threads: usize,
+        resources: &ExecutorResources,
+        app_id: &str,
+        events: EventSender,
+    ) -> Result<Self, EmberError> {
         let block_events = events.clone();
         let block_exec = id.clone();
         let on_update = Arc::new(move |u: BlockUpdate| {
             block_events.post(SchedulerEvent::BlockUpdated { executor: block_exec.clone(), update: u });
         });
-        let spill_dir = std::env::temp_dir().join(format!("ember-local-{}", std::process::id()));
-        let env = Arc::new(ExecutorEnv::new(id.0.clone(), memory_limit, spill_dir, on_update, None));
+        let base = resources.local_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let config = ExecutorConfig {
+            executor_id: id.0.clone(),
+            memory: resources.memory,
+            local_dir: base.join(format!("ember-{app_id}-{id}")),
+            compress_shuffle: resources.compress_shuffle,
+        };
+        let env = Arc::new(ExecutorEnv::new(config, on_update, None));
         let pool = TaskPool::new(threads, "ember-local-task").map_err(|e| EmberError::Executor(e.to_string()))?;
         Ok(LocalExecutor { id, env, pool, stages: Mutex::new(IdMap::default()), events })
     }
@@ -84,4 +99,10 @@ impl ExecutorLink for LocalExecutor {
     }
 
     fn shutdown(&self) {}
+}
+
+impl Drop for LocalExecutor {
+    fn drop(&mut self) {
+        self.env.remove_local_dir();
+    }
 }

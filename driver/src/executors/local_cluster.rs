@@ -9,7 +9,7 @@
 //! stderr, so output printed by tasks never mixes with the program's results.
 
 use super::remote::{AttachRequest, attach};
-use super::{AppIdentity, ExecutorId};
+use super::{AppIdentity, ExecutorId, ExecutorResources};
 use crate::scheduler::EventSender;
 use ember_executor::backend::{ENV_BACKEND, ENV_CORES, ENV_HEARTBEAT_MS, ENV_WORK_DIR, LISTENING_PREFIX};
 use ember_rdd::EmberError;
@@ -25,6 +25,29 @@ pub struct BackendProcess {
     pub child: Child,
     pub address: String,
     pub pid: u32,
+    /// Its work directory (it removes it when it exits normally).
+    pub work_dir: std::path::PathBuf,
+}
+
+impl BackendProcess {
+    /// Kills the process if it still runs, waits a moment for it to be
+    /// gone, and removes its directories: a killed backend cannot.
+    fn kill_and_clean(mut self, extra_dir: Option<std::path::PathBuf>) {
+        let _ = self.child.start_kill();
+        for _ in 0..50 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for dir in std::iter::once(self.work_dir.clone()).chain(extra_dir) {
+            if let Err(e) = std::fs::remove_dir_all(&dir)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot remove a backend's directory");
+            }
+        }
+    }
 }
 
 /// Starts one backend and waits (up to `timeout`) for its address.
@@ -66,7 +89,7 @@ pub async fn spawn_backend(
             eprintln!("[backend {index}] {line}");
         }
     });
-    Ok(BackendProcess { child, address, pid })
+    Ok(BackendProcess { child, address, pid, work_dir })
 }
 
 /// The backends of a `local-cluster[N]` context, and their replacement when
@@ -82,7 +105,7 @@ pub struct ClusterSpec {
     pub cores: usize,
     pub heartbeat: Duration,
     pub timeout: Duration,
-    pub memory_bytes: u64,
+    pub resources: ExecutorResources,
     pub app: AppIdentity,
 }
 
@@ -120,7 +143,7 @@ impl LocalCluster {
             address: process.address.clone(),
             executor: id.clone(),
             app: s.app.clone(),
-            memory_bytes: s.memory_bytes,
+            resources: s.resources.clone(),
             connect_timeout: s.timeout,
             register_timeout: s.timeout,
             token: String::new(),
@@ -135,7 +158,9 @@ impl LocalCluster {
     pub fn replace_lost(self: Arc<Self>, mut lost: mpsc::UnboundedReceiver<ExecutorId>, events: EventSender) {
         tokio::spawn(async move {
             while let Some(dead) = lost.recv().await {
-                self.forget(&dead);
+                let (cluster, gone) = (self.clone(), dead.clone());
+                // Waiting for the process to be gone blocks: not on a runtime worker.
+                let _ = tokio::task::spawn_blocking(move || cluster.forget(&gone)).await;
                 match self.add_executor(&events).await {
                     Ok(id) => tracing::info!(%dead, replacement = %id, "replaced a lost executor"),
                     Err(e) => tracing::error!(%dead, error = %e, "cannot replace a lost executor"),
@@ -144,10 +169,23 @@ impl LocalCluster {
         });
     }
 
-    /// Drops (and kills, if still running) the backend of `executor`.
+    /// Kills (if still running) the backend of `executor` and removes its files.
     fn forget(&self, executor: &ExecutorId) {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.backends.retain(|(id, _)| id != executor);
+        let gone: Vec<(ExecutorId, BackendProcess)> = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let (gone, kept) = std::mem::take(&mut st.backends).into_iter().partition(|(id, _)| id == executor);
+            st.backends = kept;
+            gone
+        };
+        for (id, process) in gone {
+            process.kill_and_clean(self.local_dir_of(&id));
+        }
+    }
+
+    /// The directory an executor keeps under `ember.local.dir`, if set.
+    fn local_dir_of(&self, executor: &ExecutorId) -> Option<std::path::PathBuf> {
+        let base = self.spec.resources.local_dir.as_ref()?;
+        Some(base.join(format!("ember-{}-{executor}", self.spec.app.app_id)))
     }
 
     /// (executor, pid) of every backend started and not yet forgotten.
@@ -157,9 +195,11 @@ impl LocalCluster {
     }
 
     /// Kills every backend (they also exit by themselves when the driver's
-    /// control streams close).
+    /// control streams close) and removes their files.
     pub fn shutdown(&self) {
         let backends = std::mem::take(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()).backends);
-        drop(backends); // kill_on_drop
+        for (id, process) in backends {
+            process.kill_and_clean(self.local_dir_of(&id));
+        }
     }
 }

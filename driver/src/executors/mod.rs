@@ -36,6 +36,19 @@ pub struct AppIdentity {
     pub exe_sha256: String,
 }
 
+/// What every executor of an application is given: its memory budget and
+/// where and how it writes shuffle and spill data.
+#[derive(Clone, Debug)]
+pub struct ExecutorResources {
+    /// `ember.executor.memory` (0: no limit), `ember.memory.fraction` and
+    /// `ember.memory.storageFraction`.
+    pub memory: ember_rdd::memory::MemoryConfig,
+    /// `ember.shuffle.compress`.
+    pub compress_shuffle: bool,
+    /// `ember.local.dir` (`None`: each executor's work directory).
+    pub local_dir: Option<std::path::PathBuf>,
+}
+
 /// Identifies an executor within one application.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ExecutorId(pub String);

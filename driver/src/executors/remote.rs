@@ -6,13 +6,13 @@
 //! backend's messages into scheduler events; when the stream breaks (the
 //! process died, the network is cut) it posts `ExecutorLost` at once.
 
-use super::{AppIdentity, ExecutorId, ExecutorLink, RemoveTarget, StageDescription, TaskLaunch};
+use super::{AppIdentity, ExecutorId, ExecutorLink, ExecutorResources, RemoveTarget, StageDescription, TaskLaunch};
 use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_executor::block_manager::{BlockPlace, BlockUpdate};
 use ember_executor::fetch::MAX_MESSAGE_BYTES;
 use ember_executor::task_runner::{TaskOutcome, TaskSuccess};
 use ember_executor::tls::{error_chain, scheme};
-use ember_executor::wire::failure_from_proto;
+use ember_executor::wire::{failure_from_proto, locations_to_proto, metrics_from_proto, summary_from_proto};
 use ember_proto::v1 as pb;
 use ember_proto::v1::driver_message::Kind as DriverKind;
 use ember_proto::v1::executor_backend_client::ExecutorBackendClient;
@@ -20,7 +20,7 @@ use ember_proto::v1::executor_message::Kind as ExecKind;
 use ember_rdd::EmberError;
 use ember_rdd::ids::{AccumulatorId, BlockId, BroadcastId, RddId, TaskId};
 use ember_rdd::storage::AnyValue;
-use ember_rdd::task::{AccumulatorValue, TaskMetrics, TaskOutput};
+use ember_rdd::task::{AccumulatorValue, TaskOutput};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
@@ -48,7 +48,8 @@ pub struct AttachRequest {
     pub address: String,
     pub executor: ExecutorId,
     pub app: AppIdentity,
-    pub memory_bytes: u64,
+    /// Its memory and local directory, as the application asks.
+    pub resources: ExecutorResources,
     pub connect_timeout: Duration,
     /// The backend must answer `Hello` with `Registered` within this time.
     pub register_timeout: Duration,
@@ -114,9 +115,13 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<Registrat
         app_id: req.app.app_id.clone(),
         executor_id: req.executor.0.clone(),
         exe_sha256: req.app.exe_sha256.clone(),
-        memory_bytes: req.memory_bytes,
+        memory_bytes: req.resources.memory.executor_memory,
         token: req.token.clone(),
         shuffle_token: req.app.shuffle_token.clone(),
+        memory_fraction: req.resources.memory.fraction,
+        storage_fraction: req.resources.memory.storage_fraction,
+        compress_shuffle: req.resources.compress_shuffle,
+        local_dir: req.resources.local_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
     };
     tx.send(message(DriverKind::Hello(hello))).map_err(|_| EmberError::Executor("attach queue closed".into()))?;
     let (registered, mut inbound) =
@@ -189,24 +194,16 @@ fn relay(executor: &ExecutorId, kind: ExecKind, events: &EventSender) {
 
 fn outcome_from_proto(status: pb::TaskStatus) -> TaskOutcome {
     use pb::task_status::Outcome;
+    use pb::task_success::Output;
     let m = status.metrics.unwrap_or_default();
-    let metrics = TaskMetrics {
-        records_read: m.records_read,
-        bytes_read: m.bytes_read,
-        shuffle_read_records: m.shuffle_read_records,
-        shuffle_read_bytes: m.shuffle_read_bytes,
-        shuffle_write_bytes: m.shuffle_write_bytes,
-    };
+    let metrics = metrics_from_proto(&m);
     let result = match status.outcome {
         Some(Outcome::Success(s)) => {
-            let output = if s.result.is_empty() && !s.map_output_sizes.is_empty() {
-                TaskOutput::MapOutput { sizes: s.map_output_sizes }
-            } else if s.result.is_empty() {
-                // A map task of a shuffle with no reduce partitions, or a
-                // result task whose value encodes to nothing (e.g. `()`).
-                TaskOutput::Bytes(Vec::new())
-            } else {
-                TaskOutput::Bytes(s.result)
+            let output = match s.output {
+                Some(Output::MapOutput(summary)) => TaskOutput::MapOutput(summary_from_proto(summary)),
+                Some(Output::Result(bytes)) => TaskOutput::Bytes(bytes),
+                // A result that encodes to nothing (e.g. `()`).
+                None => TaskOutput::Bytes(Vec::new()),
             };
             let accumulators = s
                 .accumulator_updates
@@ -232,17 +229,7 @@ impl RemoteExecutor {
 impl ExecutorLink for RemoteExecutor {
     fn register_stage(&self, stage: &std::sync::Arc<StageDescription>) -> Result<(), EmberError> {
         let plan = stage.plan_bytes()?;
-        let shuffle_locations = stage
-            .locations
-            .iter()
-            .map(|(shuffle, maps)| pb::ShuffleLocations {
-                shuffle_id: shuffle.0,
-                maps: maps
-                    .iter()
-                    .map(|m| pb::MapLocation { executor_id: m.executor_id.clone(), address: m.address.clone() })
-                    .collect(),
-            })
-            .collect();
+        let shuffle_locations = locations_to_proto(&stage.locations);
         self.send(DriverKind::RegisterStage(pb::RegisterStage {
             stage_id: stage.stage.0,
             attempt: stage.attempt,

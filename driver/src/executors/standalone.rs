@@ -13,7 +13,7 @@
 
 use super::daemon_client::{DaemonAddress, Launch, LaunchSpec, launch, resolve};
 use super::remote::{AttachRequest, attach};
-use super::{AppIdentity, ExecutorId};
+use super::{AppIdentity, ExecutorId, ExecutorResources};
 use crate::conf::Settings;
 use crate::scheduler::EventSender;
 use ember_rdd::EmberError;
@@ -34,7 +34,7 @@ pub struct Started {
 /// the rescans.
 struct Launcher {
     spec: LaunchSpec,
-    memory_bytes: u64,
+    resources: ExecutorResources,
     register_timeout: Duration,
     events: EventSender,
 }
@@ -65,7 +65,7 @@ impl Launcher {
             address: backend.address.clone(),
             executor: id.clone(),
             app: spec.app.clone(),
-            memory_bytes: self.memory_bytes,
+            resources: self.resources.clone(),
             connect_timeout: spec.connect_timeout,
             register_timeout: self.register_timeout,
             token: backend.token,
@@ -185,7 +185,7 @@ pub async fn start(
             tls: settings.tls.clone(),
             claimed_daemons: Default::default(),
         },
-        memory_bytes: settings.executor_memory,
+        resources: settings.executor_resources.clone(),
         register_timeout: settings.registration_timeout,
         events: events.clone(),
     });

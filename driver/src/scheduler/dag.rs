@@ -202,6 +202,7 @@ impl DagScheduler {
             }
             SchedulerEvent::BlockUpdated { executor, update } => self.handle_block_updated(executor, update),
             SchedulerEvent::Unpersist { rdd } => self.handle_unpersist(rdd),
+            SchedulerEvent::ShuffleReleased { shuffle } => self.handle_shuffle_released(shuffle),
             SchedulerEvent::BroadcastAdded { id, bytes, value } => self.handle_broadcast_added(id, bytes, value),
             SchedulerEvent::Tick => self.handle_tick(),
             SchedulerEvent::Stop { done } => {
@@ -460,7 +461,7 @@ impl DagScheduler {
                 }
             }
             StageKind::ShuffleMap { shuffle } => {
-                let TaskOutput::MapOutput { sizes } =
+                let TaskOutput::MapOutput(summary) =
                     std::mem::replace(&mut success.output, TaskOutput::Bytes(Vec::new()))
                 else {
                     self.task_failed(info, executor, TaskError::engine("map task returned a result"));
@@ -470,7 +471,7 @@ impl DagScheduler {
                     self.merge_accumulators(&mut success);
                 }
                 let address = self.executors.get(&executor).map(|e| e.address.clone()).unwrap_or_default();
-                self.map_outputs.register_output(shuffle, info.partition, MapStatus { executor, address, sizes });
+                self.map_outputs.register_output(shuffle, info.partition, MapStatus { executor, address, summary });
                 let st = &self.stages[&info.stage];
                 if st.pending.is_empty() && st.running.is_empty() {
                     if self.map_outputs.is_available(shuffle) {
@@ -520,6 +521,7 @@ impl DagScheduler {
         let outputs: Vec<TaskOutput> =
             j.outputs.drain(..).map(|o| o.unwrap_or(TaskOutput::Bytes(Vec::new()))).collect();
         self.retire_stage(j.final_stage, None);
+        self.drop_unneeded_stages(j.stages.iter().copied());
         // Listeners hear of the end before the action returns (as in Spark):
         // once an action returned, flushing the bus shows its whole job.
         self.listener.post(ListenerEvent::JobEnd { job, succeeded: true, error: None, time: UnixMillis::now() });
@@ -528,8 +530,8 @@ impl DagScheduler {
         }
     }
 
-    /// Drops a result stage (map stages are kept: later jobs reuse their
-    /// outputs); `failure` says why its job failed, if it did.
+    /// Drops a stage (its map outputs, if any, stay in the tracker);
+    /// `failure` says why its job failed, if it did.
     pub(super) fn retire_stage(&mut self, stage: StageId, failure: Option<String>) {
         if let Some(st) = self.stages.remove(&stage) {
             if st.state == StageState::Running {

@@ -91,7 +91,7 @@ impl DagScheduler {
         self.retire_stage(j.final_stage, Some(message.clone()));
         // Stop running the map stages no other job needs.
         let still_needed: IdSet<StageId> = self.jobs.values().flat_map(|j| j.stages.iter().copied()).collect();
-        for s in j.stages {
+        for &s in &j.stages {
             if !still_needed.contains(&s)
                 && let Some(st) = self.stages.get_mut(&s)
                 && st.is_active()
@@ -106,6 +106,7 @@ impl DagScheduler {
                 });
             }
         }
+        self.drop_unneeded_stages(j.stages.iter().copied());
         self.listener.post(ListenerEvent::JobEnd {
             job,
             succeeded: false,

@@ -1,17 +1,22 @@
 //! The map output tracker: for every shuffle, which executor holds the output
 //! of each map partition (Spark's MapOutputTracker, driver side).
+//!
+//! A status keeps which reduce blocks hold records, not a size per block
+//! (Spark's `HighlyCompressedMapStatus` keeps an average and a bitmap for
+//! the same reason): a 10,000 × 10,000 shuffle of small records has 10^8
+//! blocks, most of them empty, and its statuses must stay small.
 
 use super::IdMap;
 use crate::executors::ExecutorId;
-use ember_executor::env::MapLocation;
 use ember_rdd::ids::ShuffleId;
+use ember_rdd::shuffle::map_output::{MapLocation, MapOutputSummary};
 
-/// Where one map output lives, and the size of each of its reduce blocks.
+/// Where one map output lives and what it holds.
 #[derive(Clone, Debug)]
 pub struct MapStatus {
     pub executor: ExecutorId,
     pub address: String,
-    pub sizes: Vec<u64>,
+    pub summary: MapOutputSummary,
 }
 
 #[derive(Default)]
@@ -52,7 +57,13 @@ impl MapOutputTracker {
         self.shuffle_to_outputs
             .get(&shuffle)?
             .iter()
-            .map(|s| s.as_ref().map(|s| MapLocation { executor_id: s.executor.0.clone(), address: s.address.clone() }))
+            .map(|s| {
+                s.as_ref().map(|s| MapLocation {
+                    executor_id: s.executor.0.clone(),
+                    address: s.address.clone(),
+                    non_empty: s.summary.non_empty.clone(),
+                })
+            })
             .collect()
     }
 

@@ -14,8 +14,10 @@
 //! - [`placement`]: which executor runs which pending task (locality first);
 //! - [`cluster`]: executors joining and going silent, cached blocks,
 //!   broadcasts, stopping;
-//! - [`describe`]: stage names and RDDs for listener events.
+//! - [`describe`]: stage names and RDDs for listener events;
+//! - [`cleanup`]: dropping an ended job's stages, and released shuffles.
 
+pub mod cleanup;
 pub mod cluster;
 pub mod dag;
 pub mod describe;
@@ -38,7 +40,7 @@ use crate::executors::{ExecutorId, ExecutorLink};
 use ember_executor::block_manager::BlockUpdate;
 use ember_executor::task_runner::TaskOutcome;
 use ember_rdd::EmberError;
-use ember_rdd::ids::{BroadcastId, RddId, TaskId};
+use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, TaskId};
 use ember_rdd::rdd::StageRoot;
 use ember_rdd::storage::AnyValue;
 use ember_rdd::task::TaskOutput;
@@ -66,6 +68,8 @@ pub enum SchedulerEvent {
     BlockUpdated { executor: ExecutorId, update: BlockUpdate },
     /// Drop an RDD's cached blocks everywhere.
     Unpersist { rdd: RddId },
+    /// No RDD reads this shuffle any more: drop its outputs everywhere.
+    ShuffleReleased { shuffle: ShuffleId },
     /// A broadcast value to send to every executor, now and later.
     BroadcastAdded { id: BroadcastId, bytes: Arc<Vec<u8>>, value: AnyValue },
     /// Time passed: re-offer held-back tasks, check heartbeats.

@@ -172,6 +172,12 @@ pub struct StageData {
     pub shuffle_read_bytes: u64,
     pub shuffle_read_records: u64,
     pub shuffle_write_bytes: u64,
+    pub shuffle_write_records: u64,
+    /// Spark's "Spill (Memory)" and "Spill (Disk)".
+    pub memory_bytes_spilled: u64,
+    pub disk_bytes_spilled: u64,
+    /// The largest task's peak of execution memory.
+    pub peak_execution_memory: u64,
     pub result_size: u64,
     pub rdd_ids: Vec<u64>,
     pub parent_ids: Vec<u64>,
@@ -213,6 +219,10 @@ pub fn stage_data(state: &AppState, a: &AttemptRecord, with_tasks: bool) -> Stag
         shuffle_read_bytes: a.totals.io.shuffle_read_bytes,
         shuffle_read_records: a.totals.io.shuffle_read_records,
         shuffle_write_bytes: a.totals.io.shuffle_write_bytes,
+        shuffle_write_records: a.totals.io.shuffle_write_records,
+        memory_bytes_spilled: a.totals.io.memory_bytes_spilled,
+        disk_bytes_spilled: a.totals.io.disk_bytes_spilled,
+        peak_execution_memory: a.totals.io.peak_execution_memory,
         result_size: a.totals.result_size_bytes,
         rdd_ids: info.map(|i| i.rdds.iter().rev().map(|r| r.id.0).collect()).unwrap_or_default(),
         parent_ids: info.map(|i| i.parents.iter().map(|p| p.0).collect()).unwrap_or_default(),
@@ -267,6 +277,10 @@ pub struct TaskMetricsData {
     pub shuffle_read_bytes: u64,
     pub shuffle_read_records: u64,
     pub shuffle_write_bytes: u64,
+    pub shuffle_write_records: u64,
+    pub memory_bytes_spilled: u64,
+    pub disk_bytes_spilled: u64,
+    pub peak_execution_memory: u64,
 }
 
 pub fn task_data(t: &TaskRecord) -> TaskData {
@@ -292,6 +306,10 @@ pub fn task_data(t: &TaskRecord) -> TaskData {
             shuffle_read_bytes: t.metrics.io.shuffle_read_bytes,
             shuffle_read_records: t.metrics.io.shuffle_read_records,
             shuffle_write_bytes: t.metrics.io.shuffle_write_bytes,
+            shuffle_write_records: t.metrics.io.shuffle_write_records,
+            memory_bytes_spilled: t.metrics.io.memory_bytes_spilled,
+            disk_bytes_spilled: t.metrics.io.disk_bytes_spilled,
+            peak_execution_memory: t.metrics.io.peak_execution_memory,
         },
     }
 }

@@ -122,6 +122,11 @@ fn task_end(out: &mut Vec<u8>, event: &ListenerEvent, started: Option<(u32, Unix
         (br#","shuffle_read_records":"#, metrics.shuffle_read_records),
         (br#","shuffle_read_bytes":"#, metrics.shuffle_read_bytes),
         (br#","shuffle_write_bytes":"#, metrics.shuffle_write_bytes),
+        (br#","shuffle_write_records":"#, metrics.shuffle_write_records),
+        (br#","memory_bytes_spilled":"#, metrics.memory_bytes_spilled),
+        (br#","disk_bytes_spilled":"#, metrics.disk_bytes_spilled),
+        (br#","spill_nanos":"#, metrics.spill_nanos),
+        (br#","peak_execution_memory":"#, metrics.peak_execution_memory),
         (br#","result_size_bytes":"#, *result_size_bytes),
     ] {
         if n != 0 {
@@ -215,7 +220,8 @@ mod tests {
         let ids = (any::<u64>(), any::<u64>(), any::<u32>(), any::<u64>(), any::<usize>(), text());
         let outcome = (any::<bool>(), proptest::option::of(text()), any::<u64>(), any::<u32>());
         let metrics = (metric(), metric(), metric(), metric(), metric(), metric(), any::<u64>());
-        (ids, outcome, metrics).prop_map(
+        let spills = (metric(), metric(), metric(), metric(), metric());
+        (ids, outcome, metrics, spills).prop_map(
             |(
                 (task, stage, stage_attempt, rdd, partition, executor),
                 (succeeded, error, secs, nanos),
@@ -228,6 +234,7 @@ mod tests {
                     result_size_bytes,
                     time,
                 ),
+                (shuffle_write_records, memory_bytes_spilled, disk_bytes_spilled, spill_nanos, peak_execution_memory),
             )| ListenerEvent::TaskEnd {
                 task: TaskId(task),
                 stage: StageId(stage),
@@ -244,6 +251,11 @@ mod tests {
                     shuffle_read_records,
                     shuffle_read_bytes,
                     shuffle_write_bytes,
+                    shuffle_write_records,
+                    memory_bytes_spilled,
+                    disk_bytes_spilled,
+                    spill_nanos,
+                    peak_execution_memory,
                 },
                 result_size_bytes,
                 time: UnixMillis(time),

@@ -116,6 +116,9 @@ pub fn task_quantiles(attempt: &AttemptRecord, quantiles: &[f64]) -> Vec<MetricQ
         metric("shuffleReadBytes", MetricUnit::Bytes, &|t| t.metrics.io.shuffle_read_bytes as f64),
         metric("shuffleReadRecords", MetricUnit::Count, &|t| t.metrics.io.shuffle_read_records as f64),
         metric("shuffleWriteBytes", MetricUnit::Bytes, &|t| t.metrics.io.shuffle_write_bytes as f64),
+        metric("memoryBytesSpilled", MetricUnit::Bytes, &|t| t.metrics.io.memory_bytes_spilled as f64),
+        metric("diskBytesSpilled", MetricUnit::Bytes, &|t| t.metrics.io.disk_bytes_spilled as f64),
+        metric("peakExecutionMemory", MetricUnit::Bytes, &|t| t.metrics.io.peak_execution_memory as f64),
         metric("resultSize", MetricUnit::Bytes, &|t| t.metrics.result_size_bytes as f64),
     ]
 }

@@ -12,6 +12,7 @@ use crate::error::{EmberError, TaskError};
 use crate::ids::ShuffleId;
 use crate::partitioner::Partitioner;
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef, ShuffleDependencyBase, StageRoot};
+use crate::runner::JobRunner;
 use crate::shipping::{EntryPoint, Parents, ShippedNode, ShippedRoot, encode_root, from_fields, to_fields};
 use crate::shuffle::writer::ShuffleWriter;
 use crate::task::{BoxIter, TaskContext, TaskOutput};
@@ -24,7 +25,24 @@ pub struct ShuffleDependency<K: 'static, V: 'static, X, P, M> {
     shuffle: ShuffleId,
     parent: RddRef<(K, V)>,
     fields: ShuffleFields<P, M>,
+    /// In the driver: releases the shuffle when the dependency is dropped.
+    _release: Option<ReleaseOnDrop>,
     _x: PhantomData<fn() -> X>,
+}
+
+/// Tells the driver's runner that a shuffle is no longer read, when the
+/// last RDD reading it (the only holders of its dependency, once its jobs
+/// ended) is dropped: Spark's `ContextCleaner` with reference counts
+/// instead of a garbage collector's weak references.
+struct ReleaseOnDrop {
+    shuffle: ShuffleId,
+    runner: Arc<dyn JobRunner>,
+}
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.runner.release_shuffle(self.shuffle);
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -42,8 +60,22 @@ where
     P: Partitioner<K>,
     M: MapSide<K, V, X>,
 {
-    pub fn new(shuffle: ShuffleId, parent: RddRef<(K, V)>, partitioner: P, map_side: M) -> Self {
-        ShuffleDependency { shuffle, parent, fields: ShuffleFields { shuffle, partitioner, map_side }, _x: PhantomData }
+    /// A shuffle of `parent`'s records that `runner` releases when this
+    /// dependency is dropped.
+    pub fn new(
+        shuffle: ShuffleId,
+        parent: RddRef<(K, V)>,
+        partitioner: P,
+        map_side: M,
+        runner: Arc<dyn JobRunner>,
+    ) -> Self {
+        ShuffleDependency {
+            shuffle,
+            parent,
+            fields: ShuffleFields { shuffle, partitioner, map_side },
+            _release: Some(ReleaseOnDrop { shuffle, runner }),
+            _x: PhantomData,
+        }
     }
 }
 
@@ -116,7 +148,7 @@ where
     }
     fn rebuild(fields: &[u8], input: RddRef<(K, V)>) -> Result<Self, TaskError> {
         let fields: ShuffleFields<P, M> = from_fields(fields)?;
-        Ok(ShuffleDependency { shuffle: fields.shuffle, parent: input, fields, _x: PhantomData })
+        Ok(ShuffleDependency { shuffle: fields.shuffle, parent: input, fields, _release: None, _x: PhantomData })
     }
 }
 

@@ -32,7 +32,8 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         R: ReduceSide<K, X, O>,
     {
         let shuffle = self.runner.new_shuffle_id();
-        let dep = Arc::new(ShuffleDependency::new(shuffle, self.node.clone(), partitioner, map_side));
+        let dep =
+            Arc::new(ShuffleDependency::new(shuffle, self.node.clone(), partitioner, map_side, self.runner.clone()));
         self.derive(Arc::new(ShuffledRdd::new(self.new_meta(), dep, reduce_side)))
     }
 

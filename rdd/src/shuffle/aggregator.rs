@@ -185,7 +185,7 @@ impl<K: Key, C: Data> ExternalAggregator<K, C> {
         let mut runs = runs.into_iter().peekable();
         while runs.peek().is_some() {
             let group: Vec<Run> = runs.by_ref().take(MAX_MERGE_WIDTH).collect();
-            let mut merge = CombiningMerge::<K, C, _>::new(group, |a, b| merge_combiners(a, b))?;
+            let mut merge = CombiningMerge::<K, C, _>::new(group, merge_combiners)?;
             let mut writer = RunWriter::create(&self.env.dir, self.env.compress)?;
             while let Some(record) = merge.next_combined()? {
                 writer.push(&record)?;

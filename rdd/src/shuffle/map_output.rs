@@ -71,6 +71,18 @@ pub struct MapOutputSummary {
     pub non_empty: NonEmptyBlocks,
 }
 
+/// Where one map output lives, as a reducer is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapLocation {
+    pub executor_id: String,
+    /// host:port of the backend's `FetchShuffle` service (empty in process).
+    pub address: String,
+    pub non_empty: NonEmptyBlocks,
+}
+
+/// For each shuffle a stage reads: the location of each map output, by map index.
+pub type ShuffleLocations = std::collections::HashMap<crate::ids::ShuffleId, Vec<MapLocation>>;
+
 /// Where block `reduce` lies in a map output file whose index starts at
 /// `index_offset`: its byte range.
 pub fn block_range(file: &File, index_offset: u64, reduce: u32) -> std::io::Result<(u64, u64)> {

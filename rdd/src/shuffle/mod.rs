@@ -53,6 +53,12 @@ impl SpillEnv {
         SpillEnv { memory, dir, compress, metrics }
     }
 
+    /// An environment of its own (fresh metrics), for tools and tests that
+    /// write shuffle data outside a task.
+    pub fn standalone(memory: Arc<TaskMemory>, dir: PathBuf, compress: bool) -> Self {
+        SpillEnv::new(memory, dir, compress, SharedMetrics::default())
+    }
+
     /// A spill of `memory_bytes` (estimated in memory) to `disk_bytes` that took `time`.
     pub fn record_spill(&self, memory_bytes: u64, disk_bytes: u64, time: Duration) {
         crate::metrics::update(&self.metrics, |m| {

@@ -42,7 +42,7 @@ pub fn sampled_heap_bytes<T, S: Serialize>(len: usize, sample: impl Iterator<Ite
         bytes += postcard::experimental::serialized_size(&r).unwrap_or(0) as u64 + ALLOCATION_OVERHEAD;
         n += 1;
     }
-    if n == 0 { 0 } else { bytes / n * len as u64 }
+    bytes.checked_div(n).unwrap_or(0) * len as u64
 }
 
 /// Follows the heap bytes of a collection as it is updated.

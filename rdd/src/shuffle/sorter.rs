@@ -33,7 +33,14 @@ pub struct ExternalSorter<K, V> {
 impl<K: Data + Ord, V: Data> ExternalSorter<K, V> {
     pub fn new(env: SpillEnv, ascending: bool) -> Self {
         let reservation = env.memory.reservation();
-        ExternalSorter { env, records: Vec::new(), ascending, tracker: SizeTracker::new(), reservation, runs: Vec::new() }
+        ExternalSorter {
+            env,
+            records: Vec::new(),
+            ascending,
+            tracker: SizeTracker::new(),
+            reservation,
+            runs: Vec::new(),
+        }
     }
 
     /// The memory a buffer of `capacity` records holds, sort scratch included.

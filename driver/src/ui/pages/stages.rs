@@ -85,6 +85,15 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
         ("Shuffle Write", bytes(a.totals.io.shuffle_write_bytes)),
         ("Result Size", bytes(a.totals.result_size_bytes)),
     ];
+    // Spill columns only where something spilled, as Spark shows them.
+    let spilled = a.totals.io.disk_bytes_spilled > 0;
+    if spilled {
+        items.push(("Spill (Memory)", bytes(a.totals.io.memory_bytes_spilled)));
+        items.push(("Spill (Disk)", bytes(a.totals.io.disk_bytes_spilled)));
+    }
+    if a.totals.io.peak_execution_memory > 0 {
+        items.push(("Peak Execution Memory (largest task)", bytes(a.totals.io.peak_execution_memory)));
+    }
     if let Some(f) = &a.failure {
         items.push(("Failure Reason", format!(r#"<div class="error">{}</div>"#, esc(f))));
     }
@@ -108,7 +117,7 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
         )
     };
     let task_rows = a.tasks.values().take(TASKS_SHOWN).map(|t| {
-        vec![
+        let mut row = vec![
             t.partition.to_string(),
             t.id.0.to_string(),
             t.attempt.to_string(),
@@ -126,8 +135,13 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
             size_records_cell(t.metrics.io.shuffle_read_bytes, t.metrics.io.shuffle_read_records),
             bytes_cell(t.metrics.io.shuffle_write_bytes),
             bytes_cell(t.metrics.result_size_bytes),
-            format!(r#"<div class="error">{}</div>"#, esc(t.error.as_deref().unwrap_or(""))),
-        ]
+        ];
+        if spilled {
+            row.push(bytes_cell(t.metrics.io.memory_bytes_spilled));
+            row.push(bytes_cell(t.metrics.io.disk_bytes_spilled));
+        }
+        row.push(format!(r#"<div class="error">{}</div>"#, esc(t.error.as_deref().unwrap_or(""))));
+        row
     });
     let shown = a.tasks.len().min(TASKS_SHOWN);
     let note = if a.tasks.len() > TASKS_SHOWN || a.complete_tasks + a.failed_tasks + a.active_tasks > a.tasks.len() {
@@ -139,24 +153,25 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
     } else {
         String::new()
     };
-    let tasks = table(
-        &[
-            "Index",
-            "Task Id",
-            "Attempt",
-            "Status",
-            "Executor",
-            "Launch Time",
-            "Duration",
-            "Run Time",
-            "Input Size / Records",
-            "Shuffle Read Size / Records",
-            "Shuffle Write",
-            "Result Size",
-            "Errors",
-        ],
-        task_rows,
-    );
+    let mut headers = vec![
+        "Index",
+        "Task Id",
+        "Attempt",
+        "Status",
+        "Executor",
+        "Launch Time",
+        "Duration",
+        "Run Time",
+        "Input Size / Records",
+        "Shuffle Read Size / Records",
+        "Shuffle Write",
+        "Result Size",
+    ];
+    if spilled {
+        headers.extend(["Spill (Memory)", "Spill (Disk)"]);
+    }
+    headers.push("Errors");
+    let tasks = table(&headers, task_rows);
     let body = format!(
         "{}<h2>RDDs</h2>{dag}<h2>Summary Metrics for {} Completed Tasks</h2>{summary}<h2>Tasks ({})</h2>{note}{tasks}",
         details(&items),

@@ -80,10 +80,15 @@ fn groups_of_colliding_keys_stay_apart_and_in_arrival_order() {
     let mut agg = ExternalAggregator::new(env.clone());
     let data: Vec<(u32, u32)> = (0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) % 500, i)).collect();
     for &(k, v) in &data {
-        agg.insert(Colliding(k), v, |v| vec![v], |mut c: Vec<u32>, v| {
-            c.push(v);
-            c
-        })
+        agg.insert(
+            Colliding(k),
+            v,
+            |v| vec![v],
+            |mut c: Vec<u32>, v| {
+                c.push(v);
+                c
+            },
+        )
         .unwrap();
     }
     let out: Vec<(Colliding, Vec<u32>)> = agg

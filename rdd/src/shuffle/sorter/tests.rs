@@ -24,7 +24,7 @@ fn sorting_past_memory_is_the_same_stable_sort() {
         if ascending {
             expected.sort_by_key(|r| r.0);
         } else {
-            expected.sort_by(|a, b| b.0.cmp(&a.0));
+            expected.sort_by_key(|r| std::cmp::Reverse(r.0));
         }
         // No limit; a budget that spills a few runs; one that needs merge passes.
         for (memory, name) in [(0, "fits"), (1 << 20, "spills"), (48 << 10, "passes")] {
