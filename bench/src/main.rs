@@ -81,10 +81,10 @@ fn main() -> anyhow::Result<()> {
     let text = report::render(&rows, args.scale);
     match args.output {
         Some(path) => {
-            // Keep the cluster section that deploy/bench-cluster.sh writes.
+            // Keep the sections that `--only out-of-core` and deploy/bench-cluster.sh write.
             let old = std::fs::read_to_string(&path).unwrap_or_default();
-            let cluster = old.find("<!-- cluster -->").map(|i| &old[i..]).unwrap_or("");
-            let text = if cluster.is_empty() { text } else { format!("{text}\n{cluster}") };
+            let kept = report::kept_sections(&old);
+            let text = if kept.is_empty() { text } else { format!("{text}\n{kept}") };
             std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
         None => print!("{text}"),
