@@ -7,7 +7,8 @@
 //! block sizes; the backends' 2,000 × 2,000 blocks).
 //!
 //! A guard stops the loop once the driver and backends together hold more
-//! than `--ooc-rss-guard`, so a leak cannot take the (shared) machine down.
+//! than `--ooc-rss-guard` (checked after each job, so one job can overshoot
+//! it), so that a leak cannot take the (shared) machine down.
 
 use crate::rss::{mib, vm_rss};
 use ember::prelude::*;
@@ -76,7 +77,7 @@ pub fn run(conf: &Conf, jobs: usize, guard: u64) -> anyhow::Result<RssCurve> {
         let total = after.total();
         eprintln!("out-of-core: repeated job {job}: {seconds:.2} s, RSS of all processes {:.0} MiB", mib(total));
         curve.after.push(after);
-        if total > guard {
+        if total > guard && job < jobs {
             curve.stopped = Some(format!("stopped after job {job}: {} over the {} guard", gib(total), gib(guard)));
             break;
         }
@@ -86,7 +87,7 @@ pub fn run(conf: &Conf, jobs: usize, guard: u64) -> anyhow::Result<RssCurve> {
 }
 
 fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+    format!("{:.2} GiB", bytes as f64 / (1u64 << 30) as f64)
 }
 
 /// One job, checked; its seconds.
