@@ -133,7 +133,7 @@ fn close(ctx: ember::prelude::Context) {
     let backends = ctx.backend_pids();
     drop(ctx);
     crate::rss::wait_until_released(&backends, std::time::Duration::from_secs(10));
-    crate::rss::release_freed_heap();
+    crate::rss::release_freed_heap_until_steady(std::time::Duration::from_secs(10));
 }
 
 /// "pass" or "fail (1.8× the budget)" for a peak of `peak` bytes.

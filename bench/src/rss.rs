@@ -70,11 +70,27 @@ pub fn wait_until_released(pids: &[u32], timeout: Duration) {
 /// Returns the free pages of this process's heap to the system: glibc's
 /// malloc keeps freed memory resident, where it counts as RSS. Elsewhere a
 /// no-op.
-pub fn release_freed_heap() {
+fn release_freed_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only works on the allocator's own free lists.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// Returns this process's freed heap to the system until its RSS stops
+/// falling (for half a second), or for at most `timeout`: a dropped
+/// context's runtime frees its state on its own threads, for a while.
+pub fn release_freed_heap_until_steady(timeout: Duration) {
+    const STEADY_POLLS: u32 = 5;
+    let deadline = std::time::Instant::now() + timeout;
+    let (mut last, mut steady) = (u64::MAX, 0);
+    while steady < STEADY_POLLS && std::time::Instant::now() < deadline {
+        release_freed_heap();
+        let rss = vm_rss(std::process::id()).unwrap_or(0);
+        steady = if rss.saturating_add(1 << 20) >= last { steady + 1 } else { 0 };
+        last = rss;
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
