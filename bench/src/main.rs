@@ -12,10 +12,17 @@
 //!
 //! `cargo run --release -p ember-bench -- [--scale 0.1] [--output BENCHMARKS.md]`;
 //! `--only ml` (repeatable: scheduling, shuffle, recovery, ml) prints one group's rows.
+//!
+//! `--only out-of-core` (issue 13) is never part of the full run: it is long
+//! and its big sizes only fit a shuffle that spills. It prints its section,
+//! or with `--output` writes it into the file between its markers; see
+//! `out_of_core`.
 
 mod floor;
 mod ml;
+mod out_of_core;
 mod recovery;
+mod rss;
 mod scheduling;
 mod shuffle;
 
@@ -32,13 +39,16 @@ struct Args {
     /// Extra configuration for every context, `key=value` (repeatable).
     #[arg(long = "conf", value_name = "KEY=VALUE")]
     conf: Vec<String>,
-    /// Where to write the report (stdout if absent).
-    #[arg(long, conflicts_with = "only")]
+    /// Where to write the report (stdout if absent). With `--only
+    /// out-of-core`, that group's section is written into this file.
+    #[arg(long)]
     output: Option<std::path::PathBuf>,
     /// Run only these groups (repeatable) and print the rows; the report
-    /// file is only written from a full run.
+    /// file is only written from a full run (or by `--only out-of-core`).
     #[arg(long, value_enum)]
     only: Vec<Group>,
+    #[command(flatten)]
+    out_of_core: out_of_core::Flags,
 }
 
 #[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
@@ -47,6 +57,8 @@ enum Group {
     Shuffle,
     Recovery,
     Ml,
+    /// Shuffles beyond the executors' memory (issue 13); only when asked for.
+    OutOfCore,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -59,6 +71,13 @@ fn main() -> anyhow::Result<()> {
         }
         Ok(c)
     };
+    if args.only.contains(&Group::OutOfCore) {
+        anyhow::ensure!(args.only.len() == 1, "--only out-of-core runs alone");
+        let base = conf(&args.out_of_core.master)?.set("ember.executor.memory", &args.out_of_core.memory);
+        return out_of_core::run_and_report(base, &args.out_of_core, args.scale, args.output.as_deref());
+    }
+    anyhow::ensure!(args.output.is_none() || args.only.is_empty(), "--output writes the report of a full run only");
+    // The full run (no --only) leaves out-of-core out.
     let runs = |group: Group| args.only.is_empty() || args.only.contains(&group);
     let mut rows = Vec::new();
     if runs(Group::Scheduling) {
@@ -81,10 +100,10 @@ fn main() -> anyhow::Result<()> {
     let text = report::render(&rows, args.scale);
     match args.output {
         Some(path) => {
-            // Keep the cluster section that deploy/bench-cluster.sh writes.
+            // Keep the sections that `--only out-of-core` and deploy/bench-cluster.sh write.
             let old = std::fs::read_to_string(&path).unwrap_or_default();
-            let cluster = old.find("<!-- cluster -->").map(|i| &old[i..]).unwrap_or("");
-            let text = if cluster.is_empty() { text } else { format!("{text}\n{cluster}") };
+            let kept = report::kept_sections(&old);
+            let text = if kept.is_empty() { text } else { format!("{text}\n{kept}") };
             std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
         None => print!("{text}"),

@@ -1,4 +1,6 @@
-//! The BENCHMARKS.md report: one table of rows, with the machine and date.
+//! The BENCHMARKS.md report: one table of rows, with the machine and date,
+//! followed by sections that other runs write between their own markers
+//! (`<!-- out-of-core -->`, `<!-- cluster -->`), which a full run keeps.
 
 /// One measured result.
 pub struct Row {
@@ -13,7 +15,8 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-fn machine() -> String {
+/// The CPU (and the vector instructions used), cores and RAM of this machine.
+pub fn machine() -> String {
     let cpu = read("/proc/cpuinfo")
         .lines()
         .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string()))
@@ -41,7 +44,8 @@ fn simd() -> &'static str {
     "no AVX2"
 }
 
-fn today() -> String {
+/// The date and time now, in UTC.
+pub fn today() -> String {
     std::process::Command::new("date")
         .arg("+%Y-%m-%d %H:%M UTC")
         .env("TZ", "UTC")
@@ -66,4 +70,84 @@ pub fn render(rows: &[Row], scale: f64) -> String {
         s.push_str(&format!("| {} | {} | {} | {} | {} |\n", r.workload, r.master, r.result, r.reference, r.target));
     }
     s
+}
+
+/// The sections that runs other than the full one write, in file order:
+/// `ember-bench --only out-of-core` and `deploy/bench-cluster.sh`.
+const KEPT_SECTIONS: [&str; 2] = ["out-of-core", "cluster"];
+
+fn opening(name: &str) -> String {
+    format!("<!-- {name} -->")
+}
+
+fn closing(name: &str) -> String {
+    format!("<!-- /{name} -->")
+}
+
+/// What a full run keeps of the old report: everything from the first
+/// kept section's opening marker on ("" if it has none).
+pub fn kept_sections(old: &str) -> &str {
+    KEPT_SECTIONS.iter().filter_map(|name| old.find(&opening(name))).min().map_or("", |start| &old[start..])
+}
+
+/// `doc` with `body` as its section `name`, between the section's markers:
+/// in place of the old section if there is one, else before the cluster
+/// section, else at the end. The rest of `doc` is kept as it is.
+pub fn with_section(doc: &str, name: &str, body: &str) -> anyhow::Result<String> {
+    let (open, close) = (opening(name), closing(name));
+    let section = format!("{open}\n{}\n{close}", body.trim_end());
+    if let Some(start) = doc.find(&open) {
+        let length = doc[start..].find(&close).ok_or_else(|| anyhow::anyhow!("{open} without {close}"))?;
+        let end = start + length + close.len();
+        return Ok(format!("{}{section}{}", &doc[..start], &doc[end..]));
+    }
+    if let Some(cluster) = doc.find(&opening("cluster")) {
+        return Ok(format!("{}{section}\n\n{}", &doc[..cluster], &doc[cluster..]));
+    }
+    let separator = match doc {
+        "" => "",
+        d if d.ends_with("\n\n") => "",
+        d if d.ends_with('\n') => "\n",
+        _ => "\n\n",
+    };
+    Ok(format!("{doc}{separator}{section}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "# Ember benchmarks\n\n| table |\n\n<!-- cluster -->\ncluster rows\n<!-- /cluster -->\n";
+
+    #[test]
+    fn a_new_section_goes_before_the_cluster_section() {
+        let doc = with_section(REPORT, "out-of-core", "ooc rows\n").unwrap();
+        assert_eq!(
+            doc,
+            "# Ember benchmarks\n\n| table |\n\n<!-- out-of-core -->\nooc rows\n<!-- /out-of-core -->\n\n\
+             <!-- cluster -->\ncluster rows\n<!-- /cluster -->\n"
+        );
+    }
+
+    #[test]
+    fn a_section_replaces_its_old_self_and_nothing_else() {
+        let once = with_section(REPORT, "out-of-core", "old rows").unwrap();
+        let twice = with_section(&once, "out-of-core", "new rows").unwrap();
+        assert_eq!(twice, once.replace("old rows", "new rows"));
+    }
+
+    #[test]
+    fn a_section_is_appended_when_there_is_no_cluster_section() {
+        assert_eq!(with_section("# t\n", "x", "rows").unwrap(), "# t\n\n<!-- x -->\nrows\n<!-- /x -->\n");
+        assert!(with_section("<!-- x -->\nrows", "x", "new").is_err(), "an unclosed section is an error");
+    }
+
+    #[test]
+    fn a_full_run_keeps_both_sections() {
+        let doc = with_section(REPORT, "out-of-core", "ooc rows").unwrap();
+        let kept = kept_sections(&doc);
+        assert!(kept.starts_with("<!-- out-of-core -->") && kept.ends_with("<!-- /cluster -->\n"), "{kept}");
+        assert_eq!(kept_sections(REPORT), "<!-- cluster -->\ncluster rows\n<!-- /cluster -->\n");
+        assert_eq!(kept_sections("# no sections"), "");
+    }
 }

@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// The i-th record of the benchmark data: a well-mixed key.
-fn key(i: u64, keys: u64) -> u64 {
+pub(crate) fn key(i: u64, keys: u64) -> u64 {
     let mut h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     h ^= h >> 31;
     h % keys
 }
 
-fn shuffle_bytes(recorder: &RecordingListener) -> u64 {
+/// Bytes the map tasks recorded so far wrote to their shuffles.
+pub(crate) fn shuffle_bytes(recorder: &RecordingListener) -> u64 {
     recorder
         .events()
         .iter()
