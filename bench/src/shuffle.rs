@@ -2,6 +2,7 @@
 //! single-process HashMap and sort of the same data.
 
 use ember::listener::{ListenerEvent, RecordingListener};
+use ember::extend::task::TaskMetrics;
 use ember::prelude::*;
 use ember_bench::report::Row;
 use std::collections::HashMap;
@@ -17,11 +18,16 @@ pub(crate) fn key(i: u64, keys: u64) -> u64 {
 
 /// Bytes the map tasks recorded so far wrote to their shuffles.
 pub(crate) fn shuffle_bytes(recorder: &RecordingListener) -> u64 {
+    task_metric_sum(recorder, |m| m.shuffle_write_bytes)
+}
+
+/// The sum of one metric over the tasks the recorder saw end.
+pub(crate) fn task_metric_sum(recorder: &RecordingListener, metric: impl Fn(&TaskMetrics) -> u64) -> u64 {
     recorder
         .events()
         .iter()
         .map(|e| match e {
-            ListenerEvent::TaskEnd { metrics, .. } => metrics.shuffle_write_bytes,
+            ListenerEvent::TaskEnd { metrics, .. } => metric(metrics),
             _ => 0,
         })
         .sum()

@@ -87,7 +87,8 @@ impl ExecutorEnv {
     pub fn remove_local_dir(&self) {
         match std::fs::remove_dir_all(&self.local_dir) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // Gone already, or never made (a path that cannot be a directory).
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {}
             Err(e) => tracing::warn!(dir = %self.local_dir.display(), error = %e, "cannot remove the local directory"),
         }
     }

@@ -171,7 +171,9 @@ impl ShuffleStore {
             if output.file.is_some() {
                 self.open_files.fetch_sub(1, Ordering::Relaxed);
             }
-            if let Err(e) = std::fs::remove_file(&output.path) {
+            if let Err(e) = std::fs::remove_file(&output.path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
                 tracing::warn!(file = %output.path.display(), error = %e, "cannot delete a shuffle file");
             }
         }

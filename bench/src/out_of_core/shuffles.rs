@@ -17,7 +17,7 @@
 
 use super::{Workload, budget_verdict};
 use crate::rss::{Peak, PeakSampler, mib};
-use crate::shuffle::{key, shuffle_bytes};
+use crate::shuffle::{key, shuffle_bytes, task_metric_sum};
 use ember::listener::RecordingListener;
 use ember::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -40,8 +40,8 @@ pub struct ShuffleRun {
     pub seconds: f64,
     /// Bytes the map tasks wrote to the shuffle (TaskEnd metrics), in the timed jobs.
     pub shuffle_bytes: u64,
-    /// Bytes spilled to disk in the timed jobs; `None` until the metrics have them.
-    pub spilled_bytes: Option<u64>,
+    /// Bytes spilled to disk in the timed jobs.
+    pub spilled_bytes: u64,
     pub peak: Peak,
 }
 
@@ -49,7 +49,7 @@ pub struct ShuffleRun {
 struct Timed {
     seconds: f64,
     shuffle_bytes: u64,
-    spilled_bytes: Option<u64>,
+    spilled_bytes: u64,
 }
 
 impl Timed {
@@ -61,12 +61,9 @@ impl Timed {
     }
 }
 
-/// Bytes the tasks spilled to disk, when the metrics say so.
-fn spilled_bytes(_recorder: &RecordingListener) -> Option<u64> {
-    // SPILL METRICS HOOK: `TaskMetrics` has no spill counters yet. When the
-    // spilling shuffle adds them, sum them here over the recorder's
-    // `ListenerEvent::TaskEnd { metrics, .. }` events, as `shuffle_bytes` does.
-    None
+/// Bytes the tasks spilled to disk (Spark's "Spill (Disk)").
+fn spilled_bytes(recorder: &RecordingListener) -> u64 {
+    task_metric_sum(recorder, |m| m.disk_bytes_spilled)
 }
 
 /// Map (and reduce) partitions for `records`: about 4M records each, at least 8.
@@ -253,7 +250,7 @@ pub fn table_header(budget: Option<u64>) -> String {
 
 /// One table row.
 pub fn row(run: &ShuffleRun, budget: Option<u64>) -> String {
-    let spilled = run.spilled_bytes.map_or("n/a".to_string(), |b| format!("{:.0} MiB", mib(b)));
+    let spilled = format!("{:.0} MiB", mib(run.spilled_bytes));
     format!(
         "| {} | {:.1} s | {:.2} | {:.0} MiB | {spilled} | {:.0} MiB | {} | {} |\n",
         describe(run.workload, run.records, run.partitions),
