@@ -1,8 +1,8 @@
 //! Shuffle throughput: reduce_by_key and sort_by_key beside a plain
 //! single-process HashMap and sort of the same data.
 
-use ember::listener::{ListenerEvent, RecordingListener};
 use ember::extend::task::TaskMetrics;
+use ember::listener::{ListenerEvent, RecordingListener};
 use ember::prelude::*;
 use ember_bench::report::Row;
 use std::collections::HashMap;

@@ -32,7 +32,8 @@ fn request(address: &str, sha: &str) -> AttachRequest {
 fn a_driver_running_a_different_binary_is_refused() {
     let rt = runtime();
     rt.block_on(async {
-        let backend = spawn_backend(0, 1, Duration::from_secs(1), Duration::from_secs(20)).await.unwrap();
+        let backend =
+            spawn_backend("app-test-refused", 0, 1, Duration::from_secs(1), Duration::from_secs(20)).await.unwrap();
         let (events, _rx) = EventSender::channel();
         let err = attach(request(&backend.address, "0000"), events.clone()).await.err().expect("refused");
         let msg = err.to_string();
@@ -59,7 +60,8 @@ fn an_unreachable_executor_is_a_clear_error_within_seconds() {
 fn a_backend_exits_when_its_driver_goes_away() {
     let rt = runtime();
     rt.block_on(async {
-        let mut backend = spawn_backend(0, 1, Duration::from_secs(1), Duration::from_secs(20)).await.unwrap();
+        let mut backend =
+            spawn_backend("app-test-exits", 0, 1, Duration::from_secs(1), Duration::from_secs(20)).await.unwrap();
         // Closing the backend's stdin is what the driver's death does.
         drop(backend.child.stdin.take());
         let status = tokio::time::timeout(Duration::from_secs(30), backend.child.wait()).await;

@@ -21,10 +21,11 @@ use tonic::transport::{Channel, Endpoint};
 /// The largest gRPC message Ember sends or accepts.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 30;
 
-/// HTTP/2 flow-control windows for shuffle traffic: large enough that a
-/// stream of 1 MiB pieces is not throttled by round trips on a fast link.
-pub const STREAM_WINDOW_BYTES: u32 = 8 << 20;
-pub const CONNECTION_WINDOW_BYTES: u32 = 32 << 20;
+/// HTTP/2 flow-control windows for shuffle traffic: what a peer may send
+/// ahead of a reducer's reading. Data in flight is memory nobody accounts
+/// for, so they are kept small (1 MiB still moves a GB/s at 1 ms RTT).
+pub const STREAM_WINDOW_BYTES: u32 = 1 << 20;
+pub const CONNECTION_WINDOW_BYTES: u32 = 4 << 20;
 
 /// How long a fetch waits for the next message before the peer counts as gone.
 pub const FETCH_IDLE_TIMEOUT: Duration = Duration::from_secs(60);

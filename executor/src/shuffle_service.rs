@@ -18,7 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Status};
 
 /// The most bytes of one piece, and about the most of one message.
-pub const PIECE_BYTES: usize = 1 << 20;
+pub const PIECE_BYTES: usize = 256 << 10;
 
 pub type ChunkStream = ReceiverStream<Result<pb::ShuffleChunks, Status>>;
 

@@ -51,14 +51,17 @@ impl BackendProcess {
 }
 
 /// Starts one backend and waits (up to `timeout`) for its address.
+/// Its work directory is `<temp>/ember-<app>-backend-<index>`: unique to
+/// the application, since one process may run several contexts.
 pub async fn spawn_backend(
+    app_id: &str,
     index: usize,
     cores: usize,
     heartbeat: Duration,
     timeout: Duration,
 ) -> Result<BackendProcess, EmberError> {
     let exe = std::env::current_exe().map_err(|e| EmberError::Executor(format!("cannot find own executable: {e}")))?;
-    let work_dir = std::env::temp_dir().join(format!("ember-{}-backend-{index}", std::process::id()));
+    let work_dir = std::env::temp_dir().join(format!("ember-{app_id}-backend-{index}"));
     let mut child = Command::new(&exe)
         .env(ENV_BACKEND, "127.0.0.1:0")
         .env(ENV_CORES, cores.to_string())
@@ -137,7 +140,7 @@ impl LocalCluster {
             st.next_index - 1
         };
         let s = &self.spec;
-        let process = spawn_backend(index, s.cores, s.heartbeat, s.timeout).await?;
+        let process = spawn_backend(&s.app.app_id, index, s.cores, s.heartbeat, s.timeout).await?;
         let id = ExecutorId(format!("exec-{index}"));
         let req = AttachRequest {
             address: process.address.clone(),
