@@ -4,7 +4,7 @@
 
 use crate::block_manager::{BlockListener, BlockManager};
 use crate::fetch::ShuffleFetcher;
-use crate::shuffle_read::ShuffleBlocks;
+use crate::shuffle_read::{MapsByReduce, ShuffleBlocks};
 use crate::shuffle_store::ShuffleStore;
 use ember_rdd::TaskError;
 use ember_rdd::ids::{BlockId, BroadcastId, ShuffleId};
@@ -129,6 +129,20 @@ pub struct StageEnv {
     pub exec: Arc<ExecutorEnv>,
     pub locations: Arc<ShuffleLocations>,
     pub results_cross_processes: bool,
+    /// Each read shuffle's non-empty blocks by reduce partition, built by
+    /// the first task that reads it.
+    maps_by_reduce: Mutex<HashMap<ShuffleId, Arc<MapsByReduce>>>,
+}
+
+impl StageEnv {
+    pub fn new(exec: Arc<ExecutorEnv>, locations: Arc<ShuffleLocations>, results_cross_processes: bool) -> Self {
+        StageEnv { exec, locations, results_cross_processes, maps_by_reduce: Mutex::new(HashMap::new()) }
+    }
+
+    fn maps_by_reduce(&self, shuffle: ShuffleId, locations: &[MapLocation]) -> Arc<MapsByReduce> {
+        let mut built = self.maps_by_reduce.lock().unwrap_or_else(|p| p.into_inner());
+        built.entry(shuffle).or_insert_with(|| Arc::new(MapsByReduce::new(locations))).clone()
+    }
 }
 
 impl TaskEnv for StageEnv {
@@ -149,10 +163,12 @@ impl TaskEnv for StageEnv {
             .locations
             .get(&shuffle)
             .ok_or_else(|| TaskError::engine(format!("no map output locations for {shuffle}")))?;
+        let maps = self.maps_by_reduce(shuffle, locations).maps_for(reduce, locations);
         let exec = &self.exec;
         let blocks = ShuffleBlocks::new(
             shuffle,
             reduce,
+            &maps,
             locations,
             &exec.executor_id,
             exec.shuffles.clone(),

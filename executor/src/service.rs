@@ -248,11 +248,8 @@ impl Session {
             // check in `attach` (same SHA-256 as this process), so the plan's
             // entry points are offsets of decoders in this very executable.
             let root = unsafe { plan.decode() }?;
-            let env = Arc::new(StageEnv {
-                exec: self.env.clone(),
-                locations: Arc::new(locations_from_proto(r.shuffle_locations)),
-                results_cross_processes: true,
-            });
+            let locations = Arc::new(locations_from_proto(r.shuffle_locations));
+            let env = Arc::new(StageEnv::new(self.env.clone(), locations, true));
             Ok(Arc::new(StageEntry { root, env }))
         });
         if let Err(e) = &decoded {

@@ -13,7 +13,7 @@ use crate::fetch::{FetchError, RemoteBlocks, ShuffleFetcher};
 use crate::shuffle_store::{LocalBlock, ShuffleStore};
 use ember_rdd::TaskError;
 use ember_rdd::ids::ShuffleId;
-use ember_rdd::shuffle::map_output::MapLocation;
+use ember_rdd::shuffle::map_output::{MapLocation, NonEmptyBlocks};
 use ember_rdd::task::BlockSource;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -52,11 +52,56 @@ pub struct ShuffleBlocks {
     current: Option<(usize, Reading)>,
 }
 
+/// For each reduce partition, the map outputs whose block holds records:
+/// the statuses' `NonEmptyBlocks` turned around, once per stage attempt
+/// and executor, so that a reducer of a 10,000 × 10,000 shuffle looks at
+/// its hundred non-empty blocks instead of testing ten thousand statuses.
+pub struct MapsByReduce {
+    /// Maps whose non-empty blocks are listed (`Only`), by reduce partition.
+    listed: Vec<Vec<u32>>,
+    /// Maps with most blocks non-empty (`All`, `AllBut`), tested one by one.
+    dense: Vec<u32>,
+}
+
+impl MapsByReduce {
+    pub fn new(locations: &[MapLocation]) -> Self {
+        let mut listed: Vec<Vec<u32>> = Vec::new();
+        let mut dense = Vec::new();
+        for (map, loc) in locations.iter().enumerate() {
+            match &loc.non_empty {
+                NonEmptyBlocks::Only(reduces) => {
+                    for &r in reduces {
+                        if listed.len() <= r as usize {
+                            listed.resize_with(r as usize + 1, Vec::new);
+                        }
+                        listed[r as usize].push(map as u32);
+                    }
+                }
+                NonEmptyBlocks::All | NonEmptyBlocks::AllBut(_) => dense.push(map as u32),
+            }
+        }
+        MapsByReduce { listed, dense }
+    }
+
+    /// The maps with records for `reduce`, ascending.
+    pub fn maps_for(&self, reduce: usize, locations: &[MapLocation]) -> Vec<usize> {
+        let listed = self.listed.get(reduce).map(Vec::as_slice).unwrap_or(&[]);
+        let dense = self.dense.iter().filter(|&&m| locations[m as usize].non_empty.contains(reduce as u32));
+        let mut maps: Vec<usize> = listed.iter().chain(dense).map(|&m| m as usize).collect();
+        if !self.dense.is_empty() && !listed.is_empty() {
+            maps.sort_unstable();
+        }
+        maps
+    }
+}
+
 impl ShuffleBlocks {
-    /// The blocks of `reduce` that `locations` (one per map task) say hold records.
+    /// The blocks of `reduce` of the maps `maps` (ascending), which
+    /// `locations` (one per map task) say where to find.
     pub fn new(
         shuffle: ShuffleId,
         reduce: usize,
+        maps: &[usize],
         locations: &[MapLocation],
         executor_id: &str,
         store: Arc<ShuffleStore>,
@@ -64,10 +109,8 @@ impl ShuffleBlocks {
     ) -> Self {
         let mut plan = VecDeque::new();
         let mut remotes: Vec<Remote> = Vec::new();
-        for (map, loc) in locations.iter().enumerate() {
-            if !loc.non_empty.contains(reduce as u32) {
-                continue;
-            }
+        for &map in maps {
+            let loc = &locations[map];
             if loc.executor_id == executor_id {
                 plan.push_back((map, Holder::Local));
                 continue;

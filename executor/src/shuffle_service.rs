@@ -56,18 +56,20 @@ fn send_blocks(
     let mut message = pb::ShuffleChunks::default();
     let mut message_bytes = 0;
     for (map, output) in outputs {
-        let path = output.path().display().to_string();
-        let mut block = match LocalBlock::new(output, reduce) {
+        let unreadable = |e: std::io::Error, output: &StoredMapOutput| {
+            Status::internal(format!("cannot read {}: {e}", output.path().display()))
+        };
+        let mut block = match LocalBlock::new(output.clone(), reduce) {
             Ok(b) => b,
             Err(e) => {
-                let _ = tx.blocking_send(Err(Status::internal(format!("cannot read {path}: {e}"))));
+                let _ = tx.blocking_send(Err(unreadable(e, &output)));
                 return;
             }
         };
         loop {
             let mut data = Vec::new();
             if let Err(e) = block.read_piece(&mut data, PIECE_BYTES) {
-                let _ = tx.blocking_send(Err(Status::internal(format!("cannot read {path}: {e}"))));
+                let _ = tx.blocking_send(Err(unreadable(e, &output)));
                 return;
             }
             let last = block.remaining() == 0;

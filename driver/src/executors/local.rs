@@ -53,11 +53,7 @@ impl LocalExecutor {
 
 impl ExecutorLink for LocalExecutor {
     fn register_stage(&self, stage: &Arc<StageDescription>) -> Result<(), EmberError> {
-        let env = Arc::new(StageEnv {
-            exec: self.env.clone(),
-            locations: stage.locations.clone(),
-            results_cross_processes: false,
-        });
+        let env = Arc::new(StageEnv::new(self.env.clone(), stage.locations.clone(), false));
         self.stages
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -96,7 +96,7 @@ impl<K: Key, C: Data> ExternalAggregator<K, C> {
                 sampled_heap_bytes::<(K, C), _>(len, sample)
             });
             let held = self.held();
-            if held > self.reservation.size() && !self.reservation.ensure(held) {
+            if self.env.must_spill(&mut self.reservation, held, held) {
                 self.spill()?;
             }
         }
@@ -107,7 +107,8 @@ impl<K: Key, C: Data> ExternalAggregator<K, C> {
     /// be granted first, or the combiners spill.
     fn make_room_for_one(&mut self) -> Result<(), TaskError> {
         let cap = self.table.capacity();
-        if !self.reservation.ensure(self.bytes_at((2 * cap).max(16))) {
+        let (held, grown) = (self.held(), self.bytes_at((2 * cap).max(16)));
+        if self.env.must_spill(&mut self.reservation, held, grown) {
             self.spill()?;
         }
         Ok(())

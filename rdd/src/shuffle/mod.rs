@@ -36,6 +36,13 @@ use std::time::Duration;
 /// merge holds a bounded number of read buffers.
 pub const MAX_MERGE_WIDTH: usize = 64;
 
+/// A collection holding less than this never spills: past its reservation
+/// it goes on unaccounted (Spark's initial spill threshold is 5 MB for the
+/// same reason). Otherwise a collection that finds its task's memory taken
+/// — a map-side writer after the aggregation that fed it — would spill
+/// after every record.
+pub const MIN_SPILL_BYTES: u64 = 1 << 20;
+
 /// What a spilling collection needs of its task: memory, a place to spill,
 /// the codec, and the metrics its spills count into.
 #[derive(Clone)]
@@ -45,12 +52,21 @@ pub struct SpillEnv {
     pub dir: PathBuf,
     /// Whether frames are lz4-compressed.
     pub compress: bool,
+    /// [`MIN_SPILL_BYTES`], but for tests that spill tiny collections.
+    min_spill_bytes: u64,
     metrics: SharedMetrics,
 }
 
 impl SpillEnv {
     pub(crate) fn new(memory: Arc<TaskMemory>, dir: PathBuf, compress: bool, metrics: SharedMetrics) -> Self {
-        SpillEnv { memory, dir, compress, metrics }
+        SpillEnv { memory, dir, compress, min_spill_bytes: MIN_SPILL_BYTES, metrics }
+    }
+
+    /// Whether a collection holding `held` bytes must spill before it holds
+    /// `wanted`: its reservation cannot grow to `wanted`, and it holds enough
+    /// for a spill to be worth a file.
+    pub(crate) fn must_spill(&self, reservation: &mut crate::memory::MemoryReservation, held: u64, wanted: u64) -> bool {
+        wanted > reservation.size() && !reservation.ensure(wanted) && held >= self.min_spill_bytes
     }
 
     /// An environment of its own (fresh metrics), for tools and tests that
@@ -80,7 +96,9 @@ pub(crate) fn test_spill_env(memory: u64, dir: &std::path::Path) -> SpillEnv {
     use crate::memory::{MemoryConfig, MemoryManager};
     let config = MemoryConfig { executor_memory: memory, fraction: 1.0, storage_fraction: 0.5 };
     let manager = Arc::new(MemoryManager::new(config));
-    SpillEnv::new(TaskMemory::new(manager), dir.to_path_buf(), true, SharedMetrics::default())
+    let env = SpillEnv::new(TaskMemory::new(manager), dir.to_path_buf(), true, SharedMetrics::default());
+    // Tiny budgets must spill tiny collections, to test spilling quickly.
+    SpillEnv { min_spill_bytes: 0, ..env }
 }
 
 #[cfg(test)]

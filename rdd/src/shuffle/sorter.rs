@@ -50,15 +50,18 @@ impl<K: Data + Ord, V: Data> ExternalSorter<K, V> {
 
     pub fn insert(&mut self, record: (K, V)) -> Result<(), TaskError> {
         let cap = self.records.capacity();
-        if self.records.len() == cap && !self.reservation.ensure(self.bytes_at((2 * cap).max(1024))) {
-            self.spill()?;
+        if self.records.len() == cap {
+            let (held, grown) = (self.bytes_at(cap), self.bytes_at((2 * cap).max(1024)));
+            if self.env.must_spill(&mut self.reservation, held, grown) {
+                self.spill()?;
+            }
         }
         self.records.push(record);
         let (records, len) = (&self.records, self.records.len());
         let step = (len / 32).max(1);
         self.tracker.update(|| sampled_heap_bytes::<(K, V), _>(len, records.iter().step_by(step)));
         let held = self.bytes_at(self.records.capacity());
-        if held > self.reservation.size() && !self.reservation.ensure(held) {
+        if self.env.must_spill(&mut self.reservation, held, held) {
             self.spill()?;
         }
         Ok(())

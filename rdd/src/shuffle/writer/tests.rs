@@ -74,3 +74,27 @@ fn empty_blocks_are_reported_and_hold_nothing() {
     assert_eq!(blocks.iter().filter(|b| !b.is_empty()).count(), 100);
     std::fs::remove_dir_all(&env.dir).unwrap();
 }
+
+#[test]
+fn a_writer_whose_task_has_no_memory_left_does_not_spill_below_the_minimum() {
+    let dir = std::env::temp_dir().join(format!("ember-writer-min-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let env = test_spill_env(4096, &dir);
+    let env = SpillEnv { min_spill_bytes: crate::shuffle::MIN_SPILL_BYTES, ..env };
+    // Another consumer of the task holds all its memory.
+    let mut hog = env.memory.reservation();
+    assert_eq!(hog.grow(4096), 4096);
+    let mut w = ShuffleWriter::new(env.clone(), 16);
+    for i in 0..20_000u64 {
+        w.insert((i % 16) as usize, &(i, i)).unwrap();
+    }
+    assert_eq!(env.metrics().disk_bytes_spilled, 0, "under 1 MiB held, no spill file per record");
+    for i in 0..200_000u64 {
+        w.insert((i % 16) as usize, &(i, i)).unwrap();
+    }
+    assert!(env.metrics().disk_bytes_spilled > 0, "past 1 MiB, it spills");
+    let output = w.finish().unwrap();
+    assert_eq!(output.summary.records, 220_000);
+    drop(output);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
