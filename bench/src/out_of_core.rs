@@ -51,6 +51,11 @@ pub struct Flags {
     /// (10M = 10,000,000), times --scale.
     #[arg(long = "ooc-records", value_delimiter = ',', value_parser = parse_count, default_value = "10M,100M,1000M")]
     records: Vec<u64>,
+    /// Records per map and reduce partition of those workloads (at least 8
+    /// partitions): 4M records (64 MB of pairs) fit a task's memory; 32M
+    /// make every task spill.
+    #[arg(long = "ooc-partition-records", value_parser = parse_count, default_value = "4M")]
+    partition_records: u64,
     /// Bytes the disk floor writes and reads back (4g, 512m).
     #[arg(long = "ooc-floor-bytes", value_parser = parse_bytes, default_value = "4g")]
     floor_bytes: u64,
@@ -152,7 +157,9 @@ pub fn run_and_report(base: Conf, flags: &Flags, scale: f64, output: Option<&Pat
     for records in flags.records.iter().map(|&n| ((n as f64 * scale) as u64).max(1000)) {
         for workload in SHUFFLES.into_iter().filter(|&w| runs(w)) {
             eprintln!("out-of-core: {workload:?}, {} records", count_label(records));
-            section.add_shuffle(workload, records, shuffles::measure(&base, workload, records));
+            let partitions = shuffles::partitions_for(records, flags.partition_records);
+            let run = shuffles::measure(&base, workload, records, partitions);
+            section.add_shuffle(workload, records, partitions, run);
         }
     }
     if runs(Workload::DiskFloor) {
@@ -228,12 +235,18 @@ impl Section {
         }
     }
 
-    fn add_shuffle(&mut self, workload: Workload, records: u64, result: anyhow::Result<shuffles::ShuffleRun>) {
+    fn add_shuffle(
+        &mut self,
+        workload: Workload,
+        records: u64,
+        partitions: usize,
+        result: anyhow::Result<shuffles::ShuffleRun>,
+    ) {
         let budget = self.budget;
         self.log(&format!("{workload:?} {}", count_label(records)), &result, |r| shuffles::row(r, budget));
         self.shuffle_rows.push_str(&match &result {
             Ok(run) => shuffles::row(run, budget),
-            Err(e) => shuffles::failed_row(workload, records, &one_line(e)),
+            Err(e) => shuffles::failed_row(workload, records, partitions, &one_line(e)),
         });
     }
 

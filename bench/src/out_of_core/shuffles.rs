@@ -24,9 +24,6 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Map partitions hold about this many records (reduce sides have as many partitions).
-const RECORDS_PER_PARTITION: u64 = 4_000_000;
-
 /// The multiplier of [`distinct_key`]: a prime, so a unit modulo any key
 /// count it does not divide (checked).
 const KEY_STRIDE: u64 = 2_654_435_761;
@@ -66,17 +63,16 @@ fn spilled_bytes(recorder: &RecordingListener) -> u64 {
     task_metric_sum(recorder, |m| m.disk_bytes_spilled)
 }
 
-/// Map (and reduce) partitions for `records`: about 4M records each, at least 8.
-fn partitions_for(records: u64) -> usize {
-    records.div_ceil(RECORDS_PER_PARTITION).max(8) as usize
+/// Map (and reduce) partitions for `records`: `per_partition` records each, at least 8.
+pub fn partitions_for(records: u64, per_partition: u64) -> usize {
+    records.div_ceil(per_partition.max(1)).max(8) as usize
 }
 
 /// Runs `workload` over `records` records in a fresh context of `conf`.
-pub fn measure(conf: &Conf, workload: Workload, records: u64) -> anyhow::Result<ShuffleRun> {
+pub fn measure(conf: &Conf, workload: Workload, records: u64, partitions: usize) -> anyhow::Result<ShuffleRun> {
     let ctx = Context::new(conf.clone())?;
     let recorder = Arc::new(RecordingListener::default());
     ctx.add_listener(recorder.clone());
-    let partitions = partitions_for(records);
     let sampler = PeakSampler::start(std::process::id());
     let timed = match workload {
         Workload::SortByKey => sort_by_key(&ctx, records, partitions, &recorder),
@@ -264,8 +260,8 @@ pub fn row(run: &ShuffleRun, budget: Option<u64>) -> String {
 }
 
 /// The row of a workload that failed.
-pub fn failed_row(workload: Workload, records: u64, error: &str) -> String {
-    let described = describe(workload, records, partitions_for(records));
+pub fn failed_row(workload: Workload, records: u64, partitions: usize, error: &str) -> String {
+    let described = describe(workload, records, partitions);
     format!("| {described} | failed: {error} | | | | | | fail |\n")
 }
 
