@@ -168,8 +168,13 @@ pub fn run_and_report(base: Conf, flags: &Flags, scale: f64, output: Option<&Pat
     }
     if runs(Workload::RepeatedJobs) {
         let jobs = ((flags.repeat_jobs as f64 * scale).round() as usize).max(1);
-        eprintln!("out-of-core: {jobs} repeated jobs");
-        section.add_repeated(repeated::run(&base, jobs, flags.rss_guard));
+        // The web UI keeps the tasks of up to ember.ui.retainedStages stages:
+        // with it on the driver grows by design; with it off it must not.
+        for (ui, label) in [(true, "web UI on"), (false, "web UI off")] {
+            eprintln!("out-of-core: {jobs} repeated jobs, {label}");
+            let conf = base.clone().set("ember.ui.enabled", ui);
+            section.add_repeated(repeated::run(&conf, jobs, flags.rss_guard), label);
+        }
     }
     if runs(Workload::Wide) {
         eprintln!("out-of-core: wide shuffle, {} partitions", flags.wide_partitions);
@@ -256,14 +261,14 @@ impl Section {
         self.notes.push_str(&format!("**Disk floor** (same run): {text}.\n\n"));
     }
 
-    fn add_repeated(&mut self, result: anyhow::Result<repeated::RssCurve>) {
-        self.log("repeated jobs", &result, repeated::RssCurve::summary);
+    fn add_repeated(&mut self, result: anyhow::Result<repeated::RssCurve>, label: &str) {
+        self.log(&format!("repeated jobs, {label}"), &result, repeated::RssCurve::summary);
         if result.as_ref().is_ok_and(|curve| curve.failure.is_some()) {
             self.failures += 1;
         }
         self.notes.push_str(&match result {
-            Ok(curve) => format!("{}\n", curve.render()),
-            Err(e) => format!("**Repeated shuffle jobs**: failed: {}\n\n", one_line(&e)),
+            Ok(curve) => format!("{}\n", curve.render(label)),
+            Err(e) => format!("**Repeated shuffle jobs, {label}**: failed: {}\n\n", one_line(&e)),
         });
     }
 

@@ -205,3 +205,35 @@ fn the_progress_bar_draws_a_real_jobs_events() {
     assert!(seen.iter().all(|l| l.len() == 50), "{seen:#?}");
     assert!(seen.iter().any(|l| l.contains("(1 + ")), "{seen:#?}");
 }
+
+#[test]
+fn a_stage_that_spilled_shows_its_spill_as_spark_does() {
+    // 16 MiB of executor memory (9.6 MiB for execution and storage); one
+    // reduce partition of ~30 MB of text must spill.
+    let ctx = ui_context("local[1]", &[("ember.executor.memory", "16m")]);
+    let addr = ctx.ui_address().unwrap();
+    let app = ctx.app_id().to_string();
+    let groups = ctx
+        .range(0, 300_000, 1, 2)
+        .unwrap()
+        .map(|i| (i % 1000, format!("{i:0>60}")))
+        .group_by_key_into(1)
+        .map_values(|v| v.len())
+        .collect()
+        .unwrap();
+    assert_eq!(groups.len(), 1000);
+    ctx.flush_listeners();
+    let stages = get_json(addr, &format!("/api/v1/applications/{app}/stages"));
+    let spilled = stages.as_array().unwrap().iter().find(|s| s["diskBytesSpilled"].as_u64() > Some(0));
+    let stage = spilled.unwrap_or_else(|| panic!("no stage spilled: {stages}"));
+    assert!(stage["memoryBytesSpilled"].as_u64().unwrap() > 0, "{stage}");
+    assert!(stage["peakExecutionMemory"].as_u64().unwrap() > 0, "{stage}");
+    let (id, attempt) = (stage["stageId"].as_u64().unwrap(), stage["attemptId"].as_u64().unwrap());
+    let detail = get_json(addr, &format!("/api/v1/applications/{app}/stages/{id}/{attempt}"));
+    let tasks = detail["tasks"].as_object().unwrap();
+    assert!(tasks.values().any(|t| t["taskMetrics"]["diskBytesSpilled"].as_u64() > Some(0)), "{detail}");
+    let page = get_page(addr, &format!("/stages/stage/?id={id}&attempt={attempt}"));
+    for text in ["Spill (Memory)", "Spill (Disk)", "Peak Execution Memory"] {
+        assert!(page.contains(text), "{text} not on the stage page");
+    }
+}

@@ -115,10 +115,10 @@ impl RssCurve {
     }
 
     /// A paragraph and a markdown table: MiB after the shown jobs, and the growth per job.
-    pub fn render(&self) -> String {
+    pub fn render(&self, label: &str) -> String {
         let mut s = format!(
-            "**Repeated shuffle jobs** in one context (`reduce_by_key` of {RECORDS} records, {PARTITIONS} × \
-             {PARTITIONS} partitions, {KEYS} keys; VmRSS after each job), {}:\n\n",
+            "**Repeated shuffle jobs, {label}**, in one context (`reduce_by_key` of {RECORDS} records, \
+             {PARTITIONS} × {PARTITIONS} partitions, {KEYS} keys; VmRSS after each job), {}:\n\n",
             self.summary()
         );
         let jobs = self.shown_jobs();

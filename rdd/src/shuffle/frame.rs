@@ -10,7 +10,10 @@
 //!          | raw_len:u32le lz4_block(records) (COMPRESSED)
 //! ```
 //!
-//! A frame is compressed only when lz4 makes it smaller. Because frames hold
+//! A frame is compressed only when lz4 makes it an eighth smaller, and a
+//! writer whose frame did not compress stores its next 15 as they are before
+//! trying again ([`Codec`]): random keys and numbers do not compress, and
+//! trying costs time for nothing. Because frames hold
 //! whole records and stand alone, a reader needs one frame in memory at a
 //! time, sequences of frames concatenate (a map output's block is its spill
 //! files' segments followed by its in-memory part, copied without decoding),
@@ -29,11 +32,42 @@ pub const FRAME_BYTES: usize = 64 << 10;
 const COMPRESSED: u32 = 1 << 31;
 const LENGTH_MASK: u32 = COMPRESSED - 1;
 
+/// Frames a writer stores as they are after one that did not compress.
+const SKIP_AFTER_MISS: u32 = 15;
+
+/// Whether a writer's frames are compressed, learning from its data.
+#[derive(Clone, Copy, Debug)]
+pub struct Codec {
+    compress: bool,
+    /// Frames still to store without trying to compress them.
+    skip: u32,
+}
+
+impl Codec {
+    pub fn new(compress: bool) -> Self {
+        Codec { compress, skip: 0 }
+    }
+
+    /// Appends `raw` (whole records) to `out` as one frame.
+    pub fn write_frame(&mut self, raw: &[u8], out: &mut Vec<u8>) -> Result<(), TaskError> {
+        if raw.is_empty() {
+            return Ok(());
+        }
+        let try_compress = self.compress && self.skip == 0;
+        self.skip = self.skip.saturating_sub(1);
+        if !write_frame(raw, try_compress, out)? && try_compress {
+            self.skip = SKIP_AFTER_MISS;
+        }
+        Ok(())
+    }
+}
+
 /// Appends `raw` (whole records) to `out` as one frame, lz4-compressed when
-/// `compress` is set and that makes it smaller.
-pub fn write_frame(raw: &[u8], compress: bool, out: &mut Vec<u8>) -> Result<(), TaskError> {
+/// `compress` is set and that makes it an eighth smaller; returns whether
+/// it was compressed.
+pub fn write_frame(raw: &[u8], compress: bool, out: &mut Vec<u8>) -> Result<bool, TaskError> {
     if raw.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     if raw.len() > LENGTH_MASK as usize - 4 {
         return Err(TaskError::engine(format!(
@@ -49,18 +83,18 @@ pub fn write_frame(raw: &[u8], compress: bool, out: &mut Vec<u8>) -> Result<(), 
         let body = out.len();
         out.resize(body + bound, 0);
         if let Ok(n) = lz4_flex::block::compress_into(raw, &mut out[body..])
-            && n + 4 < raw.len()
+            && n + 4 < raw.len() - raw.len() / 8
         {
             out.truncate(body + n);
             let len = (n + 4) as u32 | COMPRESSED;
             out[start..start + 4].copy_from_slice(&len.to_le_bytes());
-            return Ok(());
+            return Ok(true);
         }
         out.truncate(start + 4);
     }
     out.extend_from_slice(raw);
     out[start..start + 4].copy_from_slice(&(raw.len() as u32).to_le_bytes());
-    Ok(())
+    Ok(false)
 }
 
 /// Reads frames from a [`BlockSource`], one at a time.
@@ -71,8 +105,18 @@ pub struct FrameReader<S> {
     pos: usize,
     /// The current frame's records, when it was compressed.
     decompressed: Vec<u8>,
+    current: Current,
     /// What the bytes are, for error messages ("shuffle_3 reduce 2").
     what: String,
+}
+
+/// Where the current frame's records are (read in place, never copied).
+enum Current {
+    None,
+    /// These bytes of `pending`.
+    Stored(std::ops::Range<usize>),
+    /// All of `decompressed`.
+    Decompressed,
 }
 
 /// How much a reader asks its source for at once.
@@ -80,7 +124,7 @@ const READ_BYTES: usize = 256 << 10;
 
 impl<S: BlockSource> FrameReader<S> {
     pub fn new(source: S, what: String) -> Self {
-        FrameReader { source, pending: Vec::new(), pos: 0, decompressed: Vec::new(), what }
+        FrameReader { source, pending: Vec::new(), pos: 0, decompressed: Vec::new(), current: Current::None, what }
     }
 
     fn corrupt(&self, why: &str) -> TaskError {
@@ -103,10 +147,20 @@ impl<S: BlockSource> FrameReader<S> {
         Ok(true)
     }
 
-    /// The records of the next frame, or `None` at the end.
-    pub fn next_frame(&mut self) -> Result<Option<&[u8]>, TaskError> {
+    /// The records of the current frame (empty before the first).
+    pub fn current(&self) -> &[u8] {
+        match &self.current {
+            Current::None => &[],
+            Current::Stored(range) => &self.pending[range.clone()],
+            Current::Decompressed => &self.decompressed,
+        }
+    }
+
+    /// Moves to the next frame; false at the end.
+    pub fn advance(&mut self) -> Result<bool, TaskError> {
+        self.current = Current::None;
         if !self.fill(4)? {
-            return Ok(None);
+            return Ok(false);
         }
         let header = u32::from_le_bytes(self.pending[self.pos..self.pos + 4].try_into().unwrap_or_default());
         let len = (header & LENGTH_MASK) as usize;
@@ -116,7 +170,8 @@ impl<S: BlockSource> FrameReader<S> {
         let payload = self.pos + 4..self.pos + 4 + len;
         self.pos = payload.end;
         if header & COMPRESSED == 0 {
-            return Ok(Some(&self.pending[payload]));
+            self.current = Current::Stored(payload);
+            return Ok(true);
         }
         let body = &self.pending[payload];
         if body.len() < 4 {
@@ -130,46 +185,45 @@ impl<S: BlockSource> FrameReader<S> {
         }
         self.decompressed.resize(raw_len, 0);
         match lz4_flex::block::decompress_into(&body[4..], &mut self.decompressed) {
-            Ok(n) if n == raw_len => Ok(Some(&self.decompressed)),
+            Ok(n) if n == raw_len => {
+                self.current = Current::Decompressed;
+                Ok(true)
+            }
             Ok(n) => Err(self.corrupt(&format!("a frame decompressed to {n} bytes instead of {raw_len}"))),
             Err(e) => Err(self.corrupt(&e.to_string())),
         }
     }
 }
 
-/// Decodes the records of a sequence of frames.
+/// Decodes the records of a sequence of frames, in place.
 pub struct RecordReader<T, S> {
     frames: FrameReader<S>,
-    /// The current frame's records and how far they are decoded.
-    frame: Vec<u8>,
+    /// How far the current frame is decoded.
     offset: usize,
     _records: PhantomData<fn() -> T>,
 }
 
 impl<T: DeserializeOwned, S: BlockSource> RecordReader<T, S> {
     pub fn new(source: S, what: String) -> Self {
-        RecordReader { frames: FrameReader::new(source, what), frame: Vec::new(), offset: 0, _records: PhantomData }
+        RecordReader { frames: FrameReader::new(source, what), offset: 0, _records: PhantomData }
     }
 
     /// The next record, `None` at the end.
     pub fn next_record(&mut self) -> Result<Option<T>, TaskError> {
-        while self.offset >= self.frame.len() {
-            match self.frames.next_frame()? {
-                Some(records) => {
-                    self.frame.clear();
-                    self.frame.extend_from_slice(records);
-                    self.offset = 0;
-                }
-                None => return Ok(None),
+        while self.offset >= self.frames.current().len() {
+            if !self.frames.advance()? {
+                return Ok(None);
             }
+            self.offset = 0;
         }
-        match postcard::take_from_bytes::<T>(&self.frame[self.offset..]) {
+        let frame = self.frames.current();
+        match postcard::take_from_bytes::<T>(&frame[self.offset..]) {
             Ok((record, rest)) => {
-                self.offset = self.frame.len() - rest.len();
+                self.offset = frame.len() - rest.len();
                 Ok(Some(record))
             }
             Err(e) => {
-                self.offset = self.frame.len();
+                self.offset = frame.len();
                 Err(self.frames.corrupt(&format!("a record does not decode: {e}")))
             }
         }
@@ -181,12 +235,12 @@ impl<T: DeserializeOwned, S: BlockSource> RecordReader<T, S> {
 /// [`FRAME_BYTES`].
 pub struct FrameWriter {
     open: Vec<u8>,
-    compress: bool,
+    codec: Codec,
 }
 
 impl FrameWriter {
     pub fn new(compress: bool) -> Self {
-        FrameWriter { open: Vec::new(), compress }
+        FrameWriter { open: Vec::new(), codec: Codec::new(compress) }
     }
 
     pub fn push<T: Serialize>(&mut self, record: &T, out: &mut Vec<u8>) -> Result<(), TaskError> {
@@ -199,7 +253,7 @@ impl FrameWriter {
 
     /// Turns what is buffered into a frame.
     pub fn seal(&mut self, out: &mut Vec<u8>) -> Result<(), TaskError> {
-        write_frame(&self.open, self.compress, out)?;
+        self.codec.write_frame(&self.open, out)?;
         self.open.clear();
         Ok(())
     }
@@ -314,9 +368,29 @@ mod tests {
             })
             .collect();
         let mut out = Vec::new();
-        write_frame(&noise, true, &mut out).unwrap();
+        assert!(!write_frame(&noise, true, &mut out).unwrap());
         assert_eq!(out.len(), noise.len() + 4);
         assert_eq!(u32::from_le_bytes(out[..4].try_into().unwrap()) & COMPRESSED, 0);
+    }
+
+    #[test]
+    fn a_codec_stops_trying_for_a_while_after_a_miss() {
+        let text = b"the same words again and again ".repeat(100);
+        let mut codec = Codec::new(true);
+        let mut out = Vec::new();
+        codec.write_frame(&text, &mut out).unwrap();
+        assert_eq!(codec.skip, 0, "text compresses");
+        codec.write_frame(&[7u8, 1, 250, 3, 99, 12, 40, 8], &mut out).unwrap();
+        assert_eq!(codec.skip, SKIP_AFTER_MISS, "eight random bytes do not");
+        for _ in 0..SKIP_AFTER_MISS {
+            let before = out.len();
+            codec.write_frame(&text, &mut out).unwrap();
+            assert_eq!(out.len() - before, text.len() + 4, "stored while skipping");
+        }
+        let before = out.len();
+        codec.write_frame(&text, &mut out).unwrap();
+        assert!(out.len() - before < text.len() / 4, "then it tries again");
+        assert!(!Codec::new(false).compress);
     }
 
     #[test]

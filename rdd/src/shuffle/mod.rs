@@ -65,7 +65,12 @@ impl SpillEnv {
     /// Whether a collection holding `held` bytes must spill before it holds
     /// `wanted`: its reservation cannot grow to `wanted`, and it holds enough
     /// for a spill to be worth a file.
-    pub(crate) fn must_spill(&self, reservation: &mut crate::memory::MemoryReservation, held: u64, wanted: u64) -> bool {
+    pub(crate) fn must_spill(
+        &self,
+        reservation: &mut crate::memory::MemoryReservation,
+        held: u64,
+        wanted: u64,
+    ) -> bool {
         wanted > reservation.size() && !reservation.ensure(wanted) && held >= self.min_spill_bytes
     }
 

@@ -57,12 +57,16 @@ impl<K: Data + Ord, V: Data> ExternalSorter<K, V> {
             }
         }
         self.records.push(record);
-        let (records, len) = (&self.records, self.records.len());
-        let step = (len / 32).max(1);
-        self.tracker.update(|| sampled_heap_bytes::<(K, V), _>(len, records.iter().step_by(step)));
-        let held = self.bytes_at(self.records.capacity());
-        if self.env.must_spill(&mut self.reservation, held, held) {
-            self.spill()?;
+        // Records without heap memory change the buffer's size only when it
+        // grows, which was granted above.
+        if std::mem::needs_drop::<(K, V)>() {
+            let (records, len) = (&self.records, self.records.len());
+            let step = (len / 32).max(1);
+            self.tracker.update(|| sampled_heap_bytes::<(K, V), _>(len, records.iter().step_by(step)));
+            let held = self.bytes_at(self.records.capacity());
+            if self.env.must_spill(&mut self.reservation, held, held) {
+                self.spill()?;
+            }
         }
         Ok(())
     }

@@ -11,7 +11,7 @@
 //! copied, never decoded, and records keep their arrival order.
 
 use super::SpillEnv;
-use super::frame::{FRAME_BYTES, encode_into, write_frame};
+use super::frame::{Codec, FRAME_BYTES, encode_into};
 use super::map_output::{MapOutputSummary, NonEmptyBlocks, index_and_footer};
 use super::spill::TempFile;
 use crate::error::TaskError;
@@ -28,6 +28,7 @@ struct Spill {
 
 pub struct ShuffleWriter {
     env: SpillEnv,
+    codec: Codec,
     /// Encoded records not yet in a frame, per reduce partition.
     open: Vec<Vec<u8>>,
     /// Frames per reduce partition.
@@ -54,6 +55,7 @@ impl ShuffleWriter {
     pub fn new(env: SpillEnv, partitions: usize) -> Self {
         let reservation = env.memory.reservation();
         ShuffleWriter {
+            codec: Codec::new(env.compress),
             env,
             open: vec![Vec::new(); partitions],
             sealed: vec![Vec::new(); partitions],
@@ -84,7 +86,7 @@ impl ShuffleWriter {
     fn seal(&mut self, p: usize) -> Result<(), TaskError> {
         let sealed = &mut self.sealed[p];
         let before = sealed.capacity();
-        write_frame(&self.open[p], self.env.compress, sealed)?;
+        self.codec.write_frame(&self.open[p], sealed)?;
         self.held += (sealed.capacity() - before) as u64;
         self.open[p].clear();
         Ok(())
