@@ -35,8 +35,26 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// The driver's connection to its executors, and the factory of RDDs.
+///
+/// A context is cheap to clone and may be shared with other threads (it is
+/// `Send + Sync`): clones are handles on one application, which stops when
+/// the last handle is dropped or when any of them calls [`Context::stop`].
+/// RDDs do not keep the application running: an RDD used after its context
+/// stopped fails its actions with "the context is stopped".
+#[derive(Clone)]
 pub struct Context {
     inner: Arc<ContextInner>,
+    /// Stops the application when the last clone of the context is dropped.
+    _lifetime: Arc<StopOnDrop>,
+}
+
+/// Stops its context when dropped (held by every clone of a [`Context`]).
+struct StopOnDrop(Arc<ContextInner>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
 }
 
 /// The state shared by a context and every RDD made from it.
@@ -127,7 +145,7 @@ impl Context {
             checkpoint_dir: Mutex::new(None),
             ui: Mutex::new(ui),
         });
-        let ctx = Context { inner };
+        let ctx = Context { _lifetime: Arc::new(StopOnDrop(inner.clone())), inner };
         ctx.start_executors()?;
         tracing::info!(app = %ctx.inner.app_id, master = ?ctx.inner.settings.master, "context started");
         Ok(ctx)
@@ -374,11 +392,6 @@ impl Context {
     }
 }
 
-impl Drop for Context {
-    fn drop(&mut self) {
-        self.inner.stop();
-    }
-}
 
 impl ContextInner {
     fn stop(&self) {

@@ -238,3 +238,22 @@ fn a_parse_error_names_the_file_and_line() {
         assert_eq!(ok.collect().unwrap(), vec![1, 2, 3], "{master}");
     }
 }
+
+#[test]
+fn a_context_is_shared_across_threads_and_stops_with_its_last_clone() {
+    fn shared<T: Send + Sync + Clone>() {}
+    shared::<Context>();
+    for master in MASTERS {
+        let ctx = ctx_with(master, &[]);
+        let clone = ctx.clone();
+        let counted = std::thread::spawn(move || clone.parallelize((0..100u64).collect(), 4).count());
+        assert_eq!(counted.join().unwrap().unwrap(), 100, "{master}: a job from another thread");
+        let rdd = ctx.parallelize(vec![1u8, 2, 3], 1);
+        let other = ctx.clone();
+        drop(ctx);
+        assert_eq!(rdd.count().unwrap(), 3, "{master}: a clone keeps the application running");
+        drop(other);
+        let e = rdd.count().unwrap_err().to_string();
+        assert!(e.contains("stopped"), "{master}: {e}");
+    }
+}

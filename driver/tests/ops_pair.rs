@@ -256,6 +256,13 @@ proptest! {
                 prop_assert!(placed, "fn {}: partition {} has {:?}", m, i, p);
             }
             prop_assert_eq!(sorted(parts.concat()), sorted(data.clone()), "fn {}", m);
+
+            // A function giving negative numbers partitions them as Spark's nonNegativeMod.
+            let parts = rdd.partition_by_fn(n, |k| -(*k as i64) - 3).glom().collect().unwrap();
+            for (i, p) in parts.iter().enumerate() {
+                let placed = p.iter().all(|r| (-(r.0 as i64) - 3).rem_euclid(n as i64) as usize == i);
+                prop_assert!(placed, "negative fn {}: partition {} has {:?}", m, i, p);
+            }
         }
     }
 

@@ -117,27 +117,56 @@ impl<K: Data + Ord> Partitioner<K> for RangePartitioner<K> {
     }
 }
 
-/// A user's partitioner: `f(&key) % partitions`.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct FnPartitioner<F> {
+/// A user's partitioner: the key's partition is `f(&key)` modulo the
+/// partition count, the Euclidean way (Spark's `nonNegativeMod`), so a
+/// negative number (a hash, a signed key) still lands in `0..partitions`.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(serialize = "F: Serialize", deserialize = "F: DeserializeOwned"))]
+pub struct FnPartitioner<F, I> {
     partitions: usize,
     f: F,
+    #[serde(skip)]
+    _index: std::marker::PhantomData<fn() -> I>,
 }
 
-impl<F> FnPartitioner<F> {
-    pub fn new(partitions: usize, f: F) -> Self {
-        FnPartitioner { partitions: partitions.max(1), f }
+impl<F: Clone, I> Clone for FnPartitioner<F, I> {
+    fn clone(&self) -> Self {
+        FnPartitioner { partitions: self.partitions, f: self.f.clone(), _index: std::marker::PhantomData }
     }
 }
 
-impl<K, F: for<'a> Fn1<&'a K, usize>> Partitioner<K> for FnPartitioner<F> {
+impl<F, I> FnPartitioner<F, I> {
+    pub fn new(partitions: usize, f: F) -> Self {
+        FnPartitioner { partitions: partitions.max(1), f, _index: std::marker::PhantomData }
+    }
+}
+
+impl<K, I: PartitionNumber, F: for<'a> Fn1<&'a K, I>> Partitioner<K> for FnPartitioner<F, I> {
     fn num_partitions(&self) -> usize {
         self.partitions
     }
     fn partition(&self, key: &K) -> usize {
-        self.f.call(key) % self.partitions
+        self.f.call(key).partition_of(self.partitions)
     }
 }
+
+/// An integer a partition function may return (any primitive integer).
+pub trait PartitionNumber: Copy + Send + Sync + 'static {
+    /// This number's partition among `partitions`: its Euclidean remainder.
+    fn partition_of(self, partitions: usize) -> usize;
+}
+
+macro_rules! partition_number {
+    ($wide:ty: $($t:ty),*) => {$(
+        impl PartitionNumber for $t {
+            fn partition_of(self, partitions: usize) -> usize {
+                (self as $wide).rem_euclid(partitions as $wide) as usize
+            }
+        }
+    )*};
+}
+partition_number!(i128: i8, i16, i32, i64, i128, isize);
+partition_number!(u128: u8, u16, u32, u64, u128, usize);
 
 #[cfg(test)]
 mod tests {
@@ -153,6 +182,15 @@ mod tests {
         }
         assert_eq!(stable_hash("abc"), stable_hash("abc"));
         assert_ne!(stable_hash("abc"), stable_hash("abd"));
+    }
+
+    #[test]
+    fn partition_numbers_are_taken_modulo_the_euclidean_way() {
+        assert_eq!((-1i64).partition_of(4), 3);
+        assert_eq!((-8i32).partition_of(4), 0);
+        assert_eq!(i64::MIN.partition_of(7), (i64::MIN as i128).rem_euclid(7) as usize);
+        assert_eq!(u64::MAX.partition_of(10), (u64::MAX % 10) as usize);
+        assert_eq!(13usize.partition_of(5), 3);
     }
 
     #[test]

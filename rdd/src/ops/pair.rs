@@ -7,7 +7,7 @@ use crate::aggregate::{
 use crate::func::{Fn1, Plain};
 use crate::nodes::map_partitions::{FlatMapValuesFn, KeysFn, MapValuesFn, ValuesFn};
 use crate::nodes::shuffle::{ShuffleDependency, ShuffledRdd};
-use crate::partitioner::{FnPartitioner, HashPartitioner, Partitioner, RangePartitioner};
+use crate::partitioner::{FnPartitioner, HashPartitioner, PartitionNumber, Partitioner, RangePartitioner};
 use crate::rdd::Rdd;
 use crate::{Data, Key};
 use serde::{Deserialize, Serialize};
@@ -65,12 +65,14 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     pub fn partition_by<P: Partitioner<K>>(&self, partitioner: P) -> Rdd<(K, V)> {
         self.shuffle(partitioner, Pass, Pass)
     }
-    /// The same records, placed in `partitions` partitions by `f(&key) % partitions`.
+    /// The same records, placed in `partitions` partitions: the key's is
+    /// `f(&key)` (any integer) modulo `partitions`, the Euclidean way, so
+    /// negative numbers partition as Spark's `nonNegativeMod` does.
     #[track_caller]
-    pub fn partition_by_fn(
+    pub fn partition_by_fn<I: PartitionNumber>(
         &self,
         partitions: usize,
-        f: impl Fn(&K) -> usize + Copy + Send + Sync + 'static,
+        f: impl Fn(&K) -> I + Copy + Send + Sync + 'static,
     ) -> Rdd<(K, V)> {
         self.partition_by(FnPartitioner::new(partitions, Plain::new(f)))
     }
