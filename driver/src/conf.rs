@@ -49,7 +49,9 @@ impl Master {
         if let Some(inner) = s.strip_prefix("local[").and_then(|r| r.strip_suffix(']')) {
             let threads = if inner == "*" { cpus() } else { inner.parse().map_err(|_| bad())? };
             if threads == 0 {
-                return Err(bad());
+                return Err(EmberError::Config(format!(
+                    "master {s}: N, the number of task threads, must be at least 1"
+                )));
             }
             return Ok(Master::Local { threads });
         }
@@ -61,8 +63,15 @@ impl Master {
                 None => 1,
             };
             let memory_mb: Option<u64> = parts.next().map(|p| p.parse().map_err(|_| bad())).transpose()?;
-            if executors == 0 || cores == 0 || memory_mb == Some(0) || parts.next().is_some() {
+            if parts.next().is_some() {
                 return Err(bad());
+            }
+            let zero = [("N, the number of executors", executors as u64), ("C, the cores of each", cores as u64)]
+                .into_iter()
+                .chain(memory_mb.map(|mb| ("MB, the memory of each", mb)))
+                .find(|(_, n)| *n == 0);
+            if let Some((what, _)) = zero {
+                return Err(EmberError::Config(format!("master {s}: {what}, must be at least 1")));
             }
             return Ok(Master::LocalCluster { executors, cores, memory_mb });
         }

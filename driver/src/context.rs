@@ -392,7 +392,6 @@ impl Context {
     }
 }
 
-
 impl ContextInner {
     fn stop(&self) {
         if self.stopped.swap(true, Ordering::SeqCst) {

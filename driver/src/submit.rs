@@ -44,7 +44,12 @@ impl SubmitArgs {
             conf = conf.set("ember.app.name", n);
         }
         if let Some(m) = &self.executor_memory {
-            byte_size::parse(m).map_err(|e| EmberError::Config(format!("--executor-memory {m}: {e}")))?;
+            let bytes = byte_size::parse(m).map_err(|e| EmberError::Config(format!("--executor-memory {m}: {e}")))?;
+            if bytes == 0 {
+                return Err(EmberError::Config(format!(
+                    "--executor-memory {m}: must be more than 0 (--conf ember.executor.memory=0 asks for no limit)"
+                )));
+            }
             conf = conf.set("ember.executor.memory", m);
         }
         for (flag, n) in [("--executor-cores", self.executor_cores), ("--num-executors", self.num_executors)] {
@@ -157,6 +162,8 @@ mod tests {
         assert!(
             bad(SubmitArgs { executor_cores: Some(0), ..Default::default() }).contains("--executor-cores 0: must be")
         );
+        let zero = SubmitArgs { executor_memory: Some("0".into()), ..Default::default() };
+        assert!(bad(zero).contains("--executor-memory 0: must be more than 0"));
         assert!(
             bad(SubmitArgs { num_executors: Some(0), ..Default::default() }).contains("--num-executors 0: must be")
         );

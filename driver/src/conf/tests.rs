@@ -22,9 +22,19 @@ mod parsing {
             Master::parse("ember://a:1,b:2").unwrap(),
             Master::Cluster { addresses: vec!["a:1".into(), "b:2".into()] }
         );
-        for bad in ["yarn", "local[0]", "local[x]", "local-cluster[]", "ember://", "spark://x:1"] {
+        for bad in ["yarn", "local[x]", "local-cluster[]", "ember://", "spark://x:1"] {
             let e = Master::parse(bad).unwrap_err().to_string();
             assert!(e.contains("unknown master"), "{bad}: {e}");
+        }
+        // A zero is not an unknown master: the message names the field.
+        for (zero, field) in [
+            ("local[0]", "N, the number of task threads, must be at least 1"),
+            ("local-cluster[0]", "N, the number of executors, must be at least 1"),
+            ("local-cluster[2,0]", "C, the cores of each, must be at least 1"),
+            ("local-cluster[2,1,0]", "MB, the memory of each, must be at least 1"),
+        ] {
+            let e = Master::parse(zero).unwrap_err().to_string();
+            assert!(e.contains(&format!("master {zero}: {field}")), "{zero}: {e}");
         }
     }
 

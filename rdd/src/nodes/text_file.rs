@@ -27,12 +27,14 @@ pub struct FileSplit {
 }
 
 /// Expands a path, a directory (its non-hidden files) or a glob into files,
-/// sorted; a path that matches nothing is an error naming it.
+/// sorted; an existing directory without files gives none (an empty
+/// input), a path or glob that names nothing is an error naming it.
 pub fn list_input_files(pattern: &str) -> Result<Vec<PathBuf>, EmberError> {
     let io_err = |source| EmberError::Io { path: pattern.to_string(), error: source };
     let path = Path::new(pattern);
     let mut files = Vec::new();
-    if path.is_dir() {
+    let is_dir = path.is_dir();
+    if is_dir {
         for entry in std::fs::read_dir(path).map_err(io_err)? {
             let entry = entry.map_err(io_err)?;
             let name = entry.file_name();
@@ -52,7 +54,10 @@ pub fn list_input_files(pattern: &str) -> Result<Vec<PathBuf>, EmberError> {
             }
         }
     }
-    if files.is_empty() {
+    // An existing directory without files is an empty input (Spark's
+    // textFile of an empty directory has no partitions); a path or pattern
+    // that names nothing is a mistake.
+    if files.is_empty() && !is_dir {
         return Err(EmberError::Io {
             path: pattern.to_string(),
             error: std::io::Error::new(std::io::ErrorKind::NotFound, "input path does not exist or matches no file"),
@@ -252,7 +257,8 @@ pub struct WholeTextFilesRdd {
 
 impl WholeTextFilesRdd {
     pub fn new(meta: RddMeta, files: Vec<PathBuf>, partitions: usize) -> Self {
-        let n = partitions.clamp(1, files.len().max(1));
+        // No file, no partition (as text_file of an empty directory).
+        let n = if files.is_empty() { 0 } else { partitions.clamp(1, files.len()) };
         let len = files.len();
         let mut groups = vec![Vec::new(); n];
         for (i, f) in files.into_iter().enumerate() {
