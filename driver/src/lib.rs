@@ -36,6 +36,7 @@ pub use conf::{Conf, Master, Settings};
 pub use context::Context;
 pub use ember_rdd::{
     Accumulator, BoxIter, Broadcast, Data, Either, EmberError, Key, Rdd, Result, StatCounter, StorageLevel, TaskError,
+    TextRecord,
 };
 
 /// What a driver program needs, in one import.
@@ -45,6 +46,7 @@ pub mod prelude {
     pub use ember_rdd::partitioner::{HashPartitioner, Partitioner, RangePartitioner};
     pub use ember_rdd::{
         Accumulator, BoxIter, Broadcast, Data, Either, EmberError, Key, Rdd, Result, StatCounter, StorageLevel,
+        TextRecord,
     };
 }
 

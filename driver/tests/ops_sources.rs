@@ -198,3 +198,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn save_as_text_file_writes_pairs_and_tuples_as_spark_does() {
+    let dir = tempfile::tempdir().unwrap();
+    for (m, ctx) in contexts() {
+        let out = dir.path().join(format!("pairs-{m}"));
+        let counts = ctx.parallelize(vec![("the".to_string(), 3u64), ("fox".to_string(), 1)], 1);
+        counts.save_as_text_file(&out).unwrap();
+        let lines = ctx.text_file(out.to_str().unwrap(), 1).unwrap().collect().unwrap();
+        assert_eq!(lines, vec!["(the,3)", "(fox,1)"], "{m}");
+        let nested = dir.path().join(format!("nested-{m}"));
+        ctx.parallelize(vec![(1u8, (2.0f64, Some('x')), vec![4i32, 5])], 1).save_as_text_file(&nested).unwrap();
+        let lines = ctx.text_file(nested.to_str().unwrap(), 1).unwrap().collect().unwrap();
+        assert_eq!(lines, vec!["(1,(2.0,Some(x)),[4, 5])"], "{m}");
+    }
+}

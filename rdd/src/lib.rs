@@ -29,6 +29,7 @@ pub mod shipping;
 pub mod shuffle;
 pub mod storage;
 pub mod task;
+pub mod text_record;
 
 pub use data::{Data, Key, ToF64};
 pub use error::{EmberError, Result, TaskError};
@@ -38,3 +39,4 @@ pub use rdd::Rdd;
 pub use shared::{Accumulator, Broadcast};
 pub use storage::StorageLevel;
 pub use task::BoxIter;
+pub use text_record::TextRecord;

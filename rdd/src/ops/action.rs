@@ -339,19 +339,20 @@ impl<T: Data> Rdd<T> {
     }
 
     /// Writes each partition as a text file `part-NNNNN` (one record per line,
-    /// formatted with `Display`) into the new directory `path`, then an empty
+    /// formatted as [`TextRecord`](crate::TextRecord) says: `(word,3)` for a
+    /// pair, as Spark writes records) into the new directory `path`, then an empty
     /// `_SUCCESS` file. Fails if `path` already exists, as Spark does.
     #[track_caller]
     pub fn save_as_text_file(&self, path: impl AsRef<std::path::Path>) -> Result<()>
     where
-        T: std::fmt::Display,
+        T: crate::TextRecord,
     {
         block_on(self.save_as_text_file_async(path))
     }
     #[track_caller]
     pub fn save_as_text_file_async(&self, path: impl AsRef<std::path::Path>) -> BoxFuture<'static, Result<()>>
     where
-        T: std::fmt::Display,
+        T: crate::TextRecord,
     {
         match self.start_save(path.as_ref()) {
             Ok(job) => job,
@@ -361,7 +362,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     fn start_save(&self, path: &std::path::Path) -> Result<BoxFuture<'static, Result<()>>>
     where
-        T: std::fmt::Display,
+        T: crate::TextRecord,
     {
         let dir = path.to_path_buf();
         let io = |source| EmberError::Io { path: dir.display().to_string(), error: source };
@@ -386,13 +387,17 @@ impl<T: Data> Rdd<T> {
     }
 }
 
-fn write_part<T: std::fmt::Display>(dir: &str, index: usize, it: BoxIter<T>) -> std::result::Result<(), String> {
+fn write_part<T: crate::TextRecord>(dir: &str, index: usize, it: BoxIter<T>) -> std::result::Result<(), String> {
     use std::io::Write;
     let path = std::path::Path::new(dir).join(format!("part-{index:05}"));
     let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut w = std::io::BufWriter::new(file);
+    let mut line = String::new();
     for x in it {
-        writeln!(w, "{x}").map_err(|e| format!("{}: {e}", path.display()))?;
+        line.clear();
+        x.write_text(&mut line);
+        line.push('\n');
+        w.write_all(line.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     w.flush().map_err(|e| format!("{}: {e}", path.display()))
 }
