@@ -19,10 +19,42 @@
 //! # Ok::<(), ember::EmberError>(())
 //! ```
 //!
-//! Closures passed to transformations must capture nothing (a compile error
-//! says so); data from the driver travels explicitly with the `_with` forms
-//! (`map_with(state, |state, x| ...)`) or broadcast variables. See
-//! `docs/adr/0001-shipping-closures.md`.
+//! Closures passed to RDD operations must capture nothing: what they capture
+//! could not be serialized to reach executors. Data from the driver travels
+//! as explicit state, which every function of the next operation receives
+//! first — `rdd.with(state)` works before any operation — or in a broadcast
+//! variable passed as state:
+//!
+//! ```no_run
+//! use ember::prelude::*;
+//!
+//! let ctx = Context::new(Conf::new().master("local[2]"))?;
+//! let words = ctx.parallelize(vec!["the".to_string(), "fox".to_string()], 2);
+//! let stop = vec!["the".to_string()];
+//! let kept = words.with(stop).filter(|stop, w| !stop.contains(w)).count()?;
+//! let lengths = words.map(|w| (w.len(), 1u64)).with(10u64).reduce_by_key(|cap, a, b| (a + b).min(*cap));
+//! # Ok::<(), ember::EmberError>(())
+//! ```
+//!
+//! A closure that captures is a compile error at the operation's call
+//! (`cargo check` shows it for captured `String`s, `Vec`s and the like;
+//! captured numbers are reported when the program is built):
+//!
+//! ```compile_fail
+//! # use ember::prelude::*;
+//! # let ctx = Context::new(Conf::new().master("local[2]")).unwrap();
+//! let stop = vec!["the".to_string()];
+//! let kept = ctx.parallelize(vec!["a".to_string()], 1).filter(move |w| !stop.contains(w));
+//! ```
+//!
+//! ```compile_fail
+//! # use ember::prelude::*;
+//! # let ctx = Context::new(Conf::new().master("local[2]")).unwrap();
+//! let factor = 3u64;
+//! let scaled = ctx.parallelize(vec![1u64, 2], 1).map(move |x| x * factor);
+//! ```
+//!
+//! See `docs/adr/0001-shipping-closures.md`.
 
 pub mod conf;
 pub mod context;

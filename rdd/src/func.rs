@@ -8,10 +8,11 @@
 //!   type. It needs no bytes at all: the receiving process conjures the value
 //!   of the very same type (same binary). Capturing something in such a
 //!   closure is a **compile error** that points here.
-//! - `rdd.map_with(state, |state, x| ...)`: the state is any `Serialize +
-//!   DeserializeOwned` value; it travels with the stage and the closure gets a
-//!   reference to it. Large read-only state belongs in a broadcast variable,
-//!   which is itself a small serializable handle.
+//! - `rdd.with(state).map(|state, x| ...)`: the state is any `Serialize +
+//!   DeserializeOwned + Clone` value; it travels with the stage and every
+//!   function of the operation gets a reference to it (`map_with(state, f)`
+//!   and the other `_with` methods are shorthands). Large read-only state
+//!   belongs in a broadcast variable, itself a small serializable handle.
 //!
 //! [`Plain`] and [`With`] wrap those two shapes; everything inside Ember is
 //! generic over the [`Fn1`] / [`Fn2`] traits they implement, so both shapes are
@@ -19,6 +20,16 @@
 
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize, Serializer, de::DeserializeOwned};
+
+/// A closure that an RDD operation can ship to executors: it captures
+/// nothing (and so is `Copy`, `Send`, `Sync` and `'static`). A closure that
+/// captures a `String` or a `Vec` fails this bound ("`String: Copy` is not
+/// satisfied ... required for `{closure}` to implement `CapturesNothing`");
+/// one that captures a number passes it and fails to build with a message
+/// from [`Plain::new`]. Either way the fix is to give the operation state:
+/// `rdd.with(state).map(|state, x| ...)` (see `ops::with_state`).
+pub trait CapturesNothing: Copy + Send + Sync + 'static {}
+impl<F: Copy + Send + Sync + 'static> CapturesNothing for F {}
 
 /// A shippable function of one argument.
 pub trait Fn1<A, R>: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
@@ -46,10 +57,12 @@ impl<F: Copy + Send + Sync + 'static> Plain<F> {
         const {
             assert!(
                 std::mem::size_of::<F>() == 0,
-                "Ember: a closure passed to map/filter/... must not capture anything, because \
-                 captured state has to be serialized to reach executors. Pass the state \
-                 explicitly with the `_with` form, e.g. `rdd.map_with(v, |v, x| ...)`, or \
-                 use a broadcast variable."
+                "Ember: a closure given to an RDD operation must capture nothing: what it \
+                 captures cannot be serialized to reach executors. Give the operation state \
+                 instead, which every one of its functions receives first: \
+                 `rdd.with(state).map(|state, x| ...)` (works for every operation), or pass a \
+                 broadcast variable as state for large read-only data. (The error is at the \
+                 operation named by 'the above error was encountered while instantiating'.)"
             )
         };
         Plain(f)

@@ -6,3 +6,4 @@ pub mod numeric;
 pub mod pair;
 pub mod sample;
 pub mod transform;
+pub mod with_state;
