@@ -11,7 +11,7 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
-fn request(address: &str, sha: &str) -> AttachRequest {
+fn request(address: &str, sha: &str, token: &str) -> AttachRequest {
     AttachRequest {
         address: address.to_string(),
         executor: ExecutorId("exec-test".into()),
@@ -23,7 +23,7 @@ fn request(address: &str, sha: &str) -> AttachRequest {
         },
         connect_timeout: Duration::from_secs(5),
         register_timeout: Duration::from_secs(30),
-        token: String::new(),
+        token: token.to_string(),
         tls: None,
     }
 }
@@ -35,12 +35,18 @@ fn a_driver_running_a_different_binary_is_refused() {
         let backend =
             spawn_backend("app-test-refused", 0, 1, Duration::from_secs(1), Duration::from_secs(20)).await.unwrap();
         let (events, _rx) = EventSender::channel();
-        let err = attach(request(&backend.address, "0000"), events.clone()).await.err().expect("refused");
+        let err =
+            attach(request(&backend.address, "0000", &backend.token), events.clone()).await.err().expect("refused");
         let msg = err.to_string();
         assert!(msg.contains("executable mismatch") && msg.contains("0000"), "{msg}");
-        // The same backend accepts the right binary afterwards.
+        // Without its token, or with another, the right binary is refused too.
         let sha = ember_executor::wire::exe_sha256().unwrap();
-        let reg = attach(request(&backend.address, &sha), events).await.expect("accepted");
+        for (token, why) in [("", "no backend token"), ("not-its-token", "wrong backend token")] {
+            let err = attach(request(&backend.address, &sha, token), events.clone()).await.err().expect("refused");
+            assert!(err.to_string().contains(why), "{token:?}: {err}");
+        }
+        // With both, the same backend accepts its driver.
+        let reg = attach(request(&backend.address, &sha, &backend.token), events).await.expect("accepted");
         assert_eq!(reg.pid, backend.pid);
     });
 }
@@ -51,7 +57,7 @@ fn an_unreachable_executor_is_a_clear_error_within_seconds() {
     let start = Instant::now();
     let (events, _rx) = EventSender::channel();
     // A port nobody listens on: connection refused at once.
-    let err = rt.block_on(attach(request("127.0.0.1:9", "x"), events)).err().expect("fails");
+    let err = rt.block_on(attach(request("127.0.0.1:9", "x", "t"), events)).err().expect("fails");
     assert!(err.to_string().contains("cannot reach executor at 127.0.0.1:9"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(6));
 }

@@ -138,6 +138,8 @@ fn a_backend_refuses_a_driver_with_the_wrong_token_or_another_binary() {
         };
         let err = attach("not-the-token", &sha).await.unwrap_err();
         assert!(err.message().contains("wrong backend token"), "{}", err.message());
+        let err = attach("", &sha).await.unwrap_err();
+        assert!(err.message().contains("no backend token"), "{}", err.message());
         let err = attach(&started.backend_token, &"ab".repeat(32)).await.unwrap_err();
         assert!(err.message().contains("executable mismatch"), "{}", err.message());
         assert!(err.message().contains("executors must run the driver's own binary"), "{}", err.message());

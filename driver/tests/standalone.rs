@@ -91,6 +91,9 @@ fn a_driver_with_the_wrong_secret_is_refused_before_anything_is_stored_or_starte
     let wrong = secret_file(tmp.path(), "wrong");
     let err = connect(&[&daemon], &wrong).err().expect("refused").to_string();
     assert!(err.contains("wrong secret"), "{err}");
+    // A driver with no secret at all is told so, not that its secret is wrong.
+    let none = Context::new(Conf::new().master(&master(&[&daemon]))).err().expect("refused").to_string();
+    assert!(none.contains("no secret: this daemon requires one"), "{none}");
     assert_eq!(entries(&daemon.work.join("binaries")), 0, "no binary written");
     assert_eq!(entries(&daemon.work.join("apps")), 0);
     assert!(children(daemon.child.id()).is_empty(), "no process started");

@@ -4,10 +4,17 @@
 //! A driver in `local-cluster[N]` mode starts its own executable N times with
 //! `EMBER_BACKEND=<bind address>` set. The `ember` crate runs
 //! [`run_if_requested`] before `main`, so such a process never reaches the
-//! user's `main`: it binds its gRPC port, prints one line
+//! user's `main`: it reads its *attach token* from the first line of its
+//! stdin, binds its gRPC port, prints one line
 //! `EMBER_BACKEND_LISTENING <host:port>` on stdout for the driver to read, and
 //! serves until the driver's control stream ends or its stdin closes (the
 //! driver died), then exits.
+//!
+//! The attach token is a random secret of each launch, written by whoever
+//! started the backend (the local-cluster driver, a daemon) into the pipe of
+//! its stdin: only a driver that presents it may attach, so another local
+//! process cannot take the backend over before its driver does, and unlike
+//! an environment variable it is not readable in `/proc/PID/environ`.
 //!
 //! A daemon serving TLS sets `EMBER_BACKEND_TLS_CERT`/`_KEY` (and `_CA`) to
 //! its PEM files: the backend then serves TLS with that identity and fetches
@@ -30,8 +37,6 @@ pub const ENV_CORES: &str = "EMBER_BACKEND_CORES";
 pub const ENV_WORK_DIR: &str = "EMBER_BACKEND_WORK_DIR";
 /// Heartbeat interval in milliseconds.
 pub const ENV_HEARTBEAT_MS: &str = "EMBER_BACKEND_HEARTBEAT_MS";
-/// The token a driver must present (set by a daemon).
-pub const ENV_TOKEN: &str = "EMBER_BACKEND_TOKEN";
 /// Exit if no driver attaches within this many milliseconds (set by a daemon).
 pub const ENV_ATTACH_TIMEOUT_MS: &str = "EMBER_BACKEND_ATTACH_TIMEOUT_MS";
 /// The most bytes a driver may have this backend cache (set by a daemon).
@@ -83,10 +88,7 @@ fn run(bind: &str) -> Result<(), String> {
     let heartbeat_ms = env_parse(ENV_HEARTBEAT_MS, 1000u64)?;
     let attach_timeout_ms = env_parse(ENV_ATTACH_TIMEOUT_MS, 0u64)?;
     let memory_cap = env_parse(ENV_MEMORY_CAP, 0u64)?;
-    let token = std::env::var(ENV_TOKEN).ok();
-    // The token must not leak to anything this process starts or prints.
-    // SAFETY: called before this process starts any other thread.
-    unsafe { std::env::remove_var(ENV_TOKEN) };
+    let token = read_attach_token()?;
     let tls = tls_from_env().map_err(|e| e.to_string())?;
     let work_dir = std::env::var(ENV_WORK_DIR)
         .map(PathBuf::from)
@@ -174,6 +176,27 @@ fn tls_from_env() -> Result<Option<ExecutorTls>, crate::tls::TlsError> {
     let path = |name| std::env::var_os(name).map(PathBuf::from);
     let files = TlsFiles::from_options(path(ENV_TLS_CERT), path(ENV_TLS_KEY), path(ENV_TLS_CA), &TLS_ENV_ORIGINS)?;
     files.map(|f| ExecutorTls::load(f, &TLS_ENV_ORIGINS)).transpose()
+}
+
+/// Writes `token` as the first line of a started backend's stdin (which the
+/// caller keeps open: its end tells the backend its starter died).
+pub async fn hand_over_token(child: &mut tokio::process::Child, token: &str) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let stdin = child.stdin.as_mut().ok_or_else(|| std::io::Error::other("the backend has no stdin pipe"))?;
+    stdin.write_all(format!("{token}\n").as_bytes()).await?;
+    stdin.flush().await
+}
+
+/// The attach token: the first line of stdin (the pipe of whoever started
+/// this backend), which must not be empty.
+fn read_attach_token() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the attach token from stdin: {e}"))?;
+    let token = line.trim_end_matches(['\r', '\n']).to_string();
+    if token.is_empty() {
+        return Err("no attach token on stdin: a backend is started by a driver or a daemon, which write one".into());
+    }
+    Ok(token)
 }
 
 /// Notifies `shutdown` when stdin reaches end of file: the driver, which holds

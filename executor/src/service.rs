@@ -39,8 +39,8 @@ pub struct BackendConfig {
     pub heartbeat_interval: Duration,
     /// host:port on which this backend serves (filled in once bound).
     pub address: String,
-    /// The token a driver must present, when a daemon started this backend.
-    pub token: Option<String>,
+    /// The token a driver must present (its launcher's, from stdin).
+    pub token: String,
     /// The most memory a driver may have this backend cache (0 = no cap).
     pub memory_cap: u64,
     /// How to reach peer backends when the cluster serves TLS (`None`: plain).
@@ -322,9 +322,13 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
             Some(pb::DriverMessage { kind: Some(DriverKind::Hello(h)) }) => h,
             _ => return Err(Status::invalid_argument("the first message on Attach must be Hello")),
         };
-        if let Some(token) = &self.config.token
-            && !crate::daemon::auth::constant_time_eq(token.as_bytes(), hello.token.as_bytes())
-        {
+        if hello.token.is_empty() {
+            return Err(Status::unauthenticated(
+                "no backend token: a backend serves the driver that started it (or asked a daemon to), which \
+                 presents the token it was given",
+            ));
+        }
+        if !crate::daemon::auth::constant_time_eq(self.config.token.as_bytes(), hello.token.as_bytes()) {
             return Err(Status::unauthenticated("wrong backend token: this backend was started for another driver"));
         }
         if hello.exe_sha256 != self.exe_sha256 {

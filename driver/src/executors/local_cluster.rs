@@ -27,6 +27,8 @@ pub struct BackendProcess {
     pub pid: u32,
     /// Its work directory (it removes it when it exits normally).
     pub work_dir: std::path::PathBuf,
+    /// What a driver must present to attach (handed over on its stdin).
+    pub token: String,
 }
 
 impl BackendProcess {
@@ -74,6 +76,10 @@ pub async fn spawn_backend(
         .spawn()
         .map_err(|e| EmberError::Executor(format!("cannot start backend {}: {e}", exe.display())))?;
     let pid = child.id().unwrap_or(0);
+    let token = ember_executor::daemon::auth::random_hex(32);
+    ember_executor::backend::hand_over_token(&mut child, &token)
+        .await
+        .map_err(|e| EmberError::Executor(format!("backend {index} (pid {pid}): cannot hand over its token: {e}")))?;
     let stdout = child.stdout.take().ok_or_else(|| EmberError::Executor("backend has no stdout".into()))?;
     let mut lines = BufReader::new(stdout).lines();
     let first = tokio::time::timeout(timeout, lines.next_line())
@@ -92,7 +98,7 @@ pub async fn spawn_backend(
             eprintln!("[backend {index}] {line}");
         }
     });
-    Ok(BackendProcess { child, address, pid, work_dir })
+    Ok(BackendProcess { child, address, pid, work_dir, token })
 }
 
 /// The backends of a `local-cluster[N]` context, and their replacement when
@@ -149,7 +155,7 @@ impl LocalCluster {
             resources: s.resources.clone(),
             connect_timeout: s.timeout,
             register_timeout: s.timeout,
-            token: String::new(),
+            token: process.token.clone(),
             tls: None,
         };
         attach(req, events.clone()).await?;

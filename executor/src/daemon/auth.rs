@@ -63,11 +63,16 @@ impl Authenticator {
             Some(at) if at.elapsed() < NONCE_TTL => {}
             _ => return Err("unknown or expired challenge; ask for a new one".into()),
         }
+        if answer.is_empty() {
+            return Err("no secret: this daemon requires one; give the driver the daemons' shared secret in \
+                        ember.auth.secretFile (else EMBER_AUTH_SECRET)"
+                .into());
+        }
         if constant_time_eq(&proof(secret, nonce, app_id, exe_sha256), answer) {
             Ok(())
         } else {
-            Err("wrong secret: the driver's secret (its ember.auth.secretFile, else EMBER_AUTH_SECRET) is missing \
-                 or does not match this daemon's"
+            Err("wrong secret: the driver's secret (its ember.auth.secretFile, else EMBER_AUTH_SECRET) does not \
+                 match this daemon's"
                 .into())
         }
     }
@@ -86,7 +91,9 @@ mod tests {
         assert!(wrong.contains("ember.auth.secretFile, else EMBER_AUTH_SECRET"), "{wrong}");
         // A driver without a secret answers nothing.
         let nonce = auth.challenge();
-        assert!(auth.verify(&nonce, b"", "app", "abc").unwrap_err().contains("is missing or does not match"));
+        let missing = auth.verify(&nonce, b"", "app", "abc").unwrap_err();
+        assert!(missing.starts_with("no secret: this daemon requires one"), "{missing}");
+        assert!(wrong.starts_with("wrong secret"), "{wrong}");
         // The failed attempt consumed the nonce.
         assert!(auth.verify(&nonce, &good, "app", "abc").is_err());
         let nonce = auth.challenge();

@@ -9,8 +9,8 @@
 //! with the same identity and trust the same roots.
 
 use crate::backend::{
-    ENV_ATTACH_TIMEOUT_MS, ENV_BACKEND, ENV_CORES, ENV_MEMORY_CAP, ENV_TLS_CA, ENV_TLS_CERT, ENV_TLS_KEY, ENV_TOKEN,
-    ENV_WORK_DIR, LISTENING_PREFIX,
+    ENV_ATTACH_TIMEOUT_MS, ENV_BACKEND, ENV_CORES, ENV_MEMORY_CAP, ENV_TLS_CA, ENV_TLS_CERT, ENV_TLS_KEY, ENV_WORK_DIR,
+    LISTENING_PREFIX,
 };
 use crate::tls::TlsFiles;
 use std::net::IpAddr;
@@ -73,7 +73,6 @@ impl Launcher {
             .env(ENV_BACKEND, format!("{}:0", self.bind_host))
             .env(ENV_CORES, cores.to_string())
             .env(ENV_WORK_DIR, &dir)
-            .env(ENV_TOKEN, &token)
             .env(ENV_ATTACH_TIMEOUT_MS, self.attach_timeout.as_millis().to_string())
             .env(ENV_MEMORY_CAP, self.memory_cap.to_string())
             .current_dir(&dir)
@@ -93,6 +92,7 @@ impl Launcher {
         }
         let mut child = cmd.spawn().map_err(|e| spawn_error(binary, &e))?;
         let pid = child.id().unwrap_or(0);
+        crate::backend::hand_over_token(&mut child, &token).await.map_err(|e| format!("backend {pid}: {e}"))?;
         let stdout = child.stdout.take().ok_or("backend has no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
