@@ -8,10 +8,10 @@
 pub mod properties;
 
 use crate::executors::ExecutorResources;
-use ember_executor::secret_file;
-use ember_executor::tls::{TrustRoots, check_server_name};
 use ember_rdd::EmberError;
 use ember_rdd::memory::MemoryConfig;
+use ember_security::secret_file;
+use ember_security::tls::{TrustRoots, check_server_name};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -105,9 +105,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 
 /// Parses a size like `512m`, `2g`, `64kb` or `1048576b`; a bare number is
 /// MiB (as Spark's `--executor-memory`). The rules are
-/// [`ember_executor::byte_size`]'s, shared with the executor daemon.
+/// [`ember_rdd::byte_size`]'s, shared with the executor daemon.
 pub fn parse_size(s: &str) -> Option<u64> {
-    ember_executor::byte_size::parse(s).ok()
+    ember_rdd::byte_size::parse(s).ok()
 }
 
 /// The configuration keys a program may set, as `key=value` strings.

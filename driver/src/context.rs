@@ -130,7 +130,7 @@ impl Context {
             settings,
             conf,
             app_id,
-            shuffle_token: ember_executor::daemon::auth::random_hex(32),
+            shuffle_token: ember_security::auth::random_hex(32),
             events,
             runtime: Mutex::new(Some(runtime)),
             next_rdd: AtomicU64::new(0),

@@ -8,8 +8,8 @@
 //! this process's place (exec): the driver runs where ember-submit runs.
 
 use crate::conf::Conf;
-use ember_executor::byte_size;
 use ember_rdd::EmberError;
+use ember_rdd::byte_size;
 use std::path::{Path, PathBuf};
 
 /// The parsed command line.

@@ -7,11 +7,11 @@
 //! appears in its log.
 
 use daemon_common::{Daemon, children, free_port};
-use ember_executor::daemon::auth::proof;
 use ember_proto::v1 as pb;
 use ember_proto::v1::driver_message::Kind as DriverKind;
 use ember_proto::v1::executor_backend_client::ExecutorBackendClient;
 use ember_proto::v1::executor_daemon_client::ExecutorDaemonClient;
+use ember_security::auth::proof;
 use std::path::Path;
 use tonic::transport::Channel;
 

@@ -22,9 +22,9 @@
 
 use crate::fetch::MAX_MESSAGE_BYTES;
 use crate::service::{BackendConfig, BackendService};
-use crate::tls::{ExecutorTls, Origins, TlsFiles, error_chain};
 use crate::wire::exe_sha256;
 use ember_proto::v1::executor_backend_server::ExecutorBackendServer;
+use ember_security::tls::{ExecutorTls, Origins, TlsFiles, error_chain};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -172,7 +172,7 @@ const DRIVER_PING_INTERVAL: Duration = Duration::from_secs(15);
 const DRIVER_PING_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// The TLS identity a daemon passed in the environment, if any.
-fn tls_from_env() -> Result<Option<ExecutorTls>, crate::tls::TlsError> {
+fn tls_from_env() -> Result<Option<ExecutorTls>, ember_security::tls::TlsError> {
     let path = |name| std::env::var_os(name).map(PathBuf::from);
     let files = TlsFiles::from_options(path(ENV_TLS_CERT), path(ENV_TLS_KEY), path(ENV_TLS_CA), &TLS_ENV_ORIGINS)?;
     files.map(|f| ExecutorTls::load(f, &TLS_ENV_ORIGINS)).transpose()

@@ -18,21 +18,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-/// Where a block lives after a change; `None` when it is gone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BlockPlace {
-    None,
-    Memory,
-    Disk,
-}
-
-/// A change of a block's place, reported to the driver.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlockUpdate {
-    pub block: BlockId,
-    pub place: BlockPlace,
-    pub size_bytes: u64,
-}
+pub use ember_rdd::storage::{BlockPlace, BlockUpdate};
 
 pub type BlockListener = Arc<dyn Fn(BlockUpdate) + Send + Sync>;
 

@@ -8,18 +8,17 @@
 //! holds the sender back). When the cluster serves TLS, fetches go over TLS
 //! too, checked by [`PeerTls`].
 
-use crate::tls::{PeerTls, scheme};
 use ember_proto::v1 as pb;
 use ember_proto::v1::executor_backend_client::ExecutorBackendClient;
 use ember_rdd::ids::ShuffleId;
+use ember_security::tls::{PeerTls, scheme};
 use prost::Message;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
-/// The largest gRPC message Ember sends or accepts.
-pub const MAX_MESSAGE_BYTES: usize = 1 << 30;
+pub use ember_proto::MAX_MESSAGE_BYTES;
 
 /// HTTP/2 flow-control windows for shuffle traffic: what a peer may send
 /// ahead of a reducer's reading. Data in flight is memory nobody accounts

@@ -14,20 +14,17 @@
 //!   drivers on standing clusters, over TLS when started with certificates
 //!   ([`tls`]).
 //!
-//! [`byte_size`] parses sizes such as `2g`, and [`secret_file`] reads the
-//! shared secret, for the daemon and the driver alike.
+//! The shared secret, tokens and TLS come from `ember-security`, sizes such
+//! as `2g` are parsed by `ember_rdd::byte_size`: the driver uses them too.
 
 pub mod backend;
 pub mod block_manager;
-pub mod byte_size;
 pub mod daemon;
 pub mod env;
 pub mod fetch;
-pub mod secret_file;
 pub mod service;
 pub mod shuffle_read;
 pub mod shuffle_service;
 pub mod shuffle_store;
 pub mod task_runner;
-pub mod tls;
 pub mod wire;

@@ -11,8 +11,7 @@ use crate::block_manager::{BlockPlace, BlockUpdate};
 use crate::env::{ExecutorConfig, ExecutorEnv, StageEnv};
 use crate::fetch::ShuffleFetcher;
 use crate::shuffle_service::{ChunkStream, serve_blocks};
-use crate::task_runner::{TaskOutcome, TaskPool, run_task};
-use crate::tls::PeerTls;
+use crate::task_runner::{TaskPool, run_task};
 use crate::wire::{failure_to_proto, locations_from_proto, metrics_to_proto, summary_to_proto};
 use ember_proto::v1 as pb;
 use ember_proto::v1::driver_message::Kind as DriverKind;
@@ -22,7 +21,9 @@ use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, StageId};
 use ember_rdd::memory::MemoryConfig;
 use ember_rdd::rdd::StageRoot;
 use ember_rdd::shipping::StagePlan;
+use ember_rdd::task::TaskOutcome;
 use ember_rdd::task::{AccumulatorValue, TaskContext, TaskOutput};
+use ember_security::tls::PeerTls;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -328,7 +329,7 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
                  presents the token it was given",
             ));
         }
-        if !crate::daemon::auth::constant_time_eq(self.config.token.as_bytes(), hello.token.as_bytes()) {
+        if !ember_security::auth::constant_time_eq(self.config.token.as_bytes(), hello.token.as_bytes()) {
             return Err(Status::unauthenticated("wrong backend token: this backend was started for another driver"));
         }
         if hello.exe_sha256 != self.exe_sha256 {
@@ -404,7 +405,7 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
     async fn fetch_shuffle(&self, request: Request<pb::FetchShuffleRequest>) -> Result<Response<ChunkStream>, Status> {
         let req = request.into_inner();
         let session = self.session().ok_or_else(|| Status::unavailable("no application attached"))?;
-        if !crate::daemon::auth::constant_time_eq(session.shuffle_token.as_bytes(), req.token.as_bytes()) {
+        if !ember_security::auth::constant_time_eq(session.shuffle_token.as_bytes(), req.token.as_bytes()) {
             return Err(Status::permission_denied(
                 "a shuffle fetch without this application's shuffle token (only its own executors may fetch)",
             ));

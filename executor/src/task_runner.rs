@@ -6,26 +6,12 @@
 //! fails the task, never the executor.
 
 use ember_rdd::TaskError;
-use ember_rdd::ids::AccumulatorId;
 use ember_rdd::rdd::StageRoot;
-use ember_rdd::task::{AccumulatorValue, TaskContext, TaskMetrics, TaskOutput, with_current_task};
+use ember_rdd::task::{TaskContext, TaskOutcome, TaskSuccess, with_current_task};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// What a successful task hands back.
-pub struct TaskSuccess {
-    pub output: TaskOutput,
-    pub accumulators: Vec<(AccumulatorId, AccumulatorValue)>,
-}
-
-/// The outcome of one task attempt, with its metrics.
-pub struct TaskOutcome {
-    pub result: Result<TaskSuccess, TaskError>,
-    pub metrics: TaskMetrics,
-    pub run_time: Duration,
-}
+use std::time::Instant;
 
 /// Runs `root` on `tc.partition`.
 pub fn run_task(root: &dyn StageRoot, tc: Arc<TaskContext>) -> TaskOutcome {

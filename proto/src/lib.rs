@@ -8,3 +8,6 @@
 pub mod v1 {
     tonic::include_proto!("ember.v1");
 }
+
+/// The largest gRPC message Ember sends or accepts.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 30;

@@ -12,6 +12,7 @@
 //! their executor through the [`task::TaskEnv`] trait.
 
 pub mod aggregate;
+pub mod byte_size;
 pub mod data;
 pub mod error;
 pub mod func;

@@ -62,3 +62,20 @@ pub enum StoredBlock {
     /// Read back from disk, serialized with postcard.
     Serialized(Vec<u8>),
 }
+
+/// Where a block lives after a change; `None` when it is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockPlace {
+    None,
+    Memory,
+    Disk,
+}
+
+/// A change of a cached block's place, reported by an executor to the
+/// driver (which tracks where partitions are cached, for locality).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockUpdate {
+    pub block: crate::ids::BlockId,
+    pub place: BlockPlace,
+    pub size_bytes: u64,
+}

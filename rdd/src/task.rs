@@ -79,6 +79,20 @@ pub enum TaskOutput {
     MapOutput(MapOutputSummary),
 }
 
+/// What a successful task hands back.
+pub struct TaskSuccess {
+    pub output: TaskOutput,
+    pub accumulators: Vec<(AccumulatorId, AccumulatorValue)>,
+}
+
+/// The outcome of one task attempt, with its metrics: what an executor
+/// reports to the scheduler.
+pub struct TaskOutcome {
+    pub result: Result<TaskSuccess, TaskError>,
+    pub metrics: TaskMetrics,
+    pub run_time: std::time::Duration,
+}
+
 /// Bytes read from storage or the network as they come: a reduce task's
 /// shuffle blocks, a spill file.
 pub trait BlockSource: Send {

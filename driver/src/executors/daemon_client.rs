@@ -9,12 +9,12 @@
 
 use super::AppIdentity;
 use crate::conf::TlsSettings;
-use ember_executor::daemon::auth::proof;
-use ember_executor::fetch::MAX_MESSAGE_BYTES;
-use ember_executor::tls::{error_chain, handshake_failure, scheme};
+use ember_proto::MAX_MESSAGE_BYTES;
 use ember_proto::v1 as pb;
 use ember_proto::v1::executor_daemon_client::ExecutorDaemonClient;
 use ember_rdd::EmberError;
+use ember_security::auth::proof;
+use ember_security::tls::{error_chain, handshake_failure, scheme};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::time::Duration;

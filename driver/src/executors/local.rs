@@ -7,12 +7,12 @@
 use super::{ExecutorId, ExecutorLink, ExecutorResources, RemoveTarget, StageDescription, TaskLaunch};
 use crate::scheduler::IdMap;
 use crate::scheduler::{EventSender, SchedulerEvent};
-use ember_executor::block_manager::BlockUpdate;
 use ember_executor::env::{ExecutorConfig, ExecutorEnv, StageEnv};
 use ember_executor::task_runner::{TaskPool, run_task};
 use ember_rdd::EmberError;
 use ember_rdd::ids::{BroadcastId, StageId};
 use ember_rdd::storage::AnyValue;
+use ember_rdd::storage::BlockUpdate;
 use ember_rdd::task::{TaskContext, TaskEnv};
 use std::sync::{Arc, Mutex};
 

@@ -76,7 +76,7 @@ pub async fn spawn_backend(
         .spawn()
         .map_err(|e| EmberError::Executor(format!("cannot start backend {}: {e}", exe.display())))?;
     let pid = child.id().unwrap_or(0);
-    let token = ember_executor::daemon::auth::random_hex(32);
+    let token = ember_security::auth::random_hex(32);
     ember_executor::backend::hand_over_token(&mut child, &token)
         .await
         .map_err(|e| EmberError::Executor(format!("backend {index} (pid {pid}): cannot hand over its token: {e}")))?;

@@ -15,11 +15,11 @@ pub mod standalone;
 /// The id of the in-process executor of `local[N]`.
 pub const LOCAL_EXECUTOR_ID: &str = "driver";
 
-use ember_executor::env::ShuffleLocations;
 use ember_rdd::EmberError;
 use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, StageId, TaskId};
 use ember_rdd::rdd::StageRoot;
 use ember_rdd::shipping::StagePlan;
+use ember_rdd::shuffle::map_output::ShuffleLocations;
 use ember_rdd::storage::AnyValue;
 use std::fmt;
 use std::sync::{Arc, OnceLock};

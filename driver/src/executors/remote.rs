@@ -8,11 +8,8 @@
 
 use super::{AppIdentity, ExecutorId, ExecutorLink, ExecutorResources, RemoveTarget, StageDescription, TaskLaunch};
 use crate::scheduler::{EventSender, SchedulerEvent};
-use ember_executor::block_manager::{BlockPlace, BlockUpdate};
-use ember_executor::fetch::MAX_MESSAGE_BYTES;
-use ember_executor::task_runner::{TaskOutcome, TaskSuccess};
-use ember_executor::tls::{error_chain, scheme};
 use ember_executor::wire::{failure_from_proto, locations_to_proto, metrics_from_proto, summary_from_proto};
+use ember_proto::MAX_MESSAGE_BYTES;
 use ember_proto::v1 as pb;
 use ember_proto::v1::driver_message::Kind as DriverKind;
 use ember_proto::v1::executor_backend_client::ExecutorBackendClient;
@@ -20,7 +17,10 @@ use ember_proto::v1::executor_message::Kind as ExecKind;
 use ember_rdd::EmberError;
 use ember_rdd::ids::{AccumulatorId, BlockId, BroadcastId, RddId, TaskId};
 use ember_rdd::storage::AnyValue;
+use ember_rdd::storage::{BlockPlace, BlockUpdate};
 use ember_rdd::task::{AccumulatorValue, TaskOutput};
+use ember_rdd::task::{TaskOutcome, TaskSuccess};
+use ember_security::tls::{error_chain, scheme};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;

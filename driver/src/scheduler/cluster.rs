@@ -7,10 +7,10 @@ use super::IdSet;
 use super::dag::{DagScheduler, ExecutorState};
 use crate::executors::{ExecutorId, ExecutorLink, RemoveTarget};
 use crate::listener::{BlockPlacement, ListenerEvent, UnixMillis};
-use ember_executor::block_manager::{BlockPlace, BlockUpdate};
 use ember_rdd::EmberError;
 use ember_rdd::ids::{BroadcastId, JobId, RddId};
 use ember_rdd::storage::AnyValue;
+use ember_rdd::storage::{BlockPlace, BlockUpdate};
 use std::sync::Arc;
 use std::time::Instant;
 

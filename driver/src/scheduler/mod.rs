@@ -37,12 +37,12 @@ pub type IdMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomSta
 pub type IdSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use crate::executors::{ExecutorId, ExecutorLink};
-use ember_executor::block_manager::BlockUpdate;
-use ember_executor::task_runner::TaskOutcome;
 use ember_rdd::EmberError;
 use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, TaskId};
 use ember_rdd::rdd::StageRoot;
 use ember_rdd::storage::AnyValue;
+use ember_rdd::storage::BlockUpdate;
+use ember_rdd::task::TaskOutcome;
 use ember_rdd::task::TaskOutput;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};

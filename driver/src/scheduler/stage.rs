@@ -13,9 +13,9 @@
 
 use super::{IdMap, IdSet};
 use crate::executors::{ExecutorId, StageDescription};
-use ember_executor::env::ShuffleLocations;
 use ember_rdd::ids::{JobId, RddId, ShuffleId, StageId};
 use ember_rdd::rdd::{RddBase, StageRoot};
+use ember_rdd::shuffle::map_output::ShuffleLocations;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;

@@ -5,10 +5,10 @@
 //!  [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]`
 
 use clap::Parser;
-use ember_executor::byte_size;
 use ember_executor::daemon::{DaemonConfig, serve};
-use ember_executor::secret_file;
-use ember_executor::tls::{ExecutorTls, FLAG_ORIGINS, TlsFiles};
+use ember_rdd::byte_size;
+use ember_security::secret_file;
+use ember_security::tls::{ExecutorTls, FLAG_ORIGINS, TlsFiles};
 use std::path::PathBuf;
 use std::time::Duration;
 

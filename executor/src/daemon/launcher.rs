@@ -12,7 +12,7 @@ use crate::backend::{
     ENV_ATTACH_TIMEOUT_MS, ENV_BACKEND, ENV_CORES, ENV_MEMORY_CAP, ENV_TLS_CA, ENV_TLS_CERT, ENV_TLS_KEY, ENV_WORK_DIR,
     LISTENING_PREFIX,
 };
-use crate::tls::TlsFiles;
+use ember_security::tls::TlsFiles;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -19,10 +19,10 @@ pub mod auth;
 pub mod launcher;
 pub mod store;
 
-use crate::tls::{ExecutorTls, error_chain};
 use auth::Authenticator;
 use ember_proto::v1 as pb;
 use ember_proto::v1::executor_daemon_server::{ExecutorDaemon, ExecutorDaemonServer};
+use ember_security::tls::{ExecutorTls, error_chain};
 use launcher::Launcher;
 use std::collections::HashMap;
 use std::net::SocketAddr;
