@@ -115,6 +115,9 @@ pub fn failure_to_proto(e: &TaskError) -> pb::TaskFailure {
             Reason::UserFailure(pb::UserFailure { message: message.clone(), panicked: false })
         }
         TaskError::Engine { message } => Reason::EngineFailure(pb::EngineFailure { message: message.clone() }),
+        TaskError::Deterministic { message } => {
+            Reason::DeterministicFailure(pb::DeterministicFailure { message: message.clone() })
+        }
     };
     pb::TaskFailure { reason: Some(reason) }
 }
@@ -132,6 +135,7 @@ pub fn failure_from_proto(f: pb::TaskFailure) -> TaskError {
         Some(Reason::UserFailure(u)) if u.panicked => TaskError::UserPanic { message: u.message },
         Some(Reason::UserFailure(u)) => TaskError::Input { message: u.message },
         Some(Reason::EngineFailure(e)) => TaskError::Engine { message: e.message },
+        Some(Reason::DeterministicFailure(d)) => TaskError::Deterministic { message: d.message },
         None => TaskError::engine("task failed without a reason"),
     }
 }
@@ -197,6 +201,7 @@ mod tests {
             TaskError::UserPanic { message: "boom".into() },
             TaskError::Input { message: "bad line".into() },
             TaskError::Engine { message: "oops".into() },
+            TaskError::Deterministic { message: "bad.csv:3: 'x' is not a number".into() },
         ];
         for e in errors {
             assert_eq!(failure_from_proto(failure_to_proto(&e)), e);

@@ -1,9 +1,10 @@
 //! Errors, typed end to end.
 //!
 //! A task fails with a [`TaskError`]; the scheduler decides what to do by its
-//! variant (a [`TaskError::FetchFailed`] resubmits the map stage, the others are
-//! retried up to `ember.task.maxFailures`), never by reading its message. A job
-//! fails with an [`EmberError`].
+//! variant, never by reading its message: a [`TaskError::FetchFailed`]
+//! resubmits the map stage, a [`TaskError::Deterministic`] fails the job at
+//! once (no retry can succeed: the input itself is wrong), the others are
+//! retried up to `ember.task.maxFailures`. A job fails with an [`EmberError`].
 
 use crate::ids::{ShuffleId, StageId};
 use thiserror::Error;
@@ -23,6 +24,12 @@ pub enum TaskError {
     /// Ember itself could not run the task (a bad plan, a missing block, ...).
     #[error("{message}")]
     Engine { message: String },
+    /// The task fails the same way on every attempt: its input is wrong, not
+    /// its executor (a malformed line, text that is not UTF-8, a zip of
+    /// partitions of different lengths). Spark retries these; Ember fails the
+    /// job on the first one and says so.
+    #[error("{message}")]
+    Deterministic { message: String },
 }
 
 impl TaskError {
@@ -32,6 +39,14 @@ impl TaskError {
     pub fn input(message: impl Into<String>) -> Self {
         TaskError::Input { message: message.into() }
     }
+    /// A failure that every retry would repeat (see [`TaskError::Deterministic`]).
+    pub fn deterministic(message: impl Into<String>) -> Self {
+        TaskError::Deterministic { message: message.into() }
+    }
+    /// Whether retrying the task cannot help.
+    pub fn is_deterministic(&self) -> bool {
+        matches!(self, TaskError::Deterministic { .. })
+    }
 }
 
 /// Why a job, or a call on the Ember API, failed.
@@ -40,6 +55,10 @@ pub enum EmberError {
     /// A task failed too many times; the job was aborted.
     #[error("job aborted: task for partition {partition} of {stage} failed {attempts} times; last error: {cause}")]
     JobAborted { stage: StageId, partition: usize, attempts: u32, cause: TaskError },
+    /// A task failed in a way no retry can fix (see [`TaskError::Deterministic`]);
+    /// the job was aborted on its first failure.
+    #[error("job aborted: task for partition {partition} of {stage} cannot succeed on retry: {cause}")]
+    DeterministicFailure { stage: StageId, partition: usize, cause: TaskError },
     /// A stage's shuffle input was lost too many times in a row.
     #[error("job aborted: {stage} failed {attempts} consecutive attempts; last error: {cause}")]
     StageAborted { stage: StageId, attempts: u32, cause: TaskError },

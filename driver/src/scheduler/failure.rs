@@ -4,6 +4,8 @@
 //!   another executor when one is free, until it has failed
 //!   `ember.task.maxFailures` times; then every job needing its stage fails
 //!   with the task's error.
+//! - A task whose error is deterministic (bad input: every retry would fail
+//!   the same way) fails its jobs at once, logged once.
 //! - A `FetchFailed` means map outputs are gone: they are forgotten, the
 //!   reading stage's attempt is abandoned, and resubmitting it resubmits the
 //!   map stage for the missing partitions only. After
@@ -26,6 +28,12 @@ impl DagScheduler {
         let failures = st.failures.entry(info.partition).or_insert(0);
         *failures += 1;
         let attempts = *failures;
+        if error.is_deterministic() {
+            tracing::warn!(stage = %info.stage, partition = info.partition, %executor, error = %error, "task failed; no retry can succeed");
+            let cause = EmberError::DeterministicFailure { stage: info.stage, partition: info.partition, cause: error };
+            self.abort_stage(info.stage, cause);
+            return;
+        }
         tracing::warn!(stage = %info.stage, partition = info.partition, %executor, attempts, error = %error, "task failed");
         if attempts >= max {
             let cause = EmberError::JobAborted { stage: info.stage, partition: info.partition, attempts, cause: error };

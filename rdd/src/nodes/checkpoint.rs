@@ -95,7 +95,7 @@ impl<T: Data> RddNode<T> for CheckpointRdd<T> {
         let path = part_path(&self.fields.dir, split);
         let bytes = std::fs::read(&path).map_err(|e| TaskError::input(format!("{}: {e}", path.display())))?;
         let records: Vec<T> = postcard::from_bytes(&bytes)
-            .map_err(|e| TaskError::input(format!("{}: corrupt checkpoint: {e}", path.display())))?;
+            .map_err(|e| TaskError::deterministic(format!("{}: corrupt checkpoint: {e}", path.display())))?;
         let (count, size) = (records.len() as u64, bytes.len() as u64);
         tc.add_metrics(|m| {
             m.records_read += count;

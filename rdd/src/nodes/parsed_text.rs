@@ -50,7 +50,7 @@ impl<T: Data, F: LineParser<T>> SplitReader for ParsedLines<T, F> {
                     let at = line_number_at(&split.path, offset)
                         .map(|n| n.to_string())
                         .unwrap_or_else(|_| format!("byte {offset}"));
-                    return Err(TaskError::input(format!("{}:{at}: {why}", split.path.display())));
+                    return Err(TaskError::deterministic(format!("{}:{at}: {why}", split.path.display())));
                 }
             }
         }

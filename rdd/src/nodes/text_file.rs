@@ -205,7 +205,7 @@ pub fn read_split_with_offsets(split: &FileSplit) -> Result<SplitLines, TaskErro
         let line = String::from_utf8(std::mem::take(&mut buf)).map_err(|_| {
             let line = line_number_at(&split.path, line_start).map(|n| format!("line {n}"));
             let at = line.unwrap_or_else(|_| format!("byte offset {line_start}"));
-            TaskError::input(format!("{name}:{at}: not valid UTF-8"))
+            TaskError::deterministic(format!("{name}:{at}: not valid UTF-8"))
         })?;
         lines.push((line_start, line));
     }

@@ -36,7 +36,7 @@ impl<T: Data, U: Data> RddNode<(T, U)> for ZippedRdd<T, U> {
         let left: Vec<T> = self.left.iterator(split, tc)?.collect();
         let right: Vec<U> = self.right.iterator(split, tc)?.collect();
         if left.len() != right.len() {
-            return Err(TaskError::input(format!(
+            return Err(TaskError::deterministic(format!(
                 "zip: can only zip RDDs with the same number of records in each partition; \
                  partition {split} has {} and {}",
                 left.len(),
