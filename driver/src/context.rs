@@ -14,7 +14,7 @@ use crate::executors::local::LocalExecutor;
 use crate::executors::local_cluster::{ClusterSpec, LocalCluster};
 use crate::executors::{ExecutorId, LOCAL_EXECUTOR_ID};
 use crate::listener::{Listener, ListenerBus, ListenerEvent, UnixMillis};
-use crate::scheduler::dag::{AccumulatorRegistry, DagScheduler};
+use crate::scheduler::dag::{DagScheduler, StopCause};
 use crate::scheduler::{EventSender, SchedulerEvent};
 use crate::ui::UiServices;
 use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
@@ -74,7 +74,8 @@ pub struct ContextInner {
     next_shuffle: AtomicU64,
     next_broadcast: AtomicU64,
     next_accumulator: AtomicU64,
-    accumulators: AccumulatorRegistry,
+    /// Why the scheduler loop ended, if an internal error ended it.
+    stop_cause: StopCause,
     listener: ListenerBus,
     /// The backend processes of `local-cluster[N]`.
     cluster: Mutex<Option<Arc<LocalCluster>>>,
@@ -100,8 +101,8 @@ impl Context {
             .map_err(|e| EmberError::Executor(format!("cannot start the driver runtime: {e}")))?;
         let (events, rx) = EventSender::channel();
         let listener = ListenerBus::start();
-        let accumulators: AccumulatorRegistry = Arc::new(Mutex::new(Default::default()));
-        let mut scheduler = DagScheduler::new(settings.clone(), events.clone(), listener.clone(), accumulators.clone());
+        let mut scheduler = DagScheduler::new(settings.clone(), events.clone(), listener.clone());
+        let stop_cause = scheduler.stop_cause();
         // Lost executors are reported to whatever replaces them: local-cluster
         // replacements, and the rescans of an ember:// master.
         let rescans = matches!(settings.master, Master::Cluster { .. }) && !settings.master_rescan_interval.is_zero();
@@ -137,7 +138,7 @@ impl Context {
             next_shuffle: AtomicU64::new(0),
             next_broadcast: AtomicU64::new(0),
             next_accumulator: AtomicU64::new(0),
-            accumulators,
+            stop_cause,
             listener,
             cluster: Mutex::new(None),
             lost_executors: Mutex::new(lost_rx),
@@ -457,15 +458,21 @@ impl JobRunner for ContextInner {
         let posted = !self.stopped.load(Ordering::SeqCst)
             && self.events.post(SchedulerEvent::JobSubmitted { root, partitions, reply });
         let progress = self.ui.lock().unwrap_or_else(|p| p.into_inner()).console_progress();
+        let cause = self.stop_cause.clone();
         Box::pin(async move {
+            let stop_cause = || cause.get().cloned();
             if !posted {
-                return Err(EmberError::Stopped("the context is stopped".into()));
+                return Err(EmberError::Stopped(stop_cause().unwrap_or_else(|| "the context is stopped".into())));
             }
             let outputs = result.await;
             if let Some(progress) = progress {
                 progress.finish_all(); // before the program prints what the action returns
             }
-            outputs.map_err(|_| EmberError::Stopped("the scheduler stopped before the job finished".into()))?
+            outputs.map_err(|_| {
+                EmberError::Stopped(
+                    stop_cause().unwrap_or_else(|| "the scheduler stopped before the job finished".into()),
+                )
+            })?
         })
     }
     fn unpersist(&self, rdd: RddId) {
@@ -487,7 +494,8 @@ impl JobRunner for ContextInner {
     }
     fn register_accumulator(&self, merge: MergeAccumulatorFn) -> AccumulatorId {
         let id = AccumulatorId(self.next_accumulator.fetch_add(1, Ordering::Relaxed));
-        self.accumulators.lock().unwrap_or_else(|p| p.into_inner()).insert(id, merge);
+        // Posted before any job that could update it, on the same channel.
+        self.events.post(SchedulerEvent::AccumulatorRegistered { id, merge });
         id
     }
 }

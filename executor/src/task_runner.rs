@@ -23,19 +23,9 @@ pub fn run_task(root: &dyn StageRoot, tc: Arc<TaskContext>) -> TaskOutcome {
         Ok(Ok(_)) if let Some(e) = tc.take_deferred_error() => Err(e),
         Ok(Ok(output)) => tc.take_accumulator_updates().map(|accumulators| TaskSuccess { output, accumulators }),
         Ok(Err(e)) => Err(e),
-        Err(payload) => Err(TaskError::UserPanic { message: panic_message(&*payload) }),
+        Err(payload) => Err(TaskError::UserPanic { message: ember_rdd::panic_message(&*payload) }),
     };
     TaskOutcome { result, metrics: tc.metrics(), run_time: start.elapsed() }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_string()
-    }
 }
 
 type Job = Box<dyn FnOnce() + Send>;

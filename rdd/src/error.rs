@@ -87,6 +87,17 @@ pub enum EmberError {
     Executor(String),
 }
 
+/// The message of a caught panic (`panic!("...")` payloads are strings).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
 pub type Result<T, E = EmberError> = std::result::Result<T, E>;
 
 impl From<postcard::Error> for EmberError {

@@ -33,7 +33,7 @@ pub mod task;
 pub mod text_record;
 
 pub use data::{Data, Key, ToF64};
-pub use error::{EmberError, Result, TaskError};
+pub use error::{EmberError, Result, TaskError, panic_message};
 pub use ops::numeric::StatCounter;
 pub use ops::pair::Either;
 pub use rdd::Rdd;

@@ -79,6 +79,16 @@ pub enum TaskOutput {
     MapOutput(MapOutputSummary),
 }
 
+impl std::fmt::Debug for TaskOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TaskOutput::Value(_) => f.write_str("Value(..)"),
+            TaskOutput::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            TaskOutput::MapOutput(s) => f.debug_tuple("MapOutput").field(s).finish(),
+        }
+    }
+}
+
 /// What a successful task hands back.
 pub struct TaskSuccess {
     pub output: TaskOutput,

@@ -12,7 +12,6 @@ use ember_rdd::ids::{BroadcastId, JobId, RddId};
 use ember_rdd::storage::AnyValue;
 use ember_rdd::storage::{BlockPlace, BlockUpdate};
 use std::sync::Arc;
-use std::time::Instant;
 
 impl DagScheduler {
     pub(super) fn handle_executor_added(
@@ -40,7 +39,7 @@ impl DagScheduler {
             slots,
             free_slots: slots,
             address,
-            last_seen: Instant::now(),
+            last_seen: self.clock.now(),
             registered: IdSet::default(),
         };
         self.executors.insert(executor, state);
@@ -89,10 +88,13 @@ impl DagScheduler {
     pub(super) fn handle_tick(&mut self) {
         self.revive_pending = false;
         let timeout = self.settings.network_timeout;
+        let now = self.clock.now();
         let silent: Vec<ExecutorId> = self
             .executors
             .iter()
-            .filter(|(id, e)| id.0 != crate::executors::LOCAL_EXECUTOR_ID && e.last_seen.elapsed() > timeout)
+            .filter(|(id, e)| {
+                id.0 != crate::executors::LOCAL_EXECUTOR_ID && now.saturating_duration_since(e.last_seen) > timeout
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for id in silent {
@@ -106,7 +108,7 @@ impl DagScheduler {
         // registration timeout to come up.
         let wait = self.settings.registration_timeout + self.settings.master_rescan_interval;
         if let Some((since, last)) = &self.executors_gone_since
-            && since.elapsed() > wait
+            && now.saturating_duration_since(*since) > wait
         {
             let why = format!("all executors are lost and none joined within {wait:?} (last lost: {last})");
             self.executors_gone_since = None;

@@ -18,6 +18,7 @@
 //! 5. `handle_executor_lost`: running tasks go back to pending, cached blocks
 //!    and map outputs on the executor are forgotten.
 
+use super::clock::{Clock, SystemClock};
 use super::map_output::{MapOutputTracker, MapStatus};
 use super::stage::{Stage, StageKind, StageState};
 use super::{EventSender, SchedulerEvent};
@@ -33,8 +34,8 @@ use ember_rdd::storage::AnyValue;
 use ember_rdd::task::TaskOutput;
 use ember_rdd::task::{TaskOutcome, TaskSuccess};
 use ember_rdd::{EmberError, TaskError};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
@@ -70,14 +71,18 @@ pub(super) struct RunningTask {
     pub executor: ExecutorId,
 }
 
-/// The registered accumulators' merge functions, shared with the context.
-pub type AccumulatorRegistry = Arc<Mutex<HashMap<AccumulatorId, MergeAccumulatorFn>>>;
+/// Why the scheduler loop ended on an internal error, for the actions that
+/// come after it (set once; empty while the loop runs or after a clean stop).
+pub type StopCause = Arc<OnceLock<String>>;
 
 pub struct DagScheduler {
     pub(super) settings: Settings,
     pub(super) events: EventSender,
     pub(super) listener: ListenerBus,
-    accumulators: AccumulatorRegistry,
+    /// Accumulators registered so far and how to merge task updates into them.
+    accumulators: IdMap<AccumulatorId, MergeAccumulatorFn>,
+    pub(super) clock: Arc<dyn Clock>,
+    stop_cause: StopCause,
     next_job: u64,
     next_stage: u64,
     pub(super) next_task: u64,
@@ -127,17 +132,14 @@ fn direct_shuffle_deps(rdd: Arc<dyn RddBase>) -> Vec<Arc<dyn ShuffleDependencyBa
 }
 
 impl DagScheduler {
-    pub fn new(
-        settings: Settings,
-        events: EventSender,
-        listener: ListenerBus,
-        accumulators: AccumulatorRegistry,
-    ) -> Self {
+    pub fn new(settings: Settings, events: EventSender, listener: ListenerBus) -> Self {
         DagScheduler {
             settings,
             events,
             listener,
-            accumulators,
+            accumulators: IdMap::default(),
+            clock: Arc::new(SystemClock),
+            stop_cause: StopCause::default(),
             next_job: 0,
             next_stage: 0,
             next_task: 0,
@@ -155,6 +157,17 @@ impl DagScheduler {
         }
     }
 
+    /// Reads the time from `clock` instead of the system's (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Where the loop leaves the cause of an internal error that ended it.
+    pub fn stop_cause(&self) -> StopCause {
+        self.stop_cause.clone()
+    }
+
     /// Reports every executor lost from now on to `tx` (to replace it).
     pub fn report_lost_executors(&mut self, tx: mpsc::UnboundedSender<ExecutorId>) {
         self.lost_executor_reports = Some(tx);
@@ -163,29 +176,63 @@ impl DagScheduler {
     /// The event loop: handles events one at a time until `Stop`. Events
     /// that are already queued are handled before tasks are offered again, so
     /// a burst of task ends leads to one launch message per executor.
+    ///
+    /// An internal error (a broken invariant: a panic in the loop) ends the
+    /// loop: every waiting job fails with its cause, executors are told to
+    /// stop, and later actions are refused with the same cause.
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<SchedulerEvent>) {
         const BURST: usize = 512;
         while let Some(event) = rx.recv().await {
-            if !self.handle(event) {
-                return;
-            }
-            for _ in 0..BURST {
-                match rx.try_recv() {
-                    Ok(event) => {
-                        if !self.handle(event) {
-                            return;
-                        }
+            let mut events = Some(event);
+            let turn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut handled = 0;
+                while let Some(event) = events.take() {
+                    if !self.handle(event) {
+                        return false;
                     }
-                    Err(_) => break,
+                    handled += 1;
+                    events = if handled < BURST { rx.try_recv().ok() } else { None };
+                }
+                self.schedule();
+                true
+            }));
+            match turn {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(panic) => {
+                    self.stop_on_internal_error(&ember_rdd::panic_message(&*panic));
+                    return;
                 }
             }
-            self.schedule();
         }
         self.handle_stop();
     }
 
+    /// Ends the loop after an internal error: jobs fail with `cause`.
+    fn stop_on_internal_error(&mut self, cause: &str) {
+        let cause = format!("the scheduler failed: {cause}");
+        tracing::error!(%cause, "stopping the context");
+        let _ = self.stop_cause.set(cause.clone());
+        let jobs: Vec<JobId> = self.jobs.keys().copied().collect();
+        for job in jobs {
+            let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.fail_job(job, EmberError::Stopped(cause.clone()))
+            }));
+            if failed.is_err() {
+                // State is too broken to retire the job cleanly: still answer it.
+                if let Some(reply) = self.jobs.remove(&job).and_then(|mut j| j.reply.take()) {
+                    let _ = reply.send(Err(EmberError::Stopped(cause.clone())));
+                }
+            }
+        }
+        for e in self.executors.values() {
+            e.link.shutdown();
+        }
+        self.executors.clear();
+    }
+
     /// Handles one event; false when the loop must end.
-    fn handle(&mut self, event: SchedulerEvent) -> bool {
+    pub(super) fn handle(&mut self, event: SchedulerEvent) -> bool {
         match event {
             SchedulerEvent::JobSubmitted { root, partitions, reply } => {
                 self.handle_job_submitted(root, partitions, reply)
@@ -196,8 +243,9 @@ impl DagScheduler {
             }
             SchedulerEvent::ExecutorLost { executor, reason } => self.handle_executor_lost(&executor, &reason),
             SchedulerEvent::Heartbeat { executor } => {
+                let now = self.clock.now();
                 if let Some(e) = self.executors.get_mut(&executor) {
-                    e.last_seen = Instant::now();
+                    e.last_seen = now;
                 }
             }
             SchedulerEvent::BlockUpdated { executor, update } => self.handle_block_updated(executor, update),
@@ -205,6 +253,9 @@ impl DagScheduler {
             SchedulerEvent::ShuffleReleased { shuffle } => self.handle_shuffle_released(shuffle),
             SchedulerEvent::BroadcastAdded { id, bytes, value } => self.handle_broadcast_added(id, bytes, value),
             SchedulerEvent::Tick => self.handle_tick(),
+            SchedulerEvent::AccumulatorRegistered { id, merge } => {
+                self.accumulators.insert(id, merge);
+            }
             SchedulerEvent::Stop { done } => {
                 self.handle_stop();
                 let _ = done.send(());
@@ -232,7 +283,7 @@ impl DagScheduler {
             }
             // Replacements may come: the job waits for one as running jobs do.
             let why = "no executor was alive when a job was submitted".to_string();
-            self.executors_gone_since.get_or_insert((std::time::Instant::now(), why));
+            self.executors_gone_since.get_or_insert((self.clock.now(), why));
         }
         let job = JobId(self.next_job);
         self.next_job += 1;
@@ -365,7 +416,7 @@ impl DagScheduler {
             self.after_stage_done(id);
             return;
         }
-        st.start_attempt(missing, cached_chain, locations);
+        st.start_attempt(missing, cached_chain, locations, self.clock.now());
         let st = &self.stages[&id];
         self.listener.post(ListenerEvent::StageSubmitted {
             stage: id,
@@ -433,9 +484,8 @@ impl DagScheduler {
     }
 
     fn merge_accumulators(&self, success: &mut TaskSuccess) {
-        let registry = self.accumulators.lock().unwrap_or_else(|p| p.into_inner());
         for (id, value) in success.accumulators.drain(..) {
-            if let Some(merge) = registry.get(&id)
+            if let Some(merge) = self.accumulators.get(&id)
                 && let Err(e) = merge(value)
             {
                 tracing::warn!(accumulator = %id, error = %e, "cannot merge an accumulator update");

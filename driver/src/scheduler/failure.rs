@@ -69,11 +69,8 @@ impl DagScheduler {
 
     /// Forgets map outputs held by `executor` (of one shuffle, or all).
     pub(super) fn forget_outputs(&mut self, executor: &ExecutorId, shuffle: Option<ShuffleId>) {
-        let affected = self.map_outputs.remove_outputs_on(executor);
+        let affected = self.map_outputs.remove_outputs_on(executor, shuffle);
         for sh in affected {
-            if shuffle.is_some_and(|s| s != sh) {
-                continue;
-            }
             if let Some(st) = self.shuffle_to_map_stage.get(&sh).and_then(|id| self.stages.get_mut(id)) {
                 st.reopen();
             }
@@ -181,7 +178,7 @@ impl DagScheduler {
             if self.lost_executor_reports.is_none() {
                 self.fail_all_jobs(&format!("all executors are lost (last: {last})"));
             } else {
-                self.executors_gone_since.get_or_insert((std::time::Instant::now(), last));
+                self.executors_gone_since.get_or_insert((self.clock.now(), last));
             }
         }
     }

@@ -67,10 +67,14 @@ impl MapOutputTracker {
             .collect()
     }
 
-    /// Forgets every output held by `executor`; returns the shuffles affected.
-    pub fn remove_outputs_on(&mut self, executor: &ExecutorId) -> Vec<ShuffleId> {
+    /// Forgets the outputs held by `executor`, of one shuffle or of all;
+    /// returns the shuffles affected.
+    pub fn remove_outputs_on(&mut self, executor: &ExecutorId, only: Option<ShuffleId>) -> Vec<ShuffleId> {
         let mut affected = Vec::new();
         for (shuffle, outputs) in &mut self.shuffle_to_outputs {
+            if only.is_some_and(|s| s != *shuffle) {
+                continue;
+            }
             let mut hit = false;
             for slot in outputs.iter_mut() {
                 if slot.as_ref().is_some_and(|s| &s.executor == executor) {

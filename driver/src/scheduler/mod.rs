@@ -15,9 +15,15 @@
 //! - [`cluster`]: executors joining and going silent, cached blocks,
 //!   broadcasts, stopping;
 //! - [`describe`]: stage names and RDDs for listener events;
-//! - [`cleanup`]: dropping an ended job's stages, and released shuffles.
+//! - [`cleanup`]: dropping an ended job's stages, and released shuffles;
+//! - [`clock`]: where the loop reads the time (a clock tests drive).
+//!
+//! The `tests` module drives the loop without processes: a recording
+//! [`ExecutorLink`] per executor, a [`clock::ManualClock`], events handed to
+//! the loop one by one (Spark's `DAGSchedulerSuite`).
 
 pub mod cleanup;
+pub mod clock;
 pub mod cluster;
 pub mod dag;
 pub mod describe;
@@ -25,6 +31,8 @@ pub mod failure;
 pub mod map_output;
 pub mod placement;
 pub mod stage;
+#[cfg(test)]
+mod tests;
 
 /// A hash map of the scheduler's ids (tasks, stages, partitions, executors)
 /// hashed by foldhash instead of SipHash: the keys come from the scheduler,
@@ -38,8 +46,9 @@ pub type IdSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use crate::executors::{ExecutorId, ExecutorLink};
 use ember_rdd::EmberError;
-use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, TaskId};
+use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId, TaskId};
 use ember_rdd::rdd::StageRoot;
+use ember_rdd::runner::MergeAccumulatorFn;
 use ember_rdd::storage::AnyValue;
 use ember_rdd::storage::BlockUpdate;
 use ember_rdd::task::TaskOutcome;
@@ -74,6 +83,8 @@ pub enum SchedulerEvent {
     BroadcastAdded { id: BroadcastId, bytes: Arc<Vec<u8>>, value: AnyValue },
     /// Time passed: re-offer held-back tasks, check heartbeats.
     Tick,
+    /// An accumulator to merge task updates into, from now on.
+    AccumulatorRegistered { id: AccumulatorId, merge: MergeAccumulatorFn },
     /// Stop: shut executors down, fail running jobs.
     Stop { done: oneshot::Sender<()> },
 }

@@ -51,6 +51,7 @@ impl DagScheduler {
         let mut running: Vec<StageId> = self.stages.iter().filter(|(_, s)| s.is_active()).map(|(&id, _)| id).collect();
         running.sort_unstable();
         let wait = self.settings.locality_wait;
+        let now = self.clock.now();
         let mut launches: BTreeMap<ExecutorId, Vec<TaskLaunch>> = BTreeMap::new();
         let mut held_back = false;
         for stage in running {
@@ -64,7 +65,7 @@ impl DagScheduler {
                 let st = &self.stages[&stage];
                 let local =
                     preferred.iter().find(|id| self.executors.get(*id).is_some_and(|e| e.free_slots > 0)).cloned();
-                let waited_enough = preferred.is_empty() || st.submitted_at.elapsed() >= wait;
+                let waited_enough = preferred.is_empty() || now.saturating_duration_since(st.submitted_at) >= wait;
                 let choice = local.or_else(|| {
                     if waited_enough { self.any_free_executor(st.failed_on.get(&partition)) } else { None }
                 });

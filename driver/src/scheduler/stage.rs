@@ -101,12 +101,18 @@ impl Stage {
     }
 
     /// Waiting → Running: a new attempt computing `partitions`.
-    pub fn start_attempt(&mut self, partitions: Vec<usize>, cached_chain: Vec<RddId>, locations: ShuffleLocations) {
+    pub fn start_attempt(
+        &mut self,
+        partitions: Vec<usize>,
+        cached_chain: Vec<RddId>,
+        locations: ShuffleLocations,
+        now: Instant,
+    ) {
         self.attempt += 1;
         self.state = StageState::Running;
         self.pending = partitions.into_iter().collect();
         self.running.clear();
-        self.submitted_at = Instant::now();
+        self.submitted_at = now;
         self.cached_chain = cached_chain;
         self.description = Some(Arc::new(StageDescription::new(self.id, self.attempt, self.root.clone(), locations)));
     }
