@@ -20,7 +20,7 @@
 
 use super::clock::{Clock, SystemClock};
 use super::map_output::{MapOutputTracker, MapStatus};
-use super::stage::{Stage, StageKind, StageState};
+use super::stage::{Attempt, Stage, StageEffect, StageKind};
 use super::{EventSender, SchedulerEvent};
 use super::{IdMap, IdSet};
 use crate::conf::Settings;
@@ -290,9 +290,7 @@ impl DagScheduler {
         let parents: Vec<StageId> =
             direct_shuffle_deps(root.rdd()).into_iter().map(|d| self.get_or_create_map_stage(d)).collect();
         let stage_id = self.new_stage_id();
-        let mut stage = Stage::new(stage_id, StageKind::Result { job }, root, parents);
-        stage.pending = partitions.iter().copied().collect();
-        self.stages.insert(stage_id, stage);
+        self.stages.insert(stage_id, Stage::new(stage_id, StageKind::Result { job }, root, parents));
         let stages = self.ancestors_and_self(stage_id);
         let active = ActiveJob {
             final_stage: stage_id,
@@ -373,7 +371,7 @@ impl DagScheduler {
         let mut stack = vec![stage];
         while let Some(id) = stack.pop() {
             let Some(st) = self.stages.get(&id) else { continue };
-            if st.state == StageState::Running {
+            if st.is_active() {
                 continue;
             }
             let missing: Vec<StageId> = st.parents.iter().copied().filter(|&p| !self.parent_available(p)).collect();
@@ -381,7 +379,7 @@ impl DagScheduler {
                 self.submit_missing_tasks(id);
             } else {
                 for p in missing {
-                    if self.stages.get(&p).is_some_and(|s| s.state != StageState::Running) {
+                    if self.stages.get(&p).is_some_and(|s| !s.is_active()) {
                         stack.push(p);
                     }
                 }
@@ -412,20 +410,29 @@ impl DagScheduler {
         let cached_chain = cached_one_to_one_chain(self.stages[&id].rdd.clone());
         let st = self.stages.get_mut(&id).expect("stage exists: looked up above");
         if missing.is_empty() {
-            st.finish();
+            let effect = st.finish();
+            self.carry_out(id, effect);
             self.after_stage_done(id);
             return;
         }
-        st.start_attempt(missing, cached_chain, locations, self.clock.now());
-        let st = &self.stages[&id];
-        self.listener.post(ListenerEvent::StageSubmitted {
-            stage: id,
-            attempt: st.attempt,
-            rdd: st.rdd.id(),
-            tasks: st.pending.len(),
-            name: super::describe::stage_name(st),
-            time: UnixMillis::now(),
-        });
+        let effect = st.start_attempt(missing, cached_chain, locations, self.clock.now());
+        self.carry_out(id, effect);
+    }
+
+    /// Carries out what a stage's transition asks: tells listeners.
+    pub(super) fn carry_out(&self, stage: StageId, effect: StageEffect) {
+        let time = UnixMillis::now();
+        match effect {
+            StageEffect::None => {}
+            StageEffect::AttemptStarted { attempt, tasks } => {
+                let Some(st) = self.stages.get(&stage) else { return };
+                let (rdd, name) = (st.rdd.id(), super::describe::stage_name(st));
+                self.listener.post(ListenerEvent::StageSubmitted { stage, attempt, rdd, tasks, name, time });
+            }
+            StageEffect::AttemptEnded { attempt, failure } => {
+                self.listener.post(ListenerEvent::StageCompleted { stage, attempt, failure, time });
+            }
+        }
     }
 
     /// Where the map outputs read by stage `id` live.
@@ -470,10 +477,7 @@ impl DagScheduler {
             self.forget_outputs(&ExecutorId(holder.clone()), Some(*shuffle));
         }
         let Some(st) = self.stages.get_mut(&info.stage) else { return };
-        let current = st.state == StageState::Running && st.attempt == info.stage_attempt;
-        if current {
-            st.running.remove(&info.partition);
-        }
+        let current = st.current_attempt_mut(info.stage_attempt).map(|a| a.running.remove(&info.partition)).is_some();
         match outcome.result {
             Ok(success) if current => self.task_succeeded(info, executor, success),
             Ok(_) => {}
@@ -522,25 +526,17 @@ impl DagScheduler {
                 }
                 let address = self.executors.get(&executor).map(|e| e.address.clone()).unwrap_or_default();
                 self.map_outputs.register_output(shuffle, info.partition, MapStatus { executor, address, summary });
-                let st = &self.stages[&info.stage];
-                if st.pending.is_empty() && st.running.is_empty() {
-                    if self.map_outputs.is_available(shuffle) {
-                        self.stages.get_mut(&info.stage).expect("stage exists").finish();
-                        self.listener.post(ListenerEvent::StageCompleted {
-                            stage: info.stage,
-                            attempt: info.stage_attempt,
-                            failure: None,
-                            time: UnixMillis::now(),
-                        });
+                let available = self.map_outputs.is_available(shuffle);
+                let Some(st) = self.stages.get_mut(&info.stage) else { return };
+                if st.attempt().is_some_and(Attempt::is_drained) {
+                    if available {
+                        let effect = st.finish();
+                        self.carry_out(info.stage, effect);
                         self.after_stage_done(info.stage);
                     } else {
                         // Outputs were lost while the stage ran: run the missing ones.
-                        self.listener.post(ListenerEvent::StageCompleted {
-                            stage: info.stage,
-                            attempt: info.stage_attempt,
-                            failure: Some("map outputs were lost while the stage ran".into()),
-                            time: UnixMillis::now(),
-                        });
+                        let effect = st.abandon_attempt("map outputs were lost while the stage ran".into());
+                        self.carry_out(info.stage, effect);
                         self.submit_missing_tasks(info.stage);
                     }
                 }
@@ -554,12 +550,12 @@ impl DagScheduler {
             .jobs
             .values()
             .flat_map(|j| j.stages.iter().copied())
-            .filter(|s| self.stages.get(s).is_some_and(|st| st.state == StageState::Waiting))
+            .filter(|s| self.stages.get(s).is_some_and(Stage::is_waiting))
             .collect();
         waiting.sort_unstable();
         waiting.dedup();
         for s in waiting {
-            let still_waiting = self.stages.get(&s).is_some_and(|st| st.state == StageState::Waiting);
+            let still_waiting = self.stages.get(&s).is_some_and(Stage::is_waiting);
             if still_waiting && self.stages[&s].parents.iter().all(|&p| self.parent_available(p)) {
                 self.submit_missing_tasks(s);
             }
@@ -583,11 +579,12 @@ impl DagScheduler {
     /// Drops a stage (its map outputs, if any, stay in the tracker);
     /// `failure` says why its job failed, if it did.
     pub(super) fn retire_stage(&mut self, stage: StageId, failure: Option<String>) {
-        if let Some(st) = self.stages.remove(&stage) {
-            if st.state == StageState::Running {
-                let time = UnixMillis::now();
-                self.listener.post(ListenerEvent::StageCompleted { stage, attempt: st.attempt, failure, time });
-            }
+        if let Some(mut st) = self.stages.remove(&stage) {
+            let effect = match failure {
+                None => st.finish(),
+                Some(why) => st.abandon_attempt(why),
+            };
+            self.carry_out(stage, effect);
             for e in self.executors.values_mut() {
                 if e.registered.iter().any(|(s, _)| *s == stage) {
                     e.registered.retain(|(s, _)| *s != stage);

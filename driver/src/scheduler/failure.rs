@@ -41,7 +41,9 @@ impl DagScheduler {
             return;
         }
         st.failed_on.entry(info.partition).or_default().insert(executor);
-        st.pending.push_back(info.partition);
+        if let Some(a) = st.current_attempt_mut(info.stage_attempt) {
+            a.pending.push_back(info.partition);
+        }
     }
 
     pub(super) fn fetch_failed(&mut self, info: RunningTask, error: Option<TaskError>) {
@@ -51,14 +53,8 @@ impl DagScheduler {
         st.consecutive_fetch_failures += 1;
         let attempts = st.consecutive_fetch_failures;
         // This attempt is over: its other running tasks' results will be ignored.
-        st.abandon_attempt();
-        let stage_attempt = st.attempt;
-        self.listener.post(ListenerEvent::StageCompleted {
-            stage: info.stage,
-            attempt: stage_attempt,
-            failure: Some(format!("fetch failed: {error}")),
-            time: UnixMillis::now(),
-        });
+        let effect = st.abandon_attempt(format!("fetch failed: {error}"));
+        self.carry_out(info.stage, effect);
         tracing::warn!(stage = %info.stage, attempts, error = %error, "fetch failed; resubmitting the map stage");
         if attempts >= max {
             self.abort_stage(info.stage, EmberError::StageAborted { stage: info.stage, attempts, cause: error });
@@ -71,8 +67,10 @@ impl DagScheduler {
     pub(super) fn forget_outputs(&mut self, executor: &ExecutorId, shuffle: Option<ShuffleId>) {
         let affected = self.map_outputs.remove_outputs_on(executor, shuffle);
         for sh in affected {
-            if let Some(st) = self.shuffle_to_map_stage.get(&sh).and_then(|id| self.stages.get_mut(id)) {
-                st.reopen();
+            let Some(&id) = self.shuffle_to_map_stage.get(&sh) else { continue };
+            if let Some(st) = self.stages.get_mut(&id) {
+                let effect = st.reopen();
+                self.carry_out(id, effect);
             }
         }
     }
@@ -99,16 +97,9 @@ impl DagScheduler {
         for &s in &j.stages {
             if !still_needed.contains(&s)
                 && let Some(st) = self.stages.get_mut(&s)
-                && st.is_active()
             {
-                st.abandon_attempt();
-                let attempt = st.attempt;
-                self.listener.post(ListenerEvent::StageCompleted {
-                    stage: s,
-                    attempt,
-                    failure: Some(format!("{job} failed: {message}")),
-                    time: UnixMillis::now(),
-                });
+                let effect = st.abandon_attempt(format!("{job} failed: {message}"));
+                self.carry_out(s, effect);
             }
         }
         self.drop_unneeded_stages(j.stages.iter().copied());
@@ -160,12 +151,10 @@ impl DagScheduler {
         for id in lost {
             let Some(t) = self.tasks.remove(&id) else { continue };
             self.post_task_lost(id, &t, format!("executor {executor} lost: {reason}"));
-            if let Some(st) = self.stages.get_mut(&t.stage)
-                && st.is_active()
-                && st.attempt == t.stage_attempt
-                && st.running.remove(&t.partition)
+            if let Some(a) = self.stages.get_mut(&t.stage).and_then(|st| st.current_attempt_mut(t.stage_attempt))
+                && a.running.remove(&t.partition)
             {
-                st.pending.push_front(t.partition);
+                a.pending.push_front(t.partition);
             }
         }
         self.block_to_executors.retain(|_, holders| {

@@ -19,8 +19,8 @@ use std::time::Duration;
 impl DagScheduler {
     /// Executors holding a cached partition the task for `partition` reads.
     fn preferred_executors(&self, stage: StageId, partition: usize) -> IdSet<ExecutorId> {
-        let st = &self.stages[&stage];
-        for rdd in &st.cached_chain {
+        let chain = self.stages.get(&stage).and_then(|st| st.attempt()).map(|a| a.cached_chain.as_slice());
+        for rdd in chain.unwrap_or_default() {
             if let Some(holders) = self.block_to_executors.get(&BlockId { rdd: *rdd, partition })
                 && !holders.is_empty()
             {
@@ -60,12 +60,17 @@ impl DagScheduler {
                 if !self.executors.values().any(|e| e.free_slots > 0) {
                     break;
                 }
-                let Some(partition) = self.stages.get_mut(&stage).and_then(|s| s.pending.pop_front()) else { break };
+                let Some(partition) =
+                    self.stages.get_mut(&stage).and_then(|s| s.attempt_mut()).and_then(|a| a.pending.pop_front())
+                else {
+                    break;
+                };
                 let preferred = self.preferred_executors(stage, partition);
                 let st = &self.stages[&stage];
                 let local =
                     preferred.iter().find(|id| self.executors.get(*id).is_some_and(|e| e.free_slots > 0)).cloned();
-                let waited_enough = preferred.is_empty() || now.saturating_duration_since(st.submitted_at) >= wait;
+                let since = st.attempt().map_or(now, |a| a.submitted_at);
+                let waited_enough = preferred.is_empty() || now.saturating_duration_since(since) >= wait;
                 let choice = local.or_else(|| {
                     if waited_enough { self.any_free_executor(st.failed_on.get(&partition)) } else { None }
                 });
@@ -77,9 +82,9 @@ impl DagScheduler {
                 let launch = self.start_task(stage, partition, &executor);
                 launches.entry(executor).or_default().push(launch);
             }
-            if let Some(st) = self.stages.get_mut(&stage) {
+            if let Some(a) = self.stages.get_mut(&stage).and_then(|s| s.attempt_mut()) {
                 for p in skipped.into_iter().rev() {
-                    st.pending.push_front(p);
+                    a.pending.push_front(p);
                 }
             }
         }
@@ -101,9 +106,10 @@ impl DagScheduler {
         let task = TaskId(self.next_task);
         self.next_task += 1;
         let st = self.stages.get_mut(&stage).expect("stage is running");
-        st.running.insert(partition);
         let attempt = st.failures.get(&partition).copied().unwrap_or(0);
-        let stage_attempt = st.attempt;
+        let running = st.attempt_mut().expect("stage is running: a task of it was pending");
+        running.running.insert(partition);
+        let stage_attempt = running.number;
         if let Some(e) = self.executors.get_mut(executor) {
             e.free_slots -= 1;
         }
@@ -129,7 +135,10 @@ impl DagScheduler {
                 if e.registered.contains(&(t.stage, t.stage_attempt)) {
                     continue;
                 }
-                let Some(desc) = self.stages.get(&t.stage).and_then(|s| s.description.clone()) else { continue };
+                let Some(desc) = self.stages.get(&t.stage).and_then(|s| s.attempt()).map(|a| a.description.clone())
+                else {
+                    continue;
+                };
                 match e.link.register_stage(&desc) {
                     Ok(()) => {
                         e.registered.insert((t.stage, t.stage_attempt));

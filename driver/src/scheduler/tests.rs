@@ -5,9 +5,11 @@
 //! not run: a test reads the launches and answers them with the outcome it
 //! wants (a map output, a result, a failure), in the order it wants.
 //!
-//! The cases live in [`cases`]; what is here is only the harness.
+//! The cases live in [`cases`], the state machine's own transitions in
+//! [`states`]; what is here is only the harness.
 
 mod cases;
+mod states;
 
 use super::SchedulerEvent;
 use super::clock::ManualClock;
