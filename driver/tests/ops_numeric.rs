@@ -102,6 +102,14 @@ fn empty_rdd_every_action_and_shuffle() {
         let u = e.union(&ctx.parallelize(vec![1, 2, 3], 2));
         assert_eq!((u.num_partitions(), u.collect().unwrap()), (2, vec![1, 2, 3]), "{m}");
         assert_eq!(e.union(&ctx.empty_rdd()).count().unwrap(), 0, "{m}");
+        assert_eq!(e.coalesce(2, false).collect().unwrap(), Vec::<i64>::new(), "{m}");
+        assert_eq!(e.glom().collect().unwrap(), Vec::<Vec<i64>>::new(), "{m}");
+        assert_eq!(e.cartesian(&ctx.parallelize(vec![1u8, 2], 2)).count().unwrap(), 0, "{m}");
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("empty");
+        e.save_as_text_file(&out).unwrap();
+        assert!(out.join("_SUCCESS").exists(), "{m}");
+        assert_eq!(ctx.text_file(out.to_str().unwrap(), 2).unwrap().count().unwrap(), 0, "{m}");
         let cached = e.map(|x| x + 1);
         cached.cache();
         assert_eq!(cached.count().unwrap(), 0, "{m}");
