@@ -2,6 +2,10 @@
 //!
 //! Every action `x` has an async form `x_async` that returns a future, so one
 //! driver can run several jobs at once; `x` blocks on it.
+//!
+//! More actions live beside this file: tree aggregation in `ops::tree`,
+//! `max`/`min`/`top_by`/`take_ordered_by` in `ops::ordering`, statistics in
+//! `ops::numeric` and histograms in `ops::histogram`.
 
 use crate::error::{EmberError, Result};
 use crate::func::{Fn1, Fn2, Plain, With};
