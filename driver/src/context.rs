@@ -19,7 +19,7 @@ use crate::scheduler::{EventSender, SchedulerEvent};
 use crate::ui::UiServices;
 use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
 use ember_rdd::nodes::parsed_text::{LineParser, ParsedLines};
-use ember_rdd::nodes::source::{ParallelCollectionRdd, RangeRdd};
+use ember_rdd::nodes::source::{EmptyRdd, ParallelCollectionRdd, RangeRdd};
 use ember_rdd::nodes::text_file::{Lines, TextFileRdd, WholeTextFilesRdd, input_splits, list_input_files};
 use ember_rdd::rdd::{RddMeta, StageRoot};
 use ember_rdd::runner::{JobRunner, MergeAccumulatorFn};
@@ -252,6 +252,14 @@ impl Context {
     #[track_caller]
     pub fn parallelize<T: Data>(&self, data: Vec<T>, partitions: usize) -> Rdd<T> {
         Rdd::from_node(Arc::new(ParallelCollectionRdd::new(self.meta(), data, partitions)), self.runner())
+    }
+
+    /// An RDD with no partitions and so no records (Spark's `emptyRDD`).
+    /// Actions on it run no task: `collect` gives `[]`, `count` 0, `reduce`
+    /// `None`, `fold` its zero; a shuffle of it has no map tasks.
+    #[track_caller]
+    pub fn empty_rdd<T: Data>(&self) -> Rdd<T> {
+        Rdd::from_node(Arc::new(EmptyRdd::<T>::new(self.meta())), self.runner())
     }
 
     /// The integers `start, start+step, ...` up to `end` (exclusive), in `partitions` partitions.

@@ -67,8 +67,8 @@ pub mod ui;
 pub use conf::{Conf, Master, Settings};
 pub use context::Context;
 pub use ember_rdd::{
-    Accumulator, BoxIter, Broadcast, Data, Either, EmberError, Key, Rdd, Result, StatCounter, StorageLevel, TaskError,
-    TextRecord,
+    Accumulator, BoxIter, Broadcast, Data, Either, EmberError, HistogramError, Key, OrderedF64, Rdd, Result,
+    StatCounter, StorageLevel, TaskError, TextRecord,
 };
 
 /// What a driver program needs, in one import.
@@ -77,8 +77,8 @@ pub mod prelude {
     pub use crate::context::Context;
     pub use ember_rdd::partitioner::{HashPartitioner, Partitioner, RangePartitioner};
     pub use ember_rdd::{
-        Accumulator, BoxIter, Broadcast, Data, Either, EmberError, Key, Rdd, Result, StatCounter, StorageLevel,
-        TextRecord,
+        Accumulator, BoxIter, Broadcast, Data, Either, EmberError, HistogramError, Key, OrderedF64, Rdd, Result,
+        StatCounter, StorageLevel, TextRecord,
     };
 }
 

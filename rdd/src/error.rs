@@ -85,6 +85,51 @@ pub enum EmberError {
     /// An executor could not be started or reached.
     #[error("executor error: {0}")]
     Executor(String),
+    /// `tree_aggregate` / `tree_reduce` was asked for a tree of no levels
+    /// (Spark: `require(depth >= 1)`).
+    #[error(
+        "{operation}: depth must be at least 1, got {depth} (depth 1 merges every partition's result in the \
+         driver, as aggregate does; Spark's default is 2)"
+    )]
+    TreeDepth { operation: &'static str, depth: usize },
+    /// A histogram could not be computed from these arguments or this data.
+    #[error(transparent)]
+    Histogram(#[from] HistogramError),
+}
+
+/// Why `histogram` / `histogram_by_edges` refused to run (Spark's rules, see
+/// `ops::histogram`).
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum HistogramError {
+    /// `histogram(0)`: no bucket to count into.
+    #[error("histogram: bucket_count must be at least 1, got {bucket_count}")]
+    NoBuckets { bucket_count: usize },
+    /// `histogram(n)` of an RDD with no records: there is no min and max to
+    /// place buckets between.
+    #[error(
+        "histogram on an empty RDD: there is no min or max to place evenly spaced buckets between; \
+         give the edges with histogram_by_edges, which counts nothing into them"
+    )]
+    Empty,
+    /// `histogram(n)` of an RDD holding NaN or an infinity: evenly spaced
+    /// buckets between its min and max do not exist.
+    #[error(
+        "histogram on an RDD containing +/-infinity or NaN (min {min}, max {max}): evenly spaced buckets \
+         need finite bounds; filter those records out, or give edges with histogram_by_edges"
+    )]
+    NotFinite { min: f64, max: f64 },
+    /// `histogram_by_edges` with fewer than two edges (no bucket).
+    #[error("histogram_by_edges: at least two edges are needed (one bucket), got {count}")]
+    TooFewEdges { count: usize },
+    /// An edge is NaN: it cannot bound a bucket.
+    #[error("histogram_by_edges: edge {index} is NaN; edges must be numbers in increasing order")]
+    NanEdge { index: usize },
+    /// The edges are not strictly increasing.
+    #[error(
+        "histogram_by_edges: edges must be sorted in increasing order without duplicates, but edge {index} \
+         ({edge}) is not above edge {} ({previous})", index - 1
+    )]
+    UnsortedEdges { index: usize, edge: f64, previous: f64 },
 }
 
 /// The message of a caught panic (`panic!("...")` payloads are strings).

@@ -33,8 +33,9 @@ pub mod task;
 pub mod text_record;
 
 pub use data::{Data, Key, ToF64};
-pub use error::{EmberError, Result, TaskError, panic_message};
+pub use error::{EmberError, HistogramError, Result, TaskError, panic_message};
 pub use ops::numeric::StatCounter;
+pub use ops::ordering::OrderedF64;
 pub use ops::pair::Either;
 pub use rdd::Rdd;
 pub use shared::{Accumulator, Broadcast};

@@ -272,6 +272,10 @@ impl DagScheduler {
                 reply.send(Err(EmberError::InvalidArgument(format!("partition {bad} out of range (the RDD has {n})"))));
             return;
         }
+        // No task to run (an RDD with no partitions, as `empty_rdd`, or an
+        // action asking for none): the job is done at once. A map stage with
+        // no partitions finishes as soon as it is submitted
+        // (`submit_missing_tasks` finds nothing missing).
         if partitions.is_empty() {
             let _ = reply.send(Ok(Vec::new()));
             return;

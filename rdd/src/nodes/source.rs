@@ -1,4 +1,5 @@
-//! Sources that live in the driver's memory: `parallelize` and `range`.
+//! Sources that live in the driver's memory: `parallelize`, `range` and
+//! `empty_rdd`.
 //!
 //! The slices of a parallelized collection travel inside the stage plan, so
 //! each backend receives them once per stage (Spark ships them once per task).
@@ -118,6 +119,46 @@ impl ShippedNode for RangeRdd {
     }
     fn rebuild(meta: RddMeta, fields: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
         Ok(RangeRdd { meta, fields: from_fields(fields)? })
+    }
+}
+
+/// `empty_rdd()`: no partitions at all (Spark's `EmptyRDD`). A job on it has
+/// no tasks and completes at once; a shuffle of it has no map tasks, so its
+/// reduce partitions read nothing.
+pub struct EmptyRdd<T> {
+    meta: RddMeta,
+    _records: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Data> EmptyRdd<T> {
+    pub fn new(meta: RddMeta) -> Self {
+        EmptyRdd { meta, _records: std::marker::PhantomData }
+    }
+}
+
+impl<T: Data> RddBase for EmptyRdd<T> {
+    common_rdd_base_methods!("EmptyRdd");
+    fn num_partitions(&self) -> usize {
+        0
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+}
+
+impl<T: Data> RddNode<T> for EmptyRdd<T> {
+    fn compute(&self, split: usize, _: &TaskContext) -> Result<BoxIter<T>, TaskError> {
+        Err(TaskError::engine(format!("EmptyRdd has no partition {split}")))
+    }
+}
+
+impl<T: Data> ShippedNode for EmptyRdd<T> {
+    type Item = T;
+    fn write_fields(&self) -> Result<Vec<u8>, EmberError> {
+        Ok(Vec::new())
+    }
+    fn rebuild(meta: RddMeta, _: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
+        Ok(EmptyRdd::new(meta))
     }
 }
 

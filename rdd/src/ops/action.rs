@@ -2,6 +2,10 @@
 //!
 //! Every action `x` has an async form `x_async` that returns a future, so one
 //! driver can run several jobs at once; `x` blocks on it.
+//!
+//! More actions live beside this file: tree aggregation in `ops::tree`,
+//! `max`/`min`/`top_by`/`take_ordered_by` in `ops::ordering`, statistics in
+//! `ops::numeric` and histograms in `ops::histogram`.
 
 use crate::error::{EmberError, Result};
 use crate::func::{Fn1, Fn2, Plain, With};
@@ -178,65 +182,6 @@ impl<T: Data> Rdd<T> {
     ) -> Result<U> {
         block_on(self.aggregate_async(zero, seq, comb))
     }
-    /// Like `aggregate`, but partial results are merged in a tree of
-    /// `depth` levels on the executors before reaching the driver, so the
-    /// driver receives few of them however many partitions there are.
-    #[track_caller]
-    pub fn tree_aggregate<U: Data>(
-        &self,
-        zero: U,
-        seq: impl Fn(U, T) -> U + Copy + Send + Sync + 'static,
-        comb: impl Fn(U, U) -> U + Copy + Send + Sync + 'static,
-        depth: usize,
-    ) -> Result<U> {
-        block_on(self.tree_aggregate_async(zero, seq, comb, depth))
-    }
-    #[track_caller]
-    pub fn tree_aggregate_async<U: Data>(
-        &self,
-        zero: U,
-        seq: impl Fn(U, T) -> U + Copy + Send + Sync + 'static,
-        comb: impl Fn(U, U) -> U + Copy + Send + Sync + 'static,
-        depth: usize,
-    ) -> BoxFuture<'static, Result<U>> {
-        let mut partials: Rdd<U> = self.map_partitions_with((zero.clone(), Plain::new(seq)), |(z, seq), _, it| {
-            std::iter::once(it.fold(z.clone(), |acc, x| Fn2::call(seq, acc, x)))
-        });
-        let mut n = partials.num_partitions();
-        let scale = ((n as f64).powf(1.0 / depth.max(1) as f64).ceil() as usize).max(2);
-        // Merge levels while that still saves more than it costs (Spark's rule).
-        while depth > 1 && n > scale + n.div_ceil(scale) {
-            n = n.div_ceil(scale);
-            let keyed = partials.map_partitions_with_index(|i, it| it.map(move |u| (i as u64, u)));
-            partials = keyed
-                .map_partitions_with(n as u64, |&n, _, it| it.map(move |(i, u)| (i % n, u)))
-                .reduce_by_key_into(comb, n)
-                .values();
-        }
-        let job = partials.collect_async();
-        Box::pin(async move { Ok(job.await?.into_iter().fold(zero, comb)) })
-    }
-    /// `reduce` with a tree of partial merges (see `tree_aggregate`).
-    #[track_caller]
-    pub fn tree_reduce(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static, depth: usize) -> Result<Option<T>> {
-        block_on(self.tree_reduce_async(f, depth))
-    }
-    #[track_caller]
-    pub fn tree_reduce_async(
-        &self,
-        f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
-        depth: usize,
-    ) -> BoxFuture<'static, Result<Option<T>>> {
-        let partials: Rdd<Option<T>> =
-            self.map_partitions_with(Plain::new(f), |f, _, it| std::iter::once(it.reduce(|a, b| Fn2::call(f, a, b))));
-        partials.tree_aggregate_async(
-            None,
-            move |a: Option<T>, b: Option<T>| merge_options(a, b, f),
-            move |a, b| merge_options(a, b, f),
-            depth,
-        )
-    }
-
     /// The `n` smallest records, ascending.
     #[track_caller]
     pub fn take_ordered(&self, n: usize) -> Result<Vec<T>>
@@ -400,14 +345,6 @@ fn write_part<T: crate::TextRecord>(dir: &str, index: usize, it: BoxIter<T>) -> 
         w.write_all(line.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     w.flush().map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn merge_options<T>(a: Option<T>, b: Option<T>, f: impl Fn(T, T) -> T) -> Option<T> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(f(a, b)),
-        (a, None) => a,
-        (None, b) => b,
-    }
 }
 
 /// The `n` smallest items of an iterator, with a bounded max-heap.

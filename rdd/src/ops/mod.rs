@@ -2,8 +2,12 @@
 //! job). Split by what they work on.
 
 pub mod action;
+pub mod histogram;
 pub mod numeric;
+pub mod ordering;
 pub mod pair;
 pub mod sample;
 pub mod transform;
+pub mod tree;
 pub mod with_state;
+pub mod with_state_more;

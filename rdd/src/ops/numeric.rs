@@ -1,4 +1,15 @@
-//! Actions on numeric RDDs: sum, mean, stats.
+//! Actions on numeric RDDs (`T: ToF64`): sum, mean, variance, stdev, stats
+//! (Spark's DoubleRDDFunctions and StatCounter); histograms are in
+//! `ops::histogram`.
+//!
+//! Every statistic is read off one [`StatCounter`] built in one pass, so
+//! `rdd.mean()` is exactly `rdd.stats()?.mean`, as in Spark. For an RDD with no
+//! records that is `0.0` (Spark's StatCounter starts its mean at 0 and
+//! `DoubleRDDFunctions.mean` returns `stats().mean`), while the variances and
+//! standard deviations are NaN, min is +infinity and max -infinity. Spark's
+//! `stats()` of an RDD with *no partitions* (`emptyRDD`) throws "empty
+//! collection" (it reduces one counter per partition); Ember gives the empty
+//! counter there too, as for an RDD whose partitions are all empty.
 
 use crate::Data;
 use crate::data::ToF64;
@@ -54,16 +65,22 @@ impl StatCounter {
     pub fn sum(&self) -> f64 {
         self.mean * self.count as f64
     }
-    /// Population variance.
+    /// Population variance (divides by n); NaN when empty.
     pub fn variance(&self) -> f64 {
         if self.count == 0 { f64::NAN } else { self.m2 / self.count as f64 }
     }
-    /// Sample variance (divides by n - 1).
+    /// Sample variance (divides by n - 1); NaN for fewer than 2 values.
     pub fn sample_variance(&self) -> f64 {
         if self.count <= 1 { f64::NAN } else { self.m2 / (self.count - 1) as f64 }
     }
+    /// Population standard deviation; NaN when empty.
     pub fn stdev(&self) -> f64 {
         self.variance().sqrt()
+    }
+    /// Sample standard deviation (from the n - 1 variance); NaN for fewer
+    /// than 2 values.
+    pub fn sample_stdev(&self) -> f64 {
+        self.sample_variance().sqrt()
     }
 }
 
@@ -77,18 +94,57 @@ impl<T: Data + ToF64> Rdd<T> {
     pub fn stats_async(&self) -> BoxFuture<'static, crate::Result<StatCounter>> {
         self.aggregate_async(StatCounter::default(), |s, x| s.push(x.to_f64()), StatCounter::merge)
     }
-    /// The mean; NaN when empty.
+    /// `stats()` read by `f`, as a future.
+    #[track_caller]
+    fn stat_async(&self, f: fn(&StatCounter) -> f64) -> BoxFuture<'static, crate::Result<f64>> {
+        let job = self.stats_async();
+        Box::pin(async move { Ok(f(&job.await?)) })
+    }
+    /// The mean: `stats()?.mean`, so `0.0` when the RDD has no records (as
+    /// Spark's `mean()`; see the module docs).
     #[track_caller]
     pub fn mean(&self) -> crate::Result<f64> {
         futures::executor::block_on(self.mean_async())
     }
     #[track_caller]
     pub fn mean_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
-        let job = self.stats_async();
-        Box::pin(async move {
-            let s = job.await?;
-            Ok(if s.count == 0 { f64::NAN } else { s.mean })
-        })
+        self.stat_async(|s| s.mean)
+    }
+    /// The population variance (divides by n); NaN when empty.
+    #[track_caller]
+    pub fn variance(&self) -> crate::Result<f64> {
+        futures::executor::block_on(self.variance_async())
+    }
+    #[track_caller]
+    pub fn variance_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
+        self.stat_async(StatCounter::variance)
+    }
+    /// The population standard deviation; NaN when empty.
+    #[track_caller]
+    pub fn stdev(&self) -> crate::Result<f64> {
+        futures::executor::block_on(self.stdev_async())
+    }
+    #[track_caller]
+    pub fn stdev_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
+        self.stat_async(StatCounter::stdev)
+    }
+    /// The sample variance (divides by n - 1); NaN for fewer than 2 records.
+    #[track_caller]
+    pub fn sample_variance(&self) -> crate::Result<f64> {
+        futures::executor::block_on(self.sample_variance_async())
+    }
+    #[track_caller]
+    pub fn sample_variance_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
+        self.stat_async(StatCounter::sample_variance)
+    }
+    /// The sample standard deviation; NaN for fewer than 2 records.
+    #[track_caller]
+    pub fn sample_stdev(&self) -> crate::Result<f64> {
+        futures::executor::block_on(self.sample_stdev_async())
+    }
+    #[track_caller]
+    pub fn sample_stdev_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
+        self.stat_async(StatCounter::sample_stdev)
     }
 }
 

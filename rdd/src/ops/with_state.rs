@@ -20,6 +20,9 @@
 //! once per stage and executor; large read-only data belongs in a broadcast
 //! variable, itself passed as state. The older `map_with(state, f)`-style
 //! methods are shorthands for `with(state).map(f)`.
+//!
+//! The ordering actions and tree aggregation with state are in
+//! `ops::with_state_more`.
 
 use crate::error::Result;
 use crate::func::{CapturesNothing, With};
@@ -35,8 +38,8 @@ use std::marker::PhantomData;
 /// An RDD and the state its next operation's functions receive (see the
 /// module docs); made by [`Rdd::with`].
 pub struct WithState<T: 'static, S> {
-    rdd: Rdd<T>,
-    state: S,
+    pub(crate) rdd: Rdd<T>,
+    pub(crate) state: S,
 }
 
 impl<T: Data> Rdd<T> {
