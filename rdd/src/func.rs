@@ -41,6 +41,11 @@ pub trait Fn2<A, B, R>: Serialize + DeserializeOwned + Clone + Send + Sync + 'st
     fn call(&self, a: A, b: B) -> R;
 }
 
+/// A shippable function of three arguments (`zip_partitions3`).
+pub trait Fn3<A, B, C, R>: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+    fn call(&self, a: A, b: B, c: C) -> R;
+}
+
 /// A closure that captures nothing (a zero-sized type), shipped as zero bytes.
 pub struct Plain<F>(F);
 
@@ -114,6 +119,16 @@ where
     }
 }
 
+impl<F, A, B, C, R> Fn3<A, B, C, R> for Plain<F>
+where
+    F: Fn(A, B, C) -> R + Copy + Send + Sync + 'static,
+{
+    #[inline]
+    fn call(&self, a: A, b: B, c: C) -> R {
+        (self.0)(a, b, c)
+    }
+}
+
 /// A capture-free closure plus explicit, serializable state it borrows.
 #[derive(Serialize, Deserialize)]
 #[serde(bound(serialize = "S: Serialize", deserialize = "S: DeserializeOwned, F: Copy + Send + Sync + 'static"))]
@@ -153,6 +168,17 @@ where
     #[inline]
     fn call(&self, a: A, b: B) -> R {
         (self.f.0)(&self.state, a, b)
+    }
+}
+
+impl<S, F, A, B, C, R> Fn3<A, B, C, R> for With<S, F>
+where
+    S: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+    F: Fn(&S, A, B, C) -> R + Copy + Send + Sync + 'static,
+{
+    #[inline]
+    fn call(&self, a: A, b: B, c: C) -> R {
+        (self.f.0)(&self.state, a, b, c)
     }
 }
 

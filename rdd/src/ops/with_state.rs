@@ -35,8 +35,8 @@ use std::marker::PhantomData;
 /// An RDD and the state its next operation's functions receive (see the
 /// module docs); made by [`Rdd::with`].
 pub struct WithState<T: 'static, S> {
-    rdd: Rdd<T>,
-    state: S,
+    pub(crate) rdd: Rdd<T>,
+    pub(crate) state: S,
 }
 
 impl<T: Data> Rdd<T> {
