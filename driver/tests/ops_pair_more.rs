@@ -43,6 +43,60 @@ proptest! {
     }
 
     #[test]
+    fn cogroup3_lists_the_values_of_the_three_sides(
+        a in small_layout(pair()),
+        b in small_layout((key(), any::<bool>())),
+        c in small_layout((key(), 0u8..4)),
+        k in 0usize..9,
+    ) {
+        type Groups = BTreeMap<u16, (Vec<i64>, Vec<bool>, Vec<u8>)>;
+        let mut expected: Groups = BTreeMap::new();
+        flatten(&a).into_iter().for_each(|(key, v)| expected.entry(key).or_default().0.push(v));
+        flatten(&b).into_iter().for_each(|(key, w)| expected.entry(key).or_default().1.push(w));
+        flatten(&c).into_iter().for_each(|(key, x)| expected.entry(key).or_default().2.push(x));
+        let norm = |v: Vec<(u16, (Vec<i64>, Vec<bool>, Vec<u8>))>| -> Groups {
+            v.into_iter().map(|(key, (x, y, z))| (key, (sorted(x), sorted(y), sorted(z)))).collect()
+        };
+        let expected = norm(expected.into_iter().collect());
+        for (m, ctx) in contexts() {
+            let (ra, rb, rc) = (from_layout(ctx, &a), from_layout(ctx, &b), from_layout(ctx, &c));
+            let out = ra.cogroup3(&rb, &rc);
+            prop_assert_eq!(out.num_partitions(), a.len().max(b.len()).max(c.len()), "{}", m);
+            let out = out.collect().unwrap();
+            prop_assert_eq!(out.len(), expected.len(), "one record per key {}", m);
+            prop_assert_eq!(norm(out), expected.clone(), "{}", m);
+            let into = ra.cogroup3_into(&rb, &rc, k);
+            prop_assert_eq!(into.num_partitions(), k.max(1), "{}", m);
+            prop_assert_eq!(norm(into.collect().unwrap()), expected.clone(), "into {}", m);
+        }
+    }
+
+    #[test]
+    fn repartition_and_sort_within_partitions_sorts_each_partition_by_key(layout in layout(pair()), n in 1usize..7) {
+        let data = flatten(&layout);
+        for (m, ctx) in contexts() {
+            let hash = HashPartitioner::new(n);
+            let parts = from_layout(ctx, &layout).repartition_and_sort_within_partitions(hash).glom().collect().unwrap();
+            prop_assert_eq!(parts.len(), n, "{}", m);
+            for (i, p) in parts.iter().enumerate() {
+                prop_assert!(p.iter().all(|r| hash.partition(&r.0) == i), "{}: partition {} has {:?}", m, i, p);
+                prop_assert!(p.windows(2).all(|w| w[0].0 <= w[1].0), "{}: partition {} unsorted: {:?}", m, i, p);
+            }
+            prop_assert_eq!(sorted(parts.concat()), sorted(data.clone()), "{}", m);
+        }
+    }
+
+    #[test]
+    fn filter_by_range_keeps_the_keys_in_the_range(layout in layout(pair()), lower in 0u16..16, width in 0u16..8) {
+        let upper = lower + width;
+        let expected: Vec<Rec> = flatten(&layout).into_iter().filter(|r| (lower..=upper).contains(&r.0)).collect();
+        for (m, ctx) in contexts() {
+            let out = from_layout(ctx, &layout).filter_by_range(lower, upper).collect().unwrap();
+            prop_assert_eq!(out, expected.clone(), "{}", m);
+        }
+    }
+
+    #[test]
     fn reduce_by_key_locally_merges_each_key_in_the_driver(layout in layout(pair())) {
         let expected = sums(&flatten(&layout));
         for (m, ctx) in contexts() {

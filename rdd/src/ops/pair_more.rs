@@ -1,12 +1,17 @@
-//! More of Spark's PairRDDFunctions: `subtract_by_key`, stratified sampling
-//! (`sample_by_key`) and `reduce_by_key_locally`.
+//! More of Spark's PairRDDFunctions and OrderedRDDFunctions:
+//! `subtract_by_key`, `cogroup3`, stratified sampling (`sample_by_key`),
+//! `reduce_by_key_locally`, `repartition_and_sort_within_partitions` and
+//! `filter_by_range`.
 //!
 //! `sample_by_key` draws from the same per-partition RNGs as `sample` (see
 //! `ops::sample`), so a recomputed partition keeps the same records.
 
+use crate::aggregate::{Pass, SortByKey};
 use crate::error::{EmberError, Result};
 use crate::func::{CapturesNothing, Fn2, Plain, With};
+use crate::ops::pair::Either;
 use crate::ops::sample::{partition_rng, poisson};
+use crate::partitioner::Partitioner;
 use crate::rdd::Rdd;
 use crate::task::BoxIter;
 use crate::{Data, Key};
@@ -42,6 +47,59 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
             let kept = if theirs.is_empty() { vs } else { Vec::new() };
             kept.into_iter().map(move |v| (k.clone(), v))
         })
+    }
+
+    /// For each key of any of the three RDDs, its values in each (Spark's
+    /// three-way cogroup); as many partitions as the largest RDD.
+    #[track_caller]
+    pub fn cogroup3<W: Data, X: Data>(&self, b: &Rdd<(K, W)>, c: &Rdd<(K, X)>) -> Rdd<(K, (Vec<V>, Vec<W>, Vec<X>))> {
+        let partitions = self.num_partitions().max(b.num_partitions()).max(c.num_partitions());
+        self.cogroup3_into(b, c, partitions)
+    }
+    /// `cogroup3` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn cogroup3_into<W: Data, X: Data>(
+        &self,
+        b: &Rdd<(K, W)>,
+        c: &Rdd<(K, X)>,
+        partitions: usize,
+    ) -> Rdd<(K, (Vec<V>, Vec<W>, Vec<X>))> {
+        type Tagged<V, W, X> = Either<V, Either<W, X>>;
+        let a: Rdd<(K, Tagged<V, W, X>)> = self.map_values(Either::Left);
+        let b: Rdd<(K, Tagged<V, W, X>)> = b.map_values(|w| Either::Right(Either::Left(w)));
+        let c: Rdd<(K, Tagged<V, W, X>)> = c.map_values(|x| Either::Right(Either::Right(x)));
+        Rdd::union_all(&[a, b, c]).group_by_key_into(partitions).map_values(|tagged| {
+            let (mut vs, mut ws, mut xs) = (Vec::new(), Vec::new(), Vec::new());
+            for t in tagged {
+                match t {
+                    Either::Left(v) => vs.push(v),
+                    Either::Right(Either::Left(w)) => ws.push(w),
+                    Either::Right(Either::Right(x)) => xs.push(x),
+                }
+            }
+            (vs, ws, xs)
+        })
+    }
+
+    /// The records placed in partitions by `partitioner`, each partition
+    /// sorted by key (Spark's repartitionAndSortWithinPartitions): one
+    /// shuffle whose reduce side sorts, spilling past memory.
+    #[track_caller]
+    pub fn repartition_and_sort_within_partitions<P: Partitioner<K>>(&self, partitioner: P) -> Rdd<(K, V)>
+    where
+        K: Ord,
+    {
+        self.shuffle(partitioner, Pass, SortByKey { ascending: true })
+    }
+
+    /// The records whose key is in `lower..=upper` (Spark's filterByRange).
+    /// Ember does not track partitioners, so every partition is scanned.
+    #[track_caller]
+    pub fn filter_by_range(&self, lower: K, upper: K) -> Rdd<(K, V)>
+    where
+        K: Ord,
+    {
+        self.filter_with((lower, upper), |(lower, upper), (k, _)| lower <= k && k <= upper)
     }
 
     /// A stratified sample (Spark's sampleByKey, not the exact variant):
