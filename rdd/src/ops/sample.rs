@@ -1,8 +1,13 @@
-//! Random sampling, deterministic per partition.
+//! Random sampling, deterministic per partition: `sample`, `random_split`,
+//! `take_sample`, and the numbering and key sampling that sorting and
+//! `zip_with_index` need.
 //!
-//! Every random choice is drawn from an RNG seeded by `(seed, partition)` only,
-//! so a partition recomputed after a failure makes exactly the same choices
-//! and the job's result does not depend on failures.
+//! Every random choice in a task is drawn from an RNG seeded by
+//! `(seed, partition)` only, so a partition recomputed after a failure makes
+//! exactly the same choices and the job's result does not depend on
+//! failures, nor on the master. The choices made in the driver
+//! (`take_sample`'s retries and final shuffle) come from one RNG seeded by
+//! the seed alone.
 
 use crate::Data;
 use crate::func::Plain;
