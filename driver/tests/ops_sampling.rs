@@ -202,3 +202,24 @@ fn sample_by_key_samples_each_key_at_its_fraction() {
     }
     assert_eq!(per_master[0], per_master[1], "the same in both masters");
 }
+
+#[test]
+fn take_sample_jobs_are_named_by_the_callers_line() {
+    use ember::listener::{ListenerEvent, RecordingListener};
+    let ctx = Context::new(Conf::new().master("local[2]").set("ember.ui.enabled", false)).expect("context");
+    let recorder = std::sync::Arc::new(RecordingListener::default());
+    ctx.add_listener(recorder.clone());
+    let rdd = ctx.parallelize((0..100i64).collect(), 3);
+    let line = line!() + 1;
+    assert_eq!(rdd.take_sample(false, 5, 1).unwrap().len(), 5);
+    assert_eq!(rdd.take_sample(false, 500, 1).unwrap().len(), 100);
+    ctx.stop();
+    let jobs: Vec<String> = recorder
+        .events()
+        .into_iter()
+        .filter_map(|e| if let ListenerEvent::JobStart { name, .. } = e { Some(name) } else { None })
+        .collect();
+    assert_eq!(jobs.len(), 4, "a count and a sample, twice: {jobs:?}");
+    assert!(jobs[..2].iter().all(|j| j.ends_with(&format!(" at {}:{line}", file!()))), "{jobs:?}");
+    assert!(jobs[2..].iter().all(|j| j.ends_with(&format!(" at {}:{}", file!(), line + 1))), "{jobs:?}");
+}

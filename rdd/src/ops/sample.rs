@@ -156,6 +156,13 @@ fn shuffle_in_place<T>(v: &mut [T], rng: &mut SmallRng) {
     }
 }
 
+/// Every record of `rdd`, by a job started at `call_site`.
+async fn collect_at<T: Data>(rdd: &Rdd<T>, call_site: &'static std::panic::Location<'static>) -> crate::Result<Vec<T>> {
+    let collect = Plain::new(|_, it: BoxIter<T>| it.collect::<Vec<T>>());
+    let parts = rdd.run_job_at(call_site, collect, (0..rdd.num_partitions()).collect()).await?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
 impl<T: Data> Rdd<T> {
     /// `num` records chosen at random (Spark's takeSample), in random order.
     /// Without replacement they are `num` distinct records (all of them,
@@ -181,23 +188,28 @@ impl<T: Data> Rdd<T> {
         seed: u64,
     ) -> BoxFuture<'static, crate::Result<Vec<T>>> {
         let rdd = self.clone();
+        // Every job of the action is named after the program's line.
+        let call_site = std::panic::Location::caller();
         Box::pin(async move {
             if num == 0 {
                 return Ok(Vec::new());
             }
-            let count = rdd.count_async().await?;
+            let all = (0..rdd.num_partitions()).collect::<Vec<_>>();
+            let counts = rdd.run_job_at(call_site, Plain::new(|_, it: BoxIter<T>| it.count() as u64), all);
+            let count: u64 = counts.await?.into_iter().sum();
             if count == 0 {
                 return Ok(Vec::new());
             }
             let mut rng = SmallRng::seed_from_u64(stable_hash(&(seed, 0x5441_4b45_u64)));
             if !with_replacement && num as u64 >= count {
-                let mut all = rdd.collect_async().await?;
-                shuffle_in_place(&mut all, &mut rng);
-                return Ok(all);
+                let mut records = collect_at(&rdd, call_site).await?;
+                shuffle_in_place(&mut records, &mut rng);
+                return Ok(records);
             }
             let fraction = fraction_for_sample_size(num, count, with_replacement);
             for _ in 0..TAKE_SAMPLE_MAX_ATTEMPTS {
-                let mut sample = rdd.sample(with_replacement, fraction, rng.random())?.collect_async().await?;
+                let sampled = rdd.sample(with_replacement, fraction, rng.random())?;
+                let mut sample = collect_at(&sampled, call_site).await?;
                 if sample.len() >= num {
                     shuffle_in_place(&mut sample, &mut rng);
                     sample.truncate(num);
