@@ -223,3 +223,43 @@ fn take_sample_jobs_are_named_by_the_callers_line() {
     assert!(jobs[..2].iter().all(|j| j.ends_with(&format!(" at {}:{line}", file!()))), "{jobs:?}");
     assert!(jobs[2..].iter().all(|j| j.ends_with(&format!(" at {}:{}", file!(), line + 1))), "{jobs:?}");
 }
+
+#[test]
+fn a_task_retried_midway_samples_the_same_records() {
+    for (m, ctx) in contexts() {
+        let clean = ctx.parallelize((0..600i64).collect(), 4);
+        let expected = clean.take_sample(false, 25, 42).unwrap();
+        let expected_split = clean.random_split(&[1.0, 1.0], 42).unwrap()[0].collect().unwrap();
+        // The same records, but partition 2 panics once, in the middle, on
+        // its `fail_on`-th computation (1: the first; 2: take_sample's
+        // sampling job, after its counting job); the retry must draw the
+        // same random numbers.
+        let marker = tempfile::tempdir().unwrap();
+        let flaky = |name: &str, fail_on: u32| {
+            let dir = marker.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            let state = (dir.display().to_string(), fail_on);
+            ctx.parallelize((0..600i64).collect(), 4).map_partitions_with(state, |(dir, fail_on), index, it| {
+                let (dir, fail_on) = (dir.clone(), *fail_on);
+                it.enumerate().map(move |(i, x)| {
+                    if index == 2 && i == 40 {
+                        // Marks this computation; panics the first time this is the `fail_on`-th.
+                        let nth = (1..=fail_on).find(|n| {
+                            std::fs::OpenOptions::new().write(true).create_new(true).open(format!("{dir}/{n}")).is_ok()
+                        });
+                        if nth == Some(fail_on) {
+                            panic!("transient failure in the middle of a partition");
+                        }
+                    }
+                    x
+                })
+            })
+        };
+        assert_eq!(flaky("sample", 2).take_sample(false, 25, 42).unwrap(), expected, "{m}");
+        assert_eq!(
+            flaky("split", 1).random_split(&[1.0, 1.0], 42).unwrap()[0].collect().unwrap(),
+            expected_split,
+            "{m}"
+        );
+    }
+}
