@@ -15,8 +15,8 @@
 //!   belongs in a broadcast variable, itself a small serializable handle.
 //!
 //! [`Plain`] and [`With`] wrap those two shapes; everything inside Ember is
-//! generic over the [`Fn1`] / [`Fn2`] traits they implement, so both shapes are
-//! the same to the engine.
+//! generic over the [`Fn1`] / [`Fn2`] / [`Fn3`] traits they implement, so both
+//! shapes are the same to the engine.
 
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize, Serializer, de::DeserializeOwned};
