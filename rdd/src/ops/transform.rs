@@ -136,12 +136,7 @@ impl<T: Data> Rdd<T> {
     /// same number of records in each partition (checked when computed).
     #[track_caller]
     pub fn zip<U: Data>(&self, other: &Rdd<U>) -> crate::Result<Rdd<(T, U)>> {
-        if self.num_partitions() != other.num_partitions() {
-            return Err(crate::EmberError::PartitionCountMismatch {
-                operation: "zip",
-                counts: vec![self.num_partitions(), other.num_partitions()],
-            });
-        }
+        crate::ops::zip::same_partition_counts("zip", vec![self.num_partitions(), other.num_partitions()])?;
         Ok(self.derive(Arc::new(ZippedRdd::new(self.new_meta(), self.node.clone(), other.node.clone()))))
     }
     /// Every pair `(a, b)` of a record of this RDD and one of `other`.
