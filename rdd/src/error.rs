@@ -65,6 +65,13 @@ pub enum EmberError {
     /// The caller passed something invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// RDDs combined partition by partition (`zip`, `zip_partitions`) have
+    /// different numbers of partitions.
+    #[error(
+        "{operation}: can only zip RDDs with the same number of partitions, got {counts:?}; \
+         repartition them to one count first (rdd.repartition(n))"
+    )]
+    PartitionCountMismatch { operation: &'static str, counts: Vec<usize> },
     /// Configuration was invalid (unknown master, bad value, ...).
     #[error("configuration error: {0}")]
     Config(String),

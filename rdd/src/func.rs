@@ -15,8 +15,8 @@
 //!   belongs in a broadcast variable, itself a small serializable handle.
 //!
 //! [`Plain`] and [`With`] wrap those two shapes; everything inside Ember is
-//! generic over the [`Fn1`] / [`Fn2`] traits they implement, so both shapes are
-//! the same to the engine.
+//! generic over the [`Fn1`] / [`Fn2`] / [`Fn3`] traits they implement, so both
+//! shapes are the same to the engine.
 
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize, Serializer, de::DeserializeOwned};
@@ -39,6 +39,11 @@ pub trait Fn1<A, R>: Serialize + DeserializeOwned + Clone + Send + Sync + 'stati
 /// A shippable function of two arguments.
 pub trait Fn2<A, B, R>: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     fn call(&self, a: A, b: B) -> R;
+}
+
+/// A shippable function of three arguments (`zip_partitions3`).
+pub trait Fn3<A, B, C, R>: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+    fn call(&self, a: A, b: B, c: C) -> R;
 }
 
 /// A closure that captures nothing (a zero-sized type), shipped as zero bytes.
@@ -114,6 +119,16 @@ where
     }
 }
 
+impl<F, A, B, C, R> Fn3<A, B, C, R> for Plain<F>
+where
+    F: Fn(A, B, C) -> R + Copy + Send + Sync + 'static,
+{
+    #[inline]
+    fn call(&self, a: A, b: B, c: C) -> R {
+        (self.0)(a, b, c)
+    }
+}
+
 /// A capture-free closure plus explicit, serializable state it borrows.
 #[derive(Serialize, Deserialize)]
 #[serde(bound(serialize = "S: Serialize", deserialize = "S: DeserializeOwned, F: Copy + Send + Sync + 'static"))]
@@ -153,6 +168,17 @@ where
     #[inline]
     fn call(&self, a: A, b: B) -> R {
         (self.f.0)(&self.state, a, b)
+    }
+}
+
+impl<S, F, A, B, C, R> Fn3<A, B, C, R> for With<S, F>
+where
+    S: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+    F: Fn(&S, A, B, C) -> R + Copy + Send + Sync + 'static,
+{
+    #[inline]
+    fn call(&self, a: A, b: B, c: C) -> R {
+        (self.f.0)(&self.state, a, b, c)
     }
 }
 

@@ -47,8 +47,9 @@ pub fn debug_string(root: Arc<dyn RddBase>) -> String {
         } else {
             " |  "
         };
+        let name = node.meta().name().map(|n| format!("{n} ")).unwrap_or_default();
         let label = format!(
-            "({}) {}[{}] {}",
+            "({}) {name}{}[{}] {}",
             node.num_partitions(),
             node.kind(),
             node.id().0,

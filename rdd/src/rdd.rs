@@ -34,6 +34,8 @@ pub struct RddMeta {
     /// Where the driver program made this RDD (see [`RddMeta::new`]); `None`
     /// on executors, which never name stages.
     call_site: Option<&'static Location<'static>>,
+    /// The name the program gave the RDD (`Rdd::set_name`), for lineage.
+    name: std::sync::Mutex<Option<String>>,
 }
 
 impl RddMeta {
@@ -43,14 +45,26 @@ impl RddMeta {
     /// program that made the RDD (as Spark's "map at Main.scala:12").
     #[track_caller]
     pub fn new(id: RddId) -> Self {
-        RddMeta { id, storage: AtomicU8::new(StorageLevel::None.to_u8()), call_site: Some(Location::caller()) }
+        RddMeta {
+            id,
+            storage: AtomicU8::new(StorageLevel::None.to_u8()),
+            call_site: Some(Location::caller()),
+            name: std::sync::Mutex::new(None),
+        }
     }
     pub fn with_level(id: RddId, level: StorageLevel) -> Self {
-        RddMeta { id, storage: AtomicU8::new(level.to_u8()), call_site: None }
+        RddMeta { id, storage: AtomicU8::new(level.to_u8()), call_site: None, name: std::sync::Mutex::new(None) }
     }
     /// The line of the driver program that made this RDD.
     pub fn call_site(&self) -> Option<&'static Location<'static>> {
         self.call_site
+    }
+    /// The name given with `Rdd::set_name`, if any.
+    pub fn name(&self) -> Option<String> {
+        self.name.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    pub fn set_name(&self, name: String) {
+        *self.name.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
     }
     pub fn storage_level(&self) -> StorageLevel {
         StorageLevel::from_u8(self.storage.load(Ordering::Acquire))
@@ -306,6 +320,16 @@ impl<T: Data> Rdd<T> {
     }
     pub fn storage_level(&self) -> StorageLevel {
         self.node.node().meta().storage_level()
+    }
+    /// Names this RDD (Spark's setName); the name shows in `to_debug_string`.
+    /// Names live in the driver: executors rebuild nodes without them.
+    pub fn set_name(&self, name: impl Into<String>) -> Self {
+        self.node.node().meta().set_name(name.into());
+        self.clone()
+    }
+    /// The name given with [`Self::set_name`], if any.
+    pub fn name(&self) -> Option<String> {
+        self.node.node().meta().name()
     }
     /// Keeps this RDD's partitions in executor memory once computed.
     pub fn cache(&self) -> Self {

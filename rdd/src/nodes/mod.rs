@@ -50,3 +50,4 @@ pub mod source;
 pub mod text_file;
 pub mod union;
 pub mod zip;
+pub mod zip_partitions;

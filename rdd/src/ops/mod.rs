@@ -3,11 +3,15 @@
 
 pub mod action;
 pub mod histogram;
+pub mod local_iterator;
 pub mod numeric;
 pub mod ordering;
 pub mod pair;
+pub mod pair_more;
 pub mod sample;
 pub mod transform;
 pub mod tree;
 pub mod with_state;
 pub mod with_state_more;
+pub mod with_state_pair;
+pub mod zip;

@@ -4,7 +4,7 @@ use crate::aggregate::{
     Aggregate, CombineAgg, CombineValues, GroupAgg, MapCombine, MapSide, MergeCombiners, Pass, ReduceAgg, ReduceSide,
     SortByKey, ZeroAgg,
 };
-use crate::func::{Fn1, Plain};
+use crate::func::{CapturesNothing, Fn1, Plain};
 use crate::nodes::map_partitions::{FlatMapValuesFn, KeysFn, MapValuesFn, ValuesFn};
 use crate::nodes::shuffle::{ShuffleDependency, ShuffledRdd};
 use crate::partitioner::{FnPartitioner, HashPartitioner, PartitionNumber, Partitioner, RangePartitioner};
@@ -126,8 +126,13 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// Like `reduce_by_key`, starting each key (in each partition) from `zero`.
     #[track_caller]
     pub fn fold_by_key(&self, zero: V, f: impl Fn(V, V) -> V + Copy + Send + Sync + 'static) -> Rdd<(K, V)> {
+        self.fold_by_key_into(zero, f, self.num_partitions())
+    }
+    /// `fold_by_key` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn fold_by_key_into(&self, zero: V, f: impl Fn(V, V) -> V + CapturesNothing, partitions: usize) -> Rdd<(K, V)> {
         let agg = ZeroAgg { zero, seq: Plain::new(f), comb: Plain::new(f) };
-        self.combine_by_key_with(agg, self.num_partitions(), true)
+        self.combine_by_key_with(agg, partitions, true)
     }
     /// Spark's aggregateByKey: `seq` folds values into a `C` started from
     /// `zero`, `comb` merges two `C`s.
@@ -138,8 +143,19 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         seq: impl Fn(C, V) -> C + Copy + Send + Sync + 'static,
         comb: impl Fn(C, C) -> C + Copy + Send + Sync + 'static,
     ) -> Rdd<(K, C)> {
+        self.aggregate_by_key_into(zero, seq, comb, self.num_partitions())
+    }
+    /// `aggregate_by_key` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn aggregate_by_key_into<C: Data>(
+        &self,
+        zero: C,
+        seq: impl Fn(C, V) -> C + CapturesNothing,
+        comb: impl Fn(C, C) -> C + CapturesNothing,
+        partitions: usize,
+    ) -> Rdd<(K, C)> {
         let agg = ZeroAgg { zero, seq: Plain::new(seq), comb: Plain::new(comb) };
-        self.combine_by_key_with(agg, self.num_partitions(), true)
+        self.combine_by_key_with(agg, partitions, true)
     }
     /// The values of each key, in one record per key (no map-side combine:
     /// it would not reduce the data).
@@ -166,10 +182,15 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         Ok(self.shuffle(partitioner, Pass, SortByKey { ascending }))
     }
 
-    /// For each key of either RDD, its values in this RDD and in `other`.
+    /// For each key of either RDD, its values in this RDD and in `other`;
+    /// as many partitions as the larger of the two RDDs (as the joins).
     #[track_caller]
     pub fn cogroup<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Vec<V>, Vec<W>))> {
-        let partitions = self.num_partitions().max(other.num_partitions());
+        self.cogroup_into(other, self.num_partitions().max(other.num_partitions()))
+    }
+    /// `cogroup` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn cogroup_into<W: Data>(&self, other: &Rdd<(K, W)>, partitions: usize) -> Rdd<(K, (Vec<V>, Vec<W>))> {
         let left: Rdd<(K, Either<V, W>)> = self.map_values(Either::Left);
         let right: Rdd<(K, Either<V, W>)> = other.map_values(Either::Right);
         left.union(&right).group_by_key_into(partitions).map_values(|tagged| {
@@ -186,22 +207,46 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// Pairs `(k, (v, w))` for every `v` and `w` with the same key.
     #[track_caller]
     pub fn join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, W))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v?, w?))))
+        self.join_into(other, self.num_partitions().max(other.num_partitions()))
+    }
+    /// `join` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn join_into<W: Data>(&self, other: &Rdd<(K, W)>, partitions: usize) -> Rdd<(K, (V, W))> {
+        self.cogroup_into(other, partitions).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v?, w?))))
     }
     /// Like `join`, keeping keys absent from `other` with `None`.
     #[track_caller]
     pub fn left_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, Option<W>))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v?, w))))
+        self.left_outer_join_into(other, self.num_partitions().max(other.num_partitions()))
+    }
+    /// `left_outer_join` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn left_outer_join_into<W: Data>(&self, other: &Rdd<(K, W)>, partitions: usize) -> Rdd<(K, (V, Option<W>))> {
+        self.cogroup_into(other, partitions).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v?, w))))
     }
     /// Like `join`, keeping keys absent from this RDD with `None`.
     #[track_caller]
     pub fn right_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Option<V>, W))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v, w?))))
+        self.right_outer_join_into(other, self.num_partitions().max(other.num_partitions()))
+    }
+    /// `right_outer_join` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn right_outer_join_into<W: Data>(&self, other: &Rdd<(K, W)>, partitions: usize) -> Rdd<(K, (Option<V>, W))> {
+        self.cogroup_into(other, partitions).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v, w?))))
     }
     /// Like `join`, keeping keys absent from either side with `None`.
     #[track_caller]
     pub fn full_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Option<V>, Option<W>))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v, w))))
+        self.full_outer_join_into(other, self.num_partitions().max(other.num_partitions()))
+    }
+    /// `full_outer_join` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn full_outer_join_into<W: Data>(
+        &self,
+        other: &Rdd<(K, W)>,
+        partitions: usize,
+    ) -> Rdd<(K, (Option<V>, Option<W>))> {
+        self.cogroup_into(other, partitions).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v, w))))
     }
 
     /// Applies a shippable function to the values; for extensions.

@@ -5,7 +5,7 @@
 //! `map_with(state, |state, x| ...)` for closures that need data from the
 //! driver.
 
-use crate::func::{Fn1, Fn2, Plain, With};
+use crate::func::{CapturesNothing, Fn1, Fn2, Plain, With};
 use crate::nodes::cartesian::CartesianRdd;
 use crate::nodes::coalesce::CoalescedRdd;
 use crate::nodes::map_partitions::{
@@ -136,13 +136,7 @@ impl<T: Data> Rdd<T> {
     /// same number of records in each partition (checked when computed).
     #[track_caller]
     pub fn zip<U: Data>(&self, other: &Rdd<U>) -> crate::Result<Rdd<(T, U)>> {
-        if self.num_partitions() != other.num_partitions() {
-            return Err(crate::EmberError::InvalidArgument(format!(
-                "zip: can only zip RDDs with the same number of partitions ({} vs {})",
-                self.num_partitions(),
-                other.num_partitions()
-            )));
-        }
+        crate::ops::zip::same_partition_counts("zip", vec![self.num_partitions(), other.num_partitions()])?;
         Ok(self.derive(Arc::new(ZippedRdd::new(self.new_meta(), self.node.clone(), other.node.clone()))))
     }
     /// Every pair `(a, b)` of a record of this RDD and one of `other`.
@@ -179,13 +173,26 @@ impl<T: Data> Rdd<T> {
     pub fn group_by<K: Key>(&self, f: impl Fn(&T) -> K + Copy + Send + Sync + 'static) -> Rdd<(K, Vec<T>)> {
         self.key_by(f).group_by_key()
     }
+    /// `group_by` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn group_by_into<K: Key>(&self, f: impl Fn(&T) -> K + CapturesNothing, partitions: usize) -> Rdd<(K, Vec<T>)> {
+        self.key_by(f).group_by_key_into(partitions)
+    }
     /// The distinct records.
     #[track_caller]
     pub fn distinct(&self) -> Rdd<T>
     where
         T: Key,
     {
-        self.map(|x| (x, ())).reduce_by_key(|a, _| a).keys()
+        self.distinct_into(self.num_partitions())
+    }
+    /// `distinct` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn distinct_into(&self, partitions: usize) -> Rdd<T>
+    where
+        T: Key,
+    {
+        self.map(|x| (x, ())).reduce_by_key_into(|a, _| a, partitions).keys()
     }
     /// Records sorted by `f(x)`, in `partitions` range partitions.
     #[track_caller]
@@ -203,7 +210,15 @@ impl<T: Data> Rdd<T> {
     where
         T: Key,
     {
-        self.map(|x| (x, ())).cogroup(&other.map(|x| (x, ()))).flat_map(|(x, (mine, theirs))| {
+        self.subtract_into(other, self.num_partitions().max(other.num_partitions()))
+    }
+    /// `subtract` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn subtract_into(&self, other: &Rdd<T>, partitions: usize) -> Rdd<T>
+    where
+        T: Key,
+    {
+        self.map(|x| (x, ())).cogroup_into(&other.map(|x| (x, ())), partitions).flat_map(|(x, (mine, theirs))| {
             let n = if theirs.is_empty() { mine.len() } else { 0 };
             std::iter::repeat_n(x, n)
         })
@@ -214,8 +229,16 @@ impl<T: Data> Rdd<T> {
     where
         T: Key,
     {
+        self.intersection_into(other, self.num_partitions().max(other.num_partitions()))
+    }
+    /// `intersection` into `partitions` hash partitions.
+    #[track_caller]
+    pub fn intersection_into(&self, other: &Rdd<T>, partitions: usize) -> Rdd<T>
+    where
+        T: Key,
+    {
         self.map(|x| (x, ()))
-            .cogroup(&other.map(|x| (x, ())))
+            .cogroup_into(&other.map(|x| (x, ())), partitions)
             .filter(|(_, (a, b))| !a.is_empty() && !b.is_empty())
             .keys()
     }

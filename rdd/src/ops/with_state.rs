@@ -22,7 +22,8 @@
 //! methods are shorthands for `with(state).map(f)`.
 //!
 //! The ordering actions and tree aggregation with state are in
-//! `ops::with_state_more`.
+//! `ops::with_state_more`; zips, the `_into(partitions)` variants and the
+//! other pair operations with state in `ops::with_state_pair`.
 
 use crate::error::Result;
 use crate::func::{CapturesNothing, With};
