@@ -17,6 +17,7 @@ use crate::listener::{Listener, ListenerBus, ListenerEvent, UnixMillis};
 use crate::scheduler::dag::{DagScheduler, StopCause};
 use crate::scheduler::{EventSender, SchedulerEvent};
 use crate::ui::UiServices;
+use ember_rdd::func::CapturesNothing;
 use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
 use ember_rdd::nodes::parsed_text::{LineParser, ParsedLines};
 use ember_rdd::nodes::source::{EmptyRdd, ParallelCollectionRdd, RangeRdd};
@@ -284,7 +285,7 @@ impl Context {
         &self,
         path: &str,
         min_partitions: usize,
-        parser: impl Fn(&str) -> std::result::Result<Option<T>, String> + Copy + Send + Sync + 'static,
+        parser: impl Fn(&str) -> std::result::Result<Option<T>, String> + CapturesNothing,
     ) -> Result<Rdd<T>> {
         self.text_file_parsed_fn(path, min_partitions, ember_rdd::func::Plain::new(parser))
     }
@@ -296,7 +297,7 @@ impl Context {
         path: &str,
         min_partitions: usize,
         state: S,
-        parser: impl Fn(&S, &str) -> std::result::Result<Option<T>, String> + Copy + Send + Sync + 'static,
+        parser: impl Fn(&S, &str) -> std::result::Result<Option<T>, String> + CapturesNothing,
     ) -> Result<Rdd<T>> {
         self.text_file_parsed_fn(path, min_partitions, ember_rdd::func::With::new(state, parser))
     }

@@ -101,7 +101,7 @@ impl<'de, F: Copy + Send + Sync + 'static> Deserialize<'de> for Plain<F> {
 
 impl<F, A, R> Fn1<A, R> for Plain<F>
 where
-    F: Fn(A) -> R + Copy + Send + Sync + 'static,
+    F: Fn(A) -> R + CapturesNothing,
 {
     #[inline]
     fn call(&self, a: A) -> R {
@@ -111,7 +111,7 @@ where
 
 impl<F, A, B, R> Fn2<A, B, R> for Plain<F>
 where
-    F: Fn(A, B) -> R + Copy + Send + Sync + 'static,
+    F: Fn(A, B) -> R + CapturesNothing,
 {
     #[inline]
     fn call(&self, a: A, b: B) -> R {
@@ -121,7 +121,7 @@ where
 
 impl<F, A, B, C, R> Fn3<A, B, C, R> for Plain<F>
 where
-    F: Fn(A, B, C) -> R + Copy + Send + Sync + 'static,
+    F: Fn(A, B, C) -> R + CapturesNothing,
 {
     #[inline]
     fn call(&self, a: A, b: B, c: C) -> R {
@@ -152,7 +152,7 @@ impl<S, F: Copy + Send + Sync + 'static> With<S, F> {
 impl<S, F, A, R> Fn1<A, R> for With<S, F>
 where
     S: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
-    F: Fn(&S, A) -> R + Copy + Send + Sync + 'static,
+    F: Fn(&S, A) -> R + CapturesNothing,
 {
     #[inline]
     fn call(&self, a: A) -> R {
@@ -163,7 +163,7 @@ where
 impl<S, F, A, B, R> Fn2<A, B, R> for With<S, F>
 where
     S: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
-    F: Fn(&S, A, B) -> R + Copy + Send + Sync + 'static,
+    F: Fn(&S, A, B) -> R + CapturesNothing,
 {
     #[inline]
     fn call(&self, a: A, b: B) -> R {
@@ -174,7 +174,7 @@ where
 impl<S, F, A, B, C, R> Fn3<A, B, C, R> for With<S, F>
 where
     S: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
-    F: Fn(&S, A, B, C) -> R + Copy + Send + Sync + 'static,
+    F: Fn(&S, A, B, C) -> R + CapturesNothing,
 {
     #[inline]
     fn call(&self, a: A, b: B, c: C) -> R {

@@ -45,10 +45,7 @@ pub fn tsqr_r(a: &Rdd<Block>) -> Result<Small> {
 /// The TSQR reduction of any RDD whose records `absorb` folds into a
 /// partial R factor: the R of the whole (`min(m, n) × n`, signs not
 /// normalized), or why there is none.
-pub(crate) fn reduce<T: Data>(
-    rdd: &Rdd<T>,
-    absorb: impl Fn(Partial, T) -> Partial + Copy + Send + Sync + 'static,
-) -> Result<Small> {
+pub(crate) fn reduce<T: Data>(rdd: &Rdd<T>, absorb: impl Fn(Partial, T) -> Partial + CapturesNothing) -> Result<Small> {
     finish(rdd.tree_aggregate(Ok(None), absorb, merge, TREE_DEPTH)?)
 }
 

@@ -8,7 +8,7 @@
 //! `ops::numeric` and histograms in `ops::histogram`.
 
 use crate::error::{EmberError, Result};
-use crate::func::{Fn1, Fn2, Plain, With};
+use crate::func::{CapturesNothing, Fn1, Fn2, Plain, With};
 use crate::nodes::result::{ResultRoot, decode_output};
 use crate::ops::transform::State;
 use crate::rdd::Rdd;
@@ -133,37 +133,30 @@ impl<T: Data> Rdd<T> {
 
     /// Merges all records with an associative, commutative `f`; `None` when empty.
     #[track_caller]
-    pub fn reduce_async(
-        &self,
-        f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
-    ) -> BoxFuture<'static, Result<Option<T>>> {
+    pub fn reduce_async(&self, f: impl Fn(T, T) -> T + CapturesNothing) -> BoxFuture<'static, Result<Option<T>>> {
         let job = self
             .on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.reduce(|a, b| Fn2::call(f, a, b))));
         Box::pin(async move { Ok(job.await?.into_iter().flatten().reduce(f)) })
     }
     #[track_caller]
-    pub fn reduce(&self, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static) -> Result<Option<T>> {
+    pub fn reduce(&self, f: impl Fn(T, T) -> T + CapturesNothing) -> Result<Option<T>> {
         block_on(self.reduce_async(f))
     }
     /// Folds each partition from `zero`, then the partial results from `zero`.
     #[track_caller]
-    pub fn fold(&self, zero: T, f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static) -> Result<T> {
+    pub fn fold(&self, zero: T, f: impl Fn(T, T) -> T + CapturesNothing) -> Result<T> {
         self.aggregate(zero, f, f)
     }
     #[track_caller]
-    pub fn fold_async(
-        &self,
-        zero: T,
-        f: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
-    ) -> BoxFuture<'static, Result<T>> {
+    pub fn fold_async(&self, zero: T, f: impl Fn(T, T) -> T + CapturesNothing) -> BoxFuture<'static, Result<T>> {
         self.aggregate_async(zero, f, f)
     }
     #[track_caller]
     pub fn aggregate_async<U: Data>(
         &self,
         zero: U,
-        seq: impl Fn(U, T) -> U + Copy + Send + Sync + 'static,
-        comb: impl Fn(U, U) -> U + Copy + Send + Sync + 'static,
+        seq: impl Fn(U, T) -> U + CapturesNothing,
+        comb: impl Fn(U, U) -> U + CapturesNothing,
     ) -> BoxFuture<'static, Result<U>> {
         let job = self
             .on_all(With::new((zero.clone(), Plain::new(seq)), |(z, seq): &(U, Plain<_>), _, it: BoxIter<T>| {
@@ -177,8 +170,8 @@ impl<T: Data> Rdd<T> {
     pub fn aggregate<U: Data>(
         &self,
         zero: U,
-        seq: impl Fn(U, T) -> U + Copy + Send + Sync + 'static,
-        comb: impl Fn(U, U) -> U + Copy + Send + Sync + 'static,
+        seq: impl Fn(U, T) -> U + CapturesNothing,
+        comb: impl Fn(U, U) -> U + CapturesNothing,
     ) -> Result<U> {
         block_on(self.aggregate_async(zero, seq, comb))
     }
@@ -245,25 +238,25 @@ impl<T: Data> Rdd<T> {
 
     /// Runs `f` on every record, on the executors.
     #[track_caller]
-    pub fn foreach(&self, f: impl Fn(T) + Copy + Send + Sync + 'static) -> Result<()> {
+    pub fn foreach(&self, f: impl Fn(T) + CapturesNothing) -> Result<()> {
         block_on(self.foreach_async(f))
     }
     #[track_caller]
-    pub fn foreach_async(&self, f: impl Fn(T) + Copy + Send + Sync + 'static) -> BoxFuture<'static, Result<()>> {
+    pub fn foreach_async(&self, f: impl Fn(T) + CapturesNothing) -> BoxFuture<'static, Result<()>> {
         let job =
             self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.for_each(|x| Fn1::call(f, x))));
         Box::pin(async move { job.await.map(drop) })
     }
     /// Runs `f(&state, x)` on every record, on the executors.
     #[track_caller]
-    pub fn foreach_with<S: State>(&self, state: S, f: impl Fn(&S, T) + Copy + Send + Sync + 'static) -> Result<()> {
+    pub fn foreach_with<S: State>(&self, state: S, f: impl Fn(&S, T) + CapturesNothing) -> Result<()> {
         block_on(self.foreach_with_async(state, f))
     }
     #[track_caller]
     pub fn foreach_with_async<S: State>(
         &self,
         state: S,
-        f: impl Fn(&S, T) + Copy + Send + Sync + 'static,
+        f: impl Fn(&S, T) + CapturesNothing,
     ) -> BoxFuture<'static, Result<()>> {
         let g = With::new(state, f);
         let job = self.on_all(With::new(g, |g: &With<S, _>, _, it: BoxIter<T>| it.for_each(|x| Fn1::call(g, x))));
@@ -271,14 +264,11 @@ impl<T: Data> Rdd<T> {
     }
     /// Runs `f` on every partition's iterator, on the executors.
     #[track_caller]
-    pub fn foreach_partition(&self, f: impl Fn(BoxIter<T>) + Copy + Send + Sync + 'static) -> Result<()> {
+    pub fn foreach_partition(&self, f: impl Fn(BoxIter<T>) + CapturesNothing) -> Result<()> {
         block_on(self.foreach_partition_async(f))
     }
     #[track_caller]
-    pub fn foreach_partition_async(
-        &self,
-        f: impl Fn(BoxIter<T>) + Copy + Send + Sync + 'static,
-    ) -> BoxFuture<'static, Result<()>> {
+    pub fn foreach_partition_async(&self, f: impl Fn(BoxIter<T>) + CapturesNothing) -> BoxFuture<'static, Result<()>> {
         let job = self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| Fn1::call(f, it)));
         Box::pin(async move { job.await.map(drop) })
     }

@@ -47,12 +47,12 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     }
     /// `(k, f(v))` for every record.
     #[track_caller]
-    pub fn map_values<W: Data>(&self, f: impl Fn(V) -> W + Copy + Send + Sync + 'static) -> Rdd<(K, W)> {
+    pub fn map_values<W: Data>(&self, f: impl Fn(V) -> W + CapturesNothing) -> Rdd<(K, W)> {
         self.map_partitions_fn(MapValuesFn(Plain::new(f)))
     }
     /// `(k, w)` for every `w` in `f(v)`.
     #[track_caller]
-    pub fn flat_map_values<W: Data, I>(&self, f: impl Fn(V) -> I + Copy + Send + Sync + 'static) -> Rdd<(K, W)>
+    pub fn flat_map_values<W: Data, I>(&self, f: impl Fn(V) -> I + CapturesNothing) -> Rdd<(K, W)>
     where
         I: IntoIterator<Item = W> + 'static,
         I::IntoIter: Send + 'static,
@@ -72,7 +72,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     pub fn partition_by_fn<I: PartitionNumber>(
         &self,
         partitions: usize,
-        f: impl Fn(&K) -> I + Copy + Send + Sync + 'static,
+        f: impl Fn(&K) -> I + CapturesNothing,
     ) -> Rdd<(K, V)> {
         self.partition_by(FnPartitioner::new(partitions, Plain::new(f)))
     }
@@ -97,9 +97,9 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     #[track_caller]
     pub fn combine_by_key<C: Data>(
         &self,
-        create: impl Fn(V) -> C + Copy + Send + Sync + 'static,
-        merge_value: impl Fn(C, V) -> C + Copy + Send + Sync + 'static,
-        merge_combiners: impl Fn(C, C) -> C + Copy + Send + Sync + 'static,
+        create: impl Fn(V) -> C + CapturesNothing,
+        merge_value: impl Fn(C, V) -> C + CapturesNothing,
+        merge_combiners: impl Fn(C, C) -> C + CapturesNothing,
         partitions: usize,
     ) -> Rdd<(K, C)> {
         let agg = CombineAgg {
@@ -112,20 +112,16 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// Merges the values of each key with an associative function, combining
     /// on the map side first; as many partitions as this RDD.
     #[track_caller]
-    pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + Copy + Send + Sync + 'static) -> Rdd<(K, V)> {
+    pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + CapturesNothing) -> Rdd<(K, V)> {
         self.reduce_by_key_into(f, self.num_partitions())
     }
     #[track_caller]
-    pub fn reduce_by_key_into(
-        &self,
-        f: impl Fn(V, V) -> V + Copy + Send + Sync + 'static,
-        partitions: usize,
-    ) -> Rdd<(K, V)> {
+    pub fn reduce_by_key_into(&self, f: impl Fn(V, V) -> V + CapturesNothing, partitions: usize) -> Rdd<(K, V)> {
         self.combine_by_key_with(ReduceAgg(Plain::new(f)), partitions, true)
     }
     /// Like `reduce_by_key`, starting each key (in each partition) from `zero`.
     #[track_caller]
-    pub fn fold_by_key(&self, zero: V, f: impl Fn(V, V) -> V + Copy + Send + Sync + 'static) -> Rdd<(K, V)> {
+    pub fn fold_by_key(&self, zero: V, f: impl Fn(V, V) -> V + CapturesNothing) -> Rdd<(K, V)> {
         self.fold_by_key_into(zero, f, self.num_partitions())
     }
     /// `fold_by_key` into `partitions` hash partitions.
@@ -140,8 +136,8 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     pub fn aggregate_by_key<C: Data>(
         &self,
         zero: C,
-        seq: impl Fn(C, V) -> C + Copy + Send + Sync + 'static,
-        comb: impl Fn(C, C) -> C + Copy + Send + Sync + 'static,
+        seq: impl Fn(C, V) -> C + CapturesNothing,
+        comb: impl Fn(C, C) -> C + CapturesNothing,
     ) -> Rdd<(K, C)> {
         self.aggregate_by_key_into(zero, seq, comb, self.num_partitions())
     }

@@ -33,30 +33,26 @@ impl<T: Data> Rdd<T> {
 
     /// `f(x)` for every record.
     #[track_caller]
-    pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Copy + Send + Sync + 'static) -> Rdd<U> {
+    pub fn map<U: Data>(&self, f: impl Fn(T) -> U + CapturesNothing) -> Rdd<U> {
         self.map_partitions_fn(MapFn(Plain::new(f)))
     }
     /// `f(&state, x)` for every record.
     #[track_caller]
-    pub fn map_with<S: State, U: Data>(
-        &self,
-        state: S,
-        f: impl Fn(&S, T) -> U + Copy + Send + Sync + 'static,
-    ) -> Rdd<U> {
+    pub fn map_with<S: State, U: Data>(&self, state: S, f: impl Fn(&S, T) -> U + CapturesNothing) -> Rdd<U> {
         self.map_partitions_fn(MapFn(With::new(state, f)))
     }
     /// The records for which `f` is true.
     #[track_caller]
-    pub fn filter(&self, f: impl Fn(&T) -> bool + Copy + Send + Sync + 'static) -> Rdd<T> {
+    pub fn filter(&self, f: impl Fn(&T) -> bool + CapturesNothing) -> Rdd<T> {
         self.map_partitions_fn(FilterFn(Plain::new(f)))
     }
     #[track_caller]
-    pub fn filter_with<S: State>(&self, state: S, f: impl Fn(&S, &T) -> bool + Copy + Send + Sync + 'static) -> Rdd<T> {
+    pub fn filter_with<S: State>(&self, state: S, f: impl Fn(&S, &T) -> bool + CapturesNothing) -> Rdd<T> {
         self.map_partitions_fn(FilterFn(With::new(state, f)))
     }
     /// Every record of `f(x)` for every record `x`.
     #[track_caller]
-    pub fn flat_map<U: Data, I>(&self, f: impl Fn(T) -> I + Copy + Send + Sync + 'static) -> Rdd<U>
+    pub fn flat_map<U: Data, I>(&self, f: impl Fn(T) -> I + CapturesNothing) -> Rdd<U>
     where
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
@@ -64,11 +60,7 @@ impl<T: Data> Rdd<T> {
         self.map_partitions_fn(FlatMapFn(Plain::new(f), PhantomData))
     }
     #[track_caller]
-    pub fn flat_map_with<S: State, U: Data, I>(
-        &self,
-        state: S,
-        f: impl Fn(&S, T) -> I + Copy + Send + Sync + 'static,
-    ) -> Rdd<U>
+    pub fn flat_map_with<S: State, U: Data, I>(&self, state: S, f: impl Fn(&S, T) -> I + CapturesNothing) -> Rdd<U>
     where
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
@@ -77,7 +69,7 @@ impl<T: Data> Rdd<T> {
     }
     /// `f` over each partition's iterator.
     #[track_caller]
-    pub fn map_partitions<U: Data, I>(&self, f: impl Fn(BoxIter<T>) -> I + Copy + Send + Sync + 'static) -> Rdd<U>
+    pub fn map_partitions<U: Data, I>(&self, f: impl Fn(BoxIter<T>) -> I + CapturesNothing) -> Rdd<U>
     where
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
@@ -86,10 +78,7 @@ impl<T: Data> Rdd<T> {
     }
     /// `f(partition_index, iterator)` over each partition.
     #[track_caller]
-    pub fn map_partitions_with_index<U: Data, I>(
-        &self,
-        f: impl Fn(usize, BoxIter<T>) -> I + Copy + Send + Sync + 'static,
-    ) -> Rdd<U>
+    pub fn map_partitions_with_index<U: Data, I>(&self, f: impl Fn(usize, BoxIter<T>) -> I + CapturesNothing) -> Rdd<U>
     where
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
@@ -101,7 +90,7 @@ impl<T: Data> Rdd<T> {
     pub fn map_partitions_with<S: State, U: Data, I>(
         &self,
         state: S,
-        f: impl Fn(&S, usize, BoxIter<T>) -> I + Copy + Send + Sync + 'static,
+        f: impl Fn(&S, usize, BoxIter<T>) -> I + CapturesNothing,
     ) -> Rdd<U>
     where
         I: IntoIterator<Item = U> + 'static,
@@ -116,7 +105,7 @@ impl<T: Data> Rdd<T> {
     }
     /// `(f(&x), x)` for every record.
     #[track_caller]
-    pub fn key_by<K: Data>(&self, f: impl Fn(&T) -> K + Copy + Send + Sync + 'static) -> Rdd<(K, T)> {
+    pub fn key_by<K: Data>(&self, f: impl Fn(&T) -> K + CapturesNothing) -> Rdd<(K, T)> {
         self.map_partitions_fn(KeyByFn(Plain::new(f)))
     }
 
@@ -170,7 +159,7 @@ impl<T: Data> Rdd<T> {
     }
     /// `(x, f(x))` pairs keyed by `f`, grouped: `(key, records)`.
     #[track_caller]
-    pub fn group_by<K: Key>(&self, f: impl Fn(&T) -> K + Copy + Send + Sync + 'static) -> Rdd<(K, Vec<T>)> {
+    pub fn group_by<K: Key>(&self, f: impl Fn(&T) -> K + CapturesNothing) -> Rdd<(K, Vec<T>)> {
         self.key_by(f).group_by_key()
     }
     /// `group_by` into `partitions` hash partitions.
@@ -198,7 +187,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn sort_by<K: Key + Ord>(
         &self,
-        f: impl Fn(&T) -> K + Copy + Send + Sync + 'static,
+        f: impl Fn(&T) -> K + CapturesNothing,
         ascending: bool,
         partitions: usize,
     ) -> crate::Result<Rdd<T>> {
