@@ -247,12 +247,32 @@ pub fn blobs(
     seed: u64,
     partitions: usize,
 ) -> Result<(Rdd<Block>, Vec<Vec<f64>>)> {
+    blobs_in_box(ctx, rows, cols, k, 50.0, seed, partitions)
+}
+
+/// As [`blobs`], with the centers drawn uniformly from `[-half_width,
+/// half_width]^cols`: each point is a center chosen uniformly plus N(0, I)
+/// noise. With `half_width` 10 and 10 columns (the k-means‖ benchmark's
+/// blobs) neighbouring blobs are a few standard deviations apart, close
+/// enough that a poor initialization merges two of them.
+pub fn blobs_in_box(
+    ctx: &Context,
+    rows: usize,
+    cols: usize,
+    k: usize,
+    half_width: f64,
+    seed: u64,
+    partitions: usize,
+) -> Result<(Rdd<Block>, Vec<Vec<f64>>)> {
     if rows == 0 || cols == 0 || k == 0 {
         return Err(MlError::InvalidParameter("blobs: rows, cols and k must be positive".into()));
     }
+    if !(half_width.is_finite() && half_width >= 0.0) {
+        return Err(MlError::InvalidParameter(format!("blobs: half width {half_width} must be finite and ≥ 0")));
+    }
     let mut rng = SmallRng::seed_from_u64(seed);
     let centers: Vec<Vec<f64>> =
-        (0..k).map(|_| (0..cols).map(|_| rng.random::<f64>() * 100.0 - 50.0).collect()).collect();
+        (0..k).map(|_| (0..cols).map(|_| (rng.random::<f64>() * 2.0 - 1.0) * half_width).collect()).collect();
     let parts = partitions.clamp(1, rows);
     let spec = (centers.clone(), seed, rows, parts);
     let points = ctx.range(0, parts as i64, 1, parts)?.flat_map_with(spec, |(centers, seed, rows, parts), p| {

@@ -9,12 +9,13 @@
 //!   point is kept independently with probability min(1, ℓ·D²(x)/φ) (φ the
 //!   current cost), giving O(ℓ·rounds) candidates in O(rounds) passes; the
 //!   candidates, weighted by how many points they are nearest to, are then
-//!   reclustered to k centers on the driver (weighted k-means++ then Lloyd).
+//!   reclustered to k centers on the driver by [`super::local`]: greedy
+//!   weighted k-means++, then weighted Lloyd (Spark's `LocalKMeans`).
 //!
 //! Every random draw comes from an RNG seeded by (seed, round, partition), so
 //! a recomputed partition makes the same choices.
 
-use super::{add_vectors, assign, cost, dist2, nearest, to_array};
+use super::{add_vectors, assign, cost, local, to_array};
 use crate::block::Block;
 use crate::error::Result;
 use ember::extend::ops::sample::partition_rng;
@@ -174,59 +175,5 @@ pub fn kmeans_parallel(
             w
         })
         .tree_aggregate(vec![0.0; c.nrows()], add_vectors, add_vectors, 2)?;
-    Ok(weighted_kmeans(&candidates, &weights, k, &mut rng))
-}
-
-/// Reclusters weighted candidates into `k` centers on the driver: weighted
-/// k-means++ seeding, then weighted Lloyd iterations.
-fn weighted_kmeans(points: &[Vec<f64>], weights: &[f64], k: usize, rng: &mut SmallRng) -> Array2<f64> {
-    if points.len() <= k {
-        return to_array(points);
-    }
-    let mut centers: Vec<Vec<f64>> = Vec::with_capacity(k);
-    let mut d2: Vec<f64> = vec![f64::INFINITY; points.len()];
-    while centers.len() < k {
-        let w: Vec<f64> = points
-            .iter()
-            .enumerate()
-            .map(|(i, _)| if centers.is_empty() { weights[i] } else { weights[i] * d2[i] })
-            .collect();
-        let total: f64 = w.iter().sum();
-        if total <= 0.0 {
-            break;
-        }
-        let mut r = rng.random::<f64>() * total;
-        let i = w
-            .iter()
-            .position(|&x| {
-                if r < x {
-                    true
-                } else {
-                    r -= x;
-                    false
-                }
-            })
-            .unwrap_or(points.len() - 1);
-        centers.push(points[i].clone());
-        for (j, p) in points.iter().enumerate() {
-            d2[j] = d2[j].min(dist2(p, &points[i]));
-        }
-    }
-    for _ in 0..30 {
-        let k = centers.len();
-        let d = centers[0].len();
-        let mut sums = vec![vec![0.0; d]; k];
-        let mut counts = vec![0.0; k];
-        for (p, &w) in points.iter().zip(weights) {
-            let (j, _) = nearest(&to_array(&centers), p);
-            sums[j].iter_mut().zip(p).for_each(|(s, x)| *s += w * x);
-            counts[j] += w;
-        }
-        for j in 0..k {
-            if counts[j] > 0.0 {
-                centers[j] = sums[j].iter().map(|s| s / counts[j]).collect();
-            }
-        }
-    }
-    to_array(&centers)
+    Ok(to_array(&local::weighted_kmeans(&candidates, &weights, k, &mut rng)))
 }
