@@ -66,6 +66,7 @@ fn kmeans_refuses_more_clusters_than_rows_and_meaningless_counts() {
     expect_error(KMEANS, &["--k", "20", "--rows", "10", "--cols", "2"], &["--k 20", "--rows 10"]);
     expect_error(KMEANS, &["--k", "0", "--rows", "10"], &["--k must be at least 1"]);
     expect_error(KMEANS, &["--max-iterations", "0", "--rows", "10"], &["--max-iterations must be at least 1"]);
+    expect_error(KMEANS, &["--tolerance", "NaN", "--rows", "10"], &["--tolerance must be a number"]);
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("three.csv");
     std::fs::write(&csv, "1,2\n3,4\n5,6\n").unwrap();

@@ -335,6 +335,11 @@ pub fn blobs_in_box(
     let centers: Vec<Vec<f64>> =
         (0..k).map(|_| (0..cols).map(|_| (rng.random::<f64>() * 2.0 - 1.0) * half_width).collect()).collect();
     let parts = partitions.clamp(1, rows);
+    // Partition p holds rows p·rows/parts .. (p+1)·rows/parts: refuse sizes
+    // whose arithmetic would overflow inside a task.
+    if rows.checked_mul(parts).is_none() || rows.checked_mul(cols).and_then(|n| n.checked_mul(8)).is_none() {
+        return Err(MlError::InvalidParameter(format!("blobs: {rows} rows × {cols} columns is too large")));
+    }
     let spec = (centers.clone(), seed, rows, parts);
     let points = ctx.range(0, parts as i64, 1, parts)?.flat_map_with(spec, |(centers, seed, rows, parts), p| {
         let p = p as usize;
