@@ -13,12 +13,17 @@
 //! `cargo run --release -p ember-bench -- [--scale 0.1] [--output BENCHMARKS.md]`;
 //! `--only ml` (repeatable: scheduling, shuffle, recovery, ml) prints one group's rows.
 //!
+//! `--only kmeans-init` (k-means‖ against k-means++ on close blobs over 20
+//! seeds, `local[*]`) likewise runs alone and writes its own section; see
+//! `kmeans_init`.
+//!
 //! `--only out-of-core` (issue 13) is never part of the full run: it is long
 //! and its big sizes only fit a shuffle that spills. It prints its section,
 //! or with `--output` writes it into the file between its markers; see
 //! `out_of_core`.
 
 mod floor;
+mod kmeans_init;
 mod ml;
 mod out_of_core;
 mod recovery;
@@ -40,11 +45,11 @@ struct Args {
     #[arg(long = "conf", value_name = "KEY=VALUE")]
     conf: Vec<String>,
     /// Where to write the report (stdout if absent). With `--only
-    /// out-of-core`, that group's section is written into this file.
+    /// out-of-core` or `--only kmeans-init`, that group's section is written into this file.
     #[arg(long)]
     output: Option<std::path::PathBuf>,
     /// Run only these groups (repeatable) and print the rows; the report
-    /// file is only written from a full run (or by `--only out-of-core`).
+    /// file is only written from a full run (or by `--only out-of-core` / `kmeans-init`).
     #[arg(long, value_enum)]
     only: Vec<Group>,
     #[command(flatten)]
@@ -59,6 +64,8 @@ enum Group {
     Ml,
     /// Shuffles beyond the executors' memory (issue 13); only when asked for.
     OutOfCore,
+    /// k-means‖ against k-means++ on close blobs, 20 seeds; only when asked for.
+    KmeansInit,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -75,6 +82,10 @@ fn main() -> anyhow::Result<()> {
         anyhow::ensure!(args.only.len() == 1, "--only out-of-core runs alone");
         let base = conf(&args.out_of_core.master)?.set("ember.executor.memory", &args.out_of_core.memory);
         return out_of_core::run_and_report(base, &args.out_of_core, args.scale, args.output.as_deref());
+    }
+    if args.only.contains(&Group::KmeansInit) {
+        anyhow::ensure!(args.only.len() == 1, "--only kmeans-init runs alone");
+        return kmeans_init::run_and_report(conf("local[*]")?, args.scale, args.output.as_deref());
     }
     anyhow::ensure!(args.output.is_none() || args.only.is_empty(), "--output writes the report of a full run only");
     // The full run (no --only) leaves out-of-core out.

@@ -75,7 +75,38 @@ pub enum DataSource<'a> {
     Generated { rows: usize, cols: usize },
 }
 
+/// The most values (`--rows × --cols`) a program generates: 2^40 f64 are
+/// 8 TiB, beyond any cluster these examples run on. A larger product is a
+/// typo, refused before any task runs (it used to overflow inside a task).
+pub const MAX_GENERATED_VALUES: u128 = 1 << 40;
+
 impl DataArgs {
+    /// Checks the data flags before a context starts or a task runs:
+    /// `--partitions`, `--rows` and `--cols` at least 1, and `--rows ×
+    /// --cols` (the generated shape, `default_rows × default_cols` where not
+    /// given) at most [`MAX_GENERATED_VALUES`] without INPUT, or within
+    /// `usize` bytes for a raw INPUT. Errors name the flags at fault.
+    pub fn validate(&self, default_rows: usize, default_cols: usize) -> anyhow::Result<()> {
+        for (flag, value) in [("--partitions", self.partitions), ("--rows", self.rows), ("--cols", self.cols)] {
+            anyhow::ensure!(value != Some(0), "{flag} must be at least 1");
+        }
+        let rows = self.rows.unwrap_or(default_rows) as u128;
+        let cols = self.cols.unwrap_or(default_cols) as u128;
+        let values = rows * cols; // two usizes: no overflow in u128
+        match &self.input {
+            None => anyhow::ensure!(
+                values <= MAX_GENERATED_VALUES,
+                "--rows {rows} × --cols {cols} = {values} values is more than this program generates \
+                 (at most 2^40 = {MAX_GENERATED_VALUES} values, 8 TiB of f64); lower --rows or --cols"
+            ),
+            Some(path) => anyhow::ensure!(
+                values * 8 <= usize::MAX as u128,
+                "{path}: --rows {rows} × --cols {cols} f64 values do not fit in memory's address space"
+            ),
+        }
+        Ok(())
+    }
+
     /// `--partitions`, else the context's default parallelism; at least 1.
     pub fn partitions(&self, ctx: &Context) -> usize {
         self.partitions.unwrap_or(ctx.default_parallelism()).max(1)
@@ -83,7 +114,9 @@ impl DataArgs {
 
     /// INPUT and its format, or the shape of the data to generate, whose
     /// `--rows` and `--cols` default to `default_rows` and `default_cols`.
+    /// Checks the flags first ([`DataArgs::validate`]).
     pub fn source(&self, default_rows: usize, default_cols: usize) -> anyhow::Result<DataSource<'_>> {
+        self.validate(default_rows, default_cols)?;
         Ok(match &self.input {
             Some(path) => DataSource::File { path, format: Format::detect(path, self.rows, self.cols)? },
             None => DataSource::Generated {

@@ -3,7 +3,11 @@
 //!
 //! Rows are stacked into blocks of about [`BLOCK_BYTES`] each (a few per
 //! partition), so per-block kernels amortize their overhead. Parse errors
-//! name the file and line (`points.csv:17: ...`). Labels, for logistic
+//! name the file and line (`points.csv:17: ...`). NaN and ±infinity are
+//! refused by every loader (`parse::<f64>` accepts "NaN" and "inf", and a
+//! raw file may hold any bits): one of them would silently turn a k-means
+//! cost or a log-loss into NaN or infinity; the error names the file and
+//! line, or for a raw file the row, column and byte offset. Labels, for logistic
 //! regression, are 0 or 1: in CSV and raw files the first column, in LIBSVM
 //! the first field (`-1` is read as 0, as binary LIBSVM files often use ±1).
 
@@ -117,16 +121,25 @@ fn csv_columns(path: &str) -> Result<usize> {
     Err(MlError::InvalidInput(format!("{}: no data", first.display())))
 }
 
+/// A field as a finite f64; the error says why not (the engine puts the
+/// file and line before it).
+fn parse_finite(field: &str) -> std::result::Result<f64, String> {
+    match field.parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        Ok(_) => Err(format!(
+            "'{field}' is not a finite number; NaN and ±infinity are refused, remove or impute them before loading"
+        )),
+        Err(_) => Err(format!("'{field}' is not a number")),
+    }
+}
+
 fn parse_csv(ctx: &Context, path: &str, cols: usize, partitions: usize) -> Result<Rdd<Vec<f64>>> {
     Ok(ctx.text_file_parsed_with(path, partitions, cols, |&cols, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return Ok(None);
         }
-        let row = line
-            .split(',')
-            .map(|f| f.trim().parse::<f64>().map_err(|_| format!("'{}' is not a number", f.trim())))
-            .collect::<std::result::Result<Vec<f64>, String>>()?;
+        let row = line.split(',').map(|f| parse_finite(f.trim())).collect::<std::result::Result<Vec<f64>, String>>()?;
         if row.len() != cols {
             return Err(format!("{} fields, but the first line has {cols}", row.len()));
         }
@@ -135,7 +148,11 @@ fn parse_csv(ctx: &Context, path: &str, cols: usize, partitions: usize) -> Resul
 }
 
 fn load_raw(ctx: &Context, path: &str, rows: usize, cols: usize, partitions: usize) -> Result<Rdd<Block>> {
-    let expected = (rows * cols * 8) as u64;
+    let expected = rows
+        .checked_mul(cols)
+        .and_then(|n| n.checked_mul(8))
+        .ok_or_else(|| MlError::InvalidParameter(format!("{path}: {rows} rows × {cols} columns of f64 overflow")))?
+        as u64;
     let actual = std::fs::metadata(path).map_err(|e| MlError::InvalidInput(format!("{path}: {e}")))?.len();
     if actual != expected {
         return Err(MlError::InvalidInput(format!(
@@ -144,6 +161,7 @@ fn load_raw(ctx: &Context, path: &str, rows: usize, cols: usize, partitions: usi
     }
     let parts = partitions.clamp(1, rows.max(1));
     let spec = (path.to_string(), rows, cols, parts);
+    check_raw_finite(ctx, &spec)?;
     Ok(ctx.range(0, parts as i64, 1, parts)?.flat_map_with(spec, |(path, rows, cols, parts), p| {
         let (lo, hi) = (p as usize * rows / parts, (p as usize + 1) * rows / parts);
         match read_raw_rows(path, lo, hi, *cols) {
@@ -153,6 +171,49 @@ fn load_raw(ctx: &Context, path: &str, rows: usize, cols: usize, partitions: usi
             Err(e) => panic!("{path}: {e}"),
         }
     }))
+}
+
+/// One pass over a raw f64 file (partition by partition, in tasks) for the
+/// first NaN or infinity: a typed [`MlError::NonFinite`] naming the row,
+/// column and byte offset, before any program reads the data. The pass costs
+/// one extra read of the file (from the page cache, usually).
+fn check_raw_finite(ctx: &Context, spec: &(String, usize, usize, usize)) -> Result<()> {
+    let (path, _, cols, parts) = spec.clone();
+    // Per partition: the first bad (row, column, value), or an I/O error.
+    type Found = std::result::Result<Option<(u64, usize, f64)>, String>;
+    let found: Vec<Found> = ctx
+        .range(0, parts as i64, 1, parts)?
+        .map_with(spec.clone(), |(path, rows, cols, parts), p| {
+            let (lo, hi) = (p as usize * rows / parts, (p as usize + 1) * rows / parts);
+            let blocks = read_raw_rows(path, lo, hi, *cols).map_err(|e| e.to_string())?;
+            let mut row = lo as u64;
+            for b in blocks {
+                for r in b.rows() {
+                    if let Some((column, &value)) = r.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+                        return Ok(Some((row, column, value)));
+                    }
+                    row += 1;
+                }
+            }
+            Ok(None)
+        })
+        .collect()?;
+    for f in found {
+        match f {
+            Ok(None) => {}
+            Ok(Some((row, column, value))) => {
+                return Err(MlError::NonFinite {
+                    file: path,
+                    row: row + 1,
+                    column: column + 1,
+                    byte_offset: (row * cols as u64 + column as u64) * 8,
+                    value,
+                });
+            }
+            Err(e) => return Err(MlError::InvalidInput(format!("{path}: {e}"))),
+        }
+    }
+    Ok(())
 }
 
 /// Rows `lo..hi` of a raw f64 file, in blocks.
@@ -203,7 +264,7 @@ fn load_libsvm(ctx: &Context, path: &str, cols: Option<usize>, partitions: usize
         for f in fields {
             let (i, v) = f.split_once(':').ok_or_else(|| format!("'{f}' is not index:value"))?;
             let i: usize = i.parse().ok().filter(|&i| i >= 1).ok_or_else(|| format!("'{i}' is not an index ≥ 1"))?;
-            let v: f64 = v.parse().map_err(|_| format!("'{v}' is not a number"))?;
+            let v = parse_finite(v)?;
             features.push((i - 1, v));
         }
         Ok(Some((label, features)))
@@ -247,13 +308,38 @@ pub fn blobs(
     seed: u64,
     partitions: usize,
 ) -> Result<(Rdd<Block>, Vec<Vec<f64>>)> {
+    blobs_in_box(ctx, rows, cols, k, 50.0, seed, partitions)
+}
+
+/// As [`blobs`], with the centers drawn uniformly from `[-half_width,
+/// half_width]^cols`: each point is a center chosen uniformly plus N(0, I)
+/// noise. With `half_width` 10 and 10 columns (the k-means‖ benchmark's
+/// blobs) neighbouring blobs are a few standard deviations apart, close
+/// enough that a poor initialization merges two of them.
+pub fn blobs_in_box(
+    ctx: &Context,
+    rows: usize,
+    cols: usize,
+    k: usize,
+    half_width: f64,
+    seed: u64,
+    partitions: usize,
+) -> Result<(Rdd<Block>, Vec<Vec<f64>>)> {
     if rows == 0 || cols == 0 || k == 0 {
         return Err(MlError::InvalidParameter("blobs: rows, cols and k must be positive".into()));
     }
+    if !(half_width.is_finite() && half_width >= 0.0) {
+        return Err(MlError::InvalidParameter(format!("blobs: half width {half_width} must be finite and ≥ 0")));
+    }
     let mut rng = SmallRng::seed_from_u64(seed);
     let centers: Vec<Vec<f64>> =
-        (0..k).map(|_| (0..cols).map(|_| rng.random::<f64>() * 100.0 - 50.0).collect()).collect();
+        (0..k).map(|_| (0..cols).map(|_| (rng.random::<f64>() * 2.0 - 1.0) * half_width).collect()).collect();
     let parts = partitions.clamp(1, rows);
+    // Partition p holds rows p·rows/parts .. (p+1)·rows/parts: refuse sizes
+    // whose arithmetic would overflow inside a task.
+    if rows.checked_mul(parts).is_none() || rows.checked_mul(cols).and_then(|n| n.checked_mul(8)).is_none() {
+        return Err(MlError::InvalidParameter(format!("blobs: {rows} rows × {cols} columns is too large")));
+    }
     let spec = (centers.clone(), seed, rows, parts);
     let points = ctx.range(0, parts as i64, 1, parts)?.flat_map_with(spec, |(centers, seed, rows, parts), p| {
         let p = p as usize;

@@ -10,6 +10,15 @@ pub enum MlError {
     /// The input data is malformed or inconsistent (names the file and line when it can).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A NaN or an infinity in a raw f64 input file: `row` and `column` are
+    /// 1-based, `byte_offset` is where the value's 8 bytes start. (CSV and
+    /// LIBSVM files report theirs as `file:line: 'NaN' is not a finite
+    /// number`, as the job's input error.)
+    #[error(
+        "{file}: row {row}, column {column} (byte offset {byte_offset}): {value} is not a finite number; \
+         NaN and ±infinity are refused, remove or impute them before loading"
+    )]
+    NonFinite { file: String, row: u64, column: usize, byte_offset: u64, value: f64 },
     /// A parameter is out of range.
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),

@@ -79,3 +79,55 @@ fn bad_data_is_reported_with_its_file_and_line() {
     let e = Format::detect("x.f64", None, Some(2)).unwrap_err().to_string();
     assert!(e.contains("--rows and --cols"), "{e}");
 }
+
+#[test]
+fn nan_and_infinities_are_refused_with_their_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("nan.csv");
+    for (text, line, field) in
+        [("1,2\n3,NaN\n", 2, "NaN"), ("# c\n1,2\n3,4\n-inf,1\n", 4, "-inf"), ("1,infinity\n", 1, "infinity")]
+    {
+        std::fs::write(&csv, text).unwrap();
+        let e = data::load_matrix(ctx(), csv.to_str().unwrap(), &Format::Csv, 2).unwrap().count().unwrap_err();
+        let e = e.to_string();
+        assert!(e.contains(&format!("nan.csv:{line}: '{field}' is not a finite number")), "{e}");
+    }
+    // Labeled CSV: a NaN feature is refused too (not just a label other than 0/1).
+    std::fs::write(&csv, "1,2\n0,nan\n").unwrap();
+    let e = data::load_labeled(ctx(), csv.to_str().unwrap(), &Format::Csv, 1).err().expect("NaN").to_string();
+    assert!(e.contains("nan.csv:2: 'nan' is not a finite number"), "{e}");
+
+    let svm = dir.path().join("inf.libsvm");
+    std::fs::write(&svm, "1 1:0.5 2:1\n0 1:inf\n").unwrap();
+    let e = data::load_labeled(ctx(), svm.to_str().unwrap(), &Format::LibSvm { cols: Some(2) }, 1)
+        .and_then(|rdd| Ok(rdd.count()?))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("inf.libsvm:2: 'inf' is not a finite number"), "{e}");
+
+    let raw = dir.path().join("nan.f64");
+    let mut m = ndarray::Array2::<f64>::zeros((5, 3));
+    m[[3, 1]] = f64::NAN;
+    m[[4, 2]] = f64::INFINITY;
+    data::append_raw_f64(&raw, &m).unwrap();
+    let e =
+        data::load_matrix(ctx(), raw.to_str().unwrap(), &Format::RawF64 { rows: 5, cols: 3 }, 2).err().expect("NaN");
+    match &e {
+        ember_ml::MlError::NonFinite { file, row, column, byte_offset, value } => {
+            assert!(file.ends_with("nan.f64"), "{file}");
+            assert_eq!((*row, *column, *byte_offset), (4, 2, (3 * 3 + 1) * 8));
+            assert!(value.is_nan());
+        }
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
+    let e = e.to_string();
+    assert!(e.contains("nan.f64: row 4, column 2 (byte offset 80): NaN is not a finite number"), "{e}");
+    let e =
+        data::load_labeled(ctx(), raw.to_str().unwrap(), &Format::RawF64 { rows: 5, cols: 3 }, 1).err().expect("NaN");
+    assert!(matches!(e, ember_ml::MlError::NonFinite { row: 4, .. }), "{e}");
+    let e = data::load_matrix(ctx(), raw.to_str().unwrap(), &Format::RawF64 { rows: usize::MAX, cols: 3 }, 1)
+        .err()
+        .expect("overflow")
+        .to_string();
+    assert!(e.contains("overflow"), "{e}");
+}

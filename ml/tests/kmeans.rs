@@ -109,6 +109,8 @@ fn bad_parameters_are_clear_errors() {
     let (points, _) = data::blobs(local(), 10, 2, 1, 1, 1).unwrap();
     let e = kmeans::train(&points, &KMeansConfig::new(0)).unwrap_err().to_string();
     assert!(e.contains("k must be at least 1"), "{e}");
+    let e = data::blobs(local(), usize::MAX, 2, 1, 1, 4).err().expect("overflow").to_string();
+    assert!(e.contains("too large"), "{e}");
     // More clusters than distinct points: as many centers as points.
     let few = local().parallelize(vec![Array2::from_shape_vec((2, 1), vec![1.0, 2.0]).unwrap().into_shared()], 1);
     let model = kmeans::train(&few, &config(Init::KMeansPlusPlus, 1)).unwrap();

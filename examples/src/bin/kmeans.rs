@@ -47,24 +47,51 @@ struct Args {
     data: DataArgs,
 }
 
+/// The generated data's shape when `--rows` / `--cols` are not given.
+const DEFAULT_ROWS: usize = 200_000;
+const DEFAULT_COLS: usize = 10;
+
+impl Args {
+    /// Refuses meaningless flags before a context starts, naming them.
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.k > 0, "--k must be at least 1");
+        anyhow::ensure!(self.max_iterations > 0, "--max-iterations must be at least 1");
+        anyhow::ensure!(!self.tolerance.is_nan(), "--tolerance must be a number");
+        self.data.validate(DEFAULT_ROWS, DEFAULT_COLS)?;
+        if self.data.input.is_none() {
+            let rows = self.data.rows.unwrap_or(DEFAULT_ROWS);
+            anyhow::ensure!(self.k <= rows, "--k {} is more than --rows {rows}: at most one cluster per point", self.k);
+        }
+        Ok(())
+    }
+}
+
 fn main() -> std::process::ExitCode {
     ember_examples::run(body)
 }
 
 fn body() -> anyhow::Result<()> {
     let args = Args::parse();
-    anyhow::ensure!(args.k > 0, "--k must be at least 1");
+    args.validate()?;
     let ctx = args.cluster.context("kmeans")?;
     let parts = args.data.partitions(&ctx);
-    let (points, truth) = match args.data.source(200_000, 10)? {
-        DataSource::File { path, format } => (data::load_matrix(&ctx, path, &format, parts)?, None),
+    let (points, truth) = match args.data.source(DEFAULT_ROWS, DEFAULT_COLS)? {
+        DataSource::File { path, format } => {
+            let points = data::load_matrix(&ctx, path, &format, parts)?.cache();
+            // Loads and caches the points (a bad value fails here, naming its line).
+            let rows: usize = points.map(|b: ember_ml::Block| b.nrows()).sum()?;
+            anyhow::ensure!(
+                args.k <= rows,
+                "--k {} is more than the {rows} rows of {path}: at most one cluster per point",
+                args.k
+            );
+            (points, None)
+        }
         DataSource::Generated { rows, cols } => {
-            anyhow::ensure!(rows > 0 && cols > 0, "--rows and --cols must be at least 1");
             let (points, centers) = data::blobs(&ctx, rows, cols, args.k, args.data.seed, parts)?;
-            (points, Some(centers))
+            (points.cache(), Some(centers))
         }
     };
-    let points = points.cache();
     let init = match args.init {
         InitArg::PlusPlus => Init::KMeansPlusPlus,
         InitArg::Parallel => Init::parallel(),

@@ -62,15 +62,35 @@ struct Args {
     data: DataArgs,
 }
 
+/// The generated data's shape when `--rows` / `--cols` are not given.
+const DEFAULT_ROWS: usize = 1_000_000;
+const DEFAULT_COLS: usize = 10;
+
+impl Args {
+    /// Refuses meaningless flags before a context starts, naming them.
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.iterations > 0, "--iterations must be at least 1");
+        anyhow::ensure!(self.reg.is_finite() && self.reg >= 0.0, "--reg must be finite and ≥ 0, got {}", self.reg);
+        anyhow::ensure!(self.step.is_finite() && self.step > 0.0, "--step must be finite and > 0, got {}", self.step);
+        anyhow::ensure!(
+            self.tolerance.is_finite() && self.tolerance >= 0.0,
+            "--tolerance must be finite and ≥ 0, got {}",
+            self.tolerance
+        );
+        self.data.validate(DEFAULT_ROWS, DEFAULT_COLS)
+    }
+}
+
 fn main() -> std::process::ExitCode {
     ember_examples::run(body)
 }
 
 fn body() -> anyhow::Result<()> {
     let args = Args::parse();
+    args.validate()?;
     let ctx = args.cluster.context("logreg")?;
     let partitions = args.data.partitions(&ctx);
-    let data = match args.data.source(1_000_000, 10)? {
+    let data = match args.data.source(DEFAULT_ROWS, DEFAULT_COLS)? {
         DataSource::File { path, format } => load_labeled(&ctx, path, &format, partitions)?.cache(),
         DataSource::Generated { rows, cols } => generated(&ctx, rows, cols, args.data.seed, partitions)?,
     };

@@ -66,13 +66,37 @@ impl CliMethod {
     }
 }
 
+/// The generated matrix's shape when `--rows` / `--cols` are not given.
+const DEFAULT_ROWS: usize = 1_000_000;
+const DEFAULT_COLS: usize = 10;
+
+impl Args {
+    /// Refuses meaningless flags before a context starts, naming them.
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.refine || matches!(self.method, CliMethod::Indirect),
+            "--refine goes with --method indirect"
+        );
+        anyhow::ensure!(self.cond.is_finite() && self.cond >= 1.0, "--cond must be finite and ≥ 1, got {}", self.cond);
+        self.data.validate(DEFAULT_ROWS, DEFAULT_COLS)?;
+        if self.data.input.is_none() {
+            let (rows, cols) = (self.data.rows.unwrap_or(DEFAULT_ROWS), self.data.cols.unwrap_or(DEFAULT_COLS));
+            anyhow::ensure!(
+                rows >= cols,
+                "--rows {rows} is less than --cols {cols}: the QR methods here are for tall-and-skinny matrices"
+            );
+        }
+        Ok(())
+    }
+}
+
 fn main() -> std::process::ExitCode {
     ember_examples::run(body)
 }
 
 fn body() -> anyhow::Result<()> {
     let args = Args::parse();
-    anyhow::ensure!(!args.refine || matches!(args.method, CliMethod::Indirect), "--refine goes with --method indirect");
+    args.validate()?;
     let method = args.method.method(args.refine);
     let ctx = args.cluster.context("qr")?;
     let parts = args.data.partitions(&ctx);
@@ -99,7 +123,7 @@ fn body() -> anyhow::Result<()> {
 
 /// The input matrix, or a generated one.
 fn matrix(ctx: &Context, args: &Args, parts: usize) -> anyhow::Result<Rdd<Block>> {
-    Ok(match args.data.source(1_000_000, 10)? {
+    Ok(match args.data.source(DEFAULT_ROWS, DEFAULT_COLS)? {
         DataSource::File { path, format } => load_matrix(ctx, path, &format, parts)?,
         DataSource::Generated { rows, cols } => qr::generate_matrix(ctx, rows, cols, args.cond, args.data.seed, parts)?,
     })

@@ -9,12 +9,13 @@
 //!   point is kept independently with probability min(1, ℓ·D²(x)/φ) (φ the
 //!   current cost), giving O(ℓ·rounds) candidates in O(rounds) passes; the
 //!   candidates, weighted by how many points they are nearest to, are then
-//!   reclustered to k centers on the driver (weighted k-means++ then Lloyd).
+//!   reclustered to k centers on the driver by [`super::local`]: greedy
+//!   weighted k-means++, then weighted Lloyd (Spark's `LocalKMeans`).
 //!
 //! Every random draw comes from an RNG seeded by (seed, round, partition), so
 //! a recomputed partition makes the same choices.
 
-use super::{add_vectors, assign, cost, dist2, nearest, to_array};
+use super::{add_vectors, assign, local, to_array};
 use crate::block::Block;
 use crate::error::Result;
 use ember::extend::ops::sample::partition_rng;
@@ -128,7 +129,32 @@ pub fn kmeans_plus_plus(points: &Rdd<Block>, k: usize, seed: u64) -> Result<Arra
     Ok(to_array(&centers))
 }
 
-/// k-means‖ initialization.
+/// The most centers one call of the nearest-center kernel gets: its packed
+/// SIMD kernel takes up to 16; beyond that it switches to a GEMM, which for
+/// d ≈ 10 spends its time packing. k-means‖ has O(ℓ·rounds) candidates, so
+/// it asks in chunks of this many and keeps the nearest.
+const CENTER_CHUNK: usize = 16;
+
+/// (index, squared distance) of the nearest of `centers` for each row of `b`,
+/// over chunks of [`CENTER_CHUNK`] centers (ties to the lowest index).
+fn nearest_chunked(b: &Block, centers: &Array2<f64>) -> Vec<(usize, f64)> {
+    let mut best = vec![(0, f64::INFINITY); b.nrows()];
+    for start in (0..centers.nrows()).step_by(CENTER_CHUNK) {
+        let end = (start + CENTER_CHUNK).min(centers.nrows());
+        let chunk = centers.slice(ndarray::s![start..end, ..]).to_owned();
+        for (bst, (j, d)) in best.iter_mut().zip(assign(b, &chunk)) {
+            if d < bst.1 {
+                *bst = (start + j, d);
+            }
+        }
+    }
+    best
+}
+
+/// k-means‖ initialization. As Spark's, each point's squared distance to the
+/// nearest candidate so far is kept in a cached RDD beside the points and
+/// updated with the new candidates only, so a round costs a pass against
+/// O(ℓ) new candidates rather than against all of them.
 pub fn kmeans_parallel(
     points: &Rdd<Block>,
     k: usize,
@@ -140,21 +166,30 @@ pub fn kmeans_parallel(
     let Some(first) = d2_draw(points, &Array2::zeros((0, 0)), 1, &mut rng)?.pop() else {
         return Ok(Array2::zeros((0, 0)));
     };
-    let mut candidates = vec![first];
+    let mut candidates = vec![first.clone()];
     let ell = oversampling * k as f64;
+    // Per block: each row's squared distance to the nearest candidate so far.
+    let mut costs: Rdd<Vec<f64>> = points
+        .map_with(to_array(&[first]), |c, b: Block| nearest_chunked(&b, c).into_iter().map(|a| a.1).collect())
+        .cache();
+    // The previous round's costs, dropped once the new ones are computed.
+    let mut stale: Option<Rdd<Vec<f64>>> = None;
     for round in 0..rounds {
-        let c = to_array(&candidates);
-        let phi = cost(points, &c)?;
+        let phi: f64 = costs.map(|c: Vec<f64>| c.iter().sum::<f64>()).sum()?;
+        if let Some(old) = stale.take() {
+            old.unpersist();
+        }
         if phi <= 0.0 {
             break;
         }
-        let state = (c, ell / phi, seed, round as u64);
+        let state = (ell / phi, seed, round as u64);
         let picked: Vec<Vec<f64>> = points
-            .map_partitions_with(state, |(c, scale, seed, round), index, it| {
+            .zip(&costs)?
+            .map_partitions_with(state, |(scale, seed, round), index, it| {
                 let mut rng = partition_rng(seed.wrapping_add(round.wrapping_mul(0x9E37_79B9)), index);
                 let mut out = Vec::new();
-                for b in it {
-                    for (row, (_, d2)) in b.rows().into_iter().zip(assign(&b, c)) {
+                for (b, d2) in it {
+                    for (row, d2) in b.rows().into_iter().zip(d2) {
                         if rng.random::<f64>() < (scale * d2).min(1.0) {
                             out.push(row.to_vec());
                         }
@@ -163,70 +198,32 @@ pub fn kmeans_parallel(
                 out
             })
             .collect()?;
-        candidates.extend(picked);
+        if picked.is_empty() {
+            continue;
+        }
+        candidates.extend(picked.iter().cloned());
+        if round + 1 < rounds {
+            let next = points
+                .zip(&costs)?
+                .map_with(to_array(&picked), |c, (b, prev): (Block, Vec<f64>)| {
+                    prev.into_iter().zip(nearest_chunked(&b, c)).map(|(p, (_, d))| p.min(d)).collect::<Vec<f64>>()
+                })
+                .cache();
+            stale = Some(std::mem::replace(&mut costs, next));
+        }
     }
     let c = to_array(&candidates);
     // Weight each candidate by the number of points nearest to it.
     let weights = points
         .map_with(c.clone(), |c, b: Block| {
             let mut w = vec![0.0; c.nrows()];
-            assign(&b, c).into_iter().for_each(|(j, _)| w[j] += 1.0);
+            nearest_chunked(&b, c).into_iter().for_each(|(j, _)| w[j] += 1.0);
             w
         })
         .tree_aggregate(vec![0.0; c.nrows()], add_vectors, add_vectors, 2)?;
-    Ok(weighted_kmeans(&candidates, &weights, k, &mut rng))
-}
-
-/// Reclusters weighted candidates into `k` centers on the driver: weighted
-/// k-means++ seeding, then weighted Lloyd iterations.
-fn weighted_kmeans(points: &[Vec<f64>], weights: &[f64], k: usize, rng: &mut SmallRng) -> Array2<f64> {
-    if points.len() <= k {
-        return to_array(points);
+    costs.unpersist();
+    if let Some(old) = stale {
+        old.unpersist();
     }
-    let mut centers: Vec<Vec<f64>> = Vec::with_capacity(k);
-    let mut d2: Vec<f64> = vec![f64::INFINITY; points.len()];
-    while centers.len() < k {
-        let w: Vec<f64> = points
-            .iter()
-            .enumerate()
-            .map(|(i, _)| if centers.is_empty() { weights[i] } else { weights[i] * d2[i] })
-            .collect();
-        let total: f64 = w.iter().sum();
-        if total <= 0.0 {
-            break;
-        }
-        let mut r = rng.random::<f64>() * total;
-        let i = w
-            .iter()
-            .position(|&x| {
-                if r < x {
-                    true
-                } else {
-                    r -= x;
-                    false
-                }
-            })
-            .unwrap_or(points.len() - 1);
-        centers.push(points[i].clone());
-        for (j, p) in points.iter().enumerate() {
-            d2[j] = d2[j].min(dist2(p, &points[i]));
-        }
-    }
-    for _ in 0..30 {
-        let k = centers.len();
-        let d = centers[0].len();
-        let mut sums = vec![vec![0.0; d]; k];
-        let mut counts = vec![0.0; k];
-        for (p, &w) in points.iter().zip(weights) {
-            let (j, _) = nearest(&to_array(&centers), p);
-            sums[j].iter_mut().zip(p).for_each(|(s, x)| *s += w * x);
-            counts[j] += w;
-        }
-        for j in 0..k {
-            if counts[j] > 0.0 {
-                centers[j] = sums[j].iter().map(|s| s / counts[j]).collect();
-            }
-        }
-    }
-    to_array(&centers)
+    Ok(to_array(&local::weighted_kmeans(&candidates, &weights, k, &mut rng)))
 }

@@ -11,6 +11,7 @@
 //!   ‖c‖², with a packed SIMD kernel for small k and a GEMM for large k.
 
 mod init;
+pub mod local;
 mod nearest;
 
 pub use init::{kmeans_parallel, kmeans_plus_plus};
@@ -167,6 +168,31 @@ pub fn lloyd_step(points: &Rdd<Block>, centers: &Array2<f64>) -> Result<(Array2<
         }
     }
     Ok((new, sums[k * (d + 1)]))
+}
+
+/// How many of the `truth` centers are recovered by `found`: matched, one to
+/// one, to a found center within `tolerance` (pairs taken closest first).
+/// Equal to `truth.len()` when every true cluster has its own found center.
+pub fn recovered(truth: &[Vec<f64>], found: &Array2<f64>, tolerance: f64) -> usize {
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for (i, t) in truth.iter().enumerate() {
+        for (j, c) in found.rows().into_iter().enumerate() {
+            let d = c.iter().zip(t).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+            if d <= tolerance {
+                pairs.push((d, i, j));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut truth_used, mut found_used) = (vec![false; truth.len()], vec![false; found.nrows()]);
+    let mut matched = 0;
+    for (_, i, j) in pairs {
+        if !truth_used[i] && !found_used[j] {
+            (truth_used[i], found_used[j]) = (true, true);
+            matched += 1;
+        }
+    }
+    matched
 }
 
 fn add_vectors(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
