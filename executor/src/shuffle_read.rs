@@ -12,7 +12,7 @@
 use crate::fetch::{FetchError, RemoteBlocks, ShuffleFetcher};
 use crate::shuffle_store::{LocalBlock, ShuffleStore};
 use ember_rdd::TaskError;
-use ember_rdd::ids::ShuffleId;
+use ember_rdd::ids::{ExecutorId, ShuffleId};
 use ember_rdd::shuffle::map_output::{MapLocation, NonEmptyBlocks};
 use ember_rdd::task::BlockSource;
 use std::collections::VecDeque;
@@ -33,7 +33,7 @@ enum Reading {
 
 /// One remote backend's stream, opened on first need.
 struct Remote {
-    executor: String,
+    executor: ExecutorId,
     address: String,
     /// Its blocks' map indices, ascending.
     maps: Vec<u32>,
@@ -43,7 +43,7 @@ struct Remote {
 pub struct ShuffleBlocks {
     shuffle: ShuffleId,
     reduce: usize,
-    executor_id: String,
+    executor_id: ExecutorId,
     store: Arc<ShuffleStore>,
     fetcher: Option<Arc<ShuffleFetcher>>,
     /// Blocks still to read, in map order.
@@ -111,7 +111,7 @@ impl ShuffleBlocks {
         let mut remotes: Vec<Remote> = Vec::new();
         for &map in maps {
             let loc = &locations[map];
-            if loc.executor_id == executor_id {
+            if loc.executor_id.0 == executor_id {
                 plan.push_back((map, Holder::Local));
                 continue;
             }
@@ -131,13 +131,13 @@ impl ShuffleBlocks {
             remotes[i].maps.push(map as u32);
             plan.push_back((map, Holder::Remote(i)));
         }
-        let executor_id = executor_id.to_string();
+        let executor_id = ExecutorId::from(executor_id);
         ShuffleBlocks { shuffle, reduce, executor_id, store, fetcher, plan, remotes, current: None }
     }
 
-    fn fetch_failed(&self, holder: &str, map: usize, message: String) -> TaskError {
+    fn fetch_failed(&self, holder: &ExecutorId, map: usize, message: String) -> TaskError {
         TaskError::FetchFailed {
-            executor: holder.to_string(),
+            executor: holder.clone(),
             shuffle: self.shuffle,
             map_index: map,
             reduce_index: self.reduce,

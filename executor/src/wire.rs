@@ -4,7 +4,7 @@
 
 use ember_proto::v1 as pb;
 use ember_rdd::TaskError;
-use ember_rdd::ids::ShuffleId;
+use ember_rdd::ids::{ExecutorId, ShuffleId};
 use ember_rdd::shuffle::map_output::{MapLocation, MapOutputSummary, NonEmptyBlocks, ShuffleLocations};
 use ember_rdd::task::TaskMetrics;
 use std::time::Duration;
@@ -41,7 +41,7 @@ pub fn summary_from_proto(s: pb::MapOutputSummary) -> MapOutputSummary {
 
 pub fn locations_to_proto(locations: &ShuffleLocations) -> Vec<pb::ShuffleLocations> {
     let map_location = |m: &MapLocation| pb::MapLocation {
-        executor_id: m.executor_id.clone(),
+        executor_id: m.executor_id.0.clone(),
         address: m.address.clone(),
         non_empty: Some(non_empty_to_proto(&m.non_empty)),
     };
@@ -56,7 +56,7 @@ pub fn locations_to_proto(locations: &ShuffleLocations) -> Vec<pb::ShuffleLocati
 
 pub fn locations_from_proto(locations: Vec<pb::ShuffleLocations>) -> ShuffleLocations {
     let map_location = |m: pb::MapLocation| MapLocation {
-        executor_id: m.executor_id,
+        executor_id: ExecutorId(m.executor_id),
         address: m.address,
         non_empty: non_empty_from_proto(m.non_empty),
     };
@@ -101,7 +101,7 @@ pub fn failure_to_proto(e: &TaskError) -> pb::TaskFailure {
     let reason = match e {
         TaskError::FetchFailed { executor, shuffle, map_index, reduce_index, message } => {
             Reason::FetchFailed(pb::FetchFailed {
-                executor_id: executor.clone(),
+                executor_id: executor.0.clone(),
                 shuffle_id: shuffle.0,
                 map_index: *map_index as u32,
                 reduce_index: *reduce_index as u32,
@@ -126,7 +126,7 @@ pub fn failure_from_proto(f: pb::TaskFailure) -> TaskError {
     use pb::task_failure::Reason;
     match f.reason {
         Some(Reason::FetchFailed(f)) => TaskError::FetchFailed {
-            executor: f.executor_id,
+            executor: ExecutorId(f.executor_id),
             shuffle: ShuffleId(f.shuffle_id),
             map_index: f.map_index as usize,
             reduce_index: f.reduce_index as usize,

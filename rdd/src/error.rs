@@ -6,7 +6,7 @@
 //! once (no retry can succeed: the input itself is wrong), the others are
 //! retried up to `ember.task.maxFailures`. A job fails with an [`EmberError`].
 
-use crate::ids::{ShuffleId, StageId};
+use crate::ids::{ExecutorId, ShuffleId, StageId};
 use thiserror::Error;
 
 /// Why one task attempt failed.
@@ -14,7 +14,7 @@ use thiserror::Error;
 pub enum TaskError {
     /// A shuffle block could not be fetched: its map output is lost.
     #[error("fetch failed: {shuffle} map {map_index} reduce {reduce_index} on executor {executor}: {message}")]
-    FetchFailed { executor: String, shuffle: ShuffleId, map_index: usize, reduce_index: usize, message: String },
+    FetchFailed { executor: ExecutorId, shuffle: ShuffleId, map_index: usize, reduce_index: usize, message: String },
     /// The user's code panicked.
     #[error("user code panicked: {message}")]
     UserPanic { message: String },

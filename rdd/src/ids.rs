@@ -34,6 +34,23 @@ id_newtype! {
     TaskId(u64, "task_");
 }
 
+/// Identifies an executor within one application ("driver" for the
+/// in-process executor of `local[N]`, "exec-0"... for backends).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ExecutorId(pub String);
+
+impl fmt::Display for ExecutorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ExecutorId {
+    fn from(id: &str) -> Self {
+        ExecutorId(id.to_string())
+    }
+}
+
 /// A block of cached data: partition `partition` of RDD `rdd`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BlockId {

@@ -16,12 +16,12 @@ pub mod standalone;
 pub const LOCAL_EXECUTOR_ID: &str = "driver";
 
 use ember_rdd::EmberError;
+pub use ember_rdd::ids::ExecutorId;
 use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, StageId, TaskId};
 use ember_rdd::rdd::StageRoot;
 use ember_rdd::shipping::StagePlan;
 use ember_rdd::shuffle::map_output::ShuffleLocations;
 use ember_rdd::storage::AnyValue;
-use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 /// Who an application is, to daemons and to its backends: every launch and
@@ -47,16 +47,6 @@ pub struct ExecutorResources {
     pub compress_shuffle: bool,
     /// `ember.local.dir` (`None`: each executor's work directory).
     pub local_dir: Option<std::path::PathBuf>,
-}
-
-/// Identifies an executor within one application.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ExecutorId(pub String);
-
-impl fmt::Display for ExecutorId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// One task to launch.

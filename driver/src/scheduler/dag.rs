@@ -478,7 +478,7 @@ impl DagScheduler {
         });
         if let Err(TaskError::FetchFailed { executor: holder, shuffle, .. }) = &outcome.result {
             // Even from an old attempt, a fetch failure is news: outputs are lost.
-            self.forget_outputs(&ExecutorId(holder.clone()), Some(*shuffle));
+            self.forget_outputs(holder, Some(*shuffle));
         }
         let Some(st) = self.stages.get_mut(&info.stage) else { return };
         let current = st.current_attempt_mut(info.stage_attempt).map(|a| a.running.remove(&info.partition)).is_some();

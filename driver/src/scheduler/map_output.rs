@@ -59,7 +59,7 @@ impl MapOutputTracker {
             .iter()
             .map(|s| {
                 s.as_ref().map(|s| MapLocation {
-                    executor_id: s.executor.0.clone(),
+                    executor_id: s.executor.clone(),
                     address: s.address.clone(),
                     non_empty: s.summary.non_empty.clone(),
                 })

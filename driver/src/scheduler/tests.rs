@@ -239,7 +239,7 @@ pub(super) fn id(name: &str) -> ExecutorId {
 /// A fetch failure of `shuffle`'s map `map` held by `holder`.
 pub(super) fn fetch_failed(holder: &str, shuffle: ShuffleId, map: usize) -> TaskError {
     TaskError::FetchFailed {
-        executor: holder.to_string(),
+        executor: id(holder),
         shuffle,
         map_index: map,
         reduce_index: 0,

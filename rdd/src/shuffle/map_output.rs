@@ -14,6 +14,7 @@
 //! one descriptor instead of two. The footer makes the file self-describing.
 
 use crate::error::TaskError;
+use crate::ids::ExecutorId;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -74,7 +75,7 @@ pub struct MapOutputSummary {
 /// Where one map output lives, as a reducer is told.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MapLocation {
-    pub executor_id: String,
+    pub executor_id: ExecutorId,
     /// host:port of the backend's `FetchShuffle` service (empty in process).
     pub address: String,
     pub non_empty: NonEmptyBlocks,

@@ -138,7 +138,7 @@ fn a_fetch_failure_after_a_resubmit_resubmits_the_map_stage_again() {
         // Whoever holds map 1 now (it moves when it is recomputed).
         let holder = h.sched.map_outputs.locations(ShuffleId(0)).expect("all maps are done")[1].executor_id.clone();
         let (e, t) = results[0].clone();
-        h.end(e, &t, Err(fetch_failed(&holder, ShuffleId(0), 1)));
+        h.end(e, &t, Err(fetch_failed(&holder.0, ShuffleId(0), 1)));
     }
     run_all(&mut h);
     assert!(reply(&mut job).is_ok());
