@@ -7,12 +7,12 @@
 //! the stream ends (the driver exited or died), the backend shuts down.
 //! `FetchShuffle` serves this backend's map outputs to reducers elsewhere.
 
-use crate::block_manager::{BlockPlace, BlockUpdate};
+use crate::block_manager::BlockUpdate;
 use crate::env::{ExecutorConfig, ExecutorEnv, StageEnv};
 use crate::fetch::ShuffleFetcher;
 use crate::shuffle_service::{ChunkStream, serve_blocks};
 use crate::task_runner::{TaskPool, run_task};
-use crate::wire::{failure_to_proto, locations_from_proto, metrics_to_proto, summary_to_proto};
+use crate::wire::{block_update_to_proto, failure_to_proto, locations_from_proto, outcome_to_proto};
 use ember_proto::v1 as pb;
 use ember_proto::v1::driver_message::Kind as DriverKind;
 use ember_proto::v1::executor_message::Kind as ExecKind;
@@ -21,8 +21,7 @@ use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, StageId};
 use ember_rdd::memory::MemoryConfig;
 use ember_rdd::rdd::StageRoot;
 use ember_rdd::shipping::StagePlan;
-use ember_rdd::task::TaskOutcome;
-use ember_rdd::task::{AccumulatorValue, TaskContext, TaskOutput};
+use ember_rdd::task::TaskContext;
 use ember_security::tls::PeerTls;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -111,17 +110,7 @@ impl BackendService {
         let (out, out_rx) = mpsc::unbounded_channel();
         let block_out = out.clone();
         let on_update = Arc::new(move |u: BlockUpdate| {
-            let location = match u.place {
-                BlockPlace::None => pb::BlockLocation::None,
-                BlockPlace::Memory => pb::BlockLocation::Memory,
-                BlockPlace::Disk => pb::BlockLocation::Disk,
-            };
-            let _ = block_out.send(Outgoing::Block(pb::BlockUpdate {
-                rdd_id: u.block.rdd.0,
-                partition: u.block.partition as u32,
-                location: location as i32,
-                size_bytes: u.size_bytes,
-            }));
+            let _ = block_out.send(Outgoing::Block(block_update_to_proto(&u)));
         });
         let fetcher = Arc::new(ShuffleFetcher::new(
             self.rt.clone(),
@@ -210,38 +199,6 @@ async fn send_batches(
     }
 }
 
-fn outcome_to_status(task_id: u64, outcome: TaskOutcome) -> pb::TaskStatus {
-    use pb::task_status::Outcome;
-    use pb::task_success::Output;
-    let metrics = metrics_to_proto(&outcome.metrics, outcome.run_time);
-    let success = outcome.result.and_then(|s| {
-        let mut out = pb::TaskSuccess::default();
-        match s.output {
-            TaskOutput::Bytes(b) => out.output = Some(Output::Result(b)),
-            TaskOutput::MapOutput(summary) => out.output = Some(Output::MapOutput(summary_to_proto(&summary))),
-            TaskOutput::Value(_) => return Err(TaskError::engine("in-process result in a backend")),
-        }
-        for (id, value) in s.accumulators {
-            match value {
-                AccumulatorValue::Bytes(value) => {
-                    out.accumulator_updates.push(pb::AccumulatorUpdate { accumulator_id: id.0, value })
-                }
-                AccumulatorValue::Local(_) => return Err(TaskError::engine("in-process accumulator in a backend")),
-            }
-        }
-        Ok(out)
-    });
-    let result_bytes = match &success {
-        Ok(pb::TaskSuccess { output: Some(Output::Result(b)), .. }) => b.len() as u64,
-        _ => 0,
-    };
-    let outcome = match success {
-        Ok(s) => Outcome::Success(s),
-        Err(e) => Outcome::Failure(failure_to_proto(&e)),
-    };
-    pb::TaskStatus { task_id, outcome: Some(outcome), metrics: Some(pb::TaskMetrics { result_bytes, ..metrics }) }
-}
-
 impl Session {
     fn register_stage(&self, r: pb::RegisterStage) {
         let decoded = StagePlan::from_bytes(&r.plan).and_then(|plan| {
@@ -282,7 +239,7 @@ impl Session {
                 let env: Arc<dyn ember_rdd::task::TaskEnv> = entry.env.clone();
                 let tc = Arc::new(TaskContext::new(StageId(t.stage_id), t.partition as usize, t.attempt, env));
                 let outcome = run_task(&*entry.root, tc);
-                let _ = out.send(Outgoing::Status(outcome_to_status(t.task_id, outcome)));
+                let _ = out.send(Outgoing::Status(outcome_to_proto(t.task_id, outcome)));
             });
         }
     }

@@ -1,12 +1,18 @@
-//! Conversions between Ember's types and the protobuf messages. A
-//! [`TaskError::FetchFailed`] crosses the wire as the `FetchFailed` message of
-//! the `TaskFailure.reason` oneof, never as text to be parsed.
+//! Every conversion between Ember's types and the protobuf messages of the
+//! driver ↔ backend protocol, each with a round-trip test: task outcomes
+//! (a `oneof` of success and failure; a success's output a `oneof` of result
+//! bytes and map output), failures (a [`TaskError::FetchFailed`] crosses as the
+//! `FetchFailed` message of the `TaskFailure.reason` oneof, never as text to
+//! be parsed), map-output summaries and locations, metrics and block updates.
+//! Both ends (the driver's `remote` link and the backend's service) use these.
 
 use ember_proto::v1 as pb;
 use ember_rdd::TaskError;
-use ember_rdd::ids::{ExecutorId, ShuffleId};
+use ember_rdd::ids::{AccumulatorId, BlockId, ExecutorId, RddId, ShuffleId};
 use ember_rdd::shuffle::map_output::{MapLocation, MapOutputSummary, NonEmptyBlocks, ShuffleLocations};
+use ember_rdd::storage::{BlockPlace, BlockUpdate};
 use ember_rdd::task::TaskMetrics;
+use ember_rdd::task::{AccumulatorValue, TaskOutcome, TaskOutput, TaskSuccess};
 use std::time::Duration;
 
 pub fn non_empty_to_proto(n: &NonEmptyBlocks) -> pb::NonEmptyBlocks {
@@ -140,6 +146,93 @@ pub fn failure_from_proto(f: pb::TaskFailure) -> TaskError {
     }
 }
 
+/// A task's outcome as a backend reports it (in-process values cannot cross).
+pub fn outcome_to_proto(task_id: u64, outcome: TaskOutcome) -> pb::TaskStatus {
+    use pb::task_status::Outcome;
+    use pb::task_success::Output;
+    let metrics = metrics_to_proto(&outcome.metrics, outcome.run_time);
+    let success = outcome.result.and_then(|s| {
+        let mut out = pb::TaskSuccess::default();
+        match s.output {
+            TaskOutput::Bytes(b) => out.output = Some(Output::Result(b)),
+            TaskOutput::MapOutput(summary) => out.output = Some(Output::MapOutput(summary_to_proto(&summary))),
+            TaskOutput::Value(_) => return Err(TaskError::engine("in-process result in a backend")),
+        }
+        for (id, value) in s.accumulators {
+            match value {
+                AccumulatorValue::Bytes(value) => {
+                    out.accumulator_updates.push(pb::AccumulatorUpdate { accumulator_id: id.0, value })
+                }
+                AccumulatorValue::Local(_) => return Err(TaskError::engine("in-process accumulator in a backend")),
+            }
+        }
+        Ok(out)
+    });
+    let result_bytes = match &success {
+        Ok(pb::TaskSuccess { output: Some(Output::Result(b)), .. }) => b.len() as u64,
+        _ => 0,
+    };
+    let outcome = match success {
+        Ok(s) => Outcome::Success(s),
+        Err(e) => Outcome::Failure(failure_to_proto(&e)),
+    };
+    pb::TaskStatus { task_id, outcome: Some(outcome), metrics: Some(pb::TaskMetrics { result_bytes, ..metrics }) }
+}
+
+/// A backend's task status as the scheduler's outcome.
+pub fn outcome_from_proto(status: pb::TaskStatus) -> TaskOutcome {
+    use pb::task_status::Outcome;
+    use pb::task_success::Output;
+    let m = status.metrics.unwrap_or_default();
+    let metrics = metrics_from_proto(&m);
+    let result = match status.outcome {
+        Some(Outcome::Success(s)) => {
+            let output = match s.output {
+                Some(Output::MapOutput(summary)) => TaskOutput::MapOutput(summary_from_proto(summary)),
+                Some(Output::Result(bytes)) => TaskOutput::Bytes(bytes),
+                // A result that encodes to nothing (e.g. `()`).
+                None => TaskOutput::Bytes(Vec::new()),
+            };
+            let accumulators = s
+                .accumulator_updates
+                .into_iter()
+                .map(|a| (AccumulatorId(a.accumulator_id), AccumulatorValue::Bytes(a.value)))
+                .collect();
+            Ok(TaskSuccess { output, accumulators })
+        }
+        Some(Outcome::Failure(f)) => Err(failure_from_proto(f)),
+        None => Err(TaskError::engine("task status without an outcome")),
+    };
+    TaskOutcome { result, metrics, run_time: Duration::from_nanos(m.run_nanos) }
+}
+
+pub fn block_update_to_proto(u: &BlockUpdate) -> pb::BlockUpdate {
+    let location = match u.place {
+        BlockPlace::None => pb::BlockLocation::None,
+        BlockPlace::Memory => pb::BlockLocation::Memory,
+        BlockPlace::Disk => pb::BlockLocation::Disk,
+    };
+    pb::BlockUpdate {
+        rdd_id: u.block.rdd.0,
+        partition: u.block.partition as u32,
+        location: location as i32,
+        size_bytes: u.size_bytes,
+    }
+}
+
+pub fn block_update_from_proto(u: pb::BlockUpdate) -> BlockUpdate {
+    let place = match pb::BlockLocation::try_from(u.location) {
+        Ok(pb::BlockLocation::Memory) => BlockPlace::Memory,
+        Ok(pb::BlockLocation::Disk) => BlockPlace::Disk,
+        _ => BlockPlace::None,
+    };
+    BlockUpdate {
+        block: BlockId { rdd: RddId(u.rdd_id), partition: u.partition as usize },
+        place,
+        size_bytes: u.size_bytes,
+    }
+}
+
 /// SHA-256 (hex) of the running executable, computed once.
 pub fn exe_sha256() -> Result<String, std::io::Error> {
     use sha2::{Digest, Sha256};
@@ -205,6 +298,88 @@ mod tests {
         ];
         for e in errors {
             assert_eq!(failure_from_proto(failure_to_proto(&e)), e);
+        }
+    }
+
+    /// Outcomes compared by what the scheduler reads from them.
+    fn summary_of(o: &TaskOutcome) -> String {
+        let result = match &o.result {
+            Ok(s) => {
+                let accumulators: Vec<String> = s
+                    .accumulators
+                    .iter()
+                    .map(|(id, v)| match v {
+                        AccumulatorValue::Bytes(b) => format!("{id}={b:?}"),
+                        AccumulatorValue::Local(_) => format!("{id}=local"),
+                    })
+                    .collect();
+                format!("ok {:?} {accumulators:?}", s.output)
+            }
+            Err(e) => format!("err {e:?}"),
+        };
+        format!("{result} {:?} {:?}", o.metrics, o.run_time)
+    }
+
+    #[test]
+    fn task_outcomes_survive_the_wire() {
+        let metrics = TaskMetrics { records_read: 4, shuffle_write_bytes: 9, ..TaskMetrics::default() };
+        let summary = MapOutputSummary { bytes: 10, records: 3, non_empty: NonEmptyBlocks::Only(vec![1]) };
+        let outcomes = [
+            Ok(TaskSuccess {
+                output: TaskOutput::Bytes(vec![1, 2, 3]),
+                accumulators: vec![(AccumulatorId(7), AccumulatorValue::Bytes(vec![42]))],
+            }),
+            Ok(TaskSuccess { output: TaskOutput::MapOutput(summary), accumulators: Vec::new() }),
+            Ok(TaskSuccess { output: TaskOutput::Bytes(Vec::new()), accumulators: Vec::new() }),
+            Err(TaskError::Deterministic { message: "in.txt:3: not valid UTF-8".into() }),
+        ];
+        for result in outcomes {
+            let outcome = TaskOutcome { result, metrics, run_time: Duration::from_micros(1500) };
+            let wire = outcome_to_proto(12, outcome_clone(&outcome));
+            assert_eq!(wire.task_id, 12);
+            assert_eq!(summary_of(&outcome_from_proto(wire)), summary_of(&outcome));
+        }
+    }
+
+    fn outcome_clone(o: &TaskOutcome) -> TaskOutcome {
+        let result = match &o.result {
+            Ok(s) => Ok(TaskSuccess {
+                output: match &s.output {
+                    TaskOutput::Bytes(b) => TaskOutput::Bytes(b.clone()),
+                    TaskOutput::MapOutput(m) => TaskOutput::MapOutput(m.clone()),
+                    TaskOutput::Value(_) => unreachable!("not used by these tests"),
+                },
+                accumulators: s
+                    .accumulators
+                    .iter()
+                    .map(|(id, v)| match v {
+                        AccumulatorValue::Bytes(b) => (*id, AccumulatorValue::Bytes(b.clone())),
+                        AccumulatorValue::Local(_) => unreachable!("not used by these tests"),
+                    })
+                    .collect(),
+            }),
+            Err(e) => Err(e.clone()),
+        };
+        TaskOutcome { result, metrics: o.metrics, run_time: o.run_time }
+    }
+
+    #[test]
+    fn an_in_process_value_cannot_cross_and_says_so() {
+        let outcome = TaskOutcome {
+            result: Ok(TaskSuccess { output: TaskOutput::Value(Box::new(1u8)), accumulators: Vec::new() }),
+            metrics: TaskMetrics::default(),
+            run_time: Duration::ZERO,
+        };
+        let back = outcome_from_proto(outcome_to_proto(1, outcome));
+        assert!(matches!(back.result, Err(TaskError::Engine { .. })));
+    }
+
+    #[test]
+    fn block_updates_survive_the_wire() {
+        for place in [BlockPlace::Memory, BlockPlace::Disk, BlockPlace::None] {
+            let u = BlockUpdate { block: BlockId { rdd: RddId(3), partition: 9 }, place, size_bytes: 77 };
+            let back = block_update_from_proto(block_update_to_proto(&u));
+            assert_eq!((back.block, back.place, back.size_bytes), (u.block, u.place, u.size_bytes));
         }
     }
 }

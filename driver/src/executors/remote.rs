@@ -8,18 +8,15 @@
 
 use super::{AppIdentity, ExecutorId, ExecutorLink, ExecutorResources, RemoveTarget, StageDescription, TaskLaunch};
 use crate::scheduler::{EventSender, SchedulerEvent};
-use ember_executor::wire::{failure_from_proto, locations_to_proto, metrics_from_proto, summary_from_proto};
+use ember_executor::wire::{block_update_from_proto, locations_to_proto, outcome_from_proto};
 use ember_proto::MAX_MESSAGE_BYTES;
 use ember_proto::v1 as pb;
 use ember_proto::v1::driver_message::Kind as DriverKind;
 use ember_proto::v1::executor_backend_client::ExecutorBackendClient;
 use ember_proto::v1::executor_message::Kind as ExecKind;
 use ember_rdd::EmberError;
-use ember_rdd::ids::{AccumulatorId, BlockId, BroadcastId, RddId, TaskId};
+use ember_rdd::ids::{BroadcastId, TaskId};
 use ember_rdd::storage::AnyValue;
-use ember_rdd::storage::{BlockPlace, BlockUpdate};
-use ember_rdd::task::{AccumulatorValue, TaskOutput};
-use ember_rdd::task::{TaskOutcome, TaskSuccess};
 use ember_security::tls::{error_chain, scheme};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -172,16 +169,7 @@ fn relay(executor: &ExecutorId, kind: ExecKind, events: &EventSender) {
         }
         ExecKind::BlockUpdates(b) => {
             for u in b.updates {
-                let place = match pb::BlockLocation::try_from(u.location) {
-                    Ok(pb::BlockLocation::Memory) => BlockPlace::Memory,
-                    Ok(pb::BlockLocation::Disk) => BlockPlace::Disk,
-                    _ => BlockPlace::None,
-                };
-                let update = BlockUpdate {
-                    block: BlockId { rdd: RddId(u.rdd_id), partition: u.partition as usize },
-                    place,
-                    size_bytes: u.size_bytes,
-                };
+                let update = block_update_from_proto(u);
                 events.post(SchedulerEvent::BlockUpdated { executor: executor.clone(), update });
             }
         }
@@ -190,32 +178,6 @@ fn relay(executor: &ExecutorId, kind: ExecKind, events: &EventSender) {
         }
         ExecKind::Registered(_) => tracing::warn!(%executor, "ignoring a second registration"),
     }
-}
-
-fn outcome_from_proto(status: pb::TaskStatus) -> TaskOutcome {
-    use pb::task_status::Outcome;
-    use pb::task_success::Output;
-    let m = status.metrics.unwrap_or_default();
-    let metrics = metrics_from_proto(&m);
-    let result = match status.outcome {
-        Some(Outcome::Success(s)) => {
-            let output = match s.output {
-                Some(Output::MapOutput(summary)) => TaskOutput::MapOutput(summary_from_proto(summary)),
-                Some(Output::Result(bytes)) => TaskOutput::Bytes(bytes),
-                // A result that encodes to nothing (e.g. `()`).
-                None => TaskOutput::Bytes(Vec::new()),
-            };
-            let accumulators = s
-                .accumulator_updates
-                .into_iter()
-                .map(|a| (AccumulatorId(a.accumulator_id), AccumulatorValue::Bytes(a.value)))
-                .collect();
-            Ok(TaskSuccess { output, accumulators })
-        }
-        Some(Outcome::Failure(f)) => Err(failure_from_proto(f)),
-        None => Err(ember_rdd::TaskError::engine("task status without an outcome")),
-    };
-    TaskOutcome { result, metrics, run_time: Duration::from_nanos(m.run_nanos) }
 }
 
 impl RemoteExecutor {
