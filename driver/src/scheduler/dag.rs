@@ -19,6 +19,7 @@
 //!    and map outputs on the executor are forgotten.
 
 use super::clock::{Clock, SystemClock};
+use super::failure::TaskEnding;
 use super::map_output::{MapOutputTracker, MapStatus};
 use super::stage::{Attempt, Stage, StageEffect, StageKind};
 use super::{EventSender, SchedulerEvent};
@@ -457,25 +458,7 @@ impl DagScheduler {
         if let Some(e) = self.executors.get_mut(&info.executor) {
             e.free_slots = (e.free_slots + 1).min(e.slots);
         }
-        let rdd = self.stages.get(&info.stage).map(|s| s.rdd.id()).unwrap_or(RddId(u64::MAX));
-        let result_size_bytes = match &outcome.result {
-            Ok(TaskSuccess { output: TaskOutput::Bytes(bytes), .. }) => bytes.len() as u64,
-            _ => 0,
-        };
-        self.listener.post(ListenerEvent::TaskEnd {
-            task,
-            stage: info.stage,
-            stage_attempt: info.stage_attempt,
-            rdd,
-            partition: info.partition,
-            executor: executor.clone(),
-            succeeded: outcome.result.is_ok(),
-            error: outcome.result.as_ref().err().map(|e| e.to_string()),
-            run_time: outcome.run_time,
-            metrics: outcome.metrics,
-            result_size_bytes,
-            time: UnixMillis::now(),
-        });
+        self.post_task_end(task, &info, &executor, TaskEnding::Ended(&outcome));
         if let Err(TaskError::FetchFailed { executor: holder, shuffle, .. }) = &outcome.result {
             // Even from an old attempt, a fetch failure is news: outputs are lost.
             self.forget_outputs(holder, Some(*shuffle));

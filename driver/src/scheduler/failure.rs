@@ -18,8 +18,17 @@ use super::dag::{DagScheduler, RunningTask};
 use crate::executors::ExecutorId;
 use crate::listener::{ListenerEvent, TaskMetrics, UnixMillis};
 use ember_rdd::ids::{JobId, RddId, ShuffleId, StageId, TaskId};
+use ember_rdd::task::{TaskOutcome, TaskOutput, TaskSuccess};
 use ember_rdd::{EmberError, TaskError};
 use std::time::Duration;
+
+/// How a launched task ended, for its `TaskEnd` event.
+pub(super) enum TaskEnding<'a> {
+    /// Its executor reported an outcome.
+    Ended(&'a TaskOutcome),
+    /// It never reported: its executor was lost, or its stage could not be shipped.
+    Lost(String),
+}
 
 impl DagScheduler {
     pub(super) fn task_failed(&mut self, info: RunningTask, executor: ExecutorId, error: TaskError) {
@@ -118,19 +127,36 @@ impl DagScheduler {
     /// Tells listeners that a launched task ended without a result (its
     /// executor was lost, or its stage could not be shipped).
     pub(super) fn post_task_lost(&self, task: TaskId, info: &RunningTask, error: String) {
+        self.post_task_end(task, info, &info.executor, TaskEnding::Lost(error));
+    }
+
+    /// The listener's `TaskEnd` event, built in this one place for every way
+    /// a launched task ends.
+    pub(super) fn post_task_end(&self, task: TaskId, info: &RunningTask, executor: &ExecutorId, ending: TaskEnding) {
         let rdd = self.stages.get(&info.stage).map(|s| s.rdd.id()).unwrap_or(RddId(u64::MAX));
+        let (succeeded, error, run_time, metrics, result_size_bytes) = match ending {
+            TaskEnding::Ended(outcome) => {
+                let result_size_bytes = match &outcome.result {
+                    Ok(TaskSuccess { output: TaskOutput::Bytes(bytes), .. }) => bytes.len() as u64,
+                    _ => 0,
+                };
+                let error = outcome.result.as_ref().err().map(|e| e.to_string());
+                (outcome.result.is_ok(), error, outcome.run_time, outcome.metrics, result_size_bytes)
+            }
+            TaskEnding::Lost(why) => (false, Some(why), Duration::ZERO, TaskMetrics::default(), 0),
+        };
         self.listener.post(ListenerEvent::TaskEnd {
             task,
             stage: info.stage,
             stage_attempt: info.stage_attempt,
             rdd,
             partition: info.partition,
-            executor: info.executor.clone(),
-            succeeded: false,
-            error: Some(error),
-            run_time: Duration::ZERO,
-            metrics: TaskMetrics::default(),
-            result_size_bytes: 0,
+            executor: executor.clone(),
+            succeeded,
+            error,
+            run_time,
+            metrics,
+            result_size_bytes,
             time: UnixMillis::now(),
         });
     }
