@@ -115,16 +115,6 @@ impl Context {
             rx
         });
         runtime.spawn(scheduler.run(rx));
-        let ticker = events.clone();
-        runtime.spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(100));
-            loop {
-                tick.tick().await;
-                if !ticker.post(SchedulerEvent::Tick) {
-                    return;
-                }
-            }
-        });
         let app_id = format!("app-{}-{}", std::process::id(), unique_millis());
         let ui = UiServices::start(&settings, &conf, &app_id, &listener, runtime.handle())?;
         let inner = Arc::new(ContextInner {

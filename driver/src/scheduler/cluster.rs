@@ -1,9 +1,11 @@
 //! The executor side of the scheduler loop: executors joining (they get
 //! every broadcast so far) and going silent (no heartbeat within
-//! `ember.network.timeout`: treated as lost), where cached blocks are,
+//! `ember.network.timeout`: treated as lost, checked by a timer armed for
+//! the earliest deadline), where cached blocks are,
 //! unpersisting, broadcasts, and stopping.
 
 use super::IdSet;
+use super::SchedulerEvent;
 use super::dag::{DagScheduler, ExecutorState};
 use crate::executors::{ExecutorId, ExecutorLink, RemoveTarget};
 use crate::listener::{BlockPlacement, ListenerEvent, UnixMillis};
@@ -12,6 +14,7 @@ use ember_rdd::ids::{BroadcastId, JobId, RddId};
 use ember_rdd::storage::AnyValue;
 use ember_rdd::storage::{BlockPlace, BlockUpdate};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 impl DagScheduler {
     pub(super) fn handle_executor_added(
@@ -85,10 +88,45 @@ impl DagScheduler {
         self.broadcasts.push((id, bytes, value));
     }
 
+    /// The next moment something may expire: an executor's heartbeat, or
+    /// the wait for a replacement when every executor is gone.
+    fn next_deadline(&self) -> Option<Instant> {
+        let timeout = self.settings.network_timeout;
+        let heartbeats = self
+            .executors
+            .iter()
+            .filter(|(id, _)| id.0 != crate::executors::LOCAL_EXECUTOR_ID)
+            .map(|(_, e)| e.last_seen + timeout);
+        let wait = self.settings.registration_timeout + self.settings.master_rescan_interval;
+        let replacement = self.executors_gone_since.as_ref().map(|(since, _)| *since + wait);
+        heartbeats.chain(replacement).min()
+    }
+
+    /// Makes sure a `Tick` comes just after the next deadline: one timer for
+    /// the earliest deadline, no fixed polling. A heartbeat moves its deadline
+    /// later; the timer then fires early, finds nothing expired and is armed
+    /// again for the new earliest deadline.
+    pub(super) fn arm_deadline_timer(&mut self) {
+        let Some(deadline) = self.next_deadline() else { return };
+        if self.deadline_timer.is_some_and(|armed| armed <= deadline) {
+            return;
+        }
+        self.deadline_timer = Some(deadline);
+        let delay = deadline.saturating_duration_since(self.clock.now()) + Duration::from_millis(1);
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            events.post(SchedulerEvent::Tick);
+        });
+    }
+
     pub(super) fn handle_tick(&mut self) {
         self.revive_pending = false;
         let timeout = self.settings.network_timeout;
         let now = self.clock.now();
+        if self.deadline_timer.is_some_and(|armed| armed <= now) {
+            self.deadline_timer = None; // it fired
+        }
         let silent: Vec<ExecutorId> = self
             .executors
             .iter()

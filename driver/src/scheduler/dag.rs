@@ -104,6 +104,8 @@ pub struct DagScheduler {
     pub(super) broadcasts: Vec<(BroadcastId, Arc<Vec<u8>>, AnyValue)>,
     /// Whether a revive is already due (tasks held back for locality).
     pub(super) revive_pending: bool,
+    /// When the armed deadline timer fires (see `cluster::arm_deadline_timer`).
+    pub(super) deadline_timer: Option<Instant>,
     /// Told of every lost executor, when someone replaces them.
     pub(super) lost_executor_reports: Option<mpsc::UnboundedSender<ExecutorId>>,
     /// Since when no executor has been alive, and why the last one was lost,
@@ -153,6 +155,7 @@ impl DagScheduler {
             block_to_executors: IdMap::default(),
             broadcasts: Vec::new(),
             revive_pending: false,
+            deadline_timer: None,
             executors_gone_since: None,
             lost_executor_reports: None,
         }
@@ -195,6 +198,7 @@ impl DagScheduler {
                     events = if handled < BURST { rx.try_recv().ok() } else { None };
                 }
                 self.schedule();
+                self.arm_deadline_timer();
                 true
             }));
             match turn {

@@ -81,7 +81,8 @@ pub enum SchedulerEvent {
     ShuffleReleased { shuffle: ShuffleId },
     /// A broadcast value to send to every executor, now and later.
     BroadcastAdded { id: BroadcastId, bytes: Arc<Vec<u8>>, value: AnyValue },
-    /// Time passed: re-offer held-back tasks, check heartbeats.
+    /// Time passed: re-offer held-back tasks, check heartbeat and
+    /// replacement deadlines (posted by the loop's own timers).
     Tick,
     /// An accumulator to merge task updates into, from now on.
     AccumulatorRegistered { id: AccumulatorId, merge: MergeAccumulatorFn },

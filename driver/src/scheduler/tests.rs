@@ -175,6 +175,7 @@ impl Harness {
         let _guard = self._runtime.enter();
         assert!(self.sched.handle(event), "the loop ended");
         self.sched.schedule();
+        self.sched.arm_deadline_timer();
     }
 
     /// `n` numbers in `partitions` partitions, made by the harness's runner.

@@ -265,6 +265,21 @@ fn a_silent_executor_is_lost_after_the_network_timeout() {
 }
 
 #[test]
+fn one_timer_is_armed_for_the_earliest_deadline() {
+    use super::super::clock::Clock;
+    let mut h = Harness::new(&EXECUTORS, &[("ember.network.timeout", "10s")]);
+    let start = h.clock.now();
+    assert_eq!(h.sched.deadline_timer, Some(start + Duration::from_secs(10)), "both executors joined at start");
+    h.clock.advance(Duration::from_secs(4));
+    h.post(SchedulerEvent::Heartbeat { executor: id("a") });
+    assert_eq!(h.sched.deadline_timer, Some(start + Duration::from_secs(10)), "b's deadline is still the first");
+    h.clock.advance(Duration::from_secs(7));
+    h.post(SchedulerEvent::Tick);
+    assert!(!h.sched.executors.contains_key(&id("b")), "b expired at 10 s");
+    assert_eq!(h.sched.deadline_timer, Some(start + Duration::from_secs(14)), "re-armed for a's deadline");
+}
+
+#[test]
 fn accumulator_updates_merge_once_per_partition_as_events_of_the_loop() {
     let mut h = Harness::new(&["a"], &[]);
     let total = Arc::new(AtomicU64::new(0));
