@@ -2,6 +2,7 @@
 //! single-process HashMap and sort of the same data.
 
 use ember::extend::task::TaskMetrics;
+use ember::listener::TaskEndInfo;
 use ember::listener::{ListenerEvent, RecordingListener};
 use ember::prelude::*;
 use ember_bench::report::Row;
@@ -27,7 +28,7 @@ pub(crate) fn task_metric_sum(recorder: &RecordingListener, metric: impl Fn(&Tas
         .events()
         .iter()
         .map(|e| match e {
-            ListenerEvent::TaskEnd { metrics, .. } => metric(metrics),
+            ListenerEvent::TaskEnd(TaskEndInfo { metrics, .. }) => metric(metrics),
             _ => 0,
         })
         .sum()

@@ -94,6 +94,37 @@ pub enum BlockPlacement {
     Removed,
 }
 
+/// How one task attempt ended: what the `TaskEnd` event carries, built by
+/// the scheduler in one place (`post_task_end`) and read by the UI, the
+/// event log and listeners by field.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TaskEndInfo {
+    pub task: TaskId,
+    pub stage: StageId,
+    pub stage_attempt: u32,
+    /// The RDD the stage computes.
+    pub rdd: RddId,
+    pub partition: usize,
+    #[serde(with = "executor_id_serde")]
+    pub executor: ExecutorId,
+    pub succeeded: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Time spent running the task's code on the executor (in the log:
+    /// `run_micros`).
+    #[serde(rename = "run_micros", with = "duration_micros")]
+    pub run_time: Duration,
+    /// What the task read and wrote (`ember_rdd::metrics` says what is
+    /// counted where); in the log, its counters sit beside the others.
+    #[serde(flatten)]
+    pub metrics: TaskMetrics,
+    /// Bytes of the serialized result sent to the driver (0 in process,
+    /// where results are not serialized, and for map tasks).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub result_size_bytes: u64,
+    pub time: UnixMillis,
+}
+
 /// Something the application, the scheduler or an executor did.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "event")]
@@ -156,32 +187,8 @@ pub enum ListenerEvent {
         executor: ExecutorId,
         time: UnixMillis,
     },
-    TaskEnd {
-        task: TaskId,
-        stage: StageId,
-        stage_attempt: u32,
-        /// The RDD the stage computes.
-        rdd: RddId,
-        partition: usize,
-        #[serde(with = "executor_id_serde")]
-        executor: ExecutorId,
-        succeeded: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-        /// Time spent running the task's code on the executor (in the log:
-        /// `run_micros`).
-        #[serde(rename = "run_micros", with = "duration_micros")]
-        run_time: Duration,
-        /// What the task read and wrote (`ember_rdd::metrics` says what is
-        /// counted where); in the log, its counters sit beside the others.
-        #[serde(flatten)]
-        metrics: TaskMetrics,
-        /// Bytes of the serialized result sent to the driver (0 in process,
-        /// where results are not serialized, and for map tasks).
-        #[serde(default, skip_serializing_if = "is_zero")]
-        result_size_bytes: u64,
-        time: UnixMillis,
-    },
+    /// A launched task ended (see [`TaskEndInfo`]).
+    TaskEnd(TaskEndInfo),
     ExecutorAdded {
         #[serde(with = "executor_id_serde")]
         executor: ExecutorId,
@@ -369,7 +376,9 @@ impl RecordingListener {
         self.events()
             .iter()
             .filter_map(|e| match e {
-                ListenerEvent::TaskEnd { rdd: r, partition, succeeded: true, .. } if *r == rdd => Some(*partition),
+                ListenerEvent::TaskEnd(TaskEndInfo { rdd: r, partition, succeeded: true, .. }) if *r == rdd => {
+                    Some(*partition)
+                }
                 _ => None,
             })
             .collect()
@@ -388,7 +397,7 @@ mod tests {
 
     #[test]
     fn events_round_trip_through_json() {
-        let event = ListenerEvent::TaskEnd {
+        let event = ListenerEvent::TaskEnd(TaskEndInfo {
             task: TaskId(7),
             stage: StageId(2),
             stage_attempt: 1,
@@ -412,7 +421,7 @@ mod tests {
             },
             result_size_bytes: 40,
             time: UnixMillis(1_700_000_000_000),
-        };
+        });
         let line = serde_json::to_string(&event).unwrap();
         assert!(line.starts_with(r#"{"event":"TaskEnd""#), "{line}");
         assert!(line.contains(r#""executor":"exec-1""#), "{line}");

@@ -3,6 +3,7 @@
 //! attempt with a typed error that says so, in `local[2]` and
 //! `local-cluster[2]`; a failure that may be transient is still retried.
 
+use ember::listener::TaskEndInfo;
 use ember::listener::{ListenerEvent, RecordingListener};
 use ember::prelude::*;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ fn failed_attempts(ctx: &Context, recorder: &RecordingListener) -> Vec<usize> {
         .events()
         .iter()
         .filter_map(|e| match e {
-            ListenerEvent::TaskEnd { partition, succeeded: false, .. } => Some(*partition),
+            ListenerEvent::TaskEnd(TaskEndInfo { partition, succeeded: false, .. }) => Some(*partition),
             _ => None,
         })
         .collect();

@@ -1,5 +1,6 @@
 //! End-to-end scenarios of the engine, each in `local[2]` and `local-cluster[2]`.
 
+use ember::listener::TaskEndInfo;
 use ember::listener::{ListenerEvent, RecordingListener};
 use ember::prelude::*;
 use std::sync::Arc;
@@ -154,11 +155,13 @@ fn a_later_job_reuses_shuffle_outputs_and_skips_the_map_stage() {
         let counts = ctx.parallelize((0..100u32).collect(), 4).map(|x| (x % 5, 1u32)).reduce_by_key(|a, b| a + b);
         assert_eq!(counts.count().unwrap(), 5);
         ctx.flush_listeners();
-        let first = recorder.events().iter().filter(|e| matches!(e, ListenerEvent::TaskEnd { .. })).count();
+        let first =
+            recorder.events().iter().filter(|e| matches!(e, ListenerEvent::TaskEnd(TaskEndInfo { .. }))).count();
         recorder.clear();
         assert_eq!(counts.values().sum().unwrap(), 100);
         ctx.flush_listeners();
-        let second = recorder.events().iter().filter(|e| matches!(e, ListenerEvent::TaskEnd { .. })).count();
+        let second =
+            recorder.events().iter().filter(|e| matches!(e, ListenerEvent::TaskEnd(TaskEndInfo { .. }))).count();
         assert_eq!(first, 8, "{master}: 4 map + 4 reduce tasks");
         assert_eq!(second, 4, "{master}: only the reduce tasks run again");
     }

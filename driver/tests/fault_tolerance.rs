@@ -1,6 +1,7 @@
 //! Executors killed for real (SIGKILL) in `local-cluster[3]`: jobs finish with
 //! the same answer, and only what was lost is recomputed.
 
+use ember::listener::TaskEndInfo;
 use ember::listener::{ListenerEvent, RecordingListener};
 use ember::prelude::*;
 use ember_rdd::ids::RddId;
@@ -37,7 +38,7 @@ fn successes(recorder: &RecordingListener) -> Vec<(RddId, usize, String)> {
         .events()
         .into_iter()
         .filter_map(|e| match e {
-            ListenerEvent::TaskEnd { rdd, partition, executor, succeeded: true, .. } => {
+            ListenerEvent::TaskEnd(TaskEndInfo { rdd, partition, executor, succeeded: true, .. }) => {
                 Some((rdd, partition, executor.0))
             }
             _ => None,

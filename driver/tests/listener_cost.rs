@@ -13,6 +13,7 @@
 
 use ember::StorageLevel;
 use ember::executors::ExecutorId;
+use ember::listener::TaskEndInfo;
 use ember::listener::{Listener, ListenerEvent, RddInfo, StageInfo, TaskMetrics, UnixMillis};
 use ember::ui::event_log::EventLogWriter;
 use ember::ui::state::{AppStore, Retention};
@@ -84,19 +85,21 @@ fn events() -> Vec<ListenerEvent> {
             executor: executor.clone(),
             time: UnixMillis(time),
         };
-        let end = |partition: usize, task: u64, time: u64| ListenerEvent::TaskEnd {
-            task: TaskId(task),
-            stage,
-            stage_attempt: 1,
-            rdd,
-            partition,
-            executor: executor.clone(),
-            succeeded: true,
-            error: None,
-            run_time: Duration::from_nanos(2_345 + partition as u64 % 1000),
-            metrics: TaskMetrics::default(),
-            result_size_bytes: 0,
-            time: UnixMillis(time),
+        let end = |partition: usize, task: u64, time: u64| {
+            ListenerEvent::TaskEnd(TaskEndInfo {
+                task: TaskId(task),
+                stage,
+                stage_attempt: 1,
+                rdd,
+                partition,
+                executor: executor.clone(),
+                succeeded: true,
+                error: None,
+                run_time: Duration::from_nanos(2_345 + partition as u64 % 1000),
+                metrics: TaskMetrics::default(),
+                result_size_bytes: 0,
+                time: UnixMillis(time),
+            })
         };
         let first = next_task;
         events.push(start(0, first, time));

@@ -7,6 +7,7 @@
 //! Executors get 16 MiB (`local-cluster[2,1,16]`), so that modest inputs
 //! spill on both sides of every shuffle.
 
+use ember::listener::TaskEndInfo;
 use ember::listener::{ListenerEvent, RecordingListener};
 use ember::prelude::*;
 use std::collections::HashMap;
@@ -147,7 +148,7 @@ fn spilled_bytes(recorder: &RecordingListener) -> u64 {
         .events()
         .iter()
         .map(|e| match e {
-            ListenerEvent::TaskEnd { metrics, .. } => metrics.disk_bytes_spilled,
+            ListenerEvent::TaskEnd(TaskEndInfo { metrics, .. }) => metrics.disk_bytes_spilled,
             _ => 0,
         })
         .sum()
@@ -180,7 +181,7 @@ fn a_sort_of_eight_times_executor_memory_finishes_in_bounded_memory() {
         .events()
         .iter()
         .map(|e| match e {
-            ListenerEvent::TaskEnd { metrics, .. } => metrics.shuffle_write_bytes,
+            ListenerEvent::TaskEnd(TaskEndInfo { metrics, .. }) => metrics.shuffle_write_bytes,
             _ => 0,
         })
         .sum();

@@ -5,6 +5,7 @@
 
 mod ui_common;
 
+use ember::listener::TaskEndInfo;
 use ember::listener::{BlockPlacement, ListenerEvent, RecordingListener};
 use ember::prelude::*;
 use std::collections::{BTreeMap, HashSet};
@@ -28,7 +29,7 @@ struct Totals {
 fn totals_by_stage(recorder: &RecordingListener) -> BTreeMap<u64, Totals> {
     let mut out: BTreeMap<u64, Totals> = BTreeMap::new();
     for event in recorder.events() {
-        if let ListenerEvent::TaskEnd { stage, succeeded: true, metrics: m, .. } = event {
+        if let ListenerEvent::TaskEnd(TaskEndInfo { stage, succeeded: true, metrics: m, .. }) = event {
             let t = out.entry(stage.0).or_default();
             t.tasks += 1;
             t.records_read += m.records_read;

@@ -16,6 +16,7 @@
 use super::IdSet;
 use super::dag::{DagScheduler, RunningTask};
 use crate::executors::ExecutorId;
+use crate::listener::TaskEndInfo;
 use crate::listener::{ListenerEvent, TaskMetrics, UnixMillis};
 use ember_rdd::ids::{JobId, RddId, ShuffleId, StageId, TaskId};
 use ember_rdd::task::{TaskOutcome, TaskOutput, TaskSuccess};
@@ -145,7 +146,7 @@ impl DagScheduler {
             }
             TaskEnding::Lost(why) => (false, Some(why), Duration::ZERO, TaskMetrics::default(), 0),
         };
-        self.listener.post(ListenerEvent::TaskEnd {
+        self.listener.post(ListenerEvent::TaskEnd(TaskEndInfo {
             task,
             stage: info.stage,
             stage_attempt: info.stage_attempt,
@@ -158,7 +159,7 @@ impl DagScheduler {
             metrics,
             result_size_bytes,
             time: UnixMillis::now(),
-        });
+        }));
     }
 
     pub(super) fn handle_executor_lost(&mut self, executor: &ExecutorId, reason: &str) {

@@ -15,6 +15,7 @@
 //! which the writer uses when it writes both at once; replay turns it back
 //! into the two events.
 
+use crate::listener::TaskEndInfo;
 use crate::listener::{ListenerEvent, UnixMillis};
 use std::time::Duration;
 
@@ -33,7 +34,7 @@ pub fn write_line(out: &mut Vec<u8>, event: &ListenerEvent) -> serde_json::Resul
             key_int(out, br#","time":"#, time.0);
             out.push(b'}');
         }
-        ListenerEvent::TaskEnd { .. } => task_end(out, event, None)?,
+        ListenerEvent::TaskEnd(TaskEndInfo { .. }) => task_end(out, event, None)?,
         other => serde_json::to_writer(&mut *out, other)?,
     }
     out.push(b'\n');
@@ -76,7 +77,7 @@ pub fn task_run_events(line: &str) -> serde_json::Result<[ListenerEvent; 2]> {
 /// The line of a `TaskEnd` (without its `\n`), or of a `TaskRun` when
 /// `started` holds the start's attempt and time.
 fn task_end(out: &mut Vec<u8>, event: &ListenerEvent, started: Option<(u32, UnixMillis)>) -> serde_json::Result<()> {
-    let ListenerEvent::TaskEnd {
+    let ListenerEvent::TaskEnd(TaskEndInfo {
         task,
         stage,
         stage_attempt,
@@ -89,7 +90,7 @@ fn task_end(out: &mut Vec<u8>, event: &ListenerEvent, started: Option<(u32, Unix
         metrics,
         result_size_bytes,
         time,
-    } = event
+    }) = event
     else {
         // Not a task end: written as any other event, nothing dropped.
         return serde_json::to_writer(&mut *out, event);
@@ -235,30 +236,32 @@ mod tests {
                     time,
                 ),
                 (shuffle_write_records, memory_bytes_spilled, disk_bytes_spilled, spill_nanos, peak_execution_memory),
-            )| ListenerEvent::TaskEnd {
-                task: TaskId(task),
-                stage: StageId(stage),
-                stage_attempt,
-                rdd: RddId(rdd),
-                partition,
-                executor: ExecutorId(executor),
-                succeeded,
-                error,
-                run_time: Duration::new(secs, nanos % 1_000_000_000),
-                metrics: TaskMetrics {
-                    records_read,
-                    bytes_read,
-                    shuffle_read_records,
-                    shuffle_read_bytes,
-                    shuffle_write_bytes,
-                    shuffle_write_records,
-                    memory_bytes_spilled,
-                    disk_bytes_spilled,
-                    spill_nanos,
-                    peak_execution_memory,
-                },
-                result_size_bytes,
-                time: UnixMillis(time),
+            )| {
+                ListenerEvent::TaskEnd(TaskEndInfo {
+                    task: TaskId(task),
+                    stage: StageId(stage),
+                    stage_attempt,
+                    rdd: RddId(rdd),
+                    partition,
+                    executor: ExecutorId(executor),
+                    succeeded,
+                    error,
+                    run_time: Duration::new(secs, nanos % 1_000_000_000),
+                    metrics: TaskMetrics {
+                        records_read,
+                        bytes_read,
+                        shuffle_read_records,
+                        shuffle_read_bytes,
+                        shuffle_write_bytes,
+                        shuffle_write_records,
+                        memory_bytes_spilled,
+                        disk_bytes_spilled,
+                        spill_nanos,
+                        peak_execution_memory,
+                    },
+                    result_size_bytes,
+                    time: UnixMillis(time),
+                })
             },
         )
     }
@@ -268,7 +271,8 @@ mod tests {
     fn task_start_and_end() -> impl Strategy<Value = (ListenerEvent, ListenerEvent)> {
         (task_start(), task_end()).prop_map(|(start, end)| {
             let ListenerEvent::TaskStart { attempt, time, .. } = start else { unreachable!() };
-            let ListenerEvent::TaskEnd { task, stage, stage_attempt, partition, ref executor, .. } = end else {
+            let ListenerEvent::TaskEnd(TaskEndInfo { task, stage, stage_attempt, partition, ref executor, .. }) = end
+            else {
                 unreachable!()
             };
             let start = ListenerEvent::TaskStart {
@@ -311,7 +315,7 @@ mod tests {
                    \"executor\":\"1\",\"succeeded\":true,\"run_micros\":2,\"records_read\":5,\
                    \"shuffle_read_bytes\":9,\"time\":1700000000000}";
         match serde_json::from_str::<ListenerEvent>(old).unwrap() {
-            ListenerEvent::TaskEnd { metrics, .. } => {
+            ListenerEvent::TaskEnd(TaskEndInfo { metrics, .. }) => {
                 let TaskMetrics { records_read, bytes_read, shuffle_read_records, shuffle_read_bytes, .. } = metrics;
                 assert_eq!((records_read, bytes_read, shuffle_read_records, shuffle_read_bytes), (5, 0, 0, 9));
             }
@@ -321,7 +325,7 @@ mod tests {
 
     #[test]
     fn a_typical_task_end_and_other_events() {
-        let end = ListenerEvent::TaskEnd {
+        let end = ListenerEvent::TaskEnd(TaskEndInfo {
             task: TaskId(7),
             stage: StageId(2),
             stage_attempt: 1,
@@ -334,7 +338,7 @@ mod tests {
             metrics: TaskMetrics { shuffle_write_bytes: 30, ..TaskMetrics::default() },
             result_size_bytes: 0,
             time: UnixMillis(1_700_000_000_000),
-        };
+        });
         let line = our_line(&end);
         assert_eq!(
             line,

@@ -20,6 +20,7 @@
 
 use super::event_line::{task_run_events, write_line, write_task_run};
 use super::server::UiError;
+use crate::listener::TaskEndInfo;
 use crate::listener::{Listener, ListenerEvent, UnixMillis};
 use ember_rdd::ids::TaskId;
 use std::fs::File;
@@ -88,7 +89,9 @@ fn pair_starts_with_ends(events: &[ListenerEvent]) -> Vec<Line> {
     let mut ends: Vec<(TaskId, usize)> = events
         .iter()
         .enumerate()
-        .filter_map(|(i, e)| if let ListenerEvent::TaskEnd { task, .. } = e { Some((*task, i)) } else { None })
+        .filter_map(
+            |(i, e)| if let ListenerEvent::TaskEnd(TaskEndInfo { task, .. }) = e { Some((*task, i)) } else { None },
+        )
         .collect();
     if ends.is_empty() {
         return lines;
@@ -115,7 +118,9 @@ fn same_task(start: &ListenerEvent, end: &ListenerEvent) -> bool {
     match (start, end) {
         (
             ListenerEvent::TaskStart { task, stage, stage_attempt, partition, executor, .. },
-            ListenerEvent::TaskEnd { task: t, stage: s, stage_attempt: a, partition: p, executor: e, .. },
+            ListenerEvent::TaskEnd(TaskEndInfo {
+                task: t, stage: s, stage_attempt: a, partition: p, executor: e, ..
+            }),
         ) => (task, stage, stage_attempt, partition, executor) == (t, s, a, p, e),
         _ => false,
     }
@@ -254,7 +259,7 @@ mod tests {
     }
 
     fn end(task: u64, time: u64) -> ListenerEvent {
-        ListenerEvent::TaskEnd {
+        ListenerEvent::TaskEnd(TaskEndInfo {
             task: TaskId(task),
             stage: StageId(1),
             stage_attempt: 0,
@@ -267,7 +272,7 @@ mod tests {
             metrics: TaskMetrics { records_read: task, ..TaskMetrics::default() },
             result_size_bytes: 0,
             time: UnixMillis(time),
-        }
+        })
     }
 
     fn lines(events: &[ListenerEvent]) -> Vec<String> {
@@ -285,7 +290,7 @@ mod tests {
         // Batch 3, orders this scheduler never posts: task 6 ends before it
         // starts, task 7 ends twice, task 8's end names another executor.
         let mut other_executor = end(8, 35);
-        if let ListenerEvent::TaskEnd { executor, .. } = &mut other_executor {
+        if let ListenerEvent::TaskEnd(TaskEndInfo { executor, .. }) = &mut other_executor {
             *executor = ExecutorId("elsewhere".into());
         }
         let third =

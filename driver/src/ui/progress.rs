@@ -13,6 +13,7 @@
 //!   It runs only when stderr is a terminal and `ember.ui.showConsoleProgress`
 //!   is on.
 
+use crate::listener::TaskEndInfo;
 use crate::listener::{Listener, ListenerEvent, UnixMillis};
 use ember_rdd::ids::StageId;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -55,7 +56,7 @@ impl ConsoleProgressState {
                     s.running += 1;
                 }
             }
-            ListenerEvent::TaskEnd { stage, stage_attempt, succeeded, .. } => {
+            ListenerEvent::TaskEnd(TaskEndInfo { stage, stage_attempt, succeeded, .. }) => {
                 if let Some(s) = self.stages.get_mut(&(*stage, *stage_attempt)) {
                     s.running = s.running.saturating_sub(1);
                     if *succeeded {
@@ -237,7 +238,7 @@ mod tests {
                 executor,
                 time: UnixMillis(0),
             },
-            Some(succeeded) => ListenerEvent::TaskEnd {
+            Some(succeeded) => ListenerEvent::TaskEnd(TaskEndInfo {
                 task,
                 stage,
                 stage_attempt: 1,
@@ -250,7 +251,7 @@ mod tests {
                 metrics: TaskMetrics::default(),
                 result_size_bytes: 0,
                 time: UnixMillis(0),
-            },
+            }),
         }
     }
 

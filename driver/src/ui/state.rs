@@ -26,6 +26,7 @@ pub use super::records::{
     AppSummary, AttemptRecord, BlockCopy, ExecutorRecord, JobRecord, JobStatus, Retention, StageStatus,
     TaskMetricsRecord, TaskRecord, TaskStatus,
 };
+use crate::listener::TaskEndInfo;
 use crate::listener::{BlockPlacement, Listener, ListenerEvent, RddInfo, StageInfo, UnixMillis};
 use ember_rdd::ids::{BlockId, JobId, RddId, StageId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -126,7 +127,7 @@ impl AppState {
                     a.tasks.keep_latest(self.retention.tasks_per_stage);
                 }
             }
-            ListenerEvent::TaskEnd {
+            ListenerEvent::TaskEnd(TaskEndInfo {
                 task,
                 stage,
                 stage_attempt,
@@ -139,7 +140,7 @@ impl AppState {
                 result_size_bytes,
                 time,
                 ..
-            } => {
+            }) => {
                 let metrics = TaskMetricsRecord {
                     // At the event log's precision, so a replay adds up the same.
                     run_time: Duration::from_micros(run_time.as_micros() as u64),
@@ -351,7 +352,7 @@ fn event_time(event: &ListenerEvent) -> Option<UnixMillis> {
         | ListenerEvent::StageSubmitted { time, .. }
         | ListenerEvent::StageCompleted { time, .. }
         | ListenerEvent::TaskStart { time, .. }
-        | ListenerEvent::TaskEnd { time, .. }
+        | ListenerEvent::TaskEnd(TaskEndInfo { time, .. })
         | ListenerEvent::ExecutorAdded { time, .. }
         | ListenerEvent::ExecutorRemoved { time, .. }
         | ListenerEvent::BlockUpdated { time, .. }
