@@ -102,3 +102,34 @@ fn a_panic_is_still_retried() {
         assert_eq!(failed_attempts(&ctx, &recorder), vec![0, 0, 0, 0], "{master}");
     }
 }
+
+/// Every file named `part-*` below `dir`.
+fn part_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(part_files(&path));
+        } else if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("part-")) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_corrupt_checkpoint_fails_at_once_naming_its_file() {
+    for master in MASTERS {
+        let (ctx, recorder) = recorded(master);
+        let dir = tempfile::tempdir().unwrap();
+        ctx.set_checkpoint_dir(dir.path()).unwrap();
+        let checkpointed = ctx.parallelize((0..100u64).collect(), 1).map(|x| x + 1).checkpoint().unwrap();
+        let parts = part_files(dir.path());
+        assert_eq!(parts.len(), 1, "{master}: one partition written");
+        std::fs::write(&parts[0], [0xff, 0xff, 0xff]).unwrap();
+        let err = checkpointed.count().unwrap_err();
+        assert_failed_once(master, &err, "corrupt checkpoint");
+        assert!(err.to_string().contains("part-00000"), "{master}: {err}");
+        assert_eq!(failed_attempts(&ctx, &recorder), vec![0], "{master}: one attempt");
+    }
+}

@@ -184,7 +184,8 @@ impl Harness {
         Rdd::from_node(Arc::new(ParallelCollectionRdd::new(meta, (0..n).collect(), partitions)), self.runner.clone())
     }
 
-    /// Submits the job `action` starts on `rdd` (e.g. `|r| drop(r.count_async())`).
+    /// Submits the job `rdd.count()` would run; the reply comes when the
+    /// test has ended every task.
     pub fn submit<T: ember_rdd::Data>(&mut self, rdd: &Rdd<T>) -> oneshot::Receiver<JobResult> {
         drop(rdd.count_async());
         let (root, partitions) =
