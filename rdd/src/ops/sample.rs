@@ -16,6 +16,7 @@ use crate::rdd::Rdd;
 use crate::task::BoxIter;
 use futures::future::BoxFuture;
 use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 
 /// The RNG of partition `partition` for `seed`.
@@ -148,14 +149,6 @@ fn fraction_for_sample_size(num: usize, total: u64, with_replacement: bool) -> f
     }
 }
 
-/// Puts `v` in a uniformly random order (Fisher-Yates, as Spark's
-/// Utils.randomizeInPlace).
-fn shuffle_in_place<T>(v: &mut [T], rng: &mut SmallRng) {
-    for i in (1..v.len()).rev() {
-        v.swap(i, rng.random_range(0..=i));
-    }
-}
-
 /// Every record of `rdd`, by a job started at `call_site`.
 async fn collect_at<T: Data>(rdd: &Rdd<T>, call_site: &'static std::panic::Location<'static>) -> crate::Result<Vec<T>> {
     let collect = Plain::new(|_, it: BoxIter<T>| it.collect::<Vec<T>>());
@@ -203,7 +196,7 @@ impl<T: Data> Rdd<T> {
             let mut rng = SmallRng::seed_from_u64(stable_hash(&(seed, 0x5441_4b45_u64)));
             if !with_replacement && num as u64 >= count {
                 let mut records = collect_at(&rdd, call_site).await?;
-                shuffle_in_place(&mut records, &mut rng);
+                records.shuffle(&mut rng);
                 return Ok(records);
             }
             let fraction = fraction_for_sample_size(num, count, with_replacement);
@@ -211,7 +204,7 @@ impl<T: Data> Rdd<T> {
                 let sampled = rdd.sample(with_replacement, fraction, rng.random())?;
                 let mut sample = collect_at(&sampled, call_site).await?;
                 if sample.len() >= num {
-                    shuffle_in_place(&mut sample, &mut rng);
+                    sample.shuffle(&mut rng);
                     sample.truncate(num);
                     return Ok(sample);
                 }
@@ -278,14 +271,5 @@ mod tests {
         // With replacement: (s + 12·sqrt(s)) / total for small s.
         let f = fraction_for_sample_size(4, 100, true);
         assert!((f - (4.0 + 24.0) / 100.0).abs() < 1e-12, "{f}");
-    }
-
-    #[test]
-    fn shuffling_keeps_every_record() {
-        let mut v: Vec<u32> = (0..100).collect();
-        shuffle_in_place(&mut v, &mut partition_rng(1, 1));
-        assert_ne!(v, (0..100).collect::<Vec<_>>());
-        v.sort();
-        assert_eq!(v, (0..100).collect::<Vec<_>>());
     }
 }
