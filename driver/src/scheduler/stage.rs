@@ -170,10 +170,6 @@ impl Stage {
         }
     }
 
-    pub fn state(&self) -> &StageState {
-        &self.state
-    }
-
     pub fn is_waiting(&self) -> bool {
         matches!(self.state, StageState::Waiting)
     }

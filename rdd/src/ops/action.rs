@@ -10,6 +10,7 @@
 use crate::error::{EmberError, Result};
 use crate::func::{CapturesNothing, Fn1, Fn2, Plain, With};
 use crate::nodes::result::{ResultRoot, decode_output};
+use crate::ops::block_on;
 use crate::ops::transform::State;
 use crate::rdd::Rdd;
 use crate::task::BoxIter;
@@ -18,10 +19,6 @@ use futures::future::BoxFuture;
 use std::collections::{BinaryHeap, HashMap};
 use std::panic::Location;
 use std::sync::Arc;
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
-}
 
 impl<T: Data> Rdd<T> {
     /// Runs `f(partition, records)` on the given partitions and returns the

@@ -15,3 +15,8 @@ pub mod with_state;
 pub mod with_state_more;
 pub mod with_state_pair;
 pub mod zip;
+
+/// Waits for an action's future: the blocking form of every `_async` action.
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}

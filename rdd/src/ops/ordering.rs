@@ -23,16 +23,13 @@
 use crate::Data;
 use crate::error::Result;
 use crate::func::{CapturesNothing, Fn1, Plain, With};
+use crate::ops::block_on;
 use crate::rdd::Rdd;
 use crate::task::BoxIter;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
-}
 
 /// An `f64` ordered by [`f64::total_cmp`], so it can be a key of `max_by`,
 /// `top_by`, `sort_by` and the like: `-NaN < -inf < ... < -0.0 < 0.0 < ... <

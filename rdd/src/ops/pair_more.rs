@@ -9,6 +9,7 @@
 use crate::aggregate::{Pass, SortByKey};
 use crate::error::{EmberError, Result};
 use crate::func::{CapturesNothing, Fn2, Plain, With};
+use crate::ops::block_on;
 use crate::ops::pair::Either;
 use crate::ops::sample::{partition_rng, poisson};
 use crate::partitioner::Partitioner;
@@ -18,10 +19,6 @@ use crate::{Data, Key};
 use futures::future::BoxFuture;
 use rand::RngExt;
 use std::collections::HashMap;
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
-}
 
 /// Merges `(k, v)` into `map` with `f` (a key seen before gets `f(old, v)`).
 fn merge_into<K: Key, V, F: Fn2<V, V, V>>(map: &mut HashMap<K, V>, k: K, v: V, f: &F) {

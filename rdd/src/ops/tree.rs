@@ -28,14 +28,11 @@ use crate::Data;
 use crate::aggregate::{MapCombine, MergeCombiners, ZeroAgg};
 use crate::error::{EmberError, Result};
 use crate::func::{CapturesNothing, Fn2, Plain, With};
+use crate::ops::block_on;
 use crate::partitioner::FnPartitioner;
 use crate::rdd::Rdd;
 use crate::task::BoxIter;
 use futures::future::BoxFuture;
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
-}
 
 /// How many partials a level merges into one, for `partitions` partials and
 /// a tree of `depth` levels (Spark's `scale`).

@@ -28,6 +28,7 @@
 use crate::error::Result;
 use crate::func::{CapturesNothing, With};
 use crate::nodes::map_partitions::{FlatMapValuesFn, KeyByFn};
+use crate::ops::block_on;
 use crate::ops::transform::State;
 use crate::partitioner::{FnPartitioner, PartitionNumber};
 use crate::rdd::Rdd;
@@ -50,10 +51,6 @@ impl<T: Data> Rdd<T> {
     pub fn with<S: State>(&self, state: S) -> WithState<T, S> {
         WithState { rdd: self.clone(), state }
     }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
 }
 
 impl<T: Data, S: State> WithState<T, S> {

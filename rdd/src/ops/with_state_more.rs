@@ -6,14 +6,11 @@
 use crate::Data;
 use crate::error::Result;
 use crate::func::{CapturesNothing, With};
+use crate::ops::block_on;
 use crate::ops::ordering::End;
 use crate::ops::transform::State;
 use crate::ops::with_state::WithState;
 use futures::future::BoxFuture;
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
-}
 
 impl<T: Data, S: State> WithState<T, S> {
     /// The record with the largest `key(&state, &x)`; the first of ties;
