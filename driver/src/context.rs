@@ -347,6 +347,11 @@ impl Context {
         Ok(())
     }
 
+    /// Posts an event to this context's scheduler (false once it stopped).
+    pub(crate) fn post(&self, event: SchedulerEvent) -> bool {
+        self.inner.events.post(event)
+    }
+
     /// Sends `value` to every executor once; read it in tasks with `value()`.
     pub fn broadcast<T: Data>(&self, value: T) -> Result<Broadcast<T>> {
         Broadcast::new(&*self.inner, value)
@@ -473,7 +478,12 @@ impl JobRunner for ContextInner {
     fn run_job(&self, root: Arc<dyn StageRoot>, partitions: Vec<usize>) -> BoxFuture<'static, Result<Vec<TaskOutput>>> {
         let (reply, result) = oneshot::channel();
         let posted = !self.stopped.load(Ordering::SeqCst)
-            && self.events.post(SchedulerEvent::JobSubmitted { root, partitions, reply });
+            && self.events.post(SchedulerEvent::JobSubmitted {
+                root,
+                partitions,
+                group: crate::job_control::current_job_group(),
+                reply,
+            });
         let progress = self.ui.lock().unwrap_or_else(|p| p.into_inner()).console_progress();
         let cause = self.stop_cause.clone();
         Box::pin(async move {

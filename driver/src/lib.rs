@@ -59,6 +59,7 @@
 pub mod conf;
 pub mod context;
 pub mod executors;
+pub mod job_control;
 pub mod listener;
 pub mod scheduler;
 pub mod submit;

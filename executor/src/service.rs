@@ -11,7 +11,7 @@ use crate::block_manager::BlockUpdate;
 use crate::env::{ExecutorConfig, ExecutorEnv, StageEnv};
 use crate::fetch::ShuffleFetcher;
 use crate::shuffle_service::{ChunkStream, serve_blocks};
-use crate::task_runner::{TaskPool, run_task};
+use crate::task_runner::{KillSwitches, TaskPool, run_task};
 use crate::wire::{block_update_to_proto, failure_to_proto, locations_from_proto, outcome_to_proto};
 use ember_proto::v1 as pb;
 use ember_proto::v1::driver_message::Kind as DriverKind;
@@ -69,6 +69,8 @@ struct Session {
     shuffle_token: String,
     /// The most bytes this backend caches for it (0 = unlimited).
     memory_bytes: u64,
+    /// The tasks given and not finished, to kill on the driver's word.
+    kill_switches: Arc<KillSwitches>,
 }
 
 pub struct BackendService {
@@ -149,6 +151,7 @@ impl BackendService {
             out,
             shuffle_token: hello.shuffle_token.clone(),
             memory_bytes: memory,
+            kill_switches: Arc::default(),
         });
         *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
         (session, out_rx)
@@ -235,10 +238,13 @@ impl Session {
                 }
             };
             let out = self.out.clone();
+            let env: Arc<dyn ember_rdd::task::TaskEnv> = entry.env.clone();
+            let tc = Arc::new(TaskContext::new(StageId(t.stage_id), t.partition as usize, t.attempt, env));
+            self.kill_switches.register(t.task_id, tc.kill_switch());
+            let kill_switches = self.kill_switches.clone();
             pool.spawn(move || {
-                let env: Arc<dyn ember_rdd::task::TaskEnv> = entry.env.clone();
-                let tc = Arc::new(TaskContext::new(StageId(t.stage_id), t.partition as usize, t.attempt, env));
                 let outcome = run_task(&*entry.root, tc);
+                kill_switches.finished(t.task_id);
                 let _ = out.send(Outgoing::Status(outcome_to_proto(t.task_id, outcome)));
             });
         }
@@ -346,6 +352,7 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
                             session.env.put_broadcast_bytes(BroadcastId(b.broadcast_id), b.value)
                         }
                         DriverKind::RemoveData(r) => session.remove(r),
+                        DriverKind::KillTasks(k) => session.kill_switches.kill(&k.task_ids, &k.reason),
                         DriverKind::Shutdown(_) => break,
                         DriverKind::Hello(_) => tracing::warn!("ignoring a second Hello"),
                     },

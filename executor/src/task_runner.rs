@@ -7,15 +7,19 @@
 
 use ember_rdd::TaskError;
 use ember_rdd::rdd::StageRoot;
-use ember_rdd::task::{TaskContext, TaskOutcome, TaskSuccess, with_current_task};
+use ember_rdd::task::{KillSwitch, TaskContext, TaskOutcome, TaskSuccess, with_current_task};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Runs `root` on `tc.partition`.
+/// A task killed while it waited in the queue does not start.
 pub fn run_task(root: &dyn StageRoot, tc: Arc<TaskContext>) -> TaskOutcome {
     let start = Instant::now();
+    if tc.kill_switch().is_killed() {
+        return TaskOutcome { result: Err(tc.kill_switch().error()), metrics: tc.metrics(), run_time: start.elapsed() };
+    }
     let ran = catch_unwind(AssertUnwindSafe(|| with_current_task(&tc, || root.run(tc.partition, &tc))));
     let result = match ran {
         // An iterator that stopped early on an error means the output is
@@ -26,6 +30,29 @@ pub fn run_task(root: &dyn StageRoot, tc: Arc<TaskContext>) -> TaskOutcome {
         Err(payload) => Err(TaskError::UserPanic { message: ember_rdd::panic_message(&*payload) }),
     };
     TaskOutcome { result, metrics: tc.metrics(), run_time: start.elapsed() }
+}
+
+/// The kill switches of the tasks an executor was given and has not
+/// finished (running or queued), by task id, so the driver can kill them.
+#[derive(Default)]
+pub struct KillSwitches(Mutex<std::collections::HashMap<u64, KillSwitch>>);
+
+impl KillSwitches {
+    pub fn register(&self, task: u64, switch: KillSwitch) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(task, switch);
+    }
+    pub fn finished(&self, task: u64) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&task);
+    }
+    /// Kills those of `tasks` not finished yet.
+    pub fn kill(&self, tasks: &[u64], reason: &str) {
+        let switches = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for task in tasks {
+            if let Some(switch) = switches.get(task) {
+                switch.kill(reason);
+            }
+        }
+    }
 }
 
 type Job = Box<dyn FnOnce() + Send>;

@@ -124,6 +124,7 @@ pub fn failure_to_proto(e: &TaskError) -> pb::TaskFailure {
         TaskError::Deterministic { message } => {
             Reason::DeterministicFailure(pb::DeterministicFailure { message: message.clone() })
         }
+        TaskError::Killed { reason } => Reason::TaskKilled(pb::TaskKilled { reason: reason.clone() }),
     };
     pb::TaskFailure { reason: Some(reason) }
 }
@@ -142,6 +143,7 @@ pub fn failure_from_proto(f: pb::TaskFailure) -> TaskError {
         Some(Reason::UserFailure(u)) => TaskError::Input { message: u.message },
         Some(Reason::EngineFailure(e)) => TaskError::Engine { message: e.message },
         Some(Reason::DeterministicFailure(d)) => TaskError::Deterministic { message: d.message },
+        Some(Reason::TaskKilled(k)) => TaskError::Killed { reason: k.reason },
         None => TaskError::engine("task failed without a reason"),
     }
 }
@@ -295,6 +297,7 @@ mod tests {
             TaskError::Input { message: "bad line".into() },
             TaskError::Engine { message: "oops".into() },
             TaskError::Deterministic { message: "bad.csv:3: 'x' is not a number".into() },
+            TaskError::Killed { reason: "job_3 was cancelled".into() },
         ];
         for e in errors {
             assert_eq!(failure_from_proto(failure_to_proto(&e)), e);

@@ -6,7 +6,7 @@
 //! once (no retry can succeed: the input itself is wrong), the others are
 //! retried up to `ember.task.maxFailures`. A job fails with an [`EmberError`].
 
-use crate::ids::{ExecutorId, ShuffleId, StageId};
+use crate::ids::{ExecutorId, JobId, ShuffleId, StageId};
 use thiserror::Error;
 
 /// Why one task attempt failed.
@@ -30,6 +30,10 @@ pub enum TaskError {
     /// job on the first one and says so.
     #[error("{message}")]
     Deterministic { message: String },
+    /// The driver killed the task: its job was cancelled (or is no longer
+    /// needed). Not a failure of the task; never retried.
+    #[error("task killed: {reason}")]
+    Killed { reason: String },
 }
 
 impl TaskError {
@@ -62,6 +66,10 @@ pub enum EmberError {
     /// A stage's shuffle input was lost too many times in a row.
     #[error("job aborted: {stage} failed {attempts} consecutive attempts; last error: {cause}")]
     StageAborted { stage: StageId, attempts: u32, cause: TaskError },
+    /// The job was cancelled (`Context::cancel_job`, `cancel_job_group`,
+    /// `cancel_all_jobs`).
+    #[error("{job} was cancelled: {reason}")]
+    Cancelled { job: JobId, reason: String },
     /// The caller passed something invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

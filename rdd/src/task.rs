@@ -153,6 +153,57 @@ pub struct TaskContext {
     /// This task's share of its executor's memory.
     memory: Arc<TaskMemory>,
     deferred: DeferredError,
+    kill: KillSwitch,
+}
+
+/// How the executor stops a running task: it flips the switch, and the
+/// task's records stop flowing at the next check ([`TaskContext::interruptible`]),
+/// so the task ends promptly with [`TaskError::Killed`]. A task queued
+/// behind others checks it before it starts.
+#[derive(Clone, Default)]
+pub struct KillSwitch(Arc<Mutex<Option<String>>>, Arc<std::sync::atomic::AtomicBool>);
+
+impl KillSwitch {
+    /// Asks the task to stop, saying why (the first reason wins).
+    pub fn kill(&self, reason: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(|| reason.to_string());
+        self.1.store(true, std::sync::atomic::Ordering::Release);
+    }
+    pub fn is_killed(&self) -> bool {
+        self.1.load(std::sync::atomic::Ordering::Acquire)
+    }
+    /// The error of a killed task.
+    pub fn error(&self) -> TaskError {
+        let reason = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        TaskError::Killed { reason: reason.unwrap_or_else(|| "killed".into()) }
+    }
+}
+
+/// Records checked per look at the kill switch.
+const KILL_CHECK_EVERY: u32 = 1024;
+
+/// An iterator that stops when its task is killed, recording why as the
+/// task's deferred error.
+struct Interruptible<T> {
+    inner: BoxIter<T>,
+    kill: KillSwitch,
+    deferred: DeferredError,
+    until_check: u32,
+}
+
+impl<T> Iterator for Interruptible<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.until_check -= 1;
+        if self.until_check == 0 {
+            self.until_check = KILL_CHECK_EVERY;
+            if self.kill.is_killed() {
+                self.deferred.set(self.kill.error());
+                return None;
+            }
+        }
+        self.inner.next()
+    }
 }
 
 /// A typed accumulator update being built by a task.
@@ -173,7 +224,25 @@ impl TaskContext {
             metrics: SharedMetrics::default(),
             memory,
             deferred: DeferredError::default(),
+            kill: KillSwitch::default(),
         }
+    }
+
+    /// The switch that kills this task (the executor keeps a clone).
+    pub fn kill_switch(&self) -> KillSwitch {
+        self.kill.clone()
+    }
+
+    /// `records`, stopping early if the task is killed (checked every
+    /// thousand records; the task then fails with [`TaskError::Killed`]).
+    /// Stage roots read their input through it.
+    pub fn interruptible<T: 'static>(&self, records: BoxIter<T>) -> BoxIter<T> {
+        Box::new(Interruptible {
+            inner: records,
+            kill: self.kill.clone(),
+            deferred: self.deferred.clone(),
+            until_check: 1,
+        })
     }
 
     /// What a spilling collection of this task needs: its memory, the

@@ -8,9 +8,9 @@ use super::{ExecutorId, ExecutorLink, ExecutorResources, RemoveTarget, StageDesc
 use crate::scheduler::IdMap;
 use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_executor::env::{ExecutorConfig, ExecutorEnv, StageEnv};
-use ember_executor::task_runner::{TaskPool, run_task};
+use ember_executor::task_runner::{KillSwitches, TaskPool, run_task};
 use ember_rdd::EmberError;
-use ember_rdd::ids::{BroadcastId, StageId};
+use ember_rdd::ids::{BroadcastId, StageId, TaskId};
 use ember_rdd::storage::AnyValue;
 use ember_rdd::storage::BlockUpdate;
 use ember_rdd::task::{TaskContext, TaskEnv};
@@ -23,6 +23,8 @@ pub struct LocalExecutor {
     /// (stage, attempt) -> its description and task environment.
     stages: Mutex<IdMap<(StageId, u32), (Arc<StageDescription>, Arc<StageEnv>)>>,
     events: EventSender,
+    /// The tasks given and not finished, to kill when their job is cancelled.
+    kill_switches: Arc<KillSwitches>,
 }
 
 impl LocalExecutor {
@@ -47,7 +49,8 @@ impl LocalExecutor {
         };
         let env = Arc::new(ExecutorEnv::new(config, on_update, None));
         let pool = TaskPool::new(threads, "ember-local-task").map_err(|e| EmberError::Executor(e.to_string()))?;
-        Ok(LocalExecutor { id, env, pool, stages: Mutex::new(IdMap::default()), events })
+        let stages = Mutex::new(IdMap::default());
+        Ok(LocalExecutor { id, env, pool, stages, events, kill_switches: Arc::default() })
     }
 }
 
@@ -70,10 +73,13 @@ impl ExecutorLink for LocalExecutor {
                 tracing::error!(stage = %t.stage, "task launched for an unregistered stage");
                 continue;
             };
+            let env: Arc<dyn TaskEnv> = env;
+            let tc = Arc::new(TaskContext::new(t.stage, t.partition, t.attempt, env));
+            self.kill_switches.register(t.task.0, tc.kill_switch());
+            let kill_switches = self.kill_switches.clone();
             self.pool.spawn(move || {
-                let env: Arc<dyn TaskEnv> = env;
-                let tc = Arc::new(TaskContext::new(t.stage, t.partition, t.attempt, env));
                 let outcome = run_task(&*stage.root, tc);
+                kill_switches.finished(t.task.0);
                 events.post(SchedulerEvent::TaskEnded { executor, task: t.task, outcome });
             });
         }
@@ -92,6 +98,11 @@ impl ExecutorLink for LocalExecutor {
                 self.stages.lock().unwrap_or_else(|p| p.into_inner()).retain(|(s, _), _| *s != id)
             }
         }
+    }
+
+    fn kill(&self, tasks: &[TaskId], reason: &str) {
+        let ids: Vec<u64> = tasks.iter().map(|t| t.0).collect();
+        self.kill_switches.kill(&ids, reason);
     }
 
     fn shutdown(&self) {}

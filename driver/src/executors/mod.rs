@@ -102,6 +102,9 @@ pub trait ExecutorLink: Send + Sync {
     fn launch(&self, tasks: Vec<TaskLaunch>);
     fn put_broadcast(&self, id: BroadcastId, bytes: &Arc<Vec<u8>>, value: &AnyValue);
     fn remove(&self, target: RemoveTarget);
+    /// Stops these tasks, running or queued (their job was cancelled); each
+    /// ends with `TaskError::Killed`.
+    fn kill(&self, tasks: &[TaskId], reason: &str);
     /// Asks the executor to stop serving this application.
     fn shutdown(&self);
 }

@@ -230,6 +230,11 @@ impl ExecutorLink for RemoteExecutor {
         self.send(DriverKind::RemoveData(pb::RemoveData { target: Some(target) }));
     }
 
+    fn kill(&self, tasks: &[ember_rdd::ids::TaskId], reason: &str) {
+        let task_ids = tasks.iter().map(|t| t.0).collect();
+        self.send(DriverKind::KillTasks(pb::KillTasks { task_ids, reason: reason.to_string() }));
+    }
+
     fn shutdown(&self) {
         self.send(DriverKind::Shutdown(pb::Shutdown {}));
     }

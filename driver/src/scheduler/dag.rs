@@ -51,6 +51,8 @@ pub(super) struct ActiveJob {
     pub reply: Option<JobReply>,
     /// Every stage this job needs.
     pub stages: IdSet<StageId>,
+    /// Its job group, if its thread had one.
+    pub group: Option<String>,
 }
 
 pub(super) struct ExecutorState {
@@ -239,9 +241,10 @@ impl DagScheduler {
     /// Handles one event; false when the loop must end.
     pub(super) fn handle(&mut self, event: SchedulerEvent) -> bool {
         match event {
-            SchedulerEvent::JobSubmitted { root, partitions, reply } => {
-                self.handle_job_submitted(root, partitions, reply)
+            SchedulerEvent::JobSubmitted { root, partitions, group, reply } => {
+                self.handle_job_submitted(root, partitions, group, reply)
             }
+            SchedulerEvent::CancelJobs { which, reason } => self.handle_cancel_jobs(&which, &reason),
             SchedulerEvent::TaskEnded { executor, task, outcome } => self.handle_task_ended(executor, task, outcome),
             SchedulerEvent::ExecutorAdded { executor, link, cores, address, max_memory } => {
                 self.handle_executor_added(executor, link, cores, address, max_memory)
@@ -270,7 +273,13 @@ impl DagScheduler {
         true
     }
 
-    fn handle_job_submitted(&mut self, root: Arc<dyn StageRoot>, partitions: Vec<usize>, reply: JobReply) {
+    fn handle_job_submitted(
+        &mut self,
+        root: Arc<dyn StageRoot>,
+        partitions: Vec<usize>,
+        group: Option<String>,
+        reply: JobReply,
+    ) {
         let n = root.rdd().num_partitions();
         if let Some(bad) = partitions.iter().find(|&&p| p >= n) {
             let _ =
@@ -308,6 +317,7 @@ impl DagScheduler {
             remaining: partitions.len(),
             reply: Some(reply),
             stages: stages.clone(),
+            group,
         };
         let mut stages: Vec<StageId> = stages.into_iter().collect();
         stages.sort_unstable();

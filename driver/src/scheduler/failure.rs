@@ -112,6 +112,9 @@ impl DagScheduler {
                 self.carry_out(s, effect);
             }
         }
+        // Their running tasks would only waste the executors' time.
+        let unneeded: IdSet<StageId> = j.stages.iter().copied().filter(|s| !still_needed.contains(s)).collect();
+        self.kill_running_tasks(&unneeded, &format!("{job} failed: {message}"));
         self.drop_unneeded_stages(j.stages.iter().copied());
         self.listener.post(ListenerEvent::JobEnd {
             job,

@@ -22,6 +22,7 @@
 //! [`ExecutorLink`] per executor, a [`clock::ManualClock`], events handed to
 //! the loop one by one (Spark's `DAGSchedulerSuite`).
 
+pub mod cancel;
 pub mod cleanup;
 pub mod clock;
 pub mod cluster;
@@ -62,8 +63,13 @@ pub enum SchedulerEvent {
     JobSubmitted {
         root: Arc<dyn StageRoot>,
         partitions: Vec<usize>,
+        /// The job group of the thread that submitted it (`Context::set_job_group`).
+        group: Option<String>,
         reply: oneshot::Sender<Result<Vec<TaskOutput>, EmberError>>,
     },
+    /// Cancel jobs: fail them with `EmberError::Cancelled` and kill their
+    /// running tasks (those no other job needs).
+    CancelJobs { which: JobSelector, reason: String },
     /// A task attempt finished, successfully or not.
     TaskEnded { executor: ExecutorId, task: TaskId, outcome: TaskOutcome },
     /// A new executor can run tasks.
@@ -88,6 +94,14 @@ pub enum SchedulerEvent {
     AccumulatorRegistered { id: AccumulatorId, merge: MergeAccumulatorFn },
     /// Stop: shut executors down, fail running jobs.
     Stop { done: oneshot::Sender<()> },
+}
+
+/// Which jobs a [`SchedulerEvent::CancelJobs`] cancels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobSelector {
+    One(ember_rdd::ids::JobId),
+    Group(String),
+    All,
 }
 
 /// Posts events to the scheduler loop from any thread.

@@ -8,6 +8,7 @@
 //! The cases live in [`cases`], the state machine's own transitions in
 //! [`states`]; what is here is only the harness.
 
+mod cancel;
 mod cases;
 mod states;
 
@@ -42,6 +43,7 @@ pub(super) enum LinkCall {
     Launch(Vec<TaskLaunch>),
     Remove(RemoveTarget),
     Broadcast(BroadcastId),
+    Kill(Vec<ember_rdd::ids::TaskId>),
     Shutdown,
 }
 
@@ -83,6 +85,9 @@ impl ExecutorLink for RecordingLink {
     }
     fn remove(&self, target: RemoveTarget) {
         self.record(LinkCall::Remove(target));
+    }
+    fn kill(&self, tasks: &[ember_rdd::ids::TaskId], _reason: &str) {
+        self.record(LinkCall::Kill(tasks.to_vec()));
     }
     fn shutdown(&self) {
         self.record(LinkCall::Shutdown);
@@ -190,11 +195,20 @@ impl Harness {
     /// Submits the job `rdd.count()` would run; the reply comes when the
     /// test has ended every task.
     pub fn submit<T: ember_rdd::Data>(&mut self, rdd: &Rdd<T>) -> oneshot::Receiver<JobResult> {
+        self.submit_in_group(rdd, None)
+    }
+
+    /// [`submit`](Self::submit) from a thread whose job group is `group`.
+    pub fn submit_in_group<T: ember_rdd::Data>(
+        &mut self,
+        rdd: &Rdd<T>,
+        group: Option<&str>,
+    ) -> oneshot::Receiver<JobResult> {
         drop(rdd.count_async());
         let (root, partitions) =
             self.runner.submitted.lock().unwrap_or_else(|p| p.into_inner()).pop().expect("the action submitted a job");
         let (reply, result) = oneshot::channel();
-        self.post(SchedulerEvent::JobSubmitted { root, partitions, reply });
+        self.post(SchedulerEvent::JobSubmitted { root, partitions, group: group.map(str::to_string), reply });
         result
     }
 

@@ -32,7 +32,7 @@ impl<T: Data, R: Data, F: Fn2<usize, BoxIter<T>, R>> StageRoot for ResultRoot<T,
     }
 
     fn run(&self, partition: usize, tc: &TaskContext) -> Result<TaskOutput, TaskError> {
-        let input = self.input.iterator(partition, tc)?;
+        let input = tc.interruptible(self.input.iterator(partition, tc)?);
         let value = self.f.call(partition, input);
         if tc.env.results_cross_processes() {
             let bytes = postcard::to_allocvec(&value)

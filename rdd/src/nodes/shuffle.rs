@@ -94,7 +94,7 @@ where
     fn run(&self, partition: usize, tc: &TaskContext) -> Result<TaskOutput, TaskError> {
         let partitioner = &self.fields.partitioner;
         let mut writer = ShuffleWriter::new(tc.spill_env()?, partitioner.num_partitions());
-        let input = self.parent.iterator(partition, tc)?;
+        let input = tc.interruptible(self.parent.iterator(partition, tc)?);
         self.fields.map_side.write(input, partitioner, &mut writer, tc)?;
         // An input that ended early on an error must not be committed as
         // this map task's whole output.

@@ -317,7 +317,7 @@ fn an_internal_error_fails_every_waiting_job_with_its_cause() {
         address: String::new(),
         max_memory: 0,
     });
-    events.post(SchedulerEvent::JobSubmitted { root, partitions, reply: reply_tx });
+    events.post(SchedulerEvent::JobSubmitted { root, partitions, group: None, reply: reply_tx });
     let cause = h.sched.stop_cause();
     let Harness { sched, _runtime: runtime, .. } = h;
     runtime.block_on(sched.run(rx));
