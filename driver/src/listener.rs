@@ -85,6 +85,16 @@ pub struct StageInfo {
     pub rdds: Vec<RddInfo>,
 }
 
+/// An executor's memory at one moment, from its heartbeat (backends) or
+/// its sampler (the in-process executor), every `ember.executor.heartbeatInterval`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutorMemory {
+    /// Cached blocks' bytes in memory.
+    pub storage_bytes: u64,
+    /// Execution memory (shuffle buffers, aggregation and sort) held.
+    pub execution_bytes: u64,
+}
+
 /// Where a cached block is after a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BlockPlacement {
@@ -203,6 +213,15 @@ pub enum ListenerEvent {
         #[serde(with = "executor_id_serde")]
         executor: ExecutorId,
         reason: String,
+        time: UnixMillis,
+    },
+    /// An executor's heartbeat: its memory now (the executors page's
+    /// memory over time).
+    ExecutorMetrics {
+        #[serde(with = "executor_id_serde")]
+        executor: ExecutorId,
+        #[serde(flatten)]
+        memory: ExecutorMemory,
         time: UnixMillis,
     },
     /// A cached block appeared, moved to disk, or went away.

@@ -45,7 +45,8 @@ fn the_api_shows_a_running_job_then_its_end() {
     assert_eq!(stages[0]["numTasks"], 4);
     let (status, page) = get(addr, "/jobs/");
     assert_eq!(status, 200);
-    assert!(page.contains("Active Jobs (1)") && page.contains(r#"http-equiv="refresh""#), "{page}");
+    assert!(page.contains("Active Jobs (1)") && page.contains("data-api=") && page.contains("<script>"), "{page}");
+    assert!(!page.contains("http-equiv"), "live pages update in place, never by a reload: {page}");
 
     assert_eq!(runner.join().unwrap().unwrap(), 4);
     ctx.flush_listeners();

@@ -114,11 +114,13 @@ pub fn failure_to_proto(e: &TaskError) -> pb::TaskFailure {
                 message: message.clone(),
             })
         }
-        TaskError::UserPanic { message } => {
-            Reason::UserFailure(pb::UserFailure { message: message.clone(), panicked: true })
-        }
+        TaskError::UserPanic { message, backtrace } => Reason::UserFailure(pb::UserFailure {
+            message: message.clone(),
+            panicked: true,
+            backtrace: backtrace.clone().unwrap_or_default(),
+        }),
         TaskError::Input { message } => {
-            Reason::UserFailure(pb::UserFailure { message: message.clone(), panicked: false })
+            Reason::UserFailure(pb::UserFailure { message: message.clone(), panicked: false, backtrace: String::new() })
         }
         TaskError::Engine { message } => Reason::EngineFailure(pb::EngineFailure { message: message.clone() }),
         TaskError::Deterministic { message } => {
@@ -138,7 +140,9 @@ pub fn failure_from_proto(f: pb::TaskFailure) -> TaskError {
             reduce_index: f.reduce_index as usize,
             message: f.message,
         },
-        Some(Reason::UserFailure(u)) if u.panicked => TaskError::UserPanic { message: u.message },
+        Some(Reason::UserFailure(u)) if u.panicked => {
+            TaskError::UserPanic { message: u.message, backtrace: Some(u.backtrace).filter(|b| !b.is_empty()) }
+        }
         Some(Reason::UserFailure(u)) => TaskError::Input { message: u.message },
         Some(Reason::EngineFailure(e)) => TaskError::Engine { message: e.message },
         Some(Reason::DeterministicFailure(d)) => TaskError::Deterministic { message: d.message },
@@ -291,7 +295,8 @@ mod tests {
                 reduce_index: 5,
                 message: "gone".into(),
             },
-            TaskError::UserPanic { message: "boom".into() },
+            TaskError::UserPanic { message: "boom".into(), backtrace: None },
+            TaskError::UserPanic { message: "boom".into(), backtrace: Some("panicked at src/main.rs:3:9".into()) },
             TaskError::Input { message: "bad line".into() },
             TaskError::Engine { message: "oops".into() },
             TaskError::Deterministic { message: "bad.csv:3: 'x' is not a number".into() },

@@ -22,6 +22,7 @@ pub mod memory;
 pub mod metrics;
 pub mod nodes;
 pub mod ops;
+pub mod panic_report;
 pub mod partitioner;
 pub mod rdd;
 pub mod runner;

@@ -102,12 +102,14 @@ pub(crate) fn update(metrics: &SharedMetrics, f: impl FnOnce(&mut TaskMetrics)) 
 pub struct CountInput<I> {
     inner: I,
     records: u64,
+    /// Bytes each record counts as input (0: only records are counted).
+    bytes_per_record: u64,
     metrics: SharedMetrics,
 }
 
 impl<I: Iterator + Send + 'static> CountInput<I> {
-    pub(crate) fn boxed(inner: I, metrics: SharedMetrics) -> BoxIter<I::Item> {
-        Box::new(CountInput { inner, records: 0, metrics })
+    pub(crate) fn boxed(inner: I, metrics: SharedMetrics, bytes_per_record: u64) -> BoxIter<I::Item> {
+        Box::new(CountInput { inner, records: 0, bytes_per_record, metrics })
     }
 }
 
@@ -128,8 +130,11 @@ impl<I: Iterator> Iterator for CountInput<I> {
 impl<I> Drop for CountInput<I> {
     fn drop(&mut self) {
         if self.records > 0 {
-            let records = self.records;
-            update(&self.metrics, |m| m.records_read += records);
+            let (records, bytes) = (self.records, self.records * self.bytes_per_record);
+            update(&self.metrics, |m| {
+                m.records_read += records;
+                m.bytes_read += bytes;
+            });
         }
     }
 }
@@ -141,12 +146,15 @@ mod tests {
     #[test]
     fn counts_the_records_consumed_once_dropped() {
         let metrics = SharedMetrics::default();
-        let mut it = CountInput::boxed(0..10, metrics.clone());
+        let mut it = CountInput::boxed(0..10, metrics.clone(), 0);
         assert_eq!(it.by_ref().take(4).count(), 4);
         assert_eq!(metrics.lock().unwrap().records_read, 0, "added only on drop");
         drop(it);
         assert_eq!(metrics.lock().unwrap().records_read, 4);
-        assert_eq!(CountInput::boxed(0..10, metrics.clone()).count(), 10);
+        assert_eq!(CountInput::boxed(0..10, metrics.clone(), 0).count(), 10);
         assert_eq!(metrics.lock().unwrap().records_read, 14);
+        assert_eq!(metrics.lock().unwrap().bytes_read, 0, "records of unknown size count no bytes");
+        assert_eq!(CountInput::boxed(0..3, metrics.clone(), 8).count(), 3);
+        assert_eq!(metrics.lock().unwrap().bytes_read, 24, "generated records count their size");
     }
 }
