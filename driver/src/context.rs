@@ -17,6 +17,7 @@ use crate::listener::{Listener, ListenerBus, ListenerEvent, UnixMillis};
 use crate::scheduler::dag::{DagScheduler, StopCause};
 use crate::scheduler::{EventSender, SchedulerEvent};
 use crate::ui::UiServices;
+use ember_rdd::call_site::OperationScope;
 use ember_rdd::func::CapturesNothing;
 use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
 use ember_rdd::nodes::parsed_text::{LineParser, ParsedLines};
@@ -242,6 +243,7 @@ impl Context {
     /// An RDD of `data`, in `partitions` contiguous slices.
     #[track_caller]
     pub fn parallelize<T: Data>(&self, data: Vec<T>, partitions: usize) -> Rdd<T> {
+        let _op = OperationScope::enter("parallelize");
         Rdd::from_node(Arc::new(ParallelCollectionRdd::new(self.meta(), data, partitions)), self.runner())
     }
 
@@ -250,12 +252,14 @@ impl Context {
     /// `None`, `fold` its zero; a shuffle of it has no map tasks.
     #[track_caller]
     pub fn empty_rdd<T: Data>(&self) -> Rdd<T> {
+        let _op = OperationScope::enter("empty_rdd");
         Rdd::from_node(Arc::new(EmptyRdd::<T>::new(self.meta())), self.runner())
     }
 
     /// The integers `start, start+step, ...` up to `end` (exclusive), in `partitions` partitions.
     #[track_caller]
     pub fn range(&self, start: i64, end: i64, step: i64, partitions: usize) -> Result<Rdd<i64>> {
+        let _op = OperationScope::enter("range");
         Ok(Rdd::from_node(Arc::new(RangeRdd::new(self.meta(), start, end, step, partitions)?), self.runner()))
     }
 
@@ -263,6 +267,7 @@ impl Context {
     /// glob matches, split by byte ranges into at least `min_partitions`.
     #[track_caller]
     pub fn text_file(&self, path: &str, min_partitions: usize) -> Result<Rdd<String>> {
+        let _op = OperationScope::enter("text_file");
         let splits = input_splits(path, min_partitions)?;
         Ok(Rdd::from_node(Arc::new(TextFileRdd::new(self.meta(), splits, Lines)), self.runner()))
     }
@@ -277,6 +282,7 @@ impl Context {
         min_partitions: usize,
         parser: impl Fn(&str) -> std::result::Result<Option<T>, String> + CapturesNothing,
     ) -> Result<Rdd<T>> {
+        let _op = OperationScope::enter("text_file_parsed");
         self.text_file_parsed_fn(path, min_partitions, ember_rdd::func::Plain::new(parser))
     }
 
@@ -289,6 +295,7 @@ impl Context {
         state: S,
         parser: impl Fn(&S, &str) -> std::result::Result<Option<T>, String> + CapturesNothing,
     ) -> Result<Rdd<T>> {
+        let _op = OperationScope::enter("text_file_parsed_with");
         self.text_file_parsed_fn(path, min_partitions, ember_rdd::func::With::new(state, parser))
     }
 
@@ -306,6 +313,7 @@ impl Context {
     /// One `(path, content)` record per file of a directory or glob.
     #[track_caller]
     pub fn whole_text_files(&self, path: &str, min_partitions: usize) -> Result<Rdd<(String, String)>> {
+        let _op = OperationScope::enter("whole_text_files");
         let files = list_input_files(path)?;
         Ok(Rdd::from_node(Arc::new(WholeTextFilesRdd::new(self.meta(), files, min_partitions)), self.runner()))
     }
@@ -313,6 +321,7 @@ impl Context {
     /// The records of all the RDDs.
     #[track_caller]
     pub fn union<T: Data>(&self, rdds: &[Rdd<T>]) -> Result<Rdd<T>> {
+        let _op = OperationScope::enter("union");
         if rdds.is_empty() {
             return Err(EmberError::InvalidArgument("union of no RDDs".into()));
         }

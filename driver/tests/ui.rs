@@ -95,8 +95,13 @@ fn a_shuffle_job_has_two_stages_and_a_rerun_skips_the_map_stage() {
     assert!(executors[0]["hostPort"].as_str().unwrap().starts_with("127.0.0.1:"), "{executors}");
 
     let dag = get_page(addr, "/jobs/job/?id=0");
-    for text in ["<svg", "Stage 0 (complete)", "Stage 1 (complete)", "ParallelCollectionRdd [0]", "ShuffledRdd ["] {
+    let made_at = "at driver/tests/ui_common/mod.rs:";
+    for text in ["<svg", "Stage 0 (complete)", "Stage 1 (complete)", "<title>ShuffledRdd [", "Event Timeline"] {
         assert!(dag.contains(text), "{text} not in the job page");
+    }
+    // As Spark: "parallelize at file:line", the operation and the user's line.
+    for text in [format!("parallelize {made_at}"), format!("flat_map {made_at}"), format!("reduce_by_key {made_at}")] {
+        assert!(dag.contains(&text), "{text} not in the job page");
     }
     let rerun = get_page(addr, "/jobs/job/?id=1");
     // As in Spark, the stages of an ended job are dropped: the rerun's map
@@ -127,7 +132,8 @@ fn storage_shows_cached_partitions_until_unpersisted() {
     assert_eq!(rdds[0]["numPartitions"], 4);
     assert_eq!(rdds[0]["storageLevel"], "Memory Deserialized 1x Replicated");
     assert!(rdds[0]["memoryUsed"].as_u64().unwrap() >= 80_000, "{rdds}");
-    assert!(rdds[0]["name"].as_str().unwrap().starts_with("MapPartitionsRdd ["), "{rdds}");
+    let name = rdds[0]["name"].as_str().unwrap();
+    assert!(name.starts_with("map at driver/tests/ui.rs:") && name.ends_with(" [1]"), "{rdds}");
     let executors = get_json(addr, &format!("/api/v1/applications/{}/executors", ctx.app_id()));
     assert_eq!(executors[0]["rddBlocks"], 4);
     let page = get_page(addr, "/storage/");

@@ -97,7 +97,7 @@ fn a_replayed_event_log_answers_like_the_live_ui() {
     let executors = get_page(history.local_addr, &format!("/history/{app}/executors/"));
     assert!(executors.contains("Dead: the application ended"), "{executors}");
     let dag = get_page(history.local_addr, &format!("/history/{app}/jobs/job/?id=0"));
-    assert!(dag.contains("ShuffledRdd [") && dag.contains(&format!("href=\"/history/{app}/stages/")), "{dag}");
+    assert!(dag.contains("reduce_by_key at ") && dag.contains(&format!("href=\"/history/{app}/stages/")), "{dag}");
 }
 
 #[test]

@@ -13,6 +13,7 @@
 
 pub mod aggregate;
 pub mod byte_size;
+pub mod call_site;
 pub mod data;
 pub mod error;
 pub mod func;

@@ -207,9 +207,14 @@ pub fn render(stages: &[DagStage]) -> String {
                 Node::Rdd(_) => ("#ffffff", "rdd"),
                 Node::Elided(_) => ("#f4f4f4", "elided"),
             };
+            // The node's kind, on hover (its label says what the program called).
+            let kind = match n {
+                Node::Rdd(r) => format!("<title>{} [{}]</title>", esc(&r.kind), r.id.0),
+                Node::Elided(_) => String::new(),
+            };
             let _ = write!(
                 svg,
-                r##"<g class="{class}"><rect x="{nx:.1}" y="{ny:.1}" width="{node_w:.1}" height="{NODE_H}" rx="3" fill="{fill}" stroke="#777"/><text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
+                r##"<g class="{class}">{kind}<rect x="{nx:.1}" y="{ny:.1}" width="{node_w:.1}" height="{NODE_H}" rx="3" fill="{fill}" stroke="#777"/><text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
                 nx + node_w / 2.0,
                 ny + NODE_H / 2.0 + 4.0,
                 esc(&label(n))
@@ -250,6 +255,7 @@ mod tests {
             num_partitions: 2,
             storage_level: if kind == "Cached" { StorageLevel::MemoryOnly } else { StorageLevel::None },
             parents: parents.iter().map(|p| RddId(*p)).collect(),
+            call_site: None,
         }
     }
 
