@@ -179,3 +179,6 @@ pub fn details(items: &[(&str, String)]) -> String {
 pub fn not_found(state: &AppState, ctx: &PageContext, what: &str) -> String {
     layout(state, ctx, "", "Not found", &format!("<p>{}</p>", esc(what)))
 }
+
+#[cfg(test)]
+mod tests;
