@@ -55,9 +55,10 @@ impl TimeAxis {
         for i in 0..=4 {
             let ms = self.span_ms() * f64::from(i) / 4.0;
             let x = self.x_ms(self.start.0 as f64 + ms);
+            let anchor = if i == 4 { "end" } else { "middle" };
             let _ = write!(
                 out,
-                r##"<line x1="{x:.1}" y1="0" x2="{x:.1}" y2="{top:.1}" stroke="#e4e4e4"/><text x="{x:.1}" y="{:.1}" font-size="10" text-anchor="middle">+{}</text>"##,
+                r##"<line x1="{x:.1}" y1="0" x2="{x:.1}" y2="{top:.1}" stroke="#e4e4e4"/><text x="{x:.1}" y="{:.1}" font-size="10" text-anchor="{anchor}">+{}</text>"##,
                 top + 13.0,
                 duration_ms(ms)
             );
