@@ -67,17 +67,29 @@ impl TimeAxis {
     }
 }
 
-/// Packs intervals into lanes, first fit in start order: each lane's
-/// intervals do not overlap. Returns each interval's lane and the lane count.
-pub fn pack_lanes(intervals: &[(f64, f64)]) -> (Vec<usize>, usize) {
+/// Overlap forgiven when packing lanes, in ms: task ends are stamped by the
+/// driver to the millisecond, and run times measured on the executor, so a
+/// task's estimated start may fall a little before its predecessor's end.
+const LANE_SLACK_MS: f64 = 2.0;
+
+/// Packs intervals (ms) into lanes, first fit in start order: each lane's
+/// intervals do not overlap (beyond [`LANE_SLACK_MS`]). With `max_lanes`
+/// (an executor's cores), an interval that fits nowhere goes to the lane
+/// that frees first instead of opening one more. Returns each interval's
+/// lane and the lane count.
+pub fn pack_lanes(intervals: &[(f64, f64)], max_lanes: Option<usize>) -> (Vec<usize>, usize) {
     let mut order: Vec<usize> = (0..intervals.len()).collect();
     order.sort_by(|a, b| intervals[*a].0.total_cmp(&intervals[*b].0));
     let mut lane_ends: Vec<f64> = Vec::new();
     let mut lanes = vec![0; intervals.len()];
     for i in order {
         let (start, end) = intervals[i];
-        let lane = match lane_ends.iter().position(|e| *e <= start) {
+        let free = lane_ends.iter().position(|e| *e <= start + LANE_SLACK_MS);
+        let lane = match free {
             Some(l) => l,
+            None if max_lanes.is_some_and(|max| lane_ends.len() >= max.max(1)) => {
+                (0..lane_ends.len()).min_by(|a, b| lane_ends[*a].total_cmp(&lane_ends[*b])).unwrap_or(0)
+            }
             None => {
                 lane_ends.push(f64::MIN);
                 lane_ends.len() - 1
@@ -137,9 +149,14 @@ mod tests {
     #[test]
     fn lanes_never_overlap_and_are_reused() {
         let intervals = [(0.0, 10.0), (5.0, 15.0), (10.0, 20.0), (16.0, 18.0)];
-        let (lanes, count) = pack_lanes(&intervals);
+        let (lanes, count) = pack_lanes(&intervals, None);
         assert_eq!(count, 2);
         assert_eq!(lanes, vec![0, 1, 0, 1]);
+        // A start a millisecond early still follows on its lane.
+        assert_eq!(pack_lanes(&[(0.0, 10.0), (9.0, 20.0)], None), (vec![0, 0], 1));
+        // At most one lane per core: the overlap goes where a lane frees first.
+        let crowded = [(0.0, 10.0), (0.0, 30.0), (1.0, 5.0)];
+        assert_eq!(pack_lanes(&crowded, Some(2)), (vec![0, 1, 0], 2));
     }
 
     #[test]

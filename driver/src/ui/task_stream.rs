@@ -65,7 +65,8 @@ pub fn task_stream(state: &AppState, now: UnixMillis) -> String {
     }
     let (mut inner, mut y) = (String::new(), 0.0);
     for (executor, tasks) in by_executor {
-        let (lanes, count) = pack_lanes(&tasks.iter().map(|t| t.2).collect::<Vec<_>>());
+        let cores = state.executors.get(executor).map(|e| e.cores).filter(|c| *c > 0);
+        let (lanes, count) = pack_lanes(&tasks.iter().map(|t| t.2).collect::<Vec<_>>(), cores);
         let _ = write!(inner, r#"<text x="4" y="{:.1}" font-size="11">{}</text>"#, y + 11.0, esc(executor));
         for ((stage, t, (start, end)), lane) in tasks.iter().zip(lanes) {
             let (x0, x1) = (axis.x_ms(*start), axis.x_ms(*end));

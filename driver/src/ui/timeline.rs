@@ -124,7 +124,7 @@ pub fn stage_timeline(state: &AppState, a: &AttemptRecord, now: UnixMillis) -> S
     let (mut inner, mut y) = (String::new(), 0.0);
     for (executor, bars) in by_executor {
         let spans: Vec<(f64, f64)> = bars.iter().map(|b| (b.launched, b.end)).collect();
-        let (lanes, count) = pack_lanes(&spans);
+        let (lanes, count) = pack_lanes(&spans, None);
         let _ = write!(inner, r#"<text x="4" y="{:.1}" font-size="11">{}</text>"#, y + 11.0, esc(executor));
         for (b, lane) in bars.iter().zip(lanes) {
             b.draw(&mut inner, &axis, y + lane as f64 * LANE_HEIGHT);
