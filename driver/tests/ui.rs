@@ -244,3 +244,34 @@ fn a_stage_that_spilled_shows_its_spill_as_spark_does() {
         assert!(page.contains(text), "{text} not on the stage page");
     }
 }
+
+#[test]
+fn the_task_list_pages_and_sorts_as_sparks() {
+    let ctx = ui_context("local[2]", &[]);
+    let addr = ctx.ui_address().unwrap();
+    // Task i runs about 40·i ms (gaps wide enough for a loaded machine).
+    let staggered = ctx.parallelize((0..6u64).collect(), 6).map_partitions_with_index(|i, it| {
+        std::thread::sleep(Duration::from_millis(40 * i as u64));
+        it
+    });
+    assert_eq!(staggered.count().unwrap(), 6);
+    ctx.flush_listeners();
+    let list = format!("/api/v1/applications/{}/stages/0/1/taskList", ctx.app_id());
+    let indices = |query: &str| -> Vec<u64> {
+        let tasks = get_json(addr, &format!("{list}{query}"));
+        tasks.as_array().unwrap().iter().map(|t| t["index"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(indices(""), vec![0, 1, 2, 3, 4, 5], "by task id, as Spark's default");
+    assert_eq!(indices("?sortBy=-runtime&length=2"), vec![5, 4]);
+    assert_eq!(indices("?sortBy=runtime&offset=4&length=10"), vec![4, 5]);
+    assert_eq!(indices("?sortBy=-index&offset=1&length=2"), vec![4, 3]);
+    let (status, body) = get(addr, &format!("{list}?sortBy=height"));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("unknown task column") && body.contains("runtime"), "{body}");
+    let task = &get_json(addr, &format!("{list}?sortBy=-runtime&length=1"))[0];
+    let (run, delay) =
+        (task["taskMetrics"]["executorRunTime"].as_f64().unwrap(), task["schedulerDelay"].as_f64().unwrap());
+    assert!(run >= 200.0, "{task}");
+    let launch_to_end = task["duration"].as_f64().unwrap();
+    assert!((run + delay - launch_to_end).abs() <= 1.0, "duration = run + scheduler delay: {task}");
+}

@@ -200,9 +200,9 @@ fn a_running_job_updates_its_page_in_place_and_tables_sort_and_timelines_draw() 
     for _ in 0..30 {
         assert_eq!(ctx.parallelize(vec![1u8, 2], 2).count().unwrap(), 2);
     }
-    // Task i sleeps 15·i ms: sorted by duration, descending, index 7 comes first.
+    // Task i sleeps 40·i ms: sorted by duration, descending, index 7 comes first.
     let staggered = ctx.parallelize((0..8u64).collect(), 8).map_partitions_with_index(|i, it| {
-        std::thread::sleep(std::time::Duration::from_millis(15 * i as u64));
+        std::thread::sleep(std::time::Duration::from_millis(40 * i as u64));
         it
     });
     assert_eq!(staggered.count().unwrap(), 8);
