@@ -445,6 +445,8 @@ mod tests {
                 disk_bytes_spilled: 1 << 18,
                 spill_nanos: 5_000,
                 peak_execution_memory: 2 << 20,
+                shuffle_fetch_wait_nanos: 7_000,
+                shuffle_write_nanos: 9_000,
             },
             result_size_bytes: 40,
             time: UnixMillis(1_700_000_000_000),

@@ -90,6 +90,12 @@ fn a_shuffle_job_has_two_stages_and_a_rerun_skips_the_map_stage() {
     let map_stage = get_json(addr, &format!("/api/v1/applications/{app}/stages/0/1"));
     assert!(map_stage["shuffleWriteBytes"].as_u64().unwrap() > 0, "{map_stage}");
     assert_eq!(map_stage["tasks"].as_object().unwrap().len(), 2);
+    let timed = |stage: &Value, key: &str| {
+        stage["tasks"].as_object().unwrap().values().all(|t| t["taskMetrics"][key].as_f64() > Some(0.0))
+    };
+    assert!(timed(&map_stage, "shuffleWriteTime"), "map tasks time their writes: {map_stage}");
+    let reduce_stage = get_json(addr, &format!("/api/v1/applications/{app}/stages/1/1"));
+    assert!(timed(&reduce_stage, "shuffleFetchWaitTime"), "reduce tasks time their waits: {reduce_stage}");
     let executors = get_json(addr, &format!("/api/v1/applications/{app}/executors"));
     assert_eq!(executors.as_array().unwrap().len(), 2);
     assert!(executors[0]["hostPort"].as_str().unwrap().starts_with("127.0.0.1:"), "{executors}");

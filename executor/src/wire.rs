@@ -83,6 +83,8 @@ pub fn metrics_to_proto(m: &TaskMetrics, run_time: Duration) -> pb::TaskMetrics 
         disk_bytes_spilled: m.disk_bytes_spilled,
         spill_nanos: m.spill_nanos,
         peak_execution_memory: m.peak_execution_memory,
+        shuffle_fetch_wait_nanos: m.shuffle_fetch_wait_nanos,
+        shuffle_write_nanos: m.shuffle_write_nanos,
         result_bytes: 0,
     }
 }
@@ -99,6 +101,8 @@ pub fn metrics_from_proto(m: &pb::TaskMetrics) -> TaskMetrics {
         disk_bytes_spilled: m.disk_bytes_spilled,
         spill_nanos: m.spill_nanos,
         peak_execution_memory: m.peak_execution_memory,
+        shuffle_fetch_wait_nanos: m.shuffle_fetch_wait_nanos,
+        shuffle_write_nanos: m.shuffle_write_nanos,
     }
 }
 
@@ -280,6 +284,8 @@ mod tests {
             disk_bytes_spilled: 8,
             spill_nanos: 9,
             peak_execution_memory: 10,
+            shuffle_fetch_wait_nanos: 12,
+            shuffle_write_nanos: 13,
         };
         let wire = metrics_to_proto(&metrics, Duration::from_nanos(11));
         assert_eq!((metrics_from_proto(&wire), wire.run_nanos), (metrics, 11));

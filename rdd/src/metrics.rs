@@ -61,6 +61,14 @@ pub struct TaskMetrics {
     /// Time spent writing spill files, in nanoseconds.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub spill_nanos: u64,
+    /// Time spent waiting for shuffle blocks (fetched or read from local
+    /// files), in nanoseconds: Spark's "Shuffle Read Blocked Time".
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shuffle_fetch_wait_nanos: u64,
+    /// Time spent writing and committing a map task's shuffle files, in
+    /// nanoseconds (spills apart): Spark's "Shuffle Write Time".
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shuffle_write_nanos: u64,
     /// The most execution memory (shuffle buffers, aggregation maps, sort
     /// buffers) the task held at once.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -83,6 +91,8 @@ impl TaskMetrics {
         self.memory_bytes_spilled += other.memory_bytes_spilled;
         self.disk_bytes_spilled += other.disk_bytes_spilled;
         self.spill_nanos += other.spill_nanos;
+        self.shuffle_fetch_wait_nanos += other.shuffle_fetch_wait_nanos;
+        self.shuffle_write_nanos += other.shuffle_write_nanos;
         // Peaks do not add up: the total's is the largest task's.
         self.peak_execution_memory = self.peak_execution_memory.max(other.peak_execution_memory);
     }

@@ -286,6 +286,10 @@ pub struct TaskMetricsData {
     pub memory_bytes_spilled: u64,
     pub disk_bytes_spilled: u64,
     pub peak_execution_memory: u64,
+    /// Waiting for shuffle blocks, in ms (Spark's `shuffleReadMetrics.fetchWaitTime`).
+    pub shuffle_fetch_wait_time: f64,
+    /// Writing the map output's files, in ms (Spark's `shuffleWriteMetrics.writeTime`, there in ns).
+    pub shuffle_write_time: f64,
 }
 
 pub fn task_data(t: &TaskRecord) -> TaskData {
@@ -312,6 +316,8 @@ pub fn task_data(t: &TaskRecord) -> TaskData {
             memory_bytes_spilled: t.metrics.io.memory_bytes_spilled,
             disk_bytes_spilled: t.metrics.io.disk_bytes_spilled,
             peak_execution_memory: t.metrics.io.peak_execution_memory,
+            shuffle_fetch_wait_time: t.metrics.io.shuffle_fetch_wait_nanos as f64 / 1e6,
+            shuffle_write_time: t.metrics.io.shuffle_write_nanos as f64 / 1e6,
         },
     }
 }

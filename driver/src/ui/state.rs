@@ -64,10 +64,6 @@ impl AppState {
         }
     }
 
-    pub fn has_running_jobs(&self) -> bool {
-        self.jobs.values().any(|j| j.status == JobStatus::Running)
-    }
-
     /// The attempts that ran for `job`, and the placeholders of its stages that never ran.
     pub fn attempts_of_job(&self, job: JobId) -> impl Iterator<Item = &AttemptRecord> {
         self.attempts.values().filter(move |a| a.jobs.contains(&job))

@@ -105,7 +105,7 @@ type MetricOf = fn(&TaskRecord) -> f64;
 /// The summary's metrics, in the stage page's order. "Duration" is the
 /// run time, as Spark's stage page shows it; `duration` in the API is
 /// launch to end, as Spark's REST API reports it.
-pub const TASK_METRICS: [(TaskMetric, MetricOf); 12] = {
+pub const TASK_METRICS: [(TaskMetric, MetricOf); 14] = {
     use MetricUnit::*;
     const fn m(key: &'static str, label: &'static str, unit: MetricUnit) -> TaskMetric {
         TaskMetric { key, label, unit }
@@ -119,7 +119,11 @@ pub const TASK_METRICS: [(TaskMetric, MetricOf); 12] = {
         (m("inputRecords", "Input Records", Count), |t| t.metrics.io.records_read as f64),
         (m("shuffleReadBytes", "Shuffle Read Size", Bytes), |t| t.metrics.io.shuffle_read_bytes as f64),
         (m("shuffleReadRecords", "Shuffle Read Records", Count), |t| t.metrics.io.shuffle_read_records as f64),
+        (m("shuffleFetchWaitTime", "Shuffle Read Blocked Time", Millis), |t| {
+            t.metrics.io.shuffle_fetch_wait_nanos as f64 / 1e6
+        }),
         (m("shuffleWriteBytes", "Shuffle Write Size", Bytes), |t| t.metrics.io.shuffle_write_bytes as f64),
+        (m("shuffleWriteTime", "Shuffle Write Time", Millis), |t| t.metrics.io.shuffle_write_nanos as f64 / 1e6),
         (m("memoryBytesSpilled", "Spill (Memory)", Bytes), |t| t.metrics.io.memory_bytes_spilled as f64),
         (m("diskBytesSpilled", "Spill (Disk)", Bytes), |t| t.metrics.io.disk_bytes_spilled as f64),
         (m("resultSize", "Result Size", Bytes), |t| t.metrics.result_size_bytes as f64),

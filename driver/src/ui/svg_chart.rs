@@ -129,7 +129,7 @@ pub fn legend(entries: &[(&str, &str)]) -> String {
 /// Fill colours of the chart classes (in the page's style sheet).
 pub const CHART_STYLE: &str = ".legend span{margin-right:14px;font-size:12px}\
 .phase-delay{fill:#6fa8dc}.phase-queued{fill:#c9c9c9}.phase-run{fill:#6aa84f}.phase-spill{fill:#e06666}\
-.phase-failed{fill:#cc4125}.phase-running{fill:#93c47d;opacity:.7}\
+.phase-shuffle-read{fill:#ffbb78}.phase-shuffle-write{fill:#9467bd}.phase-failed{fill:#cc4125}.phase-running{fill:#93c47d;opacity:.7}\
 .stage-complete{fill:#4a78b5}.stage-active{fill:#6aa84f}.stage-failed{fill:#cc4125}.stage-pending{fill:#bbbbbb}\
 .exec-added{stroke:#2e8b2e}.exec-removed{stroke:#b54a4a}.swatch-added{fill:#2e8b2e}.swatch-removed{fill:#b54a4a}\
 .mem-storage{stroke:#4a78b5}.mem-execution{stroke:#e69138}.mem-shuffle{stroke:#6aa84f}.mem-spill{stroke:#cc4125}\

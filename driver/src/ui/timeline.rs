@@ -1,16 +1,20 @@
 //! Event timelines as inline SVG, as Spark's "Event Timeline":
 //! - a stage's: its tasks as bars in one lane group per executor, each bar
 //!   split by phase — scheduler delay (launch to the start of its run:
-//!   queued on the executor, shipped, deserialized), run, and the part of
-//!   the run spent spilling — with executors added and removed as lines;
+//!   queued on the executor, shipped, deserialized), then within the run:
+//!   waiting for shuffle blocks, computing, spilling, writing the shuffle
+//!   output — with executors added and removed as lines;
 //! - a job's: its stage attempts as bars, coloured by status, with the
 //!   executors added and removed.
 //!
-//! A task's phases come from what it reported: its run time and spill time
-//! are measured on the executor; the rest of launch-to-end is the delay.
-//! Ember does not time shuffle reads and writes apart from the run, so they
-//! are inside the run bar. At most [`MAX_TASKS_DRAWN`] tasks are drawn (the
-//! latest), as Spark's `spark.ui.timeline.tasks.maximum`.
+//! A task's phases come from what it reported: its run time, shuffle fetch
+//! wait, spill and shuffle write times are measured on the executor; the
+//! rest of launch-to-end is the delay. Within the run, the fetch wait is
+//! drawn first and spill and write last (where they mostly happen: a reduce
+//! task waits for blocks as it starts, a map task writes as it ends). Task
+//! deserialization is not timed apart: it is in the delay. At most
+//! [`MAX_TASKS_DRAWN`] tasks are drawn (the latest), as Spark's
+//! `spark.ui.timeline.tasks.maximum`.
 
 use super::format::{duration_ms, esc};
 use super::state::{AppState, AttemptRecord, JobRecord, StageStatus, TaskRecord, TaskStatus};
@@ -27,7 +31,10 @@ struct TaskBar<'a> {
     task: &'a TaskRecord,
     launched: f64,
     run_start: f64,
+    /// The end of the shuffle fetch wait, the start of computing.
+    compute_start: f64,
     spill_start: f64,
+    write_start: f64,
     end: f64,
 }
 
@@ -37,14 +44,18 @@ impl<'a> TaskBar<'a> {
         match task.finished {
             Some(end) => {
                 let end = end.0 as f64;
+                let ms = |nanos: u64| nanos as f64 / 1e6;
+                let io = &task.metrics.io;
                 let run_start = (end - task.run_ms()).max(launched);
-                let spill_ms = task.metrics.io.spill_nanos as f64 / 1e6;
-                TaskBar { task, launched, run_start, spill_start: (end - spill_ms).max(run_start), end }
+                let compute_start = (run_start + ms(io.shuffle_fetch_wait_nanos)).min(end);
+                let write_start = (end - ms(io.shuffle_write_nanos)).max(compute_start);
+                let spill_start = (write_start - ms(io.spill_nanos)).max(compute_start);
+                TaskBar { task, launched, run_start, compute_start, spill_start, write_start, end }
             }
             None => {
                 let end = now.0 as f64;
                 let run_start = task.started.map_or(end, |s| s.0 as f64);
-                TaskBar { task, launched, run_start, spill_start: end, end }
+                TaskBar { task, launched, run_start, compute_start: run_start, spill_start: end, write_start: end, end }
             }
         }
     }
@@ -76,9 +87,16 @@ impl<'a> TaskBar<'a> {
             bar(out, "phase-queued", x(self.launched), x(self.end), y, &title);
             return;
         }
-        bar(out, run_class, x(self.run_start), x(self.spill_start), y, &title);
-        if self.end > self.spill_start {
-            bar(out, "phase-spill", x(self.spill_start), x(self.end), y, &title);
+        let phases = [
+            ("phase-shuffle-read", self.run_start, self.compute_start),
+            (run_class, self.compute_start, self.spill_start),
+            ("phase-spill", self.spill_start, self.write_start),
+            ("phase-shuffle-write", self.write_start, self.end),
+        ];
+        for (class, from, to) in phases {
+            if to > from || class == run_class {
+                bar(out, class, x(from), x(to), y, &title);
+            }
         }
     }
 }
@@ -141,8 +159,10 @@ pub fn stage_timeline(state: &AppState, a: &AttemptRecord, now: UnixMillis) -> S
         legend(&[
             ("phase-delay", "Scheduler Delay"),
             ("phase-queued", "Queued on the executor"),
+            ("phase-shuffle-read", "Shuffle Read (blocked)"),
             ("phase-run", "Executor Computing Time"),
             ("phase-spill", "Spill"),
+            ("phase-shuffle-write", "Shuffle Write"),
             ("phase-failed", "Failed"),
             ("phase-running", "Running"),
         ])

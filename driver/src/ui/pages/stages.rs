@@ -104,7 +104,8 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
     };
     // Metrics no task reported (all zero) are left out, as Spark hides unused rows.
     let mut quantiles = task_quantiles(a, &PAGE_QUANTILES);
-    quantiles.retain(|m| m.metric.unit == MetricUnit::Millis || m.values.iter().any(|v| *v > 0.0));
+    let always = ["executorRunTime", "schedulerDelay", "duration"];
+    quantiles.retain(|m| always.contains(&m.metric.key) || m.values.iter().any(|v| *v > 0.0));
     let summary = if quantiles.is_empty() {
         "<p>No task has finished successfully yet.</p>".to_string()
     } else {

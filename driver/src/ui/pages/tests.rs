@@ -86,7 +86,13 @@ fn end(s: &mut AppState, task: u64, executor: &str, time: u64, run_ms: u64, erro
         succeeded: error.is_none(),
         error: error.map(str::to_string),
         run_time: Duration::from_millis(run_ms),
-        metrics: TaskMetrics { records_read: 10, spill_nanos: run_ms * 100_000, ..Default::default() },
+        metrics: TaskMetrics {
+            records_read: 10,
+            spill_nanos: run_ms * 100_000,
+            shuffle_fetch_wait_nanos: run_ms * 200_000,
+            shuffle_write_nanos: run_ms * 100_000,
+            ..Default::default()
+        },
         result_size_bytes: 0,
         time: at(time),
     }));
@@ -163,7 +169,8 @@ fn timelines_task_stream_and_memory_are_drawn() {
         s.apply(&ListenerEvent::ExecutorMetrics { executor: exec("exec-0"), memory, time: at(50 + i as u64 * 1000) });
     }
     let stage = super::stages::stage_page(&s, &ctx(60), StageId(0), 1, &TaskQuery::default());
-    for class in ["phase-delay", "phase-run", "phase-spill", "phase-running", "phase-queued"] {
+    let phases = ["phase-delay", "phase-shuffle-read", "phase-run", "phase-spill", "phase-shuffle-write"];
+    for class in phases.into_iter().chain(["phase-running", "phase-queued"]) {
         assert!(stage.contains(&format!(r#"<rect class="{class}""#)), "{class} in {stage}");
     }
     let job = super::jobs::job_page(&s, &ctx(60), JobId(0));
