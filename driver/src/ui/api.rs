@@ -350,7 +350,7 @@ pub struct ExecutorSummary {
     pub failed_tasks: usize,
     pub completed_tasks: usize,
     pub total_tasks: usize,
-    /// Milliseconds of its finished tasks.
+    /// Milliseconds its finished tasks ran (Spark's "Task Time").
     pub total_duration: u64,
     pub total_input_bytes: u64,
     pub total_input_records: u64,
@@ -399,7 +399,7 @@ pub fn executors(state: &AppState, all: bool) -> Vec<ExecutorSummary> {
                 failed_tasks: e.failed_tasks,
                 completed_tasks: e.completed_tasks,
                 total_tasks: e.launched.len() + e.failed_tasks + e.completed_tasks,
-                total_duration: e.task_time_ms,
+                total_duration: e.task_time.as_millis() as u64,
                 total_input_bytes: e.totals.io.bytes_read,
                 total_input_records: e.totals.io.records_read,
                 total_shuffle_read: e.totals.io.shuffle_read_bytes,

@@ -217,8 +217,8 @@ pub struct ExecutorRecord {
     pub launched: VecDeque<LaunchedTask>,
     pub completed_tasks: usize,
     pub failed_tasks: usize,
-    /// Wall-clock time of its finished tasks, in ms.
-    pub task_time_ms: u64,
+    /// Run time of its finished tasks (queue time excluded: a prefetched task waits without a core).
+    pub task_time: Duration,
     pub totals: TaskMetricsRecord,
     /// Its memory over time, oldest first (at most [`MEMORY_SAMPLES_KEPT`]).
     pub memory_samples: VecDeque<MemorySample>,
@@ -255,7 +255,7 @@ impl ExecutorRecord {
             launched: VecDeque::new(),
             completed_tasks: 0,
             failed_tasks: 0,
-            task_time_ms: 0,
+            task_time: Duration::ZERO,
             totals: TaskMetricsRecord::default(),
             memory_samples: VecDeque::new(),
         }

@@ -3,7 +3,8 @@
 //! or every application of an event log directory.
 //!
 //! Routes:
-//! - pages: `/jobs/`, `/jobs/job/?id=N`, `/stages/`, `/stages/stage/?id=N&attempt=M`,
+//! - pages: `/jobs/`, `/jobs/job/?id=N`, `/stages/`, `/stages/stage/?id=N&attempt=M`
+//!   (with Spark's `task.page`, `task.pageSize`, `task.sort`, `task.desc` for its task table),
 //!   `/storage/`, `/storage/rdd/?id=N`, `/environment/`, `/executors/` — for the
 //!   live application at the root, for any application under `/history/<app id>`;
 //! - `/`: the live application's jobs, or the list of applications (history);

@@ -150,7 +150,6 @@ impl AppState {
                 if let Some(next) = promoted {
                     self.task_took_a_core(next, *time);
                 }
-                let mut launched = *time;
                 if let Some(a) = self.attempts.get_mut(&(*stage, *stage_attempt)) {
                     a.launched_tasks = a.launched_tasks.saturating_sub(1);
                     if was_running {
@@ -168,7 +167,6 @@ impl AppState {
                         t.status = if *succeeded { TaskStatus::Success } else { TaskStatus::Failed };
                         t.error = error.clone();
                         t.metrics = metrics;
-                        launched = t.launched;
                     }
                 }
                 self.with_executor(&executor.0, |e| {
@@ -177,7 +175,7 @@ impl AppState {
                     } else {
                         e.failed_tasks += 1;
                     }
-                    e.task_time_ms += time.since(launched);
+                    e.task_time += metrics.run_time;
                     e.totals.add(&metrics);
                 });
             }
