@@ -147,10 +147,19 @@ impl AppState {
                     result_size_bytes: *result_size_bytes,
                 };
                 let (was_running, promoted) = self.with_executor(&executor.0, |e| e.end_launched(*task));
-                if let Some(next) = promoted {
+                // The task taking the freed core is most often of the same
+                // attempt, found below with no second lookup.
+                let same_attempt = |p: &LaunchedTask| p.stage == *stage && p.stage_attempt == *stage_attempt;
+                if let Some(next) = promoted.filter(|p| !same_attempt(p)) {
                     self.task_took_a_core(next, *time);
                 }
                 if let Some(a) = self.attempts.get_mut(&(*stage, *stage_attempt)) {
+                    if let Some(next) = promoted.filter(same_attempt) {
+                        a.running_tasks += 1;
+                        if let Some(t) = a.tasks.get_mut(next.task) {
+                            t.started = Some(*time);
+                        }
+                    }
                     a.launched_tasks = a.launched_tasks.saturating_sub(1);
                     if was_running {
                         a.running_tasks = a.running_tasks.saturating_sub(1);
