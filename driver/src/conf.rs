@@ -357,7 +357,9 @@ impl Conf {
                 dir.display()
             )));
         }
-        Ok(ExecutorResources { memory, compress_shuffle: self.parsed("ember.shuffle.compress", true)?, local_dir })
+        let compress_shuffle = self.parsed("ember.shuffle.compress", true)?;
+        let heartbeat_interval = self.millis("ember.executor.heartbeatInterval", 1000)?;
+        Ok(ExecutorResources { memory, compress_shuffle, local_dir, heartbeat_interval })
     }
 
     fn validate_merged(&self) -> Result<Settings, EmberError> {

@@ -17,6 +17,7 @@ use crate::listener::{Listener, ListenerBus, ListenerEvent, UnixMillis};
 use crate::scheduler::dag::{DagScheduler, StopCause};
 use crate::scheduler::{EventSender, SchedulerEvent};
 use crate::ui::UiServices;
+use ember_rdd::call_site::OperationScope;
 use ember_rdd::func::CapturesNothing;
 use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
 use ember_rdd::io::{AsLocation, Location, list_input_files};
@@ -243,6 +244,7 @@ impl Context {
     /// An RDD of `data`, in `partitions` contiguous slices.
     #[track_caller]
     pub fn parallelize<T: Data>(&self, data: Vec<T>, partitions: usize) -> Rdd<T> {
+        let _op = OperationScope::enter("parallelize");
         Rdd::from_node(Arc::new(ParallelCollectionRdd::new(self.meta(), data, partitions)), self.runner())
     }
 
@@ -251,12 +253,14 @@ impl Context {
     /// `None`, `fold` its zero; a shuffle of it has no map tasks.
     #[track_caller]
     pub fn empty_rdd<T: Data>(&self) -> Rdd<T> {
+        let _op = OperationScope::enter("empty_rdd");
         Rdd::from_node(Arc::new(EmptyRdd::<T>::new(self.meta())), self.runner())
     }
 
     /// The integers `start, start+step, ...` up to `end` (exclusive), in `partitions` partitions.
     #[track_caller]
     pub fn range(&self, start: i64, end: i64, step: i64, partitions: usize) -> Result<Rdd<i64>> {
+        let _op = OperationScope::enter("range");
         Ok(Rdd::from_node(Arc::new(RangeRdd::new(self.meta(), start, end, step, partitions)?), self.runner()))
     }
 
@@ -266,6 +270,7 @@ impl Context {
     /// `.bz2` files are decompressed, one partition each.
     #[track_caller]
     pub fn text_file(&self, path: &str, min_partitions: usize) -> Result<Rdd<String>> {
+        let _op = OperationScope::enter("text_file");
         let options = self.store_options();
         let splits = input_splits(path, &options, min_partitions)?;
         Ok(Rdd::from_node(Arc::new(TextFileRdd::new(self.meta(), splits, Lines, options)), self.runner()))
@@ -288,6 +293,7 @@ impl Context {
         min_partitions: usize,
         parser: impl Fn(&str) -> std::result::Result<Option<T>, String> + CapturesNothing,
     ) -> Result<Rdd<T>> {
+        let _op = OperationScope::enter("text_file_parsed");
         self.text_file_parsed_fn(path, min_partitions, ember_rdd::func::Plain::new(parser))
     }
 
@@ -300,6 +306,7 @@ impl Context {
         state: S,
         parser: impl Fn(&S, &str) -> std::result::Result<Option<T>, String> + CapturesNothing,
     ) -> Result<Rdd<T>> {
+        let _op = OperationScope::enter("text_file_parsed_with");
         self.text_file_parsed_fn(path, min_partitions, ember_rdd::func::With::new(state, parser))
     }
 
@@ -319,6 +326,7 @@ impl Context {
     /// One `(path, content)` record per file of a directory or glob.
     #[track_caller]
     pub fn whole_text_files(&self, path: &str, min_partitions: usize) -> Result<Rdd<(String, String)>> {
+        let _op = OperationScope::enter("whole_text_files");
         let options = self.store_options();
         let files = list_input_files(path, &options)?;
         let node = WholeTextFilesRdd::new(self.meta(), files, min_partitions, options);
@@ -328,6 +336,7 @@ impl Context {
     /// The records of all the RDDs.
     #[track_caller]
     pub fn union<T: Data>(&self, rdds: &[Rdd<T>]) -> Result<Rdd<T>> {
+        let _op = OperationScope::enter("union");
         if rdds.is_empty() {
             return Err(EmberError::InvalidArgument("union of no RDDs".into()));
         }

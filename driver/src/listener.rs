@@ -56,12 +56,20 @@ pub struct RddInfo {
     /// The RDDs it reads: narrow parents (in the same stage) and the map side
     /// of the shuffles it reads (the last RDD of a parent stage).
     pub parents: Vec<RddId>,
+    /// Where the program made it, as Spark says it: "map at src/main.rs:14"
+    /// (`ember_rdd::call_site`); absent in logs from before call sites.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_site: Option<String>,
 }
 
 impl RddInfo {
-    /// "MapPartitionsRdd [4]", as Spark names RDDs in its UI.
+    /// "map at src/main.rs:14 [4]", or by its kind ("MapPartitionsRdd [4]")
+    /// when the operation that made it is unknown.
     pub fn display_name(&self) -> String {
-        format!("{} [{}]", self.kind, self.id.0)
+        match &self.call_site {
+            Some(site) => format!("{site} [{}]", self.id.0),
+            None => format!("{} [{}]", self.kind, self.id.0),
+        }
     }
 }
 
@@ -70,9 +78,9 @@ impl RddInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StageInfo {
     pub stage: StageId,
-    /// "MapPartitionsRdd [4] → shuffle 1 at src/main.rs:20" (where the driver
-    /// program made the stage's last RDD), or "… → result at src/main.rs:24"
-    /// (where it called the action) for the job's last stage.
+    /// "map at src/main.rs:20" (the operation and line that made the
+    /// stage's last RDD) for a map stage, "count at src/main.rs:24" (the
+    /// action and its line) for the job's last stage, as Spark names stages.
     pub name: String,
     /// Tasks a complete run has: the partitions it computes.
     pub num_tasks: usize,
@@ -83,6 +91,16 @@ pub struct StageInfo {
     /// The RDDs pipelined in its tasks, parents before children; the last one
     /// is the stage's RDD.
     pub rdds: Vec<RddInfo>,
+}
+
+/// An executor's memory at one moment, from its heartbeat (backends) or
+/// its sampler (the in-process executor), every `ember.executor.heartbeatInterval`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutorMemory {
+    /// Cached blocks' bytes in memory.
+    pub storage_bytes: u64,
+    /// Execution memory (shuffle buffers, aggregation and sort) held.
+    pub execution_bytes: u64,
 }
 
 /// Where a cached block is after a change.
@@ -203,6 +221,15 @@ pub enum ListenerEvent {
         #[serde(with = "executor_id_serde")]
         executor: ExecutorId,
         reason: String,
+        time: UnixMillis,
+    },
+    /// An executor's heartbeat: its memory now (the executors page's
+    /// memory over time).
+    ExecutorMetrics {
+        #[serde(with = "executor_id_serde")]
+        executor: ExecutorId,
+        #[serde(flatten)]
+        memory: ExecutorMemory,
         time: UnixMillis,
     },
     /// A cached block appeared, moved to disk, or went away.
@@ -418,6 +445,8 @@ mod tests {
                 disk_bytes_spilled: 1 << 18,
                 spill_nanos: 5_000,
                 peak_execution_memory: 2 << 20,
+                shuffle_fetch_wait_nanos: 7_000,
+                shuffle_write_nanos: 9_000,
             },
             result_size_bytes: 40,
             time: UnixMillis(1_700_000_000_000),

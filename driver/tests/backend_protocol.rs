@@ -20,6 +20,7 @@ fn request(address: &str, sha: &str, token: &str) -> AttachRequest {
             memory: ember_rdd::memory::MemoryConfig::default(),
             compress_shuffle: true,
             local_dir: None,
+            heartbeat_interval: Duration::from_secs(1),
         },
         connect_timeout: Duration::from_secs(5),
         register_timeout: Duration::from_secs(30),

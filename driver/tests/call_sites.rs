@@ -55,13 +55,14 @@ fn stages_are_named_by_the_lines_that_made_them() {
         ctx.stop();
         let (stages, jobs) = names(&recorder);
         assert!(!words_line.eq(&pairs_line));
-        // The map stage ends with `pairs` (made by `map`), the result stage
-        // with the shuffled RDD, and is named by the action's line.
-        assert!(stages[0].ends_with(&at(pairs_line)) && stages[0].contains("→ shuffle"), "{master}: {stages:?}");
-        assert!(stages[1].ends_with(&at(collect_line)) && stages[1].contains("→ result"), "{master}: {stages:?}");
-        assert!(jobs[0].ends_with(&at(collect_line)), "{master}: {jobs:?}");
-        assert!(jobs[1].ends_with(&at(count_line)), "{master}: {jobs:?}");
-        assert!(jobs[2].ends_with(&at(take_line)), "take starts its jobs from a future: {master}: {jobs:?}");
+        // As Spark: the map stage is named by the operation that made its
+        // last RDD (`pairs`, by `map`), the result stage and the job by the
+        // action, each with the user's line.
+        assert_eq!(stages[0], format!("map{}", at(pairs_line)), "{master}: {stages:?}");
+        assert_eq!(stages[1], format!("collect{}", at(collect_line)), "{master}: {stages:?}");
+        assert_eq!(jobs[0], format!("collect{}", at(collect_line)), "{master}: {jobs:?}");
+        assert_eq!(jobs[1], format!("count{}", at(count_line)), "{master}: {jobs:?}");
+        assert_eq!(jobs[2], format!("take{}", at(take_line)), "take starts its jobs from a future: {master}: {jobs:?}");
         // No name points inside Ember.
         for name in stages.iter().chain(&jobs) {
             assert!(name.contains(&format!(" at {HERE}:")), "{master}: {name}");
@@ -89,6 +90,18 @@ fn sources_and_shuffles_of_every_kind_carry_the_callers_line() {
     let (stages, _) = names(&recorder);
     for (what, line) in ["sort_by_key", "group_by_key", "join", "distinct"].iter().zip(&lines[1..]) {
         assert!(stages.iter().any(|s| s.ends_with(&at(*line))), "{what} at line {line}: {stages:?}");
+    }
+    // The map stages of `sort_by_key` and `group_by_key` end with RDDs made
+    // by `map`; `distinct`'s with its own inner steps, which carry its name;
+    // `sort_by_key` samples its keys in a job of its own name.
+    let expected = [
+        format!("map{}", at(lines[1])),
+        format!("map{}", at(lines[2])),
+        format!("distinct{}", at(lines[4])),
+        format!("sort_by_key{}", at(lines[1])),
+    ];
+    for expected in expected {
+        assert!(stages.contains(&expected), "{expected}: {stages:?}");
     }
     for name in &stages {
         assert!(name.contains(&format!(" at {HERE}:")), "{name}");

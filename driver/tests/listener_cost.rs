@@ -60,6 +60,7 @@ fn events() -> Vec<ListenerEvent> {
             parents: vec![],
             shuffle: None,
             rdds: vec![RddInfo {
+                call_site: None,
                 id: rdd,
                 kind: "RangeRdd".into(),
                 num_partitions: TASKS_PER_JOB,

@@ -45,7 +45,8 @@ fn the_api_shows_a_running_job_then_its_end() {
     assert_eq!(stages[0]["numTasks"], 4);
     let (status, page) = get(addr, "/jobs/");
     assert_eq!(status, 200);
-    assert!(page.contains("Active Jobs (1)") && page.contains(r#"http-equiv="refresh""#), "{page}");
+    assert!(page.contains("Active Jobs (1)") && page.contains("data-api=") && page.contains("<script>"), "{page}");
+    assert!(!page.contains("http-equiv"), "live pages update in place, never by a reload: {page}");
 
     assert_eq!(runner.join().unwrap().unwrap(), 4);
     ctx.flush_listeners();
@@ -89,13 +90,24 @@ fn a_shuffle_job_has_two_stages_and_a_rerun_skips_the_map_stage() {
     let map_stage = get_json(addr, &format!("/api/v1/applications/{app}/stages/0/1"));
     assert!(map_stage["shuffleWriteBytes"].as_u64().unwrap() > 0, "{map_stage}");
     assert_eq!(map_stage["tasks"].as_object().unwrap().len(), 2);
+    let timed = |stage: &Value, key: &str| {
+        stage["tasks"].as_object().unwrap().values().all(|t| t["taskMetrics"][key].as_f64() > Some(0.0))
+    };
+    assert!(timed(&map_stage, "shuffleWriteTime"), "map tasks time their writes: {map_stage}");
+    let reduce_stage = get_json(addr, &format!("/api/v1/applications/{app}/stages/1/1"));
+    assert!(timed(&reduce_stage, "shuffleFetchWaitTime"), "reduce tasks time their waits: {reduce_stage}");
     let executors = get_json(addr, &format!("/api/v1/applications/{app}/executors"));
     assert_eq!(executors.as_array().unwrap().len(), 2);
     assert!(executors[0]["hostPort"].as_str().unwrap().starts_with("127.0.0.1:"), "{executors}");
 
     let dag = get_page(addr, "/jobs/job/?id=0");
-    for text in ["<svg", "Stage 0 (complete)", "Stage 1 (complete)", "ParallelCollectionRdd [0]", "ShuffledRdd ["] {
+    let made_at = "at driver/tests/ui_common/mod.rs:";
+    for text in ["<svg", "Stage 0 (complete)", "Stage 1 (complete)", "<title>ShuffledRdd [", "Event Timeline"] {
         assert!(dag.contains(text), "{text} not in the job page");
+    }
+    // As Spark: "parallelize at file:line", the operation and the user's line.
+    for text in [format!("parallelize {made_at}"), format!("flat_map {made_at}"), format!("reduce_by_key {made_at}")] {
+        assert!(dag.contains(&text), "{text} not in the job page");
     }
     let rerun = get_page(addr, "/jobs/job/?id=1");
     // As in Spark, the stages of an ended job are dropped: the rerun's map
@@ -126,7 +138,8 @@ fn storage_shows_cached_partitions_until_unpersisted() {
     assert_eq!(rdds[0]["numPartitions"], 4);
     assert_eq!(rdds[0]["storageLevel"], "Memory Deserialized 1x Replicated");
     assert!(rdds[0]["memoryUsed"].as_u64().unwrap() >= 80_000, "{rdds}");
-    assert!(rdds[0]["name"].as_str().unwrap().starts_with("MapPartitionsRdd ["), "{rdds}");
+    let name = rdds[0]["name"].as_str().unwrap();
+    assert!(name.starts_with("map at driver/tests/ui.rs:") && name.ends_with(" [1]"), "{rdds}");
     let executors = get_json(addr, &format!("/api/v1/applications/{}/executors", ctx.app_id()));
     assert_eq!(executors[0]["rddBlocks"], 4);
     let page = get_page(addr, "/storage/");
@@ -236,4 +249,35 @@ fn a_stage_that_spilled_shows_its_spill_as_spark_does() {
     for text in ["Spill (Memory)", "Spill (Disk)", "Peak Execution Memory"] {
         assert!(page.contains(text), "{text} not on the stage page");
     }
+}
+
+#[test]
+fn the_task_list_pages_and_sorts_as_sparks() {
+    let ctx = ui_context("local[2]", &[]);
+    let addr = ctx.ui_address().unwrap();
+    // Task i runs about 40·i ms (gaps wide enough for a loaded machine).
+    let staggered = ctx.parallelize((0..6u64).collect(), 6).map_partitions_with_index(|i, it| {
+        std::thread::sleep(Duration::from_millis(40 * i as u64));
+        it
+    });
+    assert_eq!(staggered.count().unwrap(), 6);
+    ctx.flush_listeners();
+    let list = format!("/api/v1/applications/{}/stages/0/1/taskList", ctx.app_id());
+    let indices = |query: &str| -> Vec<u64> {
+        let tasks = get_json(addr, &format!("{list}{query}"));
+        tasks.as_array().unwrap().iter().map(|t| t["index"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(indices(""), vec![0, 1, 2, 3, 4, 5], "by task id, as Spark's default");
+    assert_eq!(indices("?sortBy=-runtime&length=2"), vec![5, 4]);
+    assert_eq!(indices("?sortBy=runtime&offset=4&length=10"), vec![4, 5]);
+    assert_eq!(indices("?sortBy=-index&offset=1&length=2"), vec![4, 3]);
+    let (status, body) = get(addr, &format!("{list}?sortBy=height"));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("unknown task column") && body.contains("runtime"), "{body}");
+    let task = &get_json(addr, &format!("{list}?sortBy=-runtime&length=1"))[0];
+    let (run, delay) =
+        (task["taskMetrics"]["executorRunTime"].as_f64().unwrap(), task["schedulerDelay"].as_f64().unwrap());
+    assert!(run >= 200.0, "{task}");
+    let launch_to_end = task["duration"].as_f64().unwrap();
+    assert!((run + delay - launch_to_end).abs() <= 1.0, "duration = run + scheduler delay: {task}");
 }

@@ -6,9 +6,9 @@
 //! fails the task, never the executor.
 
 use ember_rdd::TaskError;
+use ember_rdd::panic_report::{CaughtPanic, catch_task_panic};
 use ember_rdd::rdd::StageRoot;
 use ember_rdd::task::{KillSwitch, TaskContext, TaskOutcome, TaskSuccess, with_current_task};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -20,14 +20,16 @@ pub fn run_task(root: &dyn StageRoot, tc: Arc<TaskContext>) -> TaskOutcome {
     if tc.kill_switch().is_killed() {
         return TaskOutcome { result: Err(tc.kill_switch().error()), metrics: tc.metrics(), run_time: start.elapsed() };
     }
-    let ran = catch_unwind(AssertUnwindSafe(|| with_current_task(&tc, || root.run(tc.partition, &tc))));
+    let ran = catch_task_panic(|| with_current_task(&tc, || root.run(tc.partition, &tc)));
     let result = match ran {
         // An iterator that stopped early on an error means the output is
         // incomplete: the task fails with that error.
         Ok(Ok(_)) if let Some(e) = tc.take_deferred_error() => Err(e),
         Ok(Ok(output)) => tc.take_accumulator_updates().map(|accumulators| TaskSuccess { output, accumulators }),
         Ok(Err(e)) => Err(e),
-        Err(payload) => Err(TaskError::UserPanic { message: ember_rdd::panic_message(&*payload) }),
+        Err(CaughtPanic { payload, report }) => {
+            Err(TaskError::UserPanic { message: ember_rdd::panic_message(&*payload), backtrace: report })
+        }
     };
     TaskOutcome { result, metrics: tc.metrics(), run_time: start.elapsed() }
 }

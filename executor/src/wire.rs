@@ -83,6 +83,8 @@ pub fn metrics_to_proto(m: &TaskMetrics, run_time: Duration) -> pb::TaskMetrics 
         disk_bytes_spilled: m.disk_bytes_spilled,
         spill_nanos: m.spill_nanos,
         peak_execution_memory: m.peak_execution_memory,
+        shuffle_fetch_wait_nanos: m.shuffle_fetch_wait_nanos,
+        shuffle_write_nanos: m.shuffle_write_nanos,
         result_bytes: 0,
     }
 }
@@ -99,6 +101,8 @@ pub fn metrics_from_proto(m: &pb::TaskMetrics) -> TaskMetrics {
         disk_bytes_spilled: m.disk_bytes_spilled,
         spill_nanos: m.spill_nanos,
         peak_execution_memory: m.peak_execution_memory,
+        shuffle_fetch_wait_nanos: m.shuffle_fetch_wait_nanos,
+        shuffle_write_nanos: m.shuffle_write_nanos,
     }
 }
 
@@ -114,11 +118,13 @@ pub fn failure_to_proto(e: &TaskError) -> pb::TaskFailure {
                 message: message.clone(),
             })
         }
-        TaskError::UserPanic { message } => {
-            Reason::UserFailure(pb::UserFailure { message: message.clone(), panicked: true })
-        }
+        TaskError::UserPanic { message, backtrace } => Reason::UserFailure(pb::UserFailure {
+            message: message.clone(),
+            panicked: true,
+            backtrace: backtrace.clone().unwrap_or_default(),
+        }),
         TaskError::Input { message } => {
-            Reason::UserFailure(pb::UserFailure { message: message.clone(), panicked: false })
+            Reason::UserFailure(pb::UserFailure { message: message.clone(), panicked: false, backtrace: String::new() })
         }
         TaskError::Engine { message } => Reason::EngineFailure(pb::EngineFailure { message: message.clone() }),
         TaskError::Deterministic { message } => {
@@ -139,7 +145,9 @@ pub fn failure_from_proto(f: pb::TaskFailure) -> TaskError {
             reduce_index: f.reduce_index as usize,
             message: f.message,
         },
-        Some(Reason::UserFailure(u)) if u.panicked => TaskError::UserPanic { message: u.message },
+        Some(Reason::UserFailure(u)) if u.panicked => {
+            TaskError::UserPanic { message: u.message, backtrace: Some(u.backtrace).filter(|b| !b.is_empty()) }
+        }
         Some(Reason::UserFailure(u)) => TaskError::Input { message: u.message },
         Some(Reason::EngineFailure(e)) => TaskError::Engine { message: e.message },
         Some(Reason::DeterministicFailure(d)) => TaskError::Deterministic { message: d.message },
@@ -278,6 +286,8 @@ mod tests {
             disk_bytes_spilled: 8,
             spill_nanos: 9,
             peak_execution_memory: 10,
+            shuffle_fetch_wait_nanos: 12,
+            shuffle_write_nanos: 13,
         };
         let wire = metrics_to_proto(&metrics, Duration::from_nanos(11));
         assert_eq!((metrics_from_proto(&wire), wire.run_nanos), (metrics, 11));
@@ -293,7 +303,8 @@ mod tests {
                 reduce_index: 5,
                 message: "gone".into(),
             },
-            TaskError::UserPanic { message: "boom".into() },
+            TaskError::UserPanic { message: "boom".into(), backtrace: None },
+            TaskError::UserPanic { message: "boom".into(), backtrace: Some("panicked at src/main.rs:3:9".into()) },
             TaskError::Input { message: "bad line".into() },
             TaskError::Engine { message: "oops".into() },
             TaskError::Deterministic { message: "bad.csv:3: 'x' is not a number".into() },

@@ -15,9 +15,10 @@ pub enum TaskError {
     /// A shuffle block could not be fetched: its map output is lost.
     #[error("fetch failed: {shuffle} map {map_index} reduce {reduce_index} on executor {executor}: {message}")]
     FetchFailed { executor: ExecutorId, shuffle: ShuffleId, map_index: usize, reduce_index: usize, message: String },
-    /// The user's code panicked.
+    /// The user's code panicked; `backtrace` says where ("panicked at
+    /// src/main.rs:14:5", then the frames when backtraces are on).
     #[error("user code panicked: {message}")]
-    UserPanic { message: String },
+    UserPanic { message: String, backtrace: Option<String> },
     /// Input data was malformed or could not be read.
     #[error("{message}")]
     Input { message: String },
@@ -46,6 +47,13 @@ impl TaskError {
     /// A failure that every retry would repeat (see [`TaskError::Deterministic`]).
     pub fn deterministic(message: impl Into<String>) -> Self {
         TaskError::Deterministic { message: message.into() }
+    }
+    /// Where a panic happened, when it is known.
+    pub fn backtrace(&self) -> Option<&str> {
+        match self {
+            TaskError::UserPanic { backtrace, .. } => backtrace.as_deref(),
+            _ => None,
+        }
     }
     /// Whether retrying the task cannot help.
     pub fn is_deterministic(&self) -> bool {

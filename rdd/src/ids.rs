@@ -27,9 +27,9 @@ id_newtype! {
     /// Identifies an accumulator within one application.
     AccumulatorId(u64, "accumulator_");
     /// Identifies a stage within one application.
-    StageId(u64, "stage_");
+    StageId(u64, "stage ");
     /// Identifies a job (one action) within one application.
-    JobId(u64, "job_");
+    JobId(u64, "job ");
     /// Identifies one attempt of one task within one application.
     TaskId(u64, "task_");
 }

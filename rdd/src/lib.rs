@@ -13,6 +13,7 @@
 
 pub mod aggregate;
 pub mod byte_size;
+pub mod call_site;
 pub mod data;
 pub mod error;
 pub mod func;
@@ -23,6 +24,7 @@ pub mod memory;
 pub mod metrics;
 pub mod nodes;
 pub mod ops;
+pub mod panic_report;
 pub mod partitioner;
 pub mod rdd;
 pub mod runner;

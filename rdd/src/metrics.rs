@@ -61,6 +61,14 @@ pub struct TaskMetrics {
     /// Time spent writing spill files, in nanoseconds.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub spill_nanos: u64,
+    /// Time spent waiting for shuffle blocks (fetched or read from local
+    /// files), in nanoseconds: Spark's "Shuffle Read Blocked Time".
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shuffle_fetch_wait_nanos: u64,
+    /// Time spent writing and committing a map task's shuffle files, in
+    /// nanoseconds (spills apart): Spark's "Shuffle Write Time".
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shuffle_write_nanos: u64,
     /// The most execution memory (shuffle buffers, aggregation maps, sort
     /// buffers) the task held at once.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -83,6 +91,8 @@ impl TaskMetrics {
         self.memory_bytes_spilled += other.memory_bytes_spilled;
         self.disk_bytes_spilled += other.disk_bytes_spilled;
         self.spill_nanos += other.spill_nanos;
+        self.shuffle_fetch_wait_nanos += other.shuffle_fetch_wait_nanos;
+        self.shuffle_write_nanos += other.shuffle_write_nanos;
         // Peaks do not add up: the total's is the largest task's.
         self.peak_execution_memory = self.peak_execution_memory.max(other.peak_execution_memory);
     }
@@ -102,12 +112,14 @@ pub(crate) fn update(metrics: &SharedMetrics, f: impl FnOnce(&mut TaskMetrics)) 
 pub struct CountInput<I> {
     inner: I,
     records: u64,
+    /// Bytes each record counts as input (0: only records are counted).
+    bytes_per_record: u64,
     metrics: SharedMetrics,
 }
 
 impl<I: Iterator + Send + 'static> CountInput<I> {
-    pub(crate) fn boxed(inner: I, metrics: SharedMetrics) -> BoxIter<I::Item> {
-        Box::new(CountInput { inner, records: 0, metrics })
+    pub(crate) fn boxed(inner: I, metrics: SharedMetrics, bytes_per_record: u64) -> BoxIter<I::Item> {
+        Box::new(CountInput { inner, records: 0, bytes_per_record, metrics })
     }
 }
 
@@ -128,8 +140,11 @@ impl<I: Iterator> Iterator for CountInput<I> {
 impl<I> Drop for CountInput<I> {
     fn drop(&mut self) {
         if self.records > 0 {
-            let records = self.records;
-            update(&self.metrics, |m| m.records_read += records);
+            let (records, bytes) = (self.records, self.records * self.bytes_per_record);
+            update(&self.metrics, |m| {
+                m.records_read += records;
+                m.bytes_read += bytes;
+            });
         }
     }
 }
@@ -141,12 +156,15 @@ mod tests {
     #[test]
     fn counts_the_records_consumed_once_dropped() {
         let metrics = SharedMetrics::default();
-        let mut it = CountInput::boxed(0..10, metrics.clone());
+        let mut it = CountInput::boxed(0..10, metrics.clone(), 0);
         assert_eq!(it.by_ref().take(4).count(), 4);
         assert_eq!(metrics.lock().unwrap().records_read, 0, "added only on drop");
         drop(it);
         assert_eq!(metrics.lock().unwrap().records_read, 4);
-        assert_eq!(CountInput::boxed(0..10, metrics.clone()).count(), 10);
+        assert_eq!(CountInput::boxed(0..10, metrics.clone(), 0).count(), 10);
         assert_eq!(metrics.lock().unwrap().records_read, 14);
+        assert_eq!(metrics.lock().unwrap().bytes_read, 0, "records of unknown size count no bytes");
+        assert_eq!(CountInput::boxed(0..3, metrics.clone(), 8).count(), 3);
+        assert_eq!(metrics.lock().unwrap().bytes_read, 24, "generated records count their size");
     }
 }

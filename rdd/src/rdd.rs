@@ -14,6 +14,7 @@
 //! their parents through [`RddRef`], whose `Drop` is iterative so that a
 //! 10,000-step lineage is freed without a deep recursion.
 
+use crate::call_site::CallSite;
 use crate::error::{EmberError, TaskError};
 use crate::ids::{BlockId, RddId, ShuffleId};
 use crate::shipping::EntryPoint;
@@ -23,7 +24,6 @@ use crate::{Data, runner::JobRunner};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::mem::ManuallyDrop;
-use std::panic::Location;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -31,9 +31,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 pub struct RddMeta {
     pub id: RddId,
     storage: AtomicU8,
-    /// Where the driver program made this RDD (see [`RddMeta::new`]); `None`
-    /// on executors, which never name stages.
-    call_site: Option<&'static Location<'static>>,
+    /// Where the driver program made this RDD, with which operation (see
+    /// [`RddMeta::new`]); `None` on executors, which never name stages.
+    call_site: Option<CallSite>,
     /// The name the program gave the RDD (`Rdd::set_name`), for lineage.
     name: std::sync::Mutex<Option<String>>,
 }
@@ -42,21 +42,22 @@ impl RddMeta {
     /// The metadata of a new RDD, made at the caller's call site: the
     /// transformations and sources that end here are `#[track_caller]` all
     /// the way from the user's call, so this is the line of the driver
-    /// program that made the RDD (as Spark's "map at Main.scala:12").
+    /// program that made the RDD, and the operation is the one the user
+    /// called (as Spark's "map at Main.scala:12"; see [`crate::call_site`]).
     #[track_caller]
     pub fn new(id: RddId) -> Self {
         RddMeta {
             id,
             storage: AtomicU8::new(StorageLevel::None.to_u8()),
-            call_site: Some(Location::caller()),
+            call_site: Some(CallSite::caller()),
             name: std::sync::Mutex::new(None),
         }
     }
     pub fn with_level(id: RddId, level: StorageLevel) -> Self {
         RddMeta { id, storage: AtomicU8::new(level.to_u8()), call_site: None, name: std::sync::Mutex::new(None) }
     }
-    /// The line of the driver program that made this RDD.
-    pub fn call_site(&self) -> Option<&'static Location<'static>> {
+    /// The line of the driver program that made this RDD, and the operation.
+    pub fn call_site(&self) -> Option<CallSite> {
         self.call_site
     }
     /// The name given with `Rdd::set_name`, if any.
@@ -113,7 +114,7 @@ pub trait StageRoot: Send + Sync + 'static {
     fn run(&self, partition: usize, tc: &TaskContext) -> Result<TaskOutput, TaskError>;
     fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError>;
     /// Where the driver program started the job, for a result stage's root.
-    fn call_site(&self) -> Option<&'static Location<'static>> {
+    fn call_site(&self) -> Option<CallSite> {
         None
     }
 }

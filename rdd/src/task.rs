@@ -307,7 +307,18 @@ impl TaskContext {
     /// Wraps a partition's input so that the records consumed count as this
     /// task's `records_read`, added once when the iterator is dropped.
     pub fn count_input<I: Iterator + Send + 'static>(&self, records: I) -> BoxIter<I::Item> {
-        CountInput::boxed(records, self.metrics.clone())
+        CountInput::boxed(records, self.metrics.clone(), 0)
+    }
+
+    /// [`Self::count_input`] for records generated in place (`range`), each
+    /// counted as `bytes_per_record` bytes of input: what the records
+    /// would take read from a file.
+    pub fn count_generated_input<I: Iterator + Send + 'static>(
+        &self,
+        records: I,
+        bytes_per_record: u64,
+    ) -> BoxIter<I::Item> {
+        CountInput::boxed(records, self.metrics.clone(), bytes_per_record)
     }
 
     /// The task's metrics, with the most execution memory it held.

@@ -58,8 +58,8 @@ fn run(cli: Cli) -> Result<(), UiError> {
     let listener = server::bind(cli.bind, cli.port)?;
     let handle = server::spawn(runtime.handle(), listener, index.clone())?;
     eprintln!(
-        "ember-history: {} applications from {} at {}",
-        server::AppCatalog::apps(&*index).len(),
+        "ember-history: {} from {} at {}",
+        ember::ui::history::applications_count(server::AppCatalog::apps(&*index).len()),
         cli.dir.display(),
         ember::ui::display_url(handle.local_addr)
     );

@@ -5,6 +5,7 @@
 //! when the executor is dropped, with its context.
 
 use super::{ExecutorId, ExecutorLink, ExecutorResources, RemoveTarget, StageDescription, TaskLaunch};
+use crate::listener::ExecutorMemory;
 use crate::scheduler::IdMap;
 use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_executor::env::{ExecutorConfig, ExecutorEnv, StageEnv};
@@ -14,7 +15,8 @@ use ember_rdd::ids::{BroadcastId, StageId, TaskId};
 use ember_rdd::storage::AnyValue;
 use ember_rdd::storage::BlockUpdate;
 use ember_rdd::task::{TaskContext, TaskEnv};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 pub struct LocalExecutor {
     id: ExecutorId,
@@ -25,6 +27,33 @@ pub struct LocalExecutor {
     events: EventSender,
     /// The tasks given and not finished, to kill when their job is cancelled.
     kill_switches: Arc<KillSwitches>,
+    /// Dropped with the executor, which stops its memory sampler.
+    _sampler: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// Reports the executor's memory every `interval`, as a backend's heartbeat
+/// does, until `stop`'s sender is dropped.
+fn sample_memory(
+    id: ExecutorId,
+    env: Arc<ExecutorEnv>,
+    events: EventSender,
+    interval: Duration,
+) -> Option<mpsc::Sender<()>> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new().name("ember-local-heartbeat".into()).spawn(move || {
+        while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+            let usage = env.memory.usage();
+            let memory = ExecutorMemory { storage_bytes: usage.storage_bytes, execution_bytes: usage.execution_bytes };
+            events.post(SchedulerEvent::Heartbeat { executor: id.clone(), memory });
+        }
+    });
+    match spawned {
+        Ok(_) => Some(stop),
+        Err(e) => {
+            tracing::warn!(error = %e, "no memory samples from the local executor");
+            None
+        }
+    }
 }
 
 impl LocalExecutor {
@@ -49,8 +78,9 @@ impl LocalExecutor {
         };
         let env = Arc::new(ExecutorEnv::new(config, on_update, None));
         let pool = TaskPool::new(threads, "ember-local-task").map_err(|e| EmberError::Executor(e.to_string()))?;
+        let sampler = sample_memory(id.clone(), env.clone(), events.clone(), resources.heartbeat_interval);
         let stages = Mutex::new(IdMap::default());
-        Ok(LocalExecutor { id, env, pool, stages, events, kill_switches: Arc::default() })
+        Ok(LocalExecutor { id, env, pool, stages, events, kill_switches: Arc::default(), _sampler: sampler })
     }
 }
 

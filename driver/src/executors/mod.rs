@@ -47,6 +47,8 @@ pub struct ExecutorResources {
     pub compress_shuffle: bool,
     /// `ember.local.dir` (`None`: each executor's work directory).
     pub local_dir: Option<std::path::PathBuf>,
+    /// `ember.executor.heartbeatInterval`: how often an executor reports its memory.
+    pub heartbeat_interval: std::time::Duration,
 }
 
 /// One task to launch.

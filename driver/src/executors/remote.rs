@@ -7,6 +7,7 @@
 //! process died, the network is cut) it posts `ExecutorLost` at once.
 
 use super::{AppIdentity, ExecutorId, ExecutorLink, ExecutorResources, RemoveTarget, StageDescription, TaskLaunch};
+use crate::listener::ExecutorMemory;
 use crate::scheduler::{EventSender, SchedulerEvent};
 use ember_executor::wire::{block_update_from_proto, locations_to_proto, outcome_from_proto};
 use ember_proto::MAX_MESSAGE_BYTES;
@@ -173,8 +174,10 @@ fn relay(executor: &ExecutorId, kind: ExecKind, events: &EventSender) {
                 events.post(SchedulerEvent::BlockUpdated { executor: executor.clone(), update });
             }
         }
-        ExecKind::Heartbeat(_) => {
-            events.post(SchedulerEvent::Heartbeat { executor: executor.clone() });
+        ExecKind::Heartbeat(hb) => {
+            let memory =
+                ExecutorMemory { storage_bytes: hb.memory_used_bytes, execution_bytes: hb.execution_memory_bytes };
+            events.post(SchedulerEvent::Heartbeat { executor: executor.clone(), memory });
         }
         ExecKind::Registered(_) => tracing::warn!(%executor, "ignoring a second registration"),
     }

@@ -250,10 +250,12 @@ impl DagScheduler {
                 self.handle_executor_added(executor, link, cores, address, max_memory)
             }
             SchedulerEvent::ExecutorLost { executor, reason } => self.handle_executor_lost(&executor, &reason),
-            SchedulerEvent::Heartbeat { executor } => {
+            SchedulerEvent::Heartbeat { executor, memory } => {
                 let now = self.clock.now();
                 if let Some(e) = self.executors.get_mut(&executor) {
                     e.last_seen = now;
+                    let time = UnixMillis::now();
+                    self.listener.post(ListenerEvent::ExecutorMetrics { executor, memory, time });
                 }
             }
             SchedulerEvent::BlockUpdated { executor, update } => self.handle_block_updated(executor, update),

@@ -15,19 +15,20 @@ use ember_rdd::ids::RddId;
 use ember_rdd::rdd::{Dependency, RddBase};
 use std::sync::Arc;
 
-/// "MapPartitionsRdd [4] → shuffle 1 at src/main.rs:20" for a map stage (the
-/// line that made its last RDD), "… → result at src/main.rs:24" for a result
-/// stage (the line of the action), as Spark's "map at Main.scala:20".
+/// "map at src/main.rs:20" for a map stage (the operation and line that
+/// made its last RDD), "count at src/main.rs:24" for a result stage (the
+/// action and its line), as Spark's "map at Main.scala:20". An RDD made
+/// outside any operation (a custom node) is named by its kind and id.
 pub(super) fn stage_name(stage: &Stage) -> String {
-    let rdd = format!("{} [{}]", stage.rdd.kind(), stage.rdd.id().0);
     let made_at = stage.rdd.meta().call_site();
-    let (what, site) = match stage.kind {
-        StageKind::ShuffleMap { shuffle } => (format!("{rdd} → shuffle {}", shuffle.0), made_at),
-        StageKind::Result { .. } => (format!("{rdd} → result"), stage.root.call_site().or(made_at)),
+    let site = match stage.kind {
+        StageKind::ShuffleMap { .. } => made_at,
+        StageKind::Result { .. } => stage.root.call_site().or(made_at),
     };
     match site {
-        Some(site) => format!("{what} at {}:{}", site.file(), site.line()),
-        None => what,
+        Some(site) if site.operation.is_some() => site.to_string(),
+        Some(site) => format!("{} [{}] {site}", stage.rdd.kind(), stage.rdd.id().0),
+        None => format!("{} [{}]", stage.rdd.kind(), stage.rdd.id().0),
     }
 }
 
@@ -58,6 +59,7 @@ fn narrow_lineage(last: Arc<dyn RddBase>) -> Vec<RddInfo> {
                 num_partitions: node.num_partitions(),
                 storage_level: node.meta().storage_level(),
                 parents,
+                call_site: node.meta().call_site().filter(|s| s.operation.is_some()).map(|s| s.to_string()),
             }),
             None => {
                 if !visited.insert(node.id()) {

@@ -144,7 +144,11 @@ impl DagScheduler {
                     Ok(TaskSuccess { output: TaskOutput::Bytes(bytes), .. }) => bytes.len() as u64,
                     _ => 0,
                 };
-                let error = outcome.result.as_ref().err().map(|e| e.to_string());
+                // The message, then where it happened (the UI folds the rest away).
+                let error = outcome.result.as_ref().err().map(|e| match e.backtrace() {
+                    Some(backtrace) => format!("{e}\n{backtrace}"),
+                    None => e.to_string(),
+                });
                 (outcome.result.is_ok(), error, outcome.run_time, outcome.metrics, result_size_bytes)
             }
             TaskEnding::Lost(why) => (false, Some(why), Duration::ZERO, TaskMetrics::default(), 0),

@@ -77,8 +77,8 @@ pub enum SchedulerEvent {
     ExecutorAdded { executor: ExecutorId, link: Arc<dyn ExecutorLink>, cores: usize, address: String, max_memory: u64 },
     /// An executor died or became unreachable.
     ExecutorLost { executor: ExecutorId, reason: String },
-    /// An executor is alive.
-    Heartbeat { executor: ExecutorId },
+    /// An executor is alive, and holds this much memory.
+    Heartbeat { executor: ExecutorId, memory: crate::listener::ExecutorMemory },
     /// A cached block appeared, moved to disk, or went away.
     BlockUpdated { executor: ExecutorId, update: BlockUpdate },
     /// Drop an RDD's cached blocks everywhere.

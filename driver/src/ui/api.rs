@@ -8,7 +8,7 @@
 //! | `/stages[?status=active\|complete\|failed\|pending\|skipped]` | stage attempts |
 //! | `/stages/<stage>`, `/stages/<stage>/<attempt>` | attempts with their tasks |
 //! | `/stages/<stage>/<attempt>/taskSummary[?quantiles=0.05,0.5,0.95]` | task metric quantiles |
-//! | `/stages/<stage>/<attempt>/taskList` | tasks |
+//! | `/stages/<stage>/<attempt>/taskList[?offset=0&length=20&sortBy=-runtime]` | tasks, paged and sorted (Spark's `ID`, `runtime`, `-runtime`, or any column key) |
 //! | `/executors`, `/allexecutors` | live executors, or all |
 //! | `/storage/rdd` (also `/storage`), `/storage/rdd/<rdd>` | cached RDDs |
 //! | `/environment` | configuration, secrets redacted |
@@ -17,7 +17,7 @@
 //! (Spark's from 0), and attempt 0 is a stage that has not run.
 
 use super::format::rest_date;
-use super::state::{AppState, AppStore, AttemptRecord, JobStatus, StageStatus, TaskRecord, TaskStatus};
+use super::state::{AppState, AppStore, AttemptRecord, JobStatus, StageStatus, TaskRecord};
 use super::summary::{job_progress, task_quantiles};
 use crate::listener::{BlockPlacement, UnixMillis};
 use ember_rdd::StorageLevel;
@@ -204,7 +204,7 @@ pub fn stage_data(state: &AppState, a: &AttemptRecord, with_tasks: bool) -> Stag
         name: a.name.clone(),
         job_ids: a.jobs.iter().map(|j| j.0).collect(),
         num_tasks: a.num_tasks,
-        num_active_tasks: a.active_tasks,
+        num_active_tasks: a.running_tasks,
         num_complete_tasks: a.complete_tasks,
         num_failed_tasks: a.failed_tasks,
         num_killed_tasks: 0,
@@ -254,10 +254,15 @@ pub struct TaskData {
     pub attempt: u32,
     pub partition_id: usize,
     pub launch_time: String,
+    /// Launch to end, in ms (Spark's `duration`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<u64>,
+    /// Launch to end less the run time, in ms: queued on the executor,
+    /// shipping and deserializing (Spark's `schedulerDelay`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduler_delay: Option<f64>,
     pub executor_id: String,
-    /// RUNNING, SUCCESS or FAILED.
+    /// RUNNING (holding a core), QUEUED (waiting on its executor), SUCCESS or FAILED.
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
@@ -281,6 +286,10 @@ pub struct TaskMetricsData {
     pub memory_bytes_spilled: u64,
     pub disk_bytes_spilled: u64,
     pub peak_execution_memory: u64,
+    /// Waiting for shuffle blocks, in ms (Spark's `shuffleReadMetrics.fetchWaitTime`).
+    pub shuffle_fetch_wait_time: f64,
+    /// Writing the map output's files, in ms (Spark's `shuffleWriteMetrics.writeTime`, there in ns).
+    pub shuffle_write_time: f64,
 }
 
 pub fn task_data(t: &TaskRecord) -> TaskData {
@@ -291,12 +300,9 @@ pub fn task_data(t: &TaskRecord) -> TaskData {
         partition_id: t.partition,
         launch_time: rest_date(t.launched),
         duration: t.finished.map(|f| f.since(t.launched)),
+        scheduler_delay: t.finished.map(|_| t.scheduler_delay_ms()),
         executor_id: t.executor.to_string(),
-        status: match t.status {
-            TaskStatus::Running => "RUNNING",
-            TaskStatus::Success => "SUCCESS",
-            TaskStatus::Failed => "FAILED",
-        },
+        status: super::pages::stage_tasks::task_status_word(t),
         error_message: t.error.clone(),
         task_metrics: TaskMetricsData {
             executor_run_time: (t.metrics.run_time.as_micros() as f64) / 1e3,
@@ -310,6 +316,8 @@ pub fn task_data(t: &TaskRecord) -> TaskData {
             memory_bytes_spilled: t.metrics.io.memory_bytes_spilled,
             disk_bytes_spilled: t.metrics.io.disk_bytes_spilled,
             peak_execution_memory: t.metrics.io.peak_execution_memory,
+            shuffle_fetch_wait_time: t.metrics.io.shuffle_fetch_wait_nanos as f64 / 1e6,
+            shuffle_write_time: t.metrics.io.shuffle_write_nanos as f64 / 1e6,
         },
     }
 }
@@ -319,7 +327,7 @@ pub fn task_summary(a: &AttemptRecord, quantiles: &[f64]) -> serde_json::Value {
     let mut out = serde_json::Map::new();
     out.insert("quantiles".into(), serde_json::json!(quantiles));
     for m in task_quantiles(a, quantiles) {
-        out.insert(m.metric.into(), serde_json::json!(m.values));
+        out.insert(m.metric.key.into(), serde_json::json!(m.values));
     }
     serde_json::Value::Object(out)
 }
@@ -335,11 +343,14 @@ pub struct ExecutorSummary {
     pub disk_used: u64,
     pub total_cores: usize,
     pub max_tasks: usize,
+    /// Tasks holding one of its cores.
     pub active_tasks: usize,
+    /// Tasks launched to it and waiting for a core (prefetched).
+    pub queued_tasks: usize,
     pub failed_tasks: usize,
     pub completed_tasks: usize,
     pub total_tasks: usize,
-    /// Milliseconds of its finished tasks.
+    /// Milliseconds its finished tasks ran (Spark's "Task Time").
     pub total_duration: u64,
     pub total_input_bytes: u64,
     pub total_input_records: u64,
@@ -383,11 +394,12 @@ pub fn executors(state: &AppState, all: bool) -> Vec<ExecutorSummary> {
                 disk_used: disk,
                 total_cores: e.cores,
                 max_tasks: e.cores,
-                active_tasks: e.active_tasks,
+                active_tasks: e.running_tasks(),
+                queued_tasks: e.queued_tasks(),
                 failed_tasks: e.failed_tasks,
                 completed_tasks: e.completed_tasks,
-                total_tasks: e.active_tasks + e.failed_tasks + e.completed_tasks,
-                total_duration: e.task_time_ms,
+                total_tasks: e.launched.len() + e.failed_tasks + e.completed_tasks,
+                total_duration: e.task_time.as_millis() as u64,
                 total_input_bytes: e.totals.io.bytes_read,
                 total_input_records: e.totals.io.records_read,
                 total_shuffle_read: e.totals.io.shuffle_read_bytes,

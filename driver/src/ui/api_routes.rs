@@ -5,6 +5,7 @@
 use super::api;
 use super::server::{AppCatalog, json_or_404};
 use super::state::AppStore;
+use super::task_list::{TaskQuery, select};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -117,12 +118,30 @@ async fn task_summary(
     })
 }
 
-async fn task_list(State(c): State<Catalog>, Path((app_id, stage, attempt)): Path<(String, u64, u32)>) -> Response {
+/// Spark's `taskList` parameters.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskListQuery {
+    offset: Option<usize>,
+    length: Option<usize>,
+    /// `ID`, `runtime`, `-runtime`, or a column key, `-` first for descending.
+    sort_by: Option<String>,
+}
+
+async fn task_list(
+    State(c): State<Catalog>,
+    Path((app_id, stage, attempt)): Path<(String, u64, u32)>,
+    Query(q): Query<TaskListQuery>,
+) -> Response {
+    let query = match TaskQuery::from_api(q.offset, q.length, q.sort_by.as_deref()) {
+        Ok(query) => query,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
     with_app(&c, &app_id, |a| {
         let data = a.read(|s| {
             s.attempts
                 .get(&(StageId(stage), attempt))
-                .map(|at| at.tasks.values().map(api::task_data).collect::<Vec<_>>())
+                .map(|at| select(at, &query).0.into_iter().map(api::task_data).collect::<Vec<_>>())
         });
         json_or_404(data, || format!("unknown attempt {attempt} of stage {stage}"))
     })

@@ -95,10 +95,20 @@ fn stage_nodes<'a>(info: &'a StageInfo) -> (Vec<(Node<'a>, usize, usize)>, Vec<(
     (nodes, edges)
 }
 
+/// An RDD's name as the box shows it: its call site with the file name
+/// alone ("map at main.rs:14 [4]", as Spark's short call sites), the full
+/// path being in the box's tooltip.
+fn short_name(r: &RddInfo) -> String {
+    match r.call_site.as_deref().and_then(|site| site.split_once(" at ")) {
+        Some((op, path)) => format!("{op} at {} [{}]", path.rsplit('/').next().unwrap_or(path), r.id.0),
+        None => r.display_name(),
+    }
+}
+
 fn label(node: &Node) -> String {
     match node {
-        Node::Rdd(r) if r.storage_level.is_cached() => format!("{} (cached)", r.display_name()),
-        Node::Rdd(r) => r.display_name(),
+        Node::Rdd(r) if r.storage_level.is_cached() => format!("{} (cached)", short_name(r)),
+        Node::Rdd(r) => short_name(r),
         Node::Elided(n) => format!("… {n} more RDDs …"),
     }
 }
@@ -120,7 +130,7 @@ pub fn render(stages: &[DagStage]) -> String {
         return "<p>No stages.</p>".into();
     }
     let longest = stages.iter().flat_map(|s| s.info.rdds.iter().map(|r| label(&Node::Rdd(r)).chars().count())).max();
-    let node_w = (longest.unwrap_or(10) as f64 * CHAR_W + 20.0).clamp(130.0, 320.0);
+    let node_w = (longest.unwrap_or(10) as f64 * CHAR_W + 20.0).clamp(130.0, 420.0);
     // Stage columns by longest path over parents (parents have smaller ids,
     // but do not rely on it: unknown parents count as depth 0).
     let mut sorted: Vec<&DagStage> = stages.iter().collect();
@@ -207,9 +217,17 @@ pub fn render(stages: &[DagStage]) -> String {
                 Node::Rdd(_) => ("#ffffff", "rdd"),
                 Node::Elided(_) => ("#f4f4f4", "elided"),
             };
+            // The node's kind and full call site, on hover.
+            let kind = match n {
+                Node::Rdd(r) => match &r.call_site {
+                    Some(site) => format!("<title>{} [{}]: {}</title>", esc(&r.kind), r.id.0, esc(site)),
+                    None => format!("<title>{} [{}]</title>", esc(&r.kind), r.id.0),
+                },
+                Node::Elided(_) => String::new(),
+            };
             let _ = write!(
                 svg,
-                r##"<g class="{class}"><rect x="{nx:.1}" y="{ny:.1}" width="{node_w:.1}" height="{NODE_H}" rx="3" fill="{fill}" stroke="#777"/><text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
+                r##"<g class="{class}">{kind}<rect x="{nx:.1}" y="{ny:.1}" width="{node_w:.1}" height="{NODE_H}" rx="3" fill="{fill}" stroke="#777"/><text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
                 nx + node_w / 2.0,
                 ny + NODE_H / 2.0 + 4.0,
                 esc(&label(n))
@@ -250,6 +268,7 @@ mod tests {
             num_partitions: 2,
             storage_level: if kind == "Cached" { StorageLevel::MemoryOnly } else { StorageLevel::None },
             parents: parents.iter().map(|p| RddId(*p)).collect(),
+            call_site: None,
         }
     }
 

@@ -127,6 +127,8 @@ fn task_end(out: &mut Vec<u8>, event: &ListenerEvent, started: Option<(u32, Unix
         (br#","memory_bytes_spilled":"#, metrics.memory_bytes_spilled),
         (br#","disk_bytes_spilled":"#, metrics.disk_bytes_spilled),
         (br#","spill_nanos":"#, metrics.spill_nanos),
+        (br#","shuffle_fetch_wait_nanos":"#, metrics.shuffle_fetch_wait_nanos),
+        (br#","shuffle_write_nanos":"#, metrics.shuffle_write_nanos),
         (br#","peak_execution_memory":"#, metrics.peak_execution_memory),
         (br#","result_size_bytes":"#, *result_size_bytes),
     ] {
@@ -222,7 +224,8 @@ mod tests {
         let outcome = (any::<bool>(), proptest::option::of(text()), any::<u64>(), any::<u32>());
         let metrics = (metric(), metric(), metric(), metric(), metric(), metric(), any::<u64>());
         let spills = (metric(), metric(), metric(), metric(), metric());
-        (ids, outcome, metrics, spills).prop_map(
+        let waits = (metric(), metric());
+        (ids, outcome, metrics, spills, waits).prop_map(
             |(
                 (task, stage, stage_attempt, rdd, partition, executor),
                 (succeeded, error, secs, nanos),
@@ -236,6 +239,7 @@ mod tests {
                     time,
                 ),
                 (shuffle_write_records, memory_bytes_spilled, disk_bytes_spilled, spill_nanos, peak_execution_memory),
+                (shuffle_fetch_wait_nanos, shuffle_write_nanos),
             )| {
                 ListenerEvent::TaskEnd(TaskEndInfo {
                     task: TaskId(task),
@@ -258,6 +262,8 @@ mod tests {
                         disk_bytes_spilled,
                         spill_nanos,
                         peak_execution_memory,
+                        shuffle_fetch_wait_nanos,
+                        shuffle_write_nanos,
                     },
                     result_size_bytes,
                     time: UnixMillis(time),

@@ -125,8 +125,14 @@ pub fn index_page(apps: &[Arc<AppStore>]) -> String {
         })
         .collect();
     let table = super::pages::table(&["App ID", "App Name", "Started", "Completed", "Duration", "User"], rows);
+    let count = applications_count(apps.len());
     format!(
-        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>Ember History Server</title><style>body{{font-family:system-ui,sans-serif;margin:16px}}table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:3px 8px}}</style></head><body><h1>Ember History Server</h1><p>{} applications</p>{table}</body></html>"#,
-        apps.len()
+        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>Ember History Server</title><style>{}</style></head><body><nav><span class="brand">Ember</span><a href="/" class="current">History Server</a></nav><main><h1>Ember History Server</h1><p>{count}</p>{table}</main></body></html>"#,
+        super::pages::STYLE
     )
+}
+
+/// "1 application", "3 applications".
+pub fn applications_count(n: usize) -> String {
+    if n == 1 { "1 application".into() } else { format!("{n} applications") }
 }

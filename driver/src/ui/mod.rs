@@ -30,7 +30,11 @@ pub mod records;
 pub mod server;
 pub mod state;
 pub mod summary;
+pub mod svg_chart;
+pub mod task_list;
+pub mod task_stream;
 pub mod task_table;
+pub mod timeline;
 
 use crate::conf::{Conf, Settings, UiSettings};
 use crate::listener::{Listener, ListenerBus, ListenerEvent, UnixMillis};

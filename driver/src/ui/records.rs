@@ -5,6 +5,7 @@
 pub use super::task_table::{PartitionSet, TaskTable};
 use crate::listener::{BlockPlacement, TaskMetrics, UnixMillis};
 use ember_rdd::ids::{JobId, StageId, TaskId};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,11 +85,40 @@ pub struct TaskRecord {
     pub attempt: u32,
     /// Shared with its executor's record (no allocation per task).
     pub executor: Arc<str>,
+    /// When the driver sent it to its executor.
     pub launched: UnixMillis,
+    /// When it took one of its executor's cores (launched tasks beyond the
+    /// cores wait in the executor's queue: `ember.executor.prefetchTasks`):
+    /// the end of the task that freed the core, as the driver sees it.
+    pub started: Option<UnixMillis>,
     pub finished: Option<UnixMillis>,
     pub status: TaskStatus,
     pub error: Option<String>,
     pub metrics: TaskMetricsRecord,
+}
+
+impl TaskRecord {
+    /// Whether it holds a core now (launched, not queued, not ended).
+    pub fn is_running(&self) -> bool {
+        self.status == TaskStatus::Running && self.started.is_some()
+    }
+    /// Launch to end, in ms (to `now` while unfinished).
+    pub fn wall_ms(&self, now: UnixMillis) -> f64 {
+        self.finished.unwrap_or(now).since(self.launched) as f64
+    }
+    /// The time its code ran on the executor, in ms (Spark's "Duration").
+    pub fn run_ms(&self) -> f64 {
+        self.metrics.run_time.as_secs_f64() * 1e3
+    }
+    /// Spark's "Scheduler Delay" of a finished task: launch to end, less
+    /// the run time: the time in the executor's queue, shipping the task
+    /// and its result, and deserializing both.
+    pub fn scheduler_delay_ms(&self) -> f64 {
+        match self.finished {
+            Some(end) => (end.since(self.launched) as f64 - self.run_ms()).max(0.0),
+            None => 0.0,
+        }
+    }
 }
 
 /// What a finished task measured (zeros while it runs).
@@ -122,7 +152,10 @@ pub struct AttemptRecord {
     pub first_task_launched: Option<UnixMillis>,
     pub completed: Option<UnixMillis>,
     pub failure: Option<String>,
-    pub active_tasks: usize,
+    /// Tasks launched and not ended: running, or queued on their executor.
+    pub launched_tasks: usize,
+    /// Of those, the ones holding a core.
+    pub running_tasks: usize,
     pub complete_tasks: usize,
     pub failed_tasks: usize,
     /// Partitions with a successful task.
@@ -153,7 +186,8 @@ impl AttemptRecord {
             first_task_launched: None,
             completed: None,
             failure: None,
-            active_tasks: 0,
+            launched_tasks: 0,
+            running_tasks: 0,
             complete_tasks: 0,
             failed_tasks: 0,
             completed_partitions: PartitionSet::default(),
@@ -178,12 +212,32 @@ pub struct ExecutorRecord {
     pub added: UnixMillis,
     pub removed: Option<UnixMillis>,
     pub remove_reason: Option<String>,
-    pub active_tasks: usize,
+    /// Its tasks launched and not ended, in launch order: the first `cores`
+    /// run, the others wait in its queue (its task pool is first in, first out).
+    pub launched: VecDeque<LaunchedTask>,
     pub completed_tasks: usize,
     pub failed_tasks: usize,
-    /// Wall-clock time of its finished tasks, in ms.
-    pub task_time_ms: u64,
+    /// Run time of its finished tasks (queue time excluded: a prefetched task waits without a core).
+    pub task_time: Duration,
     pub totals: TaskMetricsRecord,
+    /// Its memory over time, oldest first (at most [`MEMORY_SAMPLES_KEPT`]).
+    pub memory_samples: VecDeque<MemorySample>,
+}
+
+/// Memory samples kept per executor: ten minutes at the default heartbeat.
+pub const MEMORY_SAMPLES_KEPT: usize = 600;
+
+/// One point of an executor's memory chart: its memory from a heartbeat,
+/// and what its tasks had written to shuffles and spilled by then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemorySample {
+    pub time: UnixMillis,
+    pub storage_bytes: u64,
+    pub execution_bytes: u64,
+    /// Shuffle bytes its finished tasks wrote, in all.
+    pub shuffle_write_bytes: u64,
+    /// Bytes its finished tasks spilled to disk, in all.
+    pub disk_spilled_bytes: u64,
 }
 
 impl ExecutorRecord {
@@ -198,13 +252,61 @@ impl ExecutorRecord {
             added: UnixMillis::default(),
             removed: None,
             remove_reason: None,
-            active_tasks: 0,
+            launched: VecDeque::new(),
             completed_tasks: 0,
             failed_tasks: 0,
-            task_time_ms: 0,
+            task_time: Duration::ZERO,
             totals: TaskMetricsRecord::default(),
+            memory_samples: VecDeque::new(),
         }
     }
+
+    /// Adds a memory sample, forgetting the oldest beyond [`MEMORY_SAMPLES_KEPT`].
+    pub(super) fn sample_memory(&mut self, time: UnixMillis, storage_bytes: u64, execution_bytes: u64) {
+        if self.memory_samples.len() >= MEMORY_SAMPLES_KEPT {
+            self.memory_samples.pop_front();
+        }
+        self.memory_samples.push_back(MemorySample {
+            time,
+            storage_bytes,
+            execution_bytes,
+            shuffle_write_bytes: self.totals.io.shuffle_write_bytes,
+            disk_spilled_bytes: self.totals.io.disk_bytes_spilled,
+        });
+    }
+
+    /// How many tasks it runs at once (all launched ones while its cores are unknown).
+    pub fn slots(&self) -> usize {
+        if self.cores == 0 { usize::MAX } else { self.cores }
+    }
+    /// Tasks holding one of its cores.
+    pub fn running_tasks(&self) -> usize {
+        self.launched.len().min(self.slots())
+    }
+    /// Tasks waiting in its queue for a core.
+    pub fn queued_tasks(&self) -> usize {
+        self.launched.len() - self.running_tasks()
+    }
+    /// Takes `task` off its launched list: whether it held a core, and the
+    /// queued task that takes the core it frees. The ended task is near the
+    /// front (tasks end roughly in launch order), so the search is short.
+    pub(super) fn end_launched(&mut self, task: TaskId) -> (bool, Option<LaunchedTask>) {
+        let Some(at) = self.launched.iter().position(|l| l.task == task) else { return (false, None) };
+        self.launched.remove(at);
+        let slots = self.slots();
+        let was_running = at < slots;
+        // The task that was first in the queue now sits at the last core's place.
+        let promoted = if was_running { self.launched.get(slots - 1).copied() } else { None };
+        (was_running, promoted)
+    }
+}
+
+/// A task on an executor's list of launched tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaunchedTask {
+    pub task: TaskId,
+    pub stage: StageId,
+    pub stage_attempt: u32,
 }
 
 /// A cached block's copy on one executor.

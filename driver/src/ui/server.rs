@@ -3,7 +3,8 @@
 //! or every application of an event log directory.
 //!
 //! Routes:
-//! - pages: `/jobs/`, `/jobs/job/?id=N`, `/stages/`, `/stages/stage/?id=N&attempt=M`,
+//! - pages: `/jobs/`, `/jobs/job/?id=N`, `/stages/`, `/stages/stage/?id=N&attempt=M`
+//!   (with Spark's `task.page`, `task.pageSize`, `task.sort`, `task.desc` for its task table),
 //!   `/storage/`, `/storage/rdd/?id=N`, `/environment/`, `/executors/` — for the
 //!   live application at the root, for any application under `/history/<app id>`;
 //! - `/`: the live application's jobs, or the list of applications (history);
@@ -14,6 +15,7 @@
 
 use super::pages::{self, PageContext};
 use super::state::AppStore;
+use super::task_list::TaskQuery;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -198,7 +200,21 @@ impl FromRequestParts<Catalog> for SelectedApp {
 #[derive(Deserialize)]
 pub struct IdQuery {
     id: u64,
+}
+
+/// A stage page's query: the attempt, and the page and order of its task table.
+#[derive(Deserialize)]
+pub struct StagePageQuery {
+    id: u64,
     attempt: Option<u32>,
+    #[serde(rename = "task.page")]
+    task_page: Option<usize>,
+    #[serde(rename = "task.pageSize")]
+    task_page_size: Option<usize>,
+    #[serde(rename = "task.sort")]
+    task_sort: Option<String>,
+    #[serde(rename = "task.desc")]
+    task_desc: Option<bool>,
 }
 
 async fn index(State(catalog): State<Catalog>) -> Response {
@@ -228,12 +244,13 @@ async fn stages_page(app: SelectedApp) -> Html<String> {
     Html(app.store.read(|s| pages::stages::stages_page(s, &app.ctx)))
 }
 
-async fn stage_page(app: SelectedApp, Query(q): Query<IdQuery>) -> Html<String> {
+async fn stage_page(app: SelectedApp, Query(q): Query<StagePageQuery>) -> Html<String> {
+    let tasks = TaskQuery::from_page(q.task_page, q.task_page_size, q.task_sort.as_deref(), q.task_desc == Some(true));
     Html(app.store.read(|s| {
         let attempt = q.attempt.unwrap_or_else(|| {
             s.attempts.range((StageId(q.id), 0)..=(StageId(q.id), u32::MAX)).next_back().map_or(1, |(k, _)| k.1)
         });
-        pages::stages::stage_page(s, &app.ctx, StageId(q.id), attempt)
+        pages::stages::stage_page(s, &app.ctx, StageId(q.id), attempt, &tasks)
     }))
 }
 

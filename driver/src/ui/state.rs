@@ -23,8 +23,8 @@
 //! ([`super::task_table`]).
 
 pub use super::records::{
-    AppSummary, AttemptRecord, BlockCopy, ExecutorRecord, JobRecord, JobStatus, Retention, StageStatus,
-    TaskMetricsRecord, TaskRecord, TaskStatus,
+    AppSummary, AttemptRecord, BlockCopy, ExecutorRecord, JobRecord, JobStatus, LaunchedTask, MemorySample, Retention,
+    StageStatus, TaskMetricsRecord, TaskRecord, TaskStatus,
 };
 use crate::listener::TaskEndInfo;
 use crate::listener::{BlockPlacement, Listener, ListenerEvent, RddInfo, StageInfo, UnixMillis};
@@ -64,10 +64,6 @@ impl AppState {
         }
     }
 
-    pub fn has_running_jobs(&self) -> bool {
-        self.jobs.values().any(|j| j.status == JobStatus::Running)
-    }
-
     /// The attempts that ran for `job`, and the placeholders of its stages that never ran.
     pub fn attempts_of_job(&self, job: JobId) -> impl Iterator<Item = &AttemptRecord> {
         self.attempts.values().filter(move |a| a.jobs.contains(&job))
@@ -87,7 +83,7 @@ impl AppState {
                     last_event: *time,
                 };
             }
-            ListenerEvent::ApplicationEnd { time } => self.app.ended = Some(*time),
+            ListenerEvent::ApplicationEnd { time } => self.application_ended(*time),
             ListenerEvent::JobStart { job, stages, stage_infos, name, time } => {
                 self.job_started(*job, stages, stage_infos, name, *time)
             }
@@ -104,12 +100,14 @@ impl AppState {
                 self.trim_stages();
             }
             ListenerEvent::TaskStart { task, stage, stage_attempt, partition, attempt, executor, time } => {
-                let executor = self.with_executor(&executor.0, |e| {
-                    e.active_tasks += 1;
-                    e.id.clone()
+                let launched = LaunchedTask { task: *task, stage: *stage, stage_attempt: *stage_attempt };
+                let (executor, running) = self.with_executor(&executor.0, |e| {
+                    e.launched.push_back(launched);
+                    (e.id.clone(), e.launched.len() <= e.slots())
                 });
                 if let Some(a) = self.attempts.get_mut(&(*stage, *stage_attempt)) {
-                    a.active_tasks += 1;
+                    a.launched_tasks += 1;
+                    a.running_tasks += usize::from(running);
                     // The earliest, not the first seen: a replayed log may hold a
                     // task's start at its end's place (a `TaskRun` line).
                     a.first_task_launched = Some(a.first_task_launched.map_or(*time, |t| t.min(*time)));
@@ -119,6 +117,7 @@ impl AppState {
                         attempt: *attempt,
                         executor,
                         launched: *time,
+                        started: running.then_some(*time),
                         finished: None,
                         status: TaskStatus::Running,
                         error: None,
@@ -147,9 +146,24 @@ impl AppState {
                     io: *metrics,
                     result_size_bytes: *result_size_bytes,
                 };
-                let mut launched = *time;
+                let (was_running, promoted) = self.with_executor(&executor.0, |e| e.end_launched(*task));
+                // The task taking the freed core is most often of the same
+                // attempt, found below with no second lookup.
+                let same_attempt = |p: &LaunchedTask| p.stage == *stage && p.stage_attempt == *stage_attempt;
+                if let Some(next) = promoted.filter(|p| !same_attempt(p)) {
+                    self.task_took_a_core(next, *time);
+                }
                 if let Some(a) = self.attempts.get_mut(&(*stage, *stage_attempt)) {
-                    a.active_tasks = a.active_tasks.saturating_sub(1);
+                    if let Some(next) = promoted.filter(same_attempt) {
+                        a.running_tasks += 1;
+                        if let Some(t) = a.tasks.get_mut(next.task) {
+                            t.started = Some(*time);
+                        }
+                    }
+                    a.launched_tasks = a.launched_tasks.saturating_sub(1);
+                    if was_running {
+                        a.running_tasks = a.running_tasks.saturating_sub(1);
+                    }
                     if *succeeded {
                         a.complete_tasks += 1;
                         a.completed_partitions.insert(*partition);
@@ -162,17 +176,15 @@ impl AppState {
                         t.status = if *succeeded { TaskStatus::Success } else { TaskStatus::Failed };
                         t.error = error.clone();
                         t.metrics = metrics;
-                        launched = t.launched;
                     }
                 }
                 self.with_executor(&executor.0, |e| {
-                    e.active_tasks = e.active_tasks.saturating_sub(1);
                     if *succeeded {
                         e.completed_tasks += 1;
                     } else {
                         e.failed_tasks += 1;
                     }
-                    e.task_time_ms += time.since(launched);
+                    e.task_time += metrics.run_time;
                     e.totals.add(&metrics);
                 });
             }
@@ -192,11 +204,17 @@ impl AppState {
                     e.active = false;
                     e.removed = Some(*time);
                     e.remove_reason = Some(reason.clone());
+                    e.launched.clear();
                 }
                 self.blocks.retain(|_, copies| {
                     copies.remove(&executor.0);
                     !copies.is_empty()
                 });
+            }
+            ListenerEvent::ExecutorMetrics { executor, memory, time } => {
+                if let Some(e) = self.executors.get_mut(&executor.0) {
+                    e.sample_memory(*time, memory.storage_bytes, memory.execution_bytes);
+                }
             }
             ListenerEvent::BlockUpdated { executor, block, placement, size_bytes, .. } => {
                 if *placement == BlockPlacement::Removed {
@@ -217,6 +235,28 @@ impl AppState {
         }
         if let Some(time) = event_time(event) {
             self.app.last_event = self.app.last_event.max(time);
+        }
+    }
+
+    /// The application ended: so did its executors (a replayed log has no
+    /// removal event for those that lived to the end).
+    fn application_ended(&mut self, time: UnixMillis) {
+        self.app.ended = Some(time);
+        for e in self.executors.values_mut().filter(|e| e.active) {
+            e.active = false;
+            e.removed = Some(time);
+            e.remove_reason = Some("the application ended".into());
+            e.launched.clear();
+        }
+    }
+
+    /// A queued task took the core a finished one freed, at `time`.
+    fn task_took_a_core(&mut self, next: LaunchedTask, time: UnixMillis) {
+        if let Some(a) = self.attempts.get_mut(&(next.stage, next.stage_attempt)) {
+            a.running_tasks += 1;
+            if let Some(t) = a.tasks.get_mut(next.task) {
+                t.started = Some(time);
+            }
         }
     }
 
@@ -355,6 +395,7 @@ fn event_time(event: &ListenerEvent) -> Option<UnixMillis> {
         | ListenerEvent::TaskEnd(TaskEndInfo { time, .. })
         | ListenerEvent::ExecutorAdded { time, .. }
         | ListenerEvent::ExecutorRemoved { time, .. }
+        | ListenerEvent::ExecutorMetrics { time, .. }
         | ListenerEvent::BlockUpdated { time, .. }
         | ListenerEvent::RddUnpersisted { time, .. } => *time,
     })

@@ -2,7 +2,7 @@
 //! show: a job's progress (added up over its stage attempts) and the summary
 //! quantiles of a stage attempt's tasks.
 
-use super::state::{AppState, AttemptRecord, JobRecord, JobStatus, StageStatus, TaskStatus};
+use super::state::{AppState, AttemptRecord, JobRecord, JobStatus, StageStatus, TaskRecord, TaskStatus};
 use std::collections::BTreeSet;
 
 /// A job's progress, over the stage attempts that ran for it.
@@ -51,7 +51,7 @@ pub fn job_progress(state: &AppState, job: &JobRecord) -> JobProgress {
             .collect();
         let mut partitions = BTreeSet::new();
         for a in attempts.iter().filter(|a| a.attempt > 0) {
-            p.active_tasks += a.active_tasks;
+            p.active_tasks += a.running_tasks;
             p.completed_tasks += a.complete_tasks;
             p.failed_tasks += a.failed_tasks;
             partitions.extend(a.completed_partitions.iter());
@@ -80,10 +80,17 @@ pub const PAGE_QUANTILES: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 /// One metric of a stage attempt's successful tasks, at the given quantiles.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricQuantiles {
-    pub metric: &'static str,
-    /// Whether the values are bytes (else milliseconds or counts).
-    pub unit: MetricUnit,
+    pub metric: TaskMetric,
     pub values: Vec<f64>,
+}
+
+/// A metric of the summary: its name in the JSON API (Spark's `taskSummary`
+/// keys), its label on the stage page (Spark's words) and its unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskMetric {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub unit: MetricUnit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,32 +100,52 @@ pub enum MetricUnit {
     Count,
 }
 
+type MetricOf = fn(&TaskRecord) -> f64;
+
+/// The summary's metrics, in the stage page's order. "Duration" is the
+/// run time, as Spark's stage page shows it; `duration` in the API is
+/// launch to end, as Spark's REST API reports it.
+pub const TASK_METRICS: [(TaskMetric, MetricOf); 14] = {
+    use MetricUnit::*;
+    const fn m(key: &'static str, label: &'static str, unit: MetricUnit) -> TaskMetric {
+        TaskMetric { key, label, unit }
+    }
+    [
+        (m("executorRunTime", "Duration", Millis), |t| t.run_ms()),
+        (m("schedulerDelay", "Scheduler Delay", Millis), |t| t.scheduler_delay_ms()),
+        (m("duration", "Launch to End", Millis), |t| t.finished.map_or(0, |f| f.since(t.launched)) as f64),
+        (m("peakExecutionMemory", "Peak Execution Memory", Bytes), |t| t.metrics.io.peak_execution_memory as f64),
+        (m("inputBytes", "Input Size", Bytes), |t| t.metrics.io.bytes_read as f64),
+        (m("inputRecords", "Input Records", Count), |t| t.metrics.io.records_read as f64),
+        (m("shuffleReadBytes", "Shuffle Read Size", Bytes), |t| t.metrics.io.shuffle_read_bytes as f64),
+        (m("shuffleReadRecords", "Shuffle Read Records", Count), |t| t.metrics.io.shuffle_read_records as f64),
+        (m("shuffleFetchWaitTime", "Shuffle Read Blocked Time", Millis), |t| {
+            t.metrics.io.shuffle_fetch_wait_nanos as f64 / 1e6
+        }),
+        (m("shuffleWriteBytes", "Shuffle Write Size", Bytes), |t| t.metrics.io.shuffle_write_bytes as f64),
+        (m("shuffleWriteTime", "Shuffle Write Time", Millis), |t| t.metrics.io.shuffle_write_nanos as f64 / 1e6),
+        (m("memoryBytesSpilled", "Spill (Memory)", Bytes), |t| t.metrics.io.memory_bytes_spilled as f64),
+        (m("diskBytesSpilled", "Spill (Disk)", Bytes), |t| t.metrics.io.disk_bytes_spilled as f64),
+        (m("resultSize", "Result Size", Bytes), |t| t.metrics.result_size_bytes as f64),
+    ]
+};
+
 /// Summary quantiles over the successful tasks the attempt still remembers;
 /// empty when none succeeded. Quantile `q` of `n` sorted values is the value
 /// at index `min(q·n, n−1)`, as Spark computes it.
 pub fn task_quantiles(attempt: &AttemptRecord, quantiles: &[f64]) -> Vec<MetricQuantiles> {
-    let done: Vec<_> = attempt.tasks.values().filter(|t| t.status == TaskStatus::Success).collect();
+    let done: Vec<&TaskRecord> = attempt.tasks.values().filter(|t| t.status == TaskStatus::Success).collect();
     if done.is_empty() {
         return Vec::new();
     }
-    let metric = |metric, unit, f: &dyn Fn(&super::state::TaskRecord) -> f64| {
-        let mut values: Vec<f64> = done.iter().map(|t| f(t)).collect();
-        values.sort_by(f64::total_cmp);
-        let n = values.len();
-        let values = quantiles.iter().map(|q| values[((q * n as f64) as usize).min(n - 1)]).collect();
-        MetricQuantiles { metric, unit, values }
-    };
-    vec![
-        metric("duration", MetricUnit::Millis, &|t| t.finished.map(|f| f.since(t.launched)).unwrap_or(0) as f64),
-        metric("executorRunTime", MetricUnit::Millis, &|t| t.metrics.run_time.as_secs_f64() * 1e3),
-        metric("inputBytes", MetricUnit::Bytes, &|t| t.metrics.io.bytes_read as f64),
-        metric("inputRecords", MetricUnit::Count, &|t| t.metrics.io.records_read as f64),
-        metric("shuffleReadBytes", MetricUnit::Bytes, &|t| t.metrics.io.shuffle_read_bytes as f64),
-        metric("shuffleReadRecords", MetricUnit::Count, &|t| t.metrics.io.shuffle_read_records as f64),
-        metric("shuffleWriteBytes", MetricUnit::Bytes, &|t| t.metrics.io.shuffle_write_bytes as f64),
-        metric("memoryBytesSpilled", MetricUnit::Bytes, &|t| t.metrics.io.memory_bytes_spilled as f64),
-        metric("diskBytesSpilled", MetricUnit::Bytes, &|t| t.metrics.io.disk_bytes_spilled as f64),
-        metric("peakExecutionMemory", MetricUnit::Bytes, &|t| t.metrics.io.peak_execution_memory as f64),
-        metric("resultSize", MetricUnit::Bytes, &|t| t.metrics.result_size_bytes as f64),
-    ]
+    TASK_METRICS
+        .iter()
+        .map(|(metric, of)| {
+            let mut values: Vec<f64> = done.iter().map(|t| of(t)).collect();
+            values.sort_by(f64::total_cmp);
+            let n = values.len();
+            let values = quantiles.iter().map(|q| values[((q * n as f64) as usize).min(n - 1)]).collect();
+            MetricQuantiles { metric: *metric, values }
+        })
+        .collect()
 }

@@ -157,6 +157,7 @@ mod tests {
             attempt: 0,
             executor: "driver".into(),
             launched: UnixMillis(id),
+            started: None,
             finished: None,
             status: TaskStatus::Running,
             error: None,

@@ -76,3 +76,4 @@ pub fn word_counts(ctx: &Context) -> Rdd<(String, u64)> {
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
 }
+pub mod devtools;

@@ -9,6 +9,7 @@
 //! every executor: a local path in `local` and `local-cluster`, a shared
 //! volume or an `s3://` URL on a cluster.
 
+use crate::call_site::OperationScope;
 use crate::error::{EmberError, TaskError};
 use crate::io::{Location, StoreOptions};
 use crate::ops::save::PartWriter;
@@ -56,6 +57,7 @@ impl<T: Data> Rdd<T> {
     /// and returns an RDD with the same records whose lineage starts there.
     #[track_caller]
     pub fn checkpoint(&self) -> Result<Rdd<T>> {
+        let _op = OperationScope::enter("checkpoint");
         let base = self.runner.checkpoint_dir().ok_or_else(|| {
             EmberError::InvalidArgument(
                 "checkpoint: set a checkpoint directory first (Context::set_checkpoint_dir)".into(),

@@ -3,25 +3,25 @@
 //! count, a partial sum, ...).
 
 use crate::Data;
+use crate::call_site::CallSite;
 use crate::error::{EmberError, TaskError};
 use crate::func::Fn2;
 use crate::rdd::{RddBase, RddRef, StageRoot};
 use crate::shipping::{EntryPoint, ShippedRoot, encode_root, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext, TaskOutput};
 use std::marker::PhantomData;
-use std::panic::Location;
 use std::sync::Arc;
 
 pub struct ResultRoot<T: 'static, R, F> {
     input: RddRef<T>,
     f: F,
     /// The action's call site in the driver program (`None` on executors).
-    call_site: Option<&'static Location<'static>>,
+    call_site: Option<CallSite>,
     _r: PhantomData<fn() -> R>,
 }
 
 impl<T: Data, R: Data, F: Fn2<usize, BoxIter<T>, R>> ResultRoot<T, R, F> {
-    pub fn new(input: RddRef<T>, f: F, call_site: &'static Location<'static>) -> Self {
+    pub fn new(input: RddRef<T>, f: F, call_site: CallSite) -> Self {
         ResultRoot { input, f, call_site: Some(call_site), _r: PhantomData }
     }
 }
@@ -46,7 +46,7 @@ impl<T: Data, R: Data, F: Fn2<usize, BoxIter<T>, R>> StageRoot for ResultRoot<T,
     fn encode(&self) -> Result<(EntryPoint, Vec<u8>), EmberError> {
         encode_root(self)
     }
-    fn call_site(&self) -> Option<&'static Location<'static>> {
+    fn call_site(&self) -> Option<CallSite> {
         self.call_site
     }
 }

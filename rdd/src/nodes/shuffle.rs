@@ -101,12 +101,16 @@ where
         if let Some(e) = tc.take_deferred_error() {
             return Err(e);
         }
+        let writing = std::time::Instant::now();
         let output = writer.finish()?;
-        tc.add_metrics(|m| {
-            m.shuffle_write_bytes += output.summary.bytes;
-            m.shuffle_write_records += output.summary.records;
-        });
+        let (bytes, records) = (output.summary.bytes, output.summary.records);
         let summary = tc.env.commit_map_output(self.shuffle, partition, output)?;
+        let write_nanos = writing.elapsed().as_nanos() as u64;
+        tc.add_metrics(|m| {
+            m.shuffle_write_bytes += bytes;
+            m.shuffle_write_records += records;
+            m.shuffle_write_nanos += write_nanos;
+        });
         Ok(TaskOutput::MapOutput(summary))
     }
 

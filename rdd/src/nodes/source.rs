@@ -108,7 +108,8 @@ impl RddNode<i64> for RangeRdd {
         let n = partitions as u128;
         let lo = (split as u128 * count as u128 / n) as u64;
         let hi = ((split as u128 + 1) * count as u128 / n) as u64;
-        Ok(tc.count_input((lo..hi).map(move |i| start.wrapping_add((i as i64).wrapping_mul(step)))))
+        let records = (lo..hi).map(move |i| start.wrapping_add((i as i64).wrapping_mul(step)));
+        Ok(tc.count_generated_input(records, std::mem::size_of::<i64>() as u64))
     }
 }
 

@@ -7,6 +7,8 @@
 //! `max`/`min`/`top_by`/`take_ordered_by` in `ops::ordering`, statistics in
 //! `ops::numeric` and histograms in `ops::histogram`.
 
+use crate::call_site::CallSite;
+use crate::call_site::OperationScope;
 use crate::error::{EmberError, Result};
 use crate::func::{CapturesNothing, Fn1, Fn2, Plain, With};
 use crate::nodes::result::{ResultRoot, decode_output};
@@ -17,7 +19,6 @@ use crate::task::BoxIter;
 use crate::{Data, Key};
 use futures::future::BoxFuture;
 use std::collections::{BinaryHeap, HashMap};
-use std::panic::Location;
 use std::sync::Arc;
 
 impl<T: Data> Rdd<T> {
@@ -29,7 +30,8 @@ impl<T: Data> Rdd<T> {
         f: F,
         partitions: Vec<usize>,
     ) -> BoxFuture<'static, Result<Vec<R>>> {
-        self.run_job_at(Location::caller(), f, partitions)
+        let _op = OperationScope::enter("run_job_fn");
+        self.run_job_at(CallSite::caller(), f, partitions)
     }
 
     /// [`Self::run_job_fn`] for a job started at `call_site` (an action that
@@ -37,7 +39,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub(crate) fn run_job_at<R: Data, F: Fn2<usize, BoxIter<T>, R>>(
         &self,
-        call_site: &'static Location<'static>,
+        call_site: CallSite,
         f: F,
         partitions: Vec<usize>,
     ) -> BoxFuture<'static, Result<Vec<R>>> {
@@ -53,22 +55,26 @@ impl<T: Data> Rdd<T> {
 
     #[track_caller]
     pub fn collect_async(&self) -> BoxFuture<'static, Result<Vec<T>>> {
+        let _op = OperationScope::enter("collect");
         let job = self.on_all(Plain::new(|_, it: BoxIter<T>| it.collect::<Vec<T>>()));
         Box::pin(async move { Ok(job.await?.into_iter().flatten().collect()) })
     }
     /// Every record, in partition order.
     #[track_caller]
     pub fn collect(&self) -> Result<Vec<T>> {
+        let _op = OperationScope::enter("collect");
         block_on(self.collect_async())
     }
 
     #[track_caller]
     pub fn count_async(&self) -> BoxFuture<'static, Result<u64>> {
+        let _op = OperationScope::enter("count");
         let job = self.on_all(Plain::new(|_, it: BoxIter<T>| it.count() as u64));
         Box::pin(async move { Ok(job.await?.into_iter().sum()) })
     }
     #[track_caller]
     pub fn count(&self) -> Result<u64> {
+        let _op = OperationScope::enter("count");
         block_on(self.count_async())
     }
 
@@ -76,8 +82,9 @@ impl<T: Data> Rdd<T> {
     /// one partition, then as many more as the records found so far suggest.
     #[track_caller]
     pub fn take_async(&self, n: usize) -> BoxFuture<'static, Result<Vec<T>>> {
+        let _op = OperationScope::enter("take");
         let rdd = self.clone();
-        let call_site = Location::caller();
+        let call_site = CallSite::caller();
         Box::pin(async move {
             let total = rdd.num_partitions();
             let mut out: Vec<T> = Vec::with_capacity(n.min(1 << 16));
@@ -104,10 +111,12 @@ impl<T: Data> Rdd<T> {
     }
     #[track_caller]
     pub fn take(&self, n: usize) -> Result<Vec<T>> {
+        let _op = OperationScope::enter("take");
         block_on(self.take_async(n))
     }
     #[track_caller]
     pub fn first_async(&self) -> BoxFuture<'static, Result<T>> {
+        let _op = OperationScope::enter("first");
         let job = self.take_async(1);
         Box::pin(async move {
             job.await?.into_iter().next().ok_or_else(|| EmberError::InvalidArgument("first: the RDD is empty".into()))
@@ -116,36 +125,43 @@ impl<T: Data> Rdd<T> {
     /// The first record; an error when the RDD is empty.
     #[track_caller]
     pub fn first(&self) -> Result<T> {
+        let _op = OperationScope::enter("first");
         block_on(self.first_async())
     }
     #[track_caller]
     pub fn is_empty_async(&self) -> BoxFuture<'static, Result<bool>> {
+        let _op = OperationScope::enter("is_empty");
         let job = self.take_async(1);
         Box::pin(async move { Ok(job.await?.is_empty()) })
     }
     #[track_caller]
     pub fn is_empty(&self) -> Result<bool> {
+        let _op = OperationScope::enter("is_empty");
         block_on(self.is_empty_async())
     }
 
     /// Merges all records with an associative, commutative `f`; `None` when empty.
     #[track_caller]
     pub fn reduce_async(&self, f: impl Fn(T, T) -> T + CapturesNothing) -> BoxFuture<'static, Result<Option<T>>> {
+        let _op = OperationScope::enter("reduce");
         let job = self
             .on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.reduce(|a, b| Fn2::call(f, a, b))));
         Box::pin(async move { Ok(job.await?.into_iter().flatten().reduce(f)) })
     }
     #[track_caller]
     pub fn reduce(&self, f: impl Fn(T, T) -> T + CapturesNothing) -> Result<Option<T>> {
+        let _op = OperationScope::enter("reduce");
         block_on(self.reduce_async(f))
     }
     /// Folds each partition from `zero`, then the partial results from `zero`.
     #[track_caller]
     pub fn fold(&self, zero: T, f: impl Fn(T, T) -> T + CapturesNothing) -> Result<T> {
+        let _op = OperationScope::enter("fold");
         self.aggregate(zero, f, f)
     }
     #[track_caller]
     pub fn fold_async(&self, zero: T, f: impl Fn(T, T) -> T + CapturesNothing) -> BoxFuture<'static, Result<T>> {
+        let _op = OperationScope::enter("fold");
         self.aggregate_async(zero, f, f)
     }
     #[track_caller]
@@ -155,6 +171,7 @@ impl<T: Data> Rdd<T> {
         seq: impl Fn(U, T) -> U + CapturesNothing,
         comb: impl Fn(U, U) -> U + CapturesNothing,
     ) -> BoxFuture<'static, Result<U>> {
+        let _op = OperationScope::enter("aggregate");
         let job = self
             .on_all(With::new((zero.clone(), Plain::new(seq)), |(z, seq): &(U, Plain<_>), _, it: BoxIter<T>| {
                 it.fold(z.clone(), |acc, x| Fn2::call(seq, acc, x))
@@ -170,6 +187,7 @@ impl<T: Data> Rdd<T> {
         seq: impl Fn(U, T) -> U + CapturesNothing,
         comb: impl Fn(U, U) -> U + CapturesNothing,
     ) -> Result<U> {
+        let _op = OperationScope::enter("aggregate");
         block_on(self.aggregate_async(zero, seq, comb))
     }
     /// The `n` smallest records, ascending.
@@ -178,6 +196,7 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
+        let _op = OperationScope::enter("take_ordered");
         block_on(self.take_ordered_async(n))
     }
     #[track_caller]
@@ -185,6 +204,7 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
+        let _op = OperationScope::enter("take_ordered");
         let job = self.on_all(With::new(n, |&n: &usize, _, it: BoxIter<T>| smallest(it, n)));
         Box::pin(async move {
             let mut all: Vec<T> = job.await?.into_iter().flatten().collect();
@@ -199,6 +219,7 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
+        let _op = OperationScope::enter("top");
         block_on(self.top_async(n))
     }
     #[track_caller]
@@ -206,6 +227,7 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
+        let _op = OperationScope::enter("top");
         let job = self.on_all(With::new(n, |&n: &usize, _, it: BoxIter<T>| {
             smallest(it.map(std::cmp::Reverse), n).into_iter().map(|r| r.0).collect::<Vec<T>>()
         }));
@@ -223,6 +245,7 @@ impl<T: Data> Rdd<T> {
     where
         T: Key,
     {
+        let _op = OperationScope::enter("count_by_value");
         block_on(self.count_by_value_async())
     }
     #[track_caller]
@@ -230,16 +253,19 @@ impl<T: Data> Rdd<T> {
     where
         T: Key,
     {
+        let _op = OperationScope::enter("count_by_value");
         self.map(|x| (x, 1u64)).count_by_key_async()
     }
 
     /// Runs `f` on every record, on the executors.
     #[track_caller]
     pub fn foreach(&self, f: impl Fn(T) + CapturesNothing) -> Result<()> {
+        let _op = OperationScope::enter("foreach");
         block_on(self.foreach_async(f))
     }
     #[track_caller]
     pub fn foreach_async(&self, f: impl Fn(T) + CapturesNothing) -> BoxFuture<'static, Result<()>> {
+        let _op = OperationScope::enter("foreach");
         let job =
             self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.for_each(|x| Fn1::call(f, x))));
         Box::pin(async move { job.await.map(drop) })
@@ -247,6 +273,7 @@ impl<T: Data> Rdd<T> {
     /// Runs `f(&state, x)` on every record, on the executors.
     #[track_caller]
     pub fn foreach_with<S: State>(&self, state: S, f: impl Fn(&S, T) + CapturesNothing) -> Result<()> {
+        let _op = OperationScope::enter("foreach_with");
         block_on(self.foreach_with_async(state, f))
     }
     #[track_caller]
@@ -255,6 +282,7 @@ impl<T: Data> Rdd<T> {
         state: S,
         f: impl Fn(&S, T) + CapturesNothing,
     ) -> BoxFuture<'static, Result<()>> {
+        let _op = OperationScope::enter("foreach_with");
         let g = With::new(state, f);
         let job = self.on_all(With::new(g, |g: &With<S, _>, _, it: BoxIter<T>| it.for_each(|x| Fn1::call(g, x))));
         Box::pin(async move { job.await.map(drop) })
@@ -262,10 +290,12 @@ impl<T: Data> Rdd<T> {
     /// Runs `f` on every partition's iterator, on the executors.
     #[track_caller]
     pub fn foreach_partition(&self, f: impl Fn(BoxIter<T>) + CapturesNothing) -> Result<()> {
+        let _op = OperationScope::enter("foreach_partition");
         block_on(self.foreach_partition_async(f))
     }
     #[track_caller]
     pub fn foreach_partition_async(&self, f: impl Fn(BoxIter<T>) + CapturesNothing) -> BoxFuture<'static, Result<()>> {
+        let _op = OperationScope::enter("foreach_partition");
         let job = self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| Fn1::call(f, it)));
         Box::pin(async move { job.await.map(drop) })
     }
@@ -292,29 +322,35 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// How many records each key has.
     #[track_caller]
     pub fn count_by_key(&self) -> Result<HashMap<K, u64>> {
+        let _op = OperationScope::enter("count_by_key");
         block_on(self.count_by_key_async())
     }
     #[track_caller]
     pub fn count_by_key_async(&self) -> BoxFuture<'static, Result<HashMap<K, u64>>> {
+        let _op = OperationScope::enter("count_by_key");
         let job = self.map_values(|_| 1u64).reduce_by_key(|a, b| a + b).collect_async();
         Box::pin(async move { Ok(job.await?.into_iter().collect()) })
     }
     /// Every value of `key`.
     #[track_caller]
     pub fn lookup(&self, key: K) -> Result<Vec<V>> {
+        let _op = OperationScope::enter("lookup");
         block_on(self.lookup_async(key))
     }
     #[track_caller]
     pub fn lookup_async(&self, key: K) -> BoxFuture<'static, Result<Vec<V>>> {
+        let _op = OperationScope::enter("lookup");
         self.filter_with(key, |k, (kk, _)| kk == k).values().collect_async()
     }
     /// Every record, as a map from key to value (the last value wins).
     #[track_caller]
     pub fn collect_as_map(&self) -> Result<HashMap<K, V>> {
+        let _op = OperationScope::enter("collect_as_map");
         block_on(self.collect_as_map_async())
     }
     #[track_caller]
     pub fn collect_as_map_async(&self) -> BoxFuture<'static, Result<HashMap<K, V>>> {
+        let _op = OperationScope::enter("collect_as_map");
         let job = self.collect_async();
         Box::pin(async move { Ok(job.await?.into_iter().collect()) })
     }

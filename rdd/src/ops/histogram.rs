@@ -26,6 +26,7 @@
 //!   compared as Java's `Arrays.binarySearch` compares doubles (a total order,
 //!   [`f64::total_cmp`]), so `-0.0` lies below an edge `0.0`, as in Spark.
 
+use crate::call_site::OperationScope;
 use crate::data::ToF64;
 use crate::error::{HistogramError, Result};
 use crate::rdd::Rdd;
@@ -147,14 +148,16 @@ impl<T: Data + ToF64> Rdd<T> {
     /// records, or one containing NaN or an infinity. Runs two jobs.
     #[track_caller]
     pub fn histogram(&self, bucket_count: usize) -> Result<(Vec<f64>, Vec<u64>)> {
+        let _op = OperationScope::enter("histogram");
         futures::executor::block_on(self.histogram_async(bucket_count))
     }
     #[track_caller]
     pub fn histogram_async(&self, bucket_count: usize) -> BoxFuture<'static, Result<(Vec<f64>, Vec<u64>)>> {
+        let _op = OperationScope::enter("histogram");
         if bucket_count == 0 {
             return Box::pin(async move { Err(HistogramError::NoBuckets { bucket_count }.into()) });
         }
-        let call_site = std::panic::Location::caller();
+        let call_site = crate::call_site::CallSite::caller();
         let rdd = self.clone();
         let min_max = self.aggregate_async(
             (f64::INFINITY, f64::NEG_INFINITY),
@@ -182,20 +185,22 @@ impl<T: Data + ToF64> Rdd<T> {
     /// `histogram(buckets)`; see the module docs.
     #[track_caller]
     pub fn histogram_by_edges(&self, edges: Vec<f64>) -> Result<Vec<u64>> {
+        let _op = OperationScope::enter("histogram_by_edges");
         futures::executor::block_on(self.histogram_by_edges_async(edges))
     }
     #[track_caller]
     pub fn histogram_by_edges_async(&self, edges: Vec<f64>) -> BoxFuture<'static, Result<Vec<u64>>> {
+        let _op = OperationScope::enter("histogram_by_edges");
         if let Err(e) = check_edges(&edges) {
             return Box::pin(async move { Err(EmberError::from(e)) });
         }
-        self.count_into_async(std::panic::Location::caller(), Buckets::Edges(edges))
+        self.count_into_async(crate::call_site::CallSite::caller(), Buckets::Edges(edges))
     }
 
     /// Counts the records into `buckets`, one job.
     fn count_into_async(
         &self,
-        call_site: &'static std::panic::Location<'static>,
+        call_site: crate::call_site::CallSite,
         buckets: Buckets,
     ) -> BoxFuture<'static, Result<Vec<u64>>> {
         let n = buckets.len();

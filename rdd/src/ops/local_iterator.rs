@@ -4,11 +4,12 @@
 //! started when the iterator reaches it.
 
 use crate::Data;
+use crate::call_site::CallSite;
+use crate::call_site::OperationScope;
 use crate::error::Result;
 use crate::func::Plain;
 use crate::rdd::Rdd;
 use crate::task::BoxIter;
-use std::panic::Location;
 
 /// The records of an RDD, fetched partition by partition; made by
 /// [`Rdd::to_local_iterator`]. A failed job yields its error once and ends
@@ -16,7 +17,7 @@ use std::panic::Location;
 pub struct LocalIterator<T: 'static> {
     rdd: Rdd<T>,
     /// Where the driver program asked for the iterator: each job's call site.
-    call_site: &'static Location<'static>,
+    call_site: CallSite,
     /// The next partition to fetch.
     next_partition: usize,
     /// The records of the partition being read.
@@ -30,9 +31,10 @@ impl<T: Data> Rdd<T> {
     /// the iterator advances.
     #[track_caller]
     pub fn to_local_iterator(&self) -> LocalIterator<T> {
+        let _op = OperationScope::enter("to_local_iterator");
         LocalIterator {
             rdd: self.clone(),
-            call_site: Location::caller(),
+            call_site: CallSite::caller(),
             next_partition: 0,
             current: Vec::new().into_iter(),
             failed: false,

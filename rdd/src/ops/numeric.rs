@@ -12,6 +12,7 @@
 //! counter there too, as for an RDD whose partitions are all empty.
 
 use crate::Data;
+use crate::call_site::OperationScope;
 use crate::data::ToF64;
 use crate::rdd::Rdd;
 use futures::future::BoxFuture;
@@ -88,10 +89,12 @@ impl<T: Data + ToF64> Rdd<T> {
     /// Count, mean, variance, min and max in one pass.
     #[track_caller]
     pub fn stats(&self) -> crate::Result<StatCounter> {
+        let _op = OperationScope::enter("stats");
         futures::executor::block_on(self.stats_async())
     }
     #[track_caller]
     pub fn stats_async(&self) -> BoxFuture<'static, crate::Result<StatCounter>> {
+        let _op = OperationScope::enter("stats");
         self.aggregate_async(StatCounter::default(), |s, x| s.push(x.to_f64()), StatCounter::merge)
     }
     /// `stats()` read by `f`, as a future.
@@ -104,46 +107,56 @@ impl<T: Data + ToF64> Rdd<T> {
     /// Spark's `mean()`; see the module docs).
     #[track_caller]
     pub fn mean(&self) -> crate::Result<f64> {
+        let _op = OperationScope::enter("mean");
         futures::executor::block_on(self.mean_async())
     }
     #[track_caller]
     pub fn mean_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
+        let _op = OperationScope::enter("mean");
         self.stat_async(|s| s.mean)
     }
     /// The population variance (divides by n); NaN when empty.
     #[track_caller]
     pub fn variance(&self) -> crate::Result<f64> {
+        let _op = OperationScope::enter("variance");
         futures::executor::block_on(self.variance_async())
     }
     #[track_caller]
     pub fn variance_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
+        let _op = OperationScope::enter("variance");
         self.stat_async(StatCounter::variance)
     }
     /// The population standard deviation; NaN when empty.
     #[track_caller]
     pub fn stdev(&self) -> crate::Result<f64> {
+        let _op = OperationScope::enter("stdev");
         futures::executor::block_on(self.stdev_async())
     }
     #[track_caller]
     pub fn stdev_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
+        let _op = OperationScope::enter("stdev");
         self.stat_async(StatCounter::stdev)
     }
     /// The sample variance (divides by n - 1); NaN for fewer than 2 records.
     #[track_caller]
     pub fn sample_variance(&self) -> crate::Result<f64> {
+        let _op = OperationScope::enter("sample_variance");
         futures::executor::block_on(self.sample_variance_async())
     }
     #[track_caller]
     pub fn sample_variance_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
+        let _op = OperationScope::enter("sample_variance");
         self.stat_async(StatCounter::sample_variance)
     }
     /// The sample standard deviation; NaN for fewer than 2 records.
     #[track_caller]
     pub fn sample_stdev(&self) -> crate::Result<f64> {
+        let _op = OperationScope::enter("sample_stdev");
         futures::executor::block_on(self.sample_stdev_async())
     }
     #[track_caller]
     pub fn sample_stdev_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
+        let _op = OperationScope::enter("sample_stdev");
         self.stat_async(StatCounter::sample_stdev)
     }
 }
@@ -152,10 +165,12 @@ impl<T: Data + Default + std::ops::Add<Output = T>> Rdd<T> {
     /// The sum of the records (0 when empty).
     #[track_caller]
     pub fn sum(&self) -> crate::Result<T> {
+        let _op = OperationScope::enter("sum");
         self.fold(T::default(), |a, b| a + b)
     }
     #[track_caller]
     pub fn sum_async(&self) -> BoxFuture<'static, crate::Result<T>> {
+        let _op = OperationScope::enter("sum");
         self.fold_async(T::default(), |a, b| a + b)
     }
 }

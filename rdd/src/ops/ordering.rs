@@ -21,6 +21,7 @@
 //! [`f64::total_cmp`]: `rdd.max_by(|&x| OrderedF64(x))`.
 
 use crate::Data;
+use crate::call_site::OperationScope;
 use crate::error::Result;
 use crate::func::{CapturesNothing, Fn1, Plain, With};
 use crate::ops::block_on;
@@ -152,6 +153,7 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
+        let _op = OperationScope::enter("max");
         block_on(self.max_async())
     }
     #[track_caller]
@@ -159,6 +161,7 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
+        let _op = OperationScope::enter("max");
         self.extreme_by_fn(Plain::new(|x: &T| x.clone()), End::Largest)
     }
     /// The smallest record; the first of equal ones; `None` when empty.
@@ -167,6 +170,7 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
+        let _op = OperationScope::enter("min");
         block_on(self.min_async())
     }
     #[track_caller]
@@ -174,12 +178,14 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
+        let _op = OperationScope::enter("min");
         self.extreme_by_fn(Plain::new(|x: &T| x.clone()), End::Smallest)
     }
     /// The record with the largest `key(&x)`; the first of those that tie;
     /// `None` when empty. For `f64` keys use [`OrderedF64`].
     #[track_caller]
     pub fn max_by<K: Ord>(&self, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Option<T>> {
+        let _op = OperationScope::enter("max_by");
         block_on(self.max_by_async(key))
     }
     #[track_caller]
@@ -187,12 +193,14 @@ impl<T: Data> Rdd<T> {
         &self,
         key: impl Fn(&T) -> K + CapturesNothing,
     ) -> BoxFuture<'static, Result<Option<T>>> {
+        let _op = OperationScope::enter("max_by");
         self.extreme_by_fn(Plain::new(key), End::Largest)
     }
     /// The record with the smallest `key(&x)`; the first of those that tie;
     /// `None` when empty.
     #[track_caller]
     pub fn min_by<K: Ord>(&self, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Option<T>> {
+        let _op = OperationScope::enter("min_by");
         block_on(self.min_by_async(key))
     }
     #[track_caller]
@@ -200,12 +208,14 @@ impl<T: Data> Rdd<T> {
         &self,
         key: impl Fn(&T) -> K + CapturesNothing,
     ) -> BoxFuture<'static, Result<Option<T>>> {
+        let _op = OperationScope::enter("min_by");
         self.extreme_by_fn(Plain::new(key), End::Smallest)
     }
     /// The `n` records with the largest `key(&x)`, largest first; records
     /// with equal keys in RDD order, the earliest kept (see the module docs).
     #[track_caller]
     pub fn top_by<K: Ord>(&self, n: usize, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Vec<T>> {
+        let _op = OperationScope::enter("top_by");
         block_on(self.top_by_async(n, key))
     }
     #[track_caller]
@@ -214,12 +224,14 @@ impl<T: Data> Rdd<T> {
         n: usize,
         key: impl Fn(&T) -> K + CapturesNothing,
     ) -> BoxFuture<'static, Result<Vec<T>>> {
+        let _op = OperationScope::enter("top_by");
         self.first_n_by_fn(n, Plain::new(key), End::Largest)
     }
     /// The `n` records with the smallest `key(&x)`, smallest first; records
     /// with equal keys in RDD order, the earliest kept.
     #[track_caller]
     pub fn take_ordered_by<K: Ord>(&self, n: usize, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Vec<T>> {
+        let _op = OperationScope::enter("take_ordered_by");
         block_on(self.take_ordered_by_async(n, key))
     }
     #[track_caller]
@@ -228,6 +240,7 @@ impl<T: Data> Rdd<T> {
         n: usize,
         key: impl Fn(&T) -> K + CapturesNothing,
     ) -> BoxFuture<'static, Result<Vec<T>>> {
+        let _op = OperationScope::enter("take_ordered_by");
         self.first_n_by_fn(n, Plain::new(key), End::Smallest)
     }
 

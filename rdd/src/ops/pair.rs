@@ -4,6 +4,7 @@ use crate::aggregate::{
     Aggregate, CombineAgg, CombineValues, GroupAgg, MapCombine, MapSide, MergeCombiners, Pass, ReduceAgg, ReduceSide,
     SortByKey, ZeroAgg,
 };
+use crate::call_site::OperationScope;
 use crate::func::{CapturesNothing, Fn1, Plain};
 use crate::nodes::map_partitions::{FlatMapValuesFn, KeysFn, MapValuesFn, ValuesFn};
 use crate::nodes::shuffle::{ShuffleDependency, ShuffledRdd};
@@ -31,6 +32,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         M: MapSide<K, V, X>,
         R: ReduceSide<K, X, O>,
     {
+        let _op = OperationScope::enter("shuffle");
         let shuffle = self.runner.new_shuffle_id();
         let dep =
             Arc::new(ShuffleDependency::new(shuffle, self.node.clone(), partitioner, map_side, self.runner.clone()));
@@ -39,15 +41,18 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
 
     #[track_caller]
     pub fn keys(&self) -> Rdd<K> {
+        let _op = OperationScope::enter("keys");
         self.map_partitions_fn(KeysFn)
     }
     #[track_caller]
     pub fn values(&self) -> Rdd<V> {
+        let _op = OperationScope::enter("values");
         self.map_partitions_fn(ValuesFn)
     }
     /// `(k, f(v))` for every record.
     #[track_caller]
     pub fn map_values<W: Data>(&self, f: impl Fn(V) -> W + CapturesNothing) -> Rdd<(K, W)> {
+        let _op = OperationScope::enter("map_values");
         self.map_partitions_fn(MapValuesFn(Plain::new(f)))
     }
     /// `(k, w)` for every `w` in `f(v)`.
@@ -57,12 +62,14 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         I: IntoIterator<Item = W> + 'static,
         I::IntoIter: Send + 'static,
     {
+        let _op = OperationScope::enter("flat_map_values");
         self.map_partitions_fn(FlatMapValuesFn(Plain::new(f), PhantomData))
     }
 
     /// The same records, placed in partitions by `partitioner`.
     #[track_caller]
     pub fn partition_by<P: Partitioner<K>>(&self, partitioner: P) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("partition_by");
         self.shuffle(partitioner, Pass, Pass)
     }
     /// The same records, placed in `partitions` partitions: the key's is
@@ -74,6 +81,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         partitions: usize,
         f: impl Fn(&K) -> I + CapturesNothing,
     ) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("partition_by_fn");
         self.partition_by(FnPartitioner::new(partitions, Plain::new(f)))
     }
 
@@ -86,6 +94,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         partitions: usize,
         map_side_combine: bool,
     ) -> Rdd<(K, C)> {
+        let _op = OperationScope::enter("combine_by_key_with");
         let partitioner = HashPartitioner::new(partitions);
         if map_side_combine {
             self.shuffle(partitioner, MapCombine::new(agg.clone()), MergeCombiners::<A, V>::new(agg))
@@ -102,6 +111,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         merge_combiners: impl Fn(C, C) -> C + CapturesNothing,
         partitions: usize,
     ) -> Rdd<(K, C)> {
+        let _op = OperationScope::enter("combine_by_key");
         let agg = CombineAgg {
             create: Plain::new(create),
             merge_value: Plain::new(merge_value),
@@ -113,20 +123,24 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// on the map side first; as many partitions as this RDD.
     #[track_caller]
     pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + CapturesNothing) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("reduce_by_key");
         self.reduce_by_key_into(f, self.num_partitions())
     }
     #[track_caller]
     pub fn reduce_by_key_into(&self, f: impl Fn(V, V) -> V + CapturesNothing, partitions: usize) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("reduce_by_key_into");
         self.combine_by_key_with(ReduceAgg(Plain::new(f)), partitions, true)
     }
     /// Like `reduce_by_key`, starting each key (in each partition) from `zero`.
     #[track_caller]
     pub fn fold_by_key(&self, zero: V, f: impl Fn(V, V) -> V + CapturesNothing) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("fold_by_key");
         self.fold_by_key_into(zero, f, self.num_partitions())
     }
     /// `fold_by_key` into `partitions` hash partitions.
     #[track_caller]
     pub fn fold_by_key_into(&self, zero: V, f: impl Fn(V, V) -> V + CapturesNothing, partitions: usize) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("fold_by_key_into");
         let agg = ZeroAgg { zero, seq: Plain::new(f), comb: Plain::new(f) };
         self.combine_by_key_with(agg, partitions, true)
     }
@@ -139,6 +153,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         seq: impl Fn(C, V) -> C + CapturesNothing,
         comb: impl Fn(C, C) -> C + CapturesNothing,
     ) -> Rdd<(K, C)> {
+        let _op = OperationScope::enter("aggregate_by_key");
         self.aggregate_by_key_into(zero, seq, comb, self.num_partitions())
     }
     /// `aggregate_by_key` into `partitions` hash partitions.
@@ -150,6 +165,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         comb: impl Fn(C, C) -> C + CapturesNothing,
         partitions: usize,
     ) -> Rdd<(K, C)> {
+        let _op = OperationScope::enter("aggregate_by_key_into");
         let agg = ZeroAgg { zero, seq: Plain::new(seq), comb: Plain::new(comb) };
         self.combine_by_key_with(agg, partitions, true)
     }
@@ -157,10 +173,12 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// it would not reduce the data).
     #[track_caller]
     pub fn group_by_key(&self) -> Rdd<(K, Vec<V>)> {
+        let _op = OperationScope::enter("group_by_key");
         self.group_by_key_into(self.num_partitions())
     }
     #[track_caller]
     pub fn group_by_key_into(&self, partitions: usize) -> Rdd<(K, Vec<V>)> {
+        let _op = OperationScope::enter("group_by_key_into");
         self.combine_by_key_with(GroupAgg, partitions, false)
     }
 
@@ -171,6 +189,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     where
         K: Ord,
     {
+        let _op = OperationScope::enter("sort_by_key");
         let n = partitions.max(1);
         let per_partition = (20 * n).div_ceil(self.num_partitions().max(1)).max(1);
         let sample = futures::executor::block_on(self.keys().sample_per_partition_async(per_partition))?;
@@ -182,11 +201,13 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// as many partitions as the larger of the two RDDs (as the joins).
     #[track_caller]
     pub fn cogroup<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Vec<V>, Vec<W>))> {
+        let _op = OperationScope::enter("cogroup");
         self.cogroup_into(other, self.num_partitions().max(other.num_partitions()))
     }
     /// `cogroup` into `partitions` hash partitions.
     #[track_caller]
     pub fn cogroup_into<W: Data>(&self, other: &Rdd<(K, W)>, partitions: usize) -> Rdd<(K, (Vec<V>, Vec<W>))> {
+        let _op = OperationScope::enter("cogroup_into");
         let left: Rdd<(K, Either<V, W>)> = self.map_values(Either::Left);
         let right: Rdd<(K, Either<V, W>)> = other.map_values(Either::Right);
         left.union(&right).group_by_key_into(partitions).map_values(|tagged| {
@@ -203,36 +224,43 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// Pairs `(k, (v, w))` for every `v` and `w` with the same key.
     #[track_caller]
     pub fn join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, W))> {
+        let _op = OperationScope::enter("join");
         self.join_into(other, self.num_partitions().max(other.num_partitions()))
     }
     /// `join` into `partitions` hash partitions.
     #[track_caller]
     pub fn join_into<W: Data>(&self, other: &Rdd<(K, W)>, partitions: usize) -> Rdd<(K, (V, W))> {
+        let _op = OperationScope::enter("join_into");
         self.cogroup_into(other, partitions).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v?, w?))))
     }
     /// Like `join`, keeping keys absent from `other` with `None`.
     #[track_caller]
     pub fn left_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, Option<W>))> {
+        let _op = OperationScope::enter("left_outer_join");
         self.left_outer_join_into(other, self.num_partitions().max(other.num_partitions()))
     }
     /// `left_outer_join` into `partitions` hash partitions.
     #[track_caller]
     pub fn left_outer_join_into<W: Data>(&self, other: &Rdd<(K, W)>, partitions: usize) -> Rdd<(K, (V, Option<W>))> {
+        let _op = OperationScope::enter("left_outer_join_into");
         self.cogroup_into(other, partitions).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v?, w))))
     }
     /// Like `join`, keeping keys absent from this RDD with `None`.
     #[track_caller]
     pub fn right_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Option<V>, W))> {
+        let _op = OperationScope::enter("right_outer_join");
         self.right_outer_join_into(other, self.num_partitions().max(other.num_partitions()))
     }
     /// `right_outer_join` into `partitions` hash partitions.
     #[track_caller]
     pub fn right_outer_join_into<W: Data>(&self, other: &Rdd<(K, W)>, partitions: usize) -> Rdd<(K, (Option<V>, W))> {
+        let _op = OperationScope::enter("right_outer_join_into");
         self.cogroup_into(other, partitions).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v, w?))))
     }
     /// Like `join`, keeping keys absent from either side with `None`.
     #[track_caller]
     pub fn full_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Option<V>, Option<W>))> {
+        let _op = OperationScope::enter("full_outer_join");
         self.full_outer_join_into(other, self.num_partitions().max(other.num_partitions()))
     }
     /// `full_outer_join` into `partitions` hash partitions.
@@ -242,12 +270,14 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         other: &Rdd<(K, W)>,
         partitions: usize,
     ) -> Rdd<(K, (Option<V>, Option<W>))> {
+        let _op = OperationScope::enter("full_outer_join_into");
         self.cogroup_into(other, partitions).flat_map_values(|(vs, ws)| pairs(vs, ws, |v, w| Some((v, w))))
     }
 
     /// Applies a shippable function to the values; for extensions.
     #[track_caller]
     pub fn map_values_fn<W: Data, F: Fn1<V, W>>(&self, f: F) -> Rdd<(K, W)> {
+        let _op = OperationScope::enter("map_values_fn");
         self.map_partitions_fn(MapValuesFn(f))
     }
 }

@@ -7,6 +7,7 @@
 //! `ops::sample`), so a recomputed partition keeps the same records.
 
 use crate::aggregate::{Pass, SortByKey};
+use crate::call_site::OperationScope;
 use crate::error::{EmberError, Result};
 use crate::func::{CapturesNothing, Fn2, Plain, With};
 use crate::ops::block_on;
@@ -34,11 +35,13 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// subtractByKey); as many partitions as this RDD.
     #[track_caller]
     pub fn subtract_by_key<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("subtract_by_key");
         self.subtract_by_key_into(other, self.num_partitions())
     }
     /// `subtract_by_key` into `partitions` hash partitions.
     #[track_caller]
     pub fn subtract_by_key_into<W: Data>(&self, other: &Rdd<(K, W)>, partitions: usize) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("subtract_by_key_into");
         // Only the keys of `other` travel: its values are dropped before the shuffle.
         self.cogroup_into(&other.map_values(|_| ()), partitions).flat_map(|(k, (vs, theirs))| {
             let kept = if theirs.is_empty() { vs } else { Vec::new() };
@@ -50,6 +53,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// three-way cogroup); as many partitions as the largest RDD.
     #[track_caller]
     pub fn cogroup3<W: Data, X: Data>(&self, b: &Rdd<(K, W)>, c: &Rdd<(K, X)>) -> Rdd<(K, (Vec<V>, Vec<W>, Vec<X>))> {
+        let _op = OperationScope::enter("cogroup3");
         let partitions = self.num_partitions().max(b.num_partitions()).max(c.num_partitions());
         self.cogroup3_into(b, c, partitions)
     }
@@ -61,6 +65,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         c: &Rdd<(K, X)>,
         partitions: usize,
     ) -> Rdd<(K, (Vec<V>, Vec<W>, Vec<X>))> {
+        let _op = OperationScope::enter("cogroup3_into");
         type Tagged<V, W, X> = Either<V, Either<W, X>>;
         let a: Rdd<(K, Tagged<V, W, X>)> = self.map_values(Either::Left);
         let b: Rdd<(K, Tagged<V, W, X>)> = b.map_values(|w| Either::Right(Either::Left(w)));
@@ -86,6 +91,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     where
         K: Ord,
     {
+        let _op = OperationScope::enter("repartition_and_sort_within_partitions");
         self.shuffle(partitioner, Pass, SortByKey { ascending: true })
     }
 
@@ -96,6 +102,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     where
         K: Ord,
     {
+        let _op = OperationScope::enter("filter_by_range");
         self.filter_with((lower, upper), |(lower, upper), (k, _)| lower <= k && k <= upper)
     }
 
@@ -107,6 +114,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// same seed, however often it is recomputed.
     #[track_caller]
     pub fn sample_by_key(&self, with_replacement: bool, fractions: HashMap<K, f64>, seed: u64) -> Result<Rdd<(K, V)>> {
+        let _op = OperationScope::enter("sample_by_key");
         if let Some(bad) = fractions.values().find(|f| f.is_nan() || **f < 0.0 || (!with_replacement && **f > 1.0)) {
             return Err(EmberError::InvalidArgument(format!(
                 "sample_by_key: every fraction must be in [0, 1] without replacement and >= 0 with it, got {bad}"
@@ -131,6 +139,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// partial maps in the driver. No shuffle.
     #[track_caller]
     pub fn reduce_by_key_locally(&self, f: impl Fn(V, V) -> V + CapturesNothing) -> Result<HashMap<K, V>> {
+        let _op = OperationScope::enter("reduce_by_key_locally");
         block_on(self.reduce_by_key_locally_fn(Plain::new(f)))
     }
     #[track_caller]
@@ -138,11 +147,13 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         &self,
         f: impl Fn(V, V) -> V + CapturesNothing,
     ) -> BoxFuture<'static, Result<HashMap<K, V>>> {
+        let _op = OperationScope::enter("reduce_by_key_locally");
         self.reduce_by_key_locally_fn(Plain::new(f))
     }
     /// `reduce_by_key_locally_async` with a shippable function (see `func`).
     #[track_caller]
     pub fn reduce_by_key_locally_fn<F: Fn2<V, V, V>>(&self, f: F) -> BoxFuture<'static, Result<HashMap<K, V>>> {
+        let _op = OperationScope::enter("reduce_by_key_locally_fn");
         let per_partition = With::new(f.clone(), |f: &F, _, it: BoxIter<(K, V)>| {
             let mut map = HashMap::new();
             it.for_each(|(k, v)| merge_into(&mut map, k, v, f));

@@ -10,6 +10,7 @@
 //! the seed alone.
 
 use crate::Data;
+use crate::call_site::OperationScope;
 use crate::func::Plain;
 use crate::partitioner::stable_hash;
 use crate::rdd::Rdd;
@@ -62,6 +63,7 @@ impl<T: Data> Rdd<T> {
     /// Poisson(`fraction`) number of times (with replacement).
     #[track_caller]
     pub fn sample(&self, with_replacement: bool, fraction: f64, seed: u64) -> crate::Result<Rdd<T>> {
+        let _op = OperationScope::enter("sample");
         if fraction.is_nan() || fraction < 0.0 || (!with_replacement && fraction > 1.0) {
             return Err(crate::EmberError::InvalidArgument(format!(
                 "sample: fraction must be in [0, 1] without replacement and >= 0 with it, got {fraction}"
@@ -80,6 +82,7 @@ impl<T: Data> Rdd<T> {
     /// (reservoir sampling, seeded by the partition index).
     #[track_caller]
     pub fn sample_per_partition_async(&self, per_partition: usize) -> BoxFuture<'static, crate::Result<Vec<T>>> {
+        let _op = OperationScope::enter("sample_per_partition");
         let f = crate::func::With::new(per_partition, |&k: &usize, index, it: BoxIter<T>| {
             let mut rng = partition_rng(0x5047_5254, index);
             let mut reservoir = Vec::with_capacity(k);
@@ -103,6 +106,7 @@ impl<T: Data> Rdd<T> {
     /// the records of every partition but the last, as Spark does).
     #[track_caller]
     pub fn zip_with_index(&self) -> crate::Result<Rdd<(T, u64)>> {
+        let _op = OperationScope::enter("zip_with_index");
         let n = self.num_partitions();
         let counts: Vec<u64> = futures::executor::block_on(
             self.run_job_fn(Plain::new(|_, it: BoxIter<T>| it.count() as u64), (0..n.saturating_sub(1)).collect()),
@@ -150,7 +154,7 @@ fn fraction_for_sample_size(num: usize, total: u64, with_replacement: bool) -> f
 }
 
 /// Every record of `rdd`, by a job started at `call_site`.
-async fn collect_at<T: Data>(rdd: &Rdd<T>, call_site: &'static std::panic::Location<'static>) -> crate::Result<Vec<T>> {
+async fn collect_at<T: Data>(rdd: &Rdd<T>, call_site: crate::call_site::CallSite) -> crate::Result<Vec<T>> {
     let collect = Plain::new(|_, it: BoxIter<T>| it.collect::<Vec<T>>());
     let parts = rdd.run_job_at(call_site, collect, (0..rdd.num_partitions()).collect()).await?;
     Ok(parts.into_iter().flatten().collect())
@@ -171,6 +175,7 @@ impl<T: Data> Rdd<T> {
     /// driver: for small `num` only.
     #[track_caller]
     pub fn take_sample(&self, with_replacement: bool, num: usize, seed: u64) -> crate::Result<Vec<T>> {
+        let _op = OperationScope::enter("take_sample");
         futures::executor::block_on(self.take_sample_async(with_replacement, num, seed))
     }
     #[track_caller]
@@ -180,9 +185,10 @@ impl<T: Data> Rdd<T> {
         num: usize,
         seed: u64,
     ) -> BoxFuture<'static, crate::Result<Vec<T>>> {
+        let _op = OperationScope::enter("take_sample");
         let rdd = self.clone();
         // Every job of the action is named after the program's line.
-        let call_site = std::panic::Location::caller();
+        let call_site = crate::call_site::CallSite::caller();
         Box::pin(async move {
             if num == 0 {
                 return Ok(Vec::new());
@@ -224,6 +230,7 @@ impl<T: Data> Rdd<T> {
     /// RDD is computed the same way each time (cache it to be sure).
     #[track_caller]
     pub fn random_split(&self, weights: &[f64], seed: u64) -> crate::Result<Vec<Rdd<T>>> {
+        let _op = OperationScope::enter("random_split");
         let total: f64 = weights.iter().sum();
         if weights.is_empty() || weights.iter().any(|w| !w.is_finite() || *w < 0.0) || total <= 0.0 {
             return Err(crate::EmberError::InvalidArgument(format!(

@@ -7,6 +7,7 @@
 //! lines and Parquet beside it.
 
 use crate::Data;
+use crate::call_site::OperationScope;
 use crate::error::{EmberError, Result};
 use crate::func::With;
 use crate::io::commit::OutputCommitter;
@@ -74,6 +75,7 @@ impl<T: Data> Rdd<T> {
     where
         T: crate::TextRecord,
     {
+        let _op = OperationScope::enter("save_as_text_file");
         block_on(self.save_as_text_file_async(path))
     }
     #[track_caller]
@@ -81,6 +83,7 @@ impl<T: Data> Rdd<T> {
     where
         T: crate::TextRecord,
     {
+        let _op = OperationScope::enter("save_as_text_file");
         self.save_committed(path, TextLines { codec: None })
     }
     /// [`save_as_text_file`](Self::save_as_text_file) with compressed part
@@ -91,6 +94,7 @@ impl<T: Data> Rdd<T> {
     where
         T: crate::TextRecord,
     {
+        let _op = OperationScope::enter("save_as_text_file");
         block_on(self.save_committed(path, TextLines { codec: Some(codec) }))
     }
 

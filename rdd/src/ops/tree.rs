@@ -26,6 +26,7 @@
 
 use crate::Data;
 use crate::aggregate::{MapCombine, MergeCombiners, ZeroAgg};
+use crate::call_site::OperationScope;
 use crate::error::{EmberError, Result};
 use crate::func::{CapturesNothing, Fn2, Plain, With};
 use crate::ops::block_on;
@@ -59,6 +60,7 @@ impl<T: Data> Rdd<T> {
         comb: impl Fn(U, U) -> U + CapturesNothing,
         depth: usize,
     ) -> Result<U> {
+        let _op = OperationScope::enter("tree_aggregate");
         block_on(self.tree_aggregate_async(zero, seq, comb, depth))
     }
     #[track_caller]
@@ -69,12 +71,14 @@ impl<T: Data> Rdd<T> {
         comb: impl Fn(U, U) -> U + CapturesNothing,
         depth: usize,
     ) -> BoxFuture<'static, Result<U>> {
+        let _op = OperationScope::enter("tree_aggregate");
         self.tree_aggregate_fns("tree_aggregate", zero, Plain::new(seq), Plain::new(comb), depth)
     }
     /// `reduce` with a tree of partial merges (see `tree_aggregate`); `None`
     /// when the RDD is empty; `depth` at least 1.
     #[track_caller]
     pub fn tree_reduce(&self, f: impl Fn(T, T) -> T + CapturesNothing, depth: usize) -> Result<Option<T>> {
+        let _op = OperationScope::enter("tree_reduce");
         block_on(self.tree_reduce_async(f, depth))
     }
     #[track_caller]
@@ -83,6 +87,7 @@ impl<T: Data> Rdd<T> {
         f: impl Fn(T, T) -> T + CapturesNothing,
         depth: usize,
     ) -> BoxFuture<'static, Result<Option<T>>> {
+        let _op = OperationScope::enter("tree_reduce");
         self.tree_reduce_fn(Plain::new(f), depth)
     }
 

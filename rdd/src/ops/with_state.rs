@@ -25,6 +25,7 @@
 //! `ops::with_state_more`; zips, the `_into(partitions)` variants and the
 //! other pair operations with state in `ops::with_state_pair`.
 
+use crate::call_site::OperationScope;
 use crate::error::Result;
 use crate::func::{CapturesNothing, With};
 use crate::nodes::map_partitions::{FlatMapValuesFn, KeyByFn};
@@ -57,11 +58,13 @@ impl<T: Data, S: State> WithState<T, S> {
     /// `f(&state, x)` for every record.
     #[track_caller]
     pub fn map<U: Data>(self, f: impl Fn(&S, T) -> U + CapturesNothing) -> Rdd<U> {
+        let _op = OperationScope::enter("map");
         self.rdd.map_with(self.state, f)
     }
     /// The records for which `f(&state, &x)` is true.
     #[track_caller]
     pub fn filter(self, f: impl Fn(&S, &T) -> bool + CapturesNothing) -> Rdd<T> {
+        let _op = OperationScope::enter("filter");
         self.rdd.filter_with(self.state, f)
     }
     /// Every record of `f(&state, x)` for every record `x`.
@@ -71,6 +74,7 @@ impl<T: Data, S: State> WithState<T, S> {
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
     {
+        let _op = OperationScope::enter("flat_map");
         self.rdd.flat_map_with(self.state, f)
     }
     /// `f(&state, iterator)` over each partition.
@@ -80,6 +84,7 @@ impl<T: Data, S: State> WithState<T, S> {
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
     {
+        let _op = OperationScope::enter("map_partitions");
         self.rdd.map_partitions_with(self.state, move |s, _, it| f(s, it))
     }
     /// `f(&state, partition_index, iterator)` over each partition.
@@ -92,16 +97,19 @@ impl<T: Data, S: State> WithState<T, S> {
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
     {
+        let _op = OperationScope::enter("map_partitions_with_index");
         self.rdd.map_partitions_with(self.state, f)
     }
     /// `(f(&state, &x), x)` for every record.
     #[track_caller]
     pub fn key_by<K: Data>(self, f: impl Fn(&S, &T) -> K + CapturesNothing) -> Rdd<(K, T)> {
+        let _op = OperationScope::enter("key_by");
         self.rdd.map_partitions_fn(KeyByFn(With::new(self.state, f)))
     }
     /// The records grouped by `f(&state, &x)`.
     #[track_caller]
     pub fn group_by<K: Key>(self, f: impl Fn(&S, &T) -> K + CapturesNothing) -> Rdd<(K, Vec<T>)> {
+        let _op = OperationScope::enter("group_by");
         self.key_by(f).group_by_key()
     }
     /// The records sorted by `f(&state, &x)`, in `partitions` range partitions.
@@ -112,6 +120,7 @@ impl<T: Data, S: State> WithState<T, S> {
         ascending: bool,
         partitions: usize,
     ) -> Result<Rdd<T>> {
+        let _op = OperationScope::enter("sort_by");
         Ok(self.key_by(f).sort_by_key(ascending, partitions)?.values())
     }
 
@@ -128,15 +137,18 @@ impl<T: Data, S: State> WithState<T, S> {
     /// `f(&state, x)` for every record, on the executors.
     #[track_caller]
     pub fn foreach(self, f: impl Fn(&S, T) + CapturesNothing) -> Result<()> {
+        let _op = OperationScope::enter("foreach");
         block_on(self.foreach_async(f))
     }
     #[track_caller]
     pub fn foreach_async(self, f: impl Fn(&S, T) + CapturesNothing) -> BoxFuture<'static, Result<()>> {
+        let _op = OperationScope::enter("foreach");
         self.rdd.foreach_with_async(self.state, f)
     }
     /// `f(&state, records)` for every partition, on the executors.
     #[track_caller]
     pub fn foreach_partition(self, f: impl Fn(&S, BoxIter<T>) + CapturesNothing) -> Result<()> {
+        let _op = OperationScope::enter("foreach_partition");
         block_on(self.foreach_partition_async(f))
     }
     #[track_caller]
@@ -144,6 +156,7 @@ impl<T: Data, S: State> WithState<T, S> {
         self,
         f: impl Fn(&S, BoxIter<T>) + CapturesNothing,
     ) -> BoxFuture<'static, Result<()>> {
+        let _op = OperationScope::enter("foreach_partition");
         let job = self.on_all(move |s, _, it| f(s, it));
         Box::pin(async move { job.await.map(drop) })
     }
@@ -152,10 +165,12 @@ impl<T: Data, S: State> WithState<T, S> {
     /// commutative); `None` when the RDD is empty.
     #[track_caller]
     pub fn reduce(self, f: impl Fn(&S, T, T) -> T + CapturesNothing) -> Result<Option<T>> {
+        let _op = OperationScope::enter("reduce");
         block_on(self.reduce_async(f))
     }
     #[track_caller]
     pub fn reduce_async(self, f: impl Fn(&S, T, T) -> T + CapturesNothing) -> BoxFuture<'static, Result<Option<T>>> {
+        let _op = OperationScope::enter("reduce");
         let job = self.on_all(move |s, _, it| it.reduce(|a, b| f(s, a, b)));
         let state = self.state;
         Box::pin(async move { Ok(job.await?.into_iter().flatten().reduce(|a, b| f(&state, a, b))) })
@@ -164,10 +179,12 @@ impl<T: Data, S: State> WithState<T, S> {
     /// partial results from `zero` (Spark's fold).
     #[track_caller]
     pub fn fold(self, zero: T, f: impl Fn(&S, T, T) -> T + CapturesNothing) -> Result<T> {
+        let _op = OperationScope::enter("fold");
         block_on(self.aggregate_async(zero, f, f))
     }
     #[track_caller]
     pub fn fold_async(self, zero: T, f: impl Fn(&S, T, T) -> T + CapturesNothing) -> BoxFuture<'static, Result<T>> {
+        let _op = OperationScope::enter("fold");
         self.aggregate_async(zero, f, f)
     }
     /// Spark's aggregate: `seq(&state, acc, x)` folds each partition's
@@ -180,6 +197,7 @@ impl<T: Data, S: State> WithState<T, S> {
         seq: impl Fn(&S, U, T) -> U + CapturesNothing,
         comb: impl Fn(&S, U, U) -> U + CapturesNothing,
     ) -> Result<U> {
+        let _op = OperationScope::enter("aggregate");
         block_on(self.aggregate_async(zero, seq, comb))
     }
     #[track_caller]
@@ -189,6 +207,7 @@ impl<T: Data, S: State> WithState<T, S> {
         seq: impl Fn(&S, U, T) -> U + CapturesNothing,
         comb: impl Fn(&S, U, U) -> U + CapturesNothing,
     ) -> BoxFuture<'static, Result<U>> {
+        let _op = OperationScope::enter("aggregate");
         let partitions = (0..self.rdd.num_partitions()).collect();
         let fold_partition =
             move |(s, z): &(S, U), _: usize, it: BoxIter<T>| it.fold(z.clone(), |acc, x| seq(s, acc, x));
@@ -202,6 +221,7 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
     /// `(k, f(&state, v))` for every record.
     #[track_caller]
     pub fn map_values<W: Data>(self, f: impl Fn(&S, V) -> W + CapturesNothing) -> Rdd<(K, W)> {
+        let _op = OperationScope::enter("map_values");
         self.rdd.map_values_fn(With::new(self.state, f))
     }
     /// `(k, w)` for every `w` of `f(&state, v)`.
@@ -211,6 +231,7 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
         I: IntoIterator<Item = W> + 'static,
         I::IntoIter: Send + 'static,
     {
+        let _op = OperationScope::enter("flat_map_values");
         self.rdd.map_partitions_fn(FlatMapValuesFn(With::new(self.state, f), PhantomData))
     }
     /// The records placed in `partitions` partitions by `f(&state, &key)`
@@ -221,6 +242,7 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
         partitions: usize,
         f: impl Fn(&S, &K) -> I + CapturesNothing,
     ) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("partition_by_fn");
         self.rdd.partition_by(FnPartitioner::new(partitions, With::new(self.state, f)))
     }
     /// Spark's combineByKey with state for its three functions.
@@ -232,6 +254,7 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
         merge_combiners: impl Fn(&S, C, C) -> C + CapturesNothing,
         partitions: usize,
     ) -> Rdd<(K, C)> {
+        let _op = OperationScope::enter("combine_by_key");
         let s = self.state;
         let agg = crate::aggregate::CombineAgg {
             create: With::new(s.clone(), create),
@@ -244,16 +267,19 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
     /// partitions as the RDD.
     #[track_caller]
     pub fn reduce_by_key(self, f: impl Fn(&S, V, V) -> V + CapturesNothing) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("reduce_by_key");
         let partitions = self.rdd.num_partitions();
         self.reduce_by_key_into(f, partitions)
     }
     #[track_caller]
     pub fn reduce_by_key_into(self, f: impl Fn(&S, V, V) -> V + CapturesNothing, partitions: usize) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("reduce_by_key_into");
         self.rdd.combine_by_key_with(crate::aggregate::ReduceAgg(With::new(self.state, f)), partitions, true)
     }
     /// `reduce_by_key` starting each key (in each partition) from `zero`.
     #[track_caller]
     pub fn fold_by_key(self, zero: V, f: impl Fn(&S, V, V) -> V + CapturesNothing) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("fold_by_key");
         self.aggregate_by_key(zero, f, f)
     }
     /// Spark's aggregateByKey with state for `seq` and `comb`.
@@ -264,6 +290,7 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
         seq: impl Fn(&S, C, V) -> C + CapturesNothing,
         comb: impl Fn(&S, C, C) -> C + CapturesNothing,
     ) -> Rdd<(K, C)> {
+        let _op = OperationScope::enter("aggregate_by_key");
         let partitions = self.rdd.num_partitions();
         let s = self.state;
         let agg = crate::aggregate::ZeroAgg { zero, seq: With::new(s.clone(), seq), comb: With::new(s, comb) };

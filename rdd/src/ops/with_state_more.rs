@@ -4,6 +4,7 @@
 //! receiving the state first. Same semantics as the plain forms.
 
 use crate::Data;
+use crate::call_site::OperationScope;
 use crate::error::Result;
 use crate::func::{CapturesNothing, With};
 use crate::ops::block_on;
@@ -17,6 +18,7 @@ impl<T: Data, S: State> WithState<T, S> {
     /// `None` when empty.
     #[track_caller]
     pub fn max_by<K: Ord>(self, key: impl Fn(&S, &T) -> K + CapturesNothing) -> Result<Option<T>> {
+        let _op = OperationScope::enter("max_by");
         block_on(self.max_by_async(key))
     }
     #[track_caller]
@@ -24,12 +26,14 @@ impl<T: Data, S: State> WithState<T, S> {
         self,
         key: impl Fn(&S, &T) -> K + CapturesNothing,
     ) -> BoxFuture<'static, Result<Option<T>>> {
+        let _op = OperationScope::enter("max_by");
         self.rdd.extreme_by_fn(With::new(self.state, key), End::Largest)
     }
     /// The record with the smallest `key(&state, &x)`; the first of ties;
     /// `None` when empty.
     #[track_caller]
     pub fn min_by<K: Ord>(self, key: impl Fn(&S, &T) -> K + CapturesNothing) -> Result<Option<T>> {
+        let _op = OperationScope::enter("min_by");
         block_on(self.min_by_async(key))
     }
     #[track_caller]
@@ -37,12 +41,14 @@ impl<T: Data, S: State> WithState<T, S> {
         self,
         key: impl Fn(&S, &T) -> K + CapturesNothing,
     ) -> BoxFuture<'static, Result<Option<T>>> {
+        let _op = OperationScope::enter("min_by");
         self.rdd.extreme_by_fn(With::new(self.state, key), End::Smallest)
     }
     /// The `n` records with the largest `key(&state, &x)`, largest first;
     /// ties in RDD order, the earliest kept.
     #[track_caller]
     pub fn top_by<K: Ord>(self, n: usize, key: impl Fn(&S, &T) -> K + CapturesNothing) -> Result<Vec<T>> {
+        let _op = OperationScope::enter("top_by");
         block_on(self.top_by_async(n, key))
     }
     #[track_caller]
@@ -51,12 +57,14 @@ impl<T: Data, S: State> WithState<T, S> {
         n: usize,
         key: impl Fn(&S, &T) -> K + CapturesNothing,
     ) -> BoxFuture<'static, Result<Vec<T>>> {
+        let _op = OperationScope::enter("top_by");
         self.rdd.first_n_by_fn(n, With::new(self.state, key), End::Largest)
     }
     /// The `n` records with the smallest `key(&state, &x)`, smallest first;
     /// ties in RDD order, the earliest kept.
     #[track_caller]
     pub fn take_ordered_by<K: Ord>(self, n: usize, key: impl Fn(&S, &T) -> K + CapturesNothing) -> Result<Vec<T>> {
+        let _op = OperationScope::enter("take_ordered_by");
         block_on(self.take_ordered_by_async(n, key))
     }
     #[track_caller]
@@ -65,6 +73,7 @@ impl<T: Data, S: State> WithState<T, S> {
         n: usize,
         key: impl Fn(&S, &T) -> K + CapturesNothing,
     ) -> BoxFuture<'static, Result<Vec<T>>> {
+        let _op = OperationScope::enter("take_ordered_by");
         self.rdd.first_n_by_fn(n, With::new(self.state, key), End::Smallest)
     }
 
@@ -79,6 +88,7 @@ impl<T: Data, S: State> WithState<T, S> {
         comb: impl Fn(&S, U, U) -> U + CapturesNothing,
         depth: usize,
     ) -> Result<U> {
+        let _op = OperationScope::enter("tree_aggregate");
         block_on(self.tree_aggregate_async(zero, seq, comb, depth))
     }
     #[track_caller]
@@ -89,6 +99,7 @@ impl<T: Data, S: State> WithState<T, S> {
         comb: impl Fn(&S, U, U) -> U + CapturesNothing,
         depth: usize,
     ) -> BoxFuture<'static, Result<U>> {
+        let _op = OperationScope::enter("tree_aggregate");
         let (seq, comb) = (With::new(self.state.clone(), seq), With::new(self.state, comb));
         self.rdd.tree_aggregate_fns("tree_aggregate", zero, seq, comb, depth)
     }
@@ -96,6 +107,7 @@ impl<T: Data, S: State> WithState<T, S> {
     /// when empty; `depth` at least 1.
     #[track_caller]
     pub fn tree_reduce(self, f: impl Fn(&S, T, T) -> T + CapturesNothing, depth: usize) -> Result<Option<T>> {
+        let _op = OperationScope::enter("tree_reduce");
         block_on(self.tree_reduce_async(f, depth))
     }
     #[track_caller]
@@ -104,6 +116,7 @@ impl<T: Data, S: State> WithState<T, S> {
         f: impl Fn(&S, T, T) -> T + CapturesNothing,
         depth: usize,
     ) -> BoxFuture<'static, Result<Option<T>>> {
+        let _op = OperationScope::enter("tree_reduce");
         self.rdd.tree_reduce_fn(With::new(self.state, f), depth)
     }
 }

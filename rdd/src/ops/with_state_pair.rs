@@ -2,6 +2,7 @@
 //! and of the `_into(partitions)` variants: every function gets the state
 //! first, as in `ops::with_state` (whose module docs explain why).
 
+use crate::call_site::OperationScope;
 use crate::error::Result;
 use crate::func::{CapturesNothing, With};
 use crate::ops::transform::State;
@@ -25,6 +26,7 @@ impl<T: Data, S: State> WithState<T, S> {
         I: IntoIterator<Item = O> + 'static,
         I::IntoIter: Send + 'static,
     {
+        let _op = OperationScope::enter("zip_partitions");
         self.rdd.zip_partitions_fn(other, With::new(self.state, f))
     }
     /// `f(&state, a, b, c)` over the i-th partitions of three RDDs.
@@ -39,6 +41,7 @@ impl<T: Data, S: State> WithState<T, S> {
         I: IntoIterator<Item = O> + 'static,
         I::IntoIter: Send + 'static,
     {
+        let _op = OperationScope::enter("zip_partitions3");
         self.rdd.zip_partitions3_fn(b, c, With::new(self.state, f))
     }
     /// The records grouped by `f(&state, &x)`, in `partitions` hash partitions.
@@ -48,6 +51,7 @@ impl<T: Data, S: State> WithState<T, S> {
         f: impl Fn(&S, &T) -> K + CapturesNothing,
         partitions: usize,
     ) -> Rdd<(K, Vec<T>)> {
+        let _op = OperationScope::enter("group_by_into");
         self.key_by(f).group_by_key_into(partitions)
     }
 }
@@ -61,6 +65,7 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
         f: impl Fn(&S, V, V) -> V + CapturesNothing,
         partitions: usize,
     ) -> Rdd<(K, V)> {
+        let _op = OperationScope::enter("fold_by_key_into");
         self.aggregate_by_key_into(zero, f, f, partitions)
     }
     /// `aggregate_by_key` with state, into `partitions` hash partitions.
@@ -72,6 +77,7 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
         comb: impl Fn(&S, C, C) -> C + CapturesNothing,
         partitions: usize,
     ) -> Rdd<(K, C)> {
+        let _op = OperationScope::enter("aggregate_by_key_into");
         let s = self.state;
         let agg = crate::aggregate::ZeroAgg { zero, seq: With::new(s.clone(), seq), comb: With::new(s, comb) };
         self.rdd.combine_by_key_with(agg, partitions, true)
@@ -80,6 +86,7 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
     /// driver as a map (Spark's reduceByKeyLocally).
     #[track_caller]
     pub fn reduce_by_key_locally(self, f: impl Fn(&S, V, V) -> V + CapturesNothing) -> Result<HashMap<K, V>> {
+        let _op = OperationScope::enter("reduce_by_key_locally");
         futures::executor::block_on(self.reduce_by_key_locally_async(f))
     }
     #[track_caller]
@@ -87,6 +94,7 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
         self,
         f: impl Fn(&S, V, V) -> V + CapturesNothing,
     ) -> BoxFuture<'static, Result<HashMap<K, V>>> {
+        let _op = OperationScope::enter("reduce_by_key_locally");
         self.rdd.reduce_by_key_locally_fn(With::new(self.state, f))
     }
 }

@@ -7,6 +7,7 @@
 //! partitions: checked when the RDD is defined, a
 //! [`EmberError::PartitionCountMismatch`] otherwise.
 
+use crate::call_site::OperationScope;
 use crate::error::{EmberError, Result};
 use crate::func::{Fn2, Fn3, Plain};
 use crate::nodes::zip_partitions::{ZippedPartitionsRdd2, ZippedPartitionsRdd3};
@@ -37,6 +38,7 @@ impl<T: Data> Rdd<T> {
         I: IntoIterator<Item = O> + 'static,
         I::IntoIter: Send + 'static,
     {
+        let _op = OperationScope::enter("zip_partitions");
         self.zip_partitions_fn(other, Plain::new(f))
     }
 
@@ -53,6 +55,7 @@ impl<T: Data> Rdd<T> {
         I: IntoIterator<Item = O> + 'static,
         I::IntoIter: Send + 'static,
     {
+        let _op = OperationScope::enter("zip_partitions3");
         self.zip_partitions3_fn(b, c, Plain::new(f))
     }
 
@@ -64,6 +67,7 @@ impl<T: Data> Rdd<T> {
         I::IntoIter: Send + 'static,
         F: Fn2<BoxIter<T>, BoxIter<U>, I>,
     {
+        let _op = OperationScope::enter("zip_partitions_fn");
         same_partition_counts("zip_partitions", vec![self.num_partitions(), other.num_partitions()])?;
         let node = ZippedPartitionsRdd2::new(self.new_meta(), self.node.clone(), other.node.clone(), f);
         Ok(self.derive(Arc::new(node)))
@@ -77,6 +81,7 @@ impl<T: Data> Rdd<T> {
         I::IntoIter: Send + 'static,
         F: Fn3<BoxIter<T>, BoxIter<U>, BoxIter<W>, I>,
     {
+        let _op = OperationScope::enter("zip_partitions3_fn");
         let counts = vec![self.num_partitions(), b.num_partitions(), c.num_partitions()];
         same_partition_counts("zip_partitions3", counts)?;
         let node = ZippedPartitionsRdd3::new(self.new_meta(), self.node.clone(), b.node.clone(), c.node.clone(), f);
@@ -89,6 +94,7 @@ impl<T: Data> Rdd<T> {
     /// differ in size.
     #[track_caller]
     pub fn zip_with_unique_id(&self) -> Rdd<(T, u64)> {
+        let _op = OperationScope::enter("zip_with_unique_id");
         let n = self.num_partitions() as u64;
         self.map_partitions_with(n, |&n, k, it| it.enumerate().map(move |(i, x)| (x, i as u64 * n + k as u64)))
     }

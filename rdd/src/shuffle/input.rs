@@ -7,19 +7,23 @@ use crate::ids::ShuffleId;
 use crate::metrics::SharedMetrics;
 use crate::task::{BlockSource, BoxIter, DeferredError};
 use serde::de::DeserializeOwned;
+use std::time::{Duration, Instant};
 
-/// Counts the bytes its source hands out; adds them to the task's
-/// `shuffle_read_bytes` when dropped.
+/// Counts the bytes its source hands out and the time it waits for them
+/// (one clock read per chunk, never per record); adds both to the task's
+/// `shuffle_read_bytes` and `shuffle_fetch_wait_nanos` when dropped.
 struct CountedSource {
     inner: Box<dyn BlockSource>,
     bytes: u64,
+    wait: Duration,
     metrics: SharedMetrics,
 }
 
 impl BlockSource for CountedSource {
     fn read_into(&mut self, buf: &mut Vec<u8>, max: usize) -> Result<bool, TaskError> {
-        let before = buf.len();
+        let (before, asked) = (buf.len(), Instant::now());
         let more = self.inner.read_into(buf, max)?;
+        self.wait += asked.elapsed();
         self.bytes += (buf.len() - before) as u64;
         Ok(more)
     }
@@ -27,8 +31,11 @@ impl BlockSource for CountedSource {
 
 impl Drop for CountedSource {
     fn drop(&mut self) {
-        let bytes = self.bytes;
-        crate::metrics::update(&self.metrics, |m| m.shuffle_read_bytes += bytes);
+        let (bytes, wait) = (self.bytes, self.wait.as_nanos() as u64);
+        crate::metrics::update(&self.metrics, |m| {
+            m.shuffle_read_bytes += bytes;
+            m.shuffle_fetch_wait_nanos += wait;
+        });
     }
 }
 
@@ -41,7 +48,7 @@ pub struct ShuffleInput<R> {
 
 impl<R: DeserializeOwned + Send + 'static> ShuffleInput<R> {
     pub(crate) fn new(source: Box<dyn BlockSource>, shuffle: ShuffleId, reduce: usize, metrics: SharedMetrics) -> Self {
-        let source = CountedSource { inner: source, bytes: 0, metrics: metrics.clone() };
+        let source = CountedSource { inner: source, bytes: 0, wait: Duration::ZERO, metrics: metrics.clone() };
         let what = format!("{shuffle} reduce partition {reduce}");
         ShuffleInput { records: RecordReader::new(source, what), decoded: 0, metrics }
     }

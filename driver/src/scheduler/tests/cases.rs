@@ -256,7 +256,7 @@ fn a_deterministic_failure_fails_the_job_at_once() {
 fn a_silent_executor_is_lost_after_the_network_timeout() {
     let mut h = Harness::new(&EXECUTORS, &[("ember.network.timeout", "10s")]);
     h.clock.advance(Duration::from_secs(6));
-    h.post(SchedulerEvent::Heartbeat { executor: id("a") });
+    h.post(SchedulerEvent::Heartbeat { executor: id("a"), memory: Default::default() });
     h.clock.advance(Duration::from_secs(5));
     h.post(SchedulerEvent::Tick);
     assert!(h.sched.executors.contains_key(&id("a")), "a sent a heartbeat 5 s ago");
@@ -271,7 +271,7 @@ fn one_timer_is_armed_for_the_earliest_deadline() {
     let start = h.clock.now();
     assert_eq!(h.sched.deadline_timer, Some(start + Duration::from_secs(10)), "both executors joined at start");
     h.clock.advance(Duration::from_secs(4));
-    h.post(SchedulerEvent::Heartbeat { executor: id("a") });
+    h.post(SchedulerEvent::Heartbeat { executor: id("a"), memory: Default::default() });
     assert_eq!(h.sched.deadline_timer, Some(start + Duration::from_secs(10)), "b's deadline is still the first");
     h.clock.advance(Duration::from_secs(7));
     h.post(SchedulerEvent::Tick);

@@ -5,6 +5,7 @@ use super::{PageContext, bytes_cell, details, layout, size_records_cell, table};
 use crate::ui::api::executors;
 use crate::ui::format::{bytes, duration_ms, esc};
 use crate::ui::state::AppState;
+use crate::ui::task_stream::{memory_charts, task_stream};
 
 /// `/executors/`.
 pub fn executors_page(state: &AppState, ctx: &PageContext) -> String {
@@ -36,6 +37,7 @@ pub fn executors_page(state: &AppState, ctx: &PageContext) -> String {
             bytes_cell(e.disk_used),
             e.total_cores.to_string(),
             e.active_tasks.to_string(),
+            e.queued_tasks.to_string(),
             e.failed_tasks.to_string(),
             e.completed_tasks.to_string(),
             e.total_tasks.to_string(),
@@ -55,6 +57,7 @@ pub fn executors_page(state: &AppState, ctx: &PageContext) -> String {
             "Disk Used",
             "Cores",
             "Active Tasks",
+            "Queued Tasks",
             "Failed Tasks",
             "Complete Tasks",
             "Total Tasks",
@@ -65,5 +68,10 @@ pub fn executors_page(state: &AppState, ctx: &PageContext) -> String {
         ],
         rows,
     );
-    layout(state, ctx, "Executors", "Executors", &format!("{summary}<h2>Executors</h2>{table}"))
+    let stream = task_stream(state, ctx.now);
+    let memory = memory_charts(state);
+    let body = format!(
+        r#"<div class="live" id="executors-summary">{summary}</div><h2>Executors</h2><div class="live" id="executors-table">{table}</div><h2>Task Stream</h2><div class="live" id="task-stream">{stream}</div><h2>Memory over Time</h2><div class="live" id="memory">{memory}</div>"#
+    );
+    layout(state, ctx, "Executors", "Executors", &body)
 }

@@ -7,6 +7,7 @@ use crate::ui::dag_svg::{self, DagStage};
 use crate::ui::format::{duration_ms, esc};
 use crate::ui::state::{AppState, AttemptRecord, JobRecord, JobStatus};
 use crate::ui::summary::{job_progress, stage_status_in_job};
+use crate::ui::timeline::job_timeline;
 use ember_rdd::ids::JobId;
 
 fn job_link(ctx: &PageContext, j: &JobRecord) -> String {
@@ -35,7 +36,7 @@ fn jobs_table(state: &AppState, ctx: &PageContext, status: JobStatus) -> (usize,
             progress_bar(p.completed_tasks, p.active_tasks, p.num_tasks - p.skipped_tasks, &failed),
         ];
         if status == JobStatus::Failed {
-            row.push(format!(r#"<div class="error">{}</div>"#, esc(j.error.as_deref().unwrap_or(""))));
+            row.push(super::stage_tasks::error_block(j.error.as_deref().unwrap_or("")));
         }
         row
     });
@@ -62,7 +63,7 @@ pub fn jobs_page(state: &AppState, ctx: &PageContext) -> String {
         ("Failed Jobs", failed_n.to_string()),
     ]);
     let body = format!(
-        "{summary}<h2 id=\"active\">Active Jobs ({active_n})</h2>{active}<h2 id=\"completed\">Completed Jobs ({done_n})</h2>{done}<h2 id=\"failed\">Failed Jobs ({failed_n})</h2>{failed}"
+        r#"<div class="live" id="jobs-summary">{summary}</div><div class="live" id="jobs-active"><h2 id="active">Active Jobs ({active_n})</h2>{active}</div><div class="live" id="jobs-completed"><h2 id="completed">Completed Jobs ({done_n})</h2>{done}</div><div class="live" id="jobs-failed"><h2 id="failed">Failed Jobs ({failed_n})</h2>{failed}</div>"#
     );
     layout(state, ctx, "Jobs", "Ember Jobs", &body)
 }
@@ -87,12 +88,23 @@ pub fn stage_row(ctx: &PageContext, a: &AttemptRecord, status: &str) -> Vec<Stri
         link,
         date_cell(a.submitted),
         duration_between(a.submitted, a.completed, ctx.now),
-        progress_bar(a.complete_tasks, a.active_tasks, a.num_tasks, &failed),
+        progress_bar(a.complete_tasks, a.running_tasks, a.num_tasks, &failed),
         super::size_records_cell(a.totals.io.bytes_read, a.totals.io.records_read),
         super::size_records_cell(a.totals.io.shuffle_read_bytes, a.totals.io.shuffle_read_records),
         super::bytes_cell(a.totals.io.shuffle_write_bytes),
         status.to_string(),
     ]
+}
+
+/// The row of a stage that did not run for a job: no attempt, no times,
+/// no sizes, one cell under each of [`STAGE_HEADERS`].
+pub fn never_ran_row(stage: u64, name: &str, num_tasks: usize, status: &str) -> Vec<String> {
+    let mut row = vec![String::new(); STAGE_HEADERS.len()];
+    row[0] = stage.to_string();
+    row[2] = esc(name);
+    row[5] = progress_bar(0, 0, num_tasks, "");
+    row[STAGE_HEADERS.len() - 1] = status.to_lowercase();
+    row
 }
 
 pub const STAGE_HEADERS: [&str; 10] = [
@@ -140,10 +152,7 @@ pub fn job_page(state: &AppState, ctx: &PageContext, job: JobId) -> String {
             && let Some(info) = state.stage_infos.get(stage)
         {
             // Ran for an earlier job: skipped in this one.
-            let mut row = vec![stage.0.to_string(), String::new(), esc(&info.name)];
-            row.extend([String::new(), String::new(), progress_bar(0, 0, info.num_tasks, "")]);
-            row.extend([String::new(), String::new(), stage_status_name(status).to_lowercase()]);
-            rows.push(row);
+            rows.push(never_ran_row(stage.0, &info.name, info.num_tasks, stage_status_name(status)));
         }
     }
     let mut summary = vec![
@@ -156,11 +165,12 @@ pub fn job_page(state: &AppState, ctx: &PageContext, job: JobId) -> String {
         ("Tasks", progress_bar(p.completed_tasks, p.active_tasks, p.num_tasks - p.skipped_tasks, "")),
     ];
     if let Some(e) = &j.error {
-        summary.push(("Failure Reason", format!(r#"<div class="error">{}</div>"#, esc(e))));
+        summary.push(("Failure Reason", super::stage_tasks::error_block(e)));
     }
     let body = format!(
-        "{}<h2>DAG Visualization</h2><div class=\"dag-box\">{}</div><h2>Stages</h2>{}",
+        r#"<div class="live" id="job-details">{}</div><h2>Event Timeline</h2><div class="live" id="job-timeline">{}</div><h2>DAG Visualization</h2><div class="live dag-box" id="job-dag">{}</div><h2>Stages</h2><div class="live" id="job-stages">{}</div>"#,
         details(&summary),
+        job_timeline(state, j, ctx.now),
         dag_svg::render(&dag_stages),
         table(&STAGE_HEADERS, rows)
     );

@@ -1,6 +1,14 @@
-//! The web UI's HTML pages, rendered on the server from the state store: no
-//! JavaScript, one small inline style sheet, and a `<meta http-equiv=refresh>`
-//! while a job runs, so that a page follows the job without a script.
+//! The web UI's HTML pages, rendered on the server from the state store,
+//! with one small inline style sheet and, in the live UI, one small inline
+//! script that keeps the page current without reloading it.
+//!
+//! Live updates: the page's changing parts are `<div class="live" id=…>`
+//! regions. Every [`LIVE_POLL_MILLIS`] the script asks the JSON API for the
+//! application's `lastUpdatedEpoch` (a few hundred bytes); when it moved, it
+//! fetches the page again and swaps each region's content for the new one,
+//! then puts the scroll position back. Nothing is reloaded, so scrolling,
+//! an open `<details>` outside the regions and the address stay as they
+//! were; without JavaScript the page is still whole, just not live.
 //!
 //! Every page is a function of `(&AppState, &PageContext)` returning HTML;
 //! the server looks the application up and holds its state's lock only while
@@ -10,16 +18,29 @@
 pub mod environment;
 pub mod executors;
 pub mod jobs;
+pub mod stage_tasks;
 pub mod stages;
 pub mod storage;
 
 use super::format::{bytes, duration_ms, esc, page_date};
 use super::state::AppState;
+use super::svg_chart::CHART_STYLE;
 use crate::listener::UnixMillis;
 use std::fmt::Write;
 
-/// Seconds between refreshes of a page while a job runs.
-pub const REFRESH_SECONDS: u32 = 2;
+/// Milliseconds between a live page's looks at the application's state.
+pub const LIVE_POLL_MILLIS: u32 = 2000;
+
+/// The live page's script (see the module's doc): polls `data-api`, swaps
+/// `.live[id]` regions, counts its swaps in `data-live-updates`.
+const LIVE_SCRIPT: &str = r#"(function(){var b=document.body,api=b.dataset.api,last=b.dataset.updated,every=+b.dataset.poll,n=0;
+function swap(html){var doc=new DOMParser().parseFromString(html,"text/html"),x=window.scrollX,y=window.scrollY;
+document.querySelectorAll(".live[id]").forEach(function(el){var f=doc.getElementById(el.id);if(f&&f.innerHTML!==el.innerHTML){el.innerHTML=f.innerHTML;}});
+window.scrollTo(x,y);n++;document.documentElement.dataset.liveUpdates=n;var s=document.getElementById("live-status");if(s){s.textContent="updated "+new Date().toLocaleTimeString();}}
+function poll(){if(document.hidden){setTimeout(poll,every);return;}
+fetch(api,{cache:"no-store"}).then(function(r){return r.json();}).then(function(a){var at=String(a.attempts[0].lastUpdatedEpoch);if(at===last){return;}last=at;
+return fetch(location.href,{cache:"no-store"}).then(function(r){return r.text();}).then(swap);}).catch(function(){}).then(function(){setTimeout(poll,every);});}
+setTimeout(poll,every);})();"#;
 
 /// Where a page is served and for what kind of UI.
 pub struct PageContext {
@@ -32,7 +53,7 @@ pub struct PageContext {
     pub now: UnixMillis,
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222;font-size:14px}\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222;font-size:14px}\
 nav{background:#2b3a4a;padding:8px 16px;display:flex;gap:18px;align-items:center}\
 nav a{color:#fff;text-decoration:none}nav a.current{font-weight:bold;text-decoration:underline}\
 nav .brand{color:#f39c4a;font-weight:bold;font-size:18px}nav .app{color:#cdd;margin-left:auto}\
@@ -44,15 +65,23 @@ th{background:#eef1f4}td.num{text-align:right}.error{color:#a33;white-space:pre-
 .bar .running{position:absolute;top:0;bottom:0;background:#b6d8f2}\
 .bar span{position:absolute;width:100%;text-align:center;font-size:11px;line-height:16px}\
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}\
-svg.dag a:hover rect{stroke-width:3}";
+svg.dag a:hover rect{stroke-width:3}nav .live-status{color:#8c8;font-size:11px}\
+details.error summary{cursor:pointer}pre.backtrace{font-size:12px;background:#f8f4f4;padding:6px;overflow-x:auto}\
+.pager{margin:6px 0}.pager a{margin-left:8px}th a.sort{color:inherit;text-decoration:none}";
 
 /// A whole page: navigation, title, `body`.
 pub fn layout(state: &AppState, ctx: &PageContext, tab: &str, title: &str, body: &str) -> String {
-    let refresh = if ctx.live && state.has_running_jobs() {
-        format!(r#"<meta http-equiv="refresh" content="{REFRESH_SECONDS}">"#)
+    let (live_attrs, script) = if ctx.live {
+        let attrs = format!(
+            r#" data-api="/api/v1/applications/{}" data-updated="{}" data-poll="{LIVE_POLL_MILLIS}""#,
+            esc(&state.app.id),
+            state.app.last_event.0
+        );
+        (attrs, format!(r#"<script>{LIVE_SCRIPT}</script>"#))
     } else {
-        String::new()
+        (String::new(), String::new())
     };
+    let status = if ctx.live { r#"<span id="live-status" class="live-status">live</span>"# } else { "" };
     let mut nav = String::new();
     for (name, path) in [
         ("Jobs", "jobs"),
@@ -66,7 +95,7 @@ pub fn layout(state: &AppState, ctx: &PageContext, tab: &str, title: &str, body:
     }
     let home = if ctx.live { String::new() } else { r#"<a href="/">All applications</a>"#.to_string() };
     format!(
-        r#"<!DOCTYPE html><html><head><meta charset="utf-8">{refresh}<title>{app} — {title}</title><style>{STYLE}</style></head><body><nav><span class="brand">Ember</span>{nav}{home}<span class="app">{app} ({id})</span></nav><main><h1>{title}</h1>{body}</main></body></html>"#,
+        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>{app} — {title}</title><style>{STYLE}{CHART_STYLE}</style></head><body{live_attrs}><nav><span class="brand">Ember</span>{nav}{home}<span class="app">{app} ({id})</span>{status}</nav><main><h1>{title}</h1>{body}</main>{script}</body></html>"#,
         app = esc(&state.app.name),
         id = esc(&state.app.id),
         title = esc(title),
@@ -150,3 +179,6 @@ pub fn details(items: &[(&str, String)]) -> String {
 pub fn not_found(state: &AppState, ctx: &PageContext, what: &str) -> String {
     layout(state, ctx, "", "Not found", &format!("<p>{}</p>", esc(what)))
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,17 +2,14 @@
 //! the summary quantiles of its tasks' metrics, and the task table.
 
 use super::jobs::{STAGE_HEADERS, stage_row};
-use super::{
-    PageContext, bytes_cell, date_cell, details, duration_between, layout, not_found, size_records_cell, table,
-};
+use super::stage_tasks::{error_block, task_table};
+use super::{PageContext, date_cell, details, duration_between, layout, not_found, table};
 use crate::ui::dag_svg::{self, DagStage};
 use crate::ui::format::{bytes, duration_ms, esc};
-use crate::ui::state::{AppState, AttemptRecord, StageStatus, TaskStatus};
-use crate::ui::summary::{MetricUnit, PAGE_QUANTILES, task_quantiles};
+use crate::ui::state::{AppState, AttemptRecord, StageStatus};
+use crate::ui::summary::{MetricQuantiles, MetricUnit, PAGE_QUANTILES, task_quantiles};
+use crate::ui::task_list::TaskQuery;
 use ember_rdd::ids::StageId;
-
-/// Tasks listed on a stage page; the JSON API lists them all.
-pub const TASKS_SHOWN: usize = 1000;
 
 /// `/stages/`: stage attempts by status.
 pub fn stages_page(state: &AppState, ctx: &PageContext) -> String {
@@ -32,7 +29,7 @@ pub fn stages_page(state: &AppState, ctx: &PageContext) -> String {
             .map(|a| {
                 let mut row = stage_row(ctx, a, &word);
                 if status == StageStatus::Failed {
-                    row.push(format!(r#"<div class="error">{}</div>"#, esc(a.failure.as_deref().unwrap_or(""))));
+                    row.push(error_block(a.failure.as_deref().unwrap_or("")));
                 }
                 row
             })
@@ -40,7 +37,12 @@ pub fn stages_page(state: &AppState, ctx: &PageContext) -> String {
         if status == StageStatus::Failed {
             headers.push("Failure Reason");
         }
-        body.push_str(&format!("<h2>{title} ({})</h2>{}", attempts.len(), table(&headers, rows)));
+        let id = format!("stages-{word}");
+        body.push_str(&format!(
+            r#"<div class="live" id="{id}"><h2>{title} ({})</h2>{}</div>"#,
+            attempts.len(),
+            table(&headers, rows)
+        ));
     }
     layout(state, ctx, "Stages", "Stages for All Jobs", &body)
 }
@@ -53,8 +55,41 @@ fn quantile_cell(unit: MetricUnit, v: f64) -> String {
     }
 }
 
-/// `/stages/stage/?id=N&attempt=M`: one attempt in detail.
-pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: u32) -> String {
+/// Spark's summary table: one row per metric some task reported, sizes and
+/// records of the same input in one row ("Input Size / Records").
+fn summary_table(quantiles: &[MetricQuantiles]) -> String {
+    let find = |key: &str| quantiles.iter().find(|m| m.metric.key == key);
+    let mut rows = Vec::new();
+    for m in quantiles {
+        let paired = match m.metric.key {
+            "inputBytes" => Some(("Input Size / Records", "inputRecords")),
+            "shuffleReadBytes" => Some(("Shuffle Read Size / Records", "shuffleReadRecords")),
+            _ => None,
+        };
+        let bytes_of = |records: &str| match records {
+            "inputRecords" => find("inputBytes"),
+            "shuffleReadRecords" => find("shuffleReadBytes"),
+            _ => None,
+        };
+        if bytes_of(m.metric.key).is_some() {
+            continue; // shown beside its bytes
+        }
+        let label = paired.map_or(m.metric.label, |(label, _)| label);
+        let mut row = vec![esc(label)];
+        for (i, v) in m.values.iter().enumerate() {
+            let mut cell = quantile_cell(m.metric.unit, *v);
+            if let Some(records) = paired.and_then(|(_, key)| find(key)) {
+                let _ = std::fmt::Write::write_fmt(&mut cell, format_args!(" / {:.0}", records.values[i]));
+            }
+            row.push(cell);
+        }
+        rows.push(row);
+    }
+    table(&["Metric", "Min", "25th percentile", "Median", "75th percentile", "Max"], rows)
+}
+
+/// `/stages/stage/?id=N&attempt=M`: one attempt in detail, its tasks as `query` asks.
+pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: u32, query: &TaskQuery) -> String {
     let Some(a) = state.attempts.get(&(stage, attempt)) else {
         return not_found(
             state,
@@ -62,8 +97,42 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
             &format!("There is no attempt {attempt} of stage {} (or it is no longer remembered).", stage.0),
         );
     };
+    let spilled = a.totals.io.disk_bytes_spilled > 0;
+    let dag = match state.stage_infos.get(&stage) {
+        Some(info) => dag_svg::render(&[DagStage { info, status: a.status, href: String::new() }]),
+        None => "<p>Not remembered.</p>".into(),
+    };
+    // Metrics no task reported (all zero) are left out, as Spark hides unused rows.
+    let mut quantiles = task_quantiles(a, &PAGE_QUANTILES);
+    let always = ["executorRunTime", "schedulerDelay", "duration"];
+    quantiles.retain(|m| always.contains(&m.metric.key) || m.values.iter().any(|v| *v > 0.0));
+    let summary = if quantiles.is_empty() {
+        "<p>No task has finished successfully yet.</p>".to_string()
+    } else {
+        summary_table(&quantiles)
+    };
+    let forgotten = (a.complete_tasks + a.failed_tasks + a.launched_tasks).saturating_sub(a.tasks.len());
+    let note = if forgotten > 0 {
+        format!("<p>The oldest {forgotten} tasks are no longer remembered (<code>ember.ui.retainedTasks</code>).</p>")
+    } else {
+        String::new()
+    };
+    let timeline = crate::ui::timeline::stage_timeline(state, a, ctx.now);
+    let body = format!(
+        "<div class=\"live\" id=\"stage-details\">{}</div><h2>RDDs</h2>{dag}<h2>Event Timeline</h2><div class=\"live\" id=\"stage-timeline\">{timeline}</div><h2>Summary Metrics for {} Completed Tasks</h2><div class=\"live\" id=\"stage-summary\">{summary}</div><h2>Tasks ({})</h2>{note}<div class=\"live\" id=\"stage-tasks\">{}</div>",
+        details(&stage_details(ctx, a)),
+        a.complete_tasks,
+        a.tasks.len(),
+        task_table(a, ctx, query, spilled),
+    );
+    layout(state, ctx, "Stages", &format!("Details for Stage {} (Attempt {attempt}): {}", stage.0, a.name), &body)
+}
+
+/// The attempt's facts above its tables.
+fn stage_details(ctx: &PageContext, a: &AttemptRecord) -> Vec<(&'static str, String)> {
     let jobs: Vec<String> =
         a.jobs.iter().map(|j| format!(r#"<a href="{}/jobs/job/?id={}">{}</a>"#, esc(&ctx.base), j.0, j.0)).collect();
+    let queued = a.launched_tasks - a.running_tasks.min(a.launched_tasks);
     let mut items = vec![
         ("Status", crate::ui::api::stage_status_name(a.status).to_lowercase()),
         ("Jobs", jobs.join(", ")),
@@ -72,8 +141,8 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
         (
             "Tasks",
             format!(
-                "{} of {} succeeded, {} running, {} failed",
-                a.complete_tasks, a.num_tasks, a.active_tasks, a.failed_tasks
+                "{} of {} succeeded, {} running, {queued} queued, {} failed",
+                a.complete_tasks, a.num_tasks, a.running_tasks, a.failed_tasks
             ),
         ),
         ("Total Time Across All Tasks", duration_ms(a.totals.run_time.as_secs_f64() * 1e3)),
@@ -82,12 +151,14 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
             "Shuffle Read Size / Records",
             format!("{} / {}", bytes(a.totals.io.shuffle_read_bytes), a.totals.io.shuffle_read_records),
         ),
-        ("Shuffle Write", bytes(a.totals.io.shuffle_write_bytes)),
+        (
+            "Shuffle Write Size / Records",
+            format!("{} / {}", bytes(a.totals.io.shuffle_write_bytes), a.totals.io.shuffle_write_records),
+        ),
         ("Result Size", bytes(a.totals.result_size_bytes)),
     ];
-    // Spill columns only where something spilled, as Spark shows them.
-    let spilled = a.totals.io.disk_bytes_spilled > 0;
-    if spilled {
+    // Spill rows only where something spilled, as Spark shows them.
+    if a.totals.io.disk_bytes_spilled > 0 {
         items.push(("Spill (Memory)", bytes(a.totals.io.memory_bytes_spilled)));
         items.push(("Spill (Disk)", bytes(a.totals.io.disk_bytes_spilled)));
     }
@@ -95,88 +166,7 @@ pub fn stage_page(state: &AppState, ctx: &PageContext, stage: StageId, attempt: 
         items.push(("Peak Execution Memory (largest task)", bytes(a.totals.io.peak_execution_memory)));
     }
     if let Some(f) = &a.failure {
-        items.push(("Failure Reason", format!(r#"<div class="error">{}</div>"#, esc(f))));
+        items.push(("Failure Reason", error_block(f)));
     }
-    let dag = match state.stage_infos.get(&stage) {
-        Some(info) => dag_svg::render(&[DagStage { info, status: a.status, href: String::new() }]),
-        None => "<p>Not remembered.</p>".into(),
-    };
-    // Metrics no task reported (all zero) are left out, as Spark hides unused columns.
-    let mut quantiles = task_quantiles(a, &PAGE_QUANTILES);
-    quantiles.retain(|m| m.unit == MetricUnit::Millis || m.values.iter().any(|v| *v > 0.0));
-    let summary = if quantiles.is_empty() {
-        "<p>No task has finished successfully yet.</p>".to_string()
-    } else {
-        table(
-            &["Metric", "Min", "25th percentile", "Median", "75th percentile", "Max"],
-            quantiles.iter().map(|m| {
-                let mut row = vec![m.metric.to_string()];
-                row.extend(m.values.iter().map(|v| quantile_cell(m.unit, *v)));
-                row
-            }),
-        )
-    };
-    let task_rows = a.tasks.values().take(TASKS_SHOWN).map(|t| {
-        let mut row = vec![
-            t.partition.to_string(),
-            t.id.0.to_string(),
-            t.attempt.to_string(),
-            match t.status {
-                TaskStatus::Running => "RUNNING",
-                TaskStatus::Success => "SUCCESS",
-                TaskStatus::Failed => "FAILED",
-            }
-            .to_string(),
-            esc(&t.executor),
-            date_cell(Some(t.launched)),
-            duration_between(Some(t.launched), t.finished, ctx.now),
-            if t.finished.is_some() { duration_ms(t.metrics.run_time.as_secs_f64() * 1e3) } else { String::new() },
-            size_records_cell(t.metrics.io.bytes_read, t.metrics.io.records_read),
-            size_records_cell(t.metrics.io.shuffle_read_bytes, t.metrics.io.shuffle_read_records),
-            bytes_cell(t.metrics.io.shuffle_write_bytes),
-            bytes_cell(t.metrics.result_size_bytes),
-        ];
-        if spilled {
-            row.push(bytes_cell(t.metrics.io.memory_bytes_spilled));
-            row.push(bytes_cell(t.metrics.io.disk_bytes_spilled));
-        }
-        row.push(format!(r#"<div class="error">{}</div>"#, esc(t.error.as_deref().unwrap_or(""))));
-        row
-    });
-    let shown = a.tasks.len().min(TASKS_SHOWN);
-    let note = if a.tasks.len() > TASKS_SHOWN || a.complete_tasks + a.failed_tasks + a.active_tasks > a.tasks.len() {
-        format!(
-            "<p>Showing {shown} tasks; the JSON API lists every remembered task: <code>/api/v1/applications/{}/stages/{}/{attempt}/taskList</code>.</p>",
-            esc(&state.app.id),
-            stage.0
-        )
-    } else {
-        String::new()
-    };
-    let mut headers = vec![
-        "Index",
-        "Task Id",
-        "Attempt",
-        "Status",
-        "Executor",
-        "Launch Time",
-        "Duration",
-        "Run Time",
-        "Input Size / Records",
-        "Shuffle Read Size / Records",
-        "Shuffle Write",
-        "Result Size",
-    ];
-    if spilled {
-        headers.extend(["Spill (Memory)", "Spill (Disk)"]);
-    }
-    headers.push("Errors");
-    let tasks = table(&headers, task_rows);
-    let body = format!(
-        "{}<h2>RDDs</h2>{dag}<h2>Summary Metrics for {} Completed Tasks</h2>{summary}<h2>Tasks ({})</h2>{note}{tasks}",
-        details(&items),
-        a.complete_tasks,
-        a.tasks.len()
-    );
-    layout(state, ctx, "Stages", &format!("Details for Stage {} (Attempt {attempt}): {}", stage.0, a.name), &body)
+    items
 }
