@@ -21,6 +21,9 @@
 //!   an object of bucket `b` with no import step; the cluster test relies
 //!   on that.
 //!
+//! Where a directory on disk would show through as a broken object (a
+//! prefix probed as a key), `store::ObjectFiles` answers as S3 does.
+//!
 //! One cost of that layout: an object that was not written through S3 has
 //! no stored ETag, and s3s-fs computes its MD5 on every `GET` and `HEAD`.
 //! Put large inputs through S3 (any S3 client) rather than by hand.
@@ -31,6 +34,7 @@
 
 mod config;
 mod server;
+mod store;
 
 pub use config::{ConfigError, Credentials, ServerConfig};
 pub use server::{S3Server, SHUTDOWN_GRACE, ServerError};

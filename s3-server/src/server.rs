@@ -5,6 +5,7 @@
 //! [`S3Server::serve`] then runs until its shutdown future completes.
 
 use crate::config::{ConfigError, ServerConfig};
+use crate::store::ObjectFiles;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -53,9 +54,10 @@ impl S3Server {
         for bucket in &config.buckets {
             create_dir(&config.root.join(bucket))?;
         }
-        let store = FileSystem::new(&config.root)
-            .map_err(|e| ServerError::OpenRoot { path: config.root.clone(), message: format!("{e:?}") })?;
-        let mut builder = S3ServiceBuilder::new(store);
+        let open_failed = |message: String| ServerError::OpenRoot { path: config.root.clone(), message };
+        let root = config.root.canonicalize().map_err(|e| open_failed(e.to_string()))?;
+        let files = FileSystem::new(&root).map_err(|e| open_failed(format!("{e:?}")))?;
+        let mut builder = S3ServiceBuilder::new(ObjectFiles::new(files, root));
         let credentials = &config.credentials;
         builder.set_auth(SimpleAuth::from_single(credentials.access_key(), credentials.secret_key()));
         let service = builder.build();

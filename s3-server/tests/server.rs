@@ -50,6 +50,13 @@ async fn objects_round_trip_whole_by_range_and_in_listings() {
 
     store.delete(&path("dir/a.txt")).await.expect("delete");
     assert_eq!(list_keys(&store, "dir").await, ["dir/sub/b.txt"]);
+    // A prefix is no object: deleting it deletes nothing.
+    store.delete(&path("dir")).await.expect("deleting a prefix succeeds, as for any missing key");
+    assert_eq!(list_keys(&store, "dir").await, ["dir/sub/b.txt"]);
+    // The last object of a prefix takes its directories with it, not the bucket.
+    store.delete(&path("dir/sub/b.txt")).await.expect("delete");
+    assert!(!server.root().join("data/dir").exists(), "empty directories were left behind");
+    assert!(server.root().join("data").is_dir(), "the bucket went with its last object");
 }
 
 #[tokio::test]
@@ -167,4 +174,17 @@ fn bad_flags_are_refused_with_a_message_naming_them() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
     let port = taken.local_addr().expect("its address").port().to_string();
     server_refuses(&["--access-key", "AK", "--port", &port], &key, &format!("cannot listen on 127.0.0.1:{port}"));
+}
+
+#[tokio::test]
+async fn a_prefix_is_not_an_object() {
+    // s3s-fs keeps `dir/a.txt` as the file ROOT/data/dir/a.txt, so `dir` is a
+    // directory on disk; to S3 clients it must not exist as an object.
+    let server = S3TestServer::start(&["data"]);
+    let store = server.client("data");
+    store.put(&path("dir/a.txt"), PutPayload::from_static(b"a\n")).await.expect("put");
+    let head = store.head(&path("dir")).await;
+    assert!(matches!(head, Err(object_store::Error::NotFound { .. })), "{head:?}");
+    let get = store.get(&path("dir")).await;
+    assert!(matches!(get, Err(object_store::Error::NotFound { .. })), "{get:?}");
 }
