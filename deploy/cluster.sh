@@ -20,7 +20,8 @@
 # deploy/.secret and mounted as a file: it never appears in a command line.
 # The s3 service (http://s3:9000, access key `ember`, secret key = the shared
 # secret) keeps its objects under deploy/data/s3 (bucket data = s3/data/);
-# `submit` gives drivers its endpoint and keys in a read-only properties file.
+# `submit` gives drivers its endpoint and keys as AWS_* variables from an
+# env file (never on a command line): `submit kmeans s3://data/points.parquet`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -151,6 +152,14 @@ case "$cmd" in
     if [ -f "$root/conf/ember-defaults.conf" ] && [ -z "${EMBER_SUBMIT_NO_DEFAULTS:-}" ]; then
       mounts+=(-v "$root/conf:/conf:ro" -e EMBER_CONF_DIR=/conf)
     fi
+    # The s3 service's endpoint and keys, as the standard AWS variables
+    # (ember.s3.* keys given with --conf still win), from an env file that
+    # only this user can read: the secret never appears in a command line.
+    [ -s "$EMBER_SECRET_FILE" ] || die "submit: no secret in $EMBER_SECRET_FILE (start the cluster with: cluster.sh up N)"
+    s3_env="$(umask 077; mktemp)"
+    trap 'rm -f "$s3_env"' EXIT
+    printf 'AWS_ENDPOINT_URL=http://s3:9000\nAWS_ACCESS_KEY_ID=ember\nAWS_SECRET_ACCESS_KEY=%s\nAWS_REGION=us-east-1\n' \
+      "$(cat "$EMBER_SECRET_FILE")" > "$s3_env"
     # Labelled with the project, so that `down` removes a driver left running;
     # --init forwards signals to the program (PID 1 would ignore SIGTERM).
     docker run --rm -i --init --network "${project}_default" --label "ember.project=$project" \
@@ -158,6 +167,7 @@ case "$cmd" in
       -v "$EMBER_SECRET_FILE:/run/secrets/ember_secret:ro" \
       -v "$EMBER_DATA_DIR:/data" \
       ${mounts[@]+"${mounts[@]}"} \
+      --env-file "$s3_env" \
       -e EMBER_LOG \
       --entrypoint /ember-submit ember-executor:latest \
       --master "ember://executor:7077" --conf ember.auth.secretFile=/run/secrets/ember_secret \
