@@ -24,15 +24,17 @@
 //! Where a directory on disk would show through as a broken object (a
 //! prefix probed as a key), `store::ObjectFiles` answers as S3 does.
 //!
-//! One cost of that layout: an object that was not written through S3 has
-//! no stored ETag, and s3s-fs computes its MD5 on every `GET` and `HEAD`.
-//! Put large inputs through S3 (any S3 client) rather than by hand.
+//! An object that was not written through S3 has no stored ETag, which
+//! s3s-fs would compute on every `GET` and `HEAD`; the server hashes such a
+//! file once per version instead (`etag`): the first read of a large file
+//! put in by hand costs one pass over it.
 //!
 //! Shutdown ([`S3Server::serve`]'s `shutdown` future): the listener closes
 //! at once, requests in flight get [`SHUTDOWN_GRACE`] to finish, and then
 //! the connections are dropped.
 
 mod config;
+mod etag;
 mod server;
 mod store;
 

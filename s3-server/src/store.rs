@@ -14,8 +14,12 @@
 //!   bucket, so that the files on disk stay what a listing shows (no empty
 //!   `out/_temporary/...` after a committed save).
 //!
+//! And one economy: an object's ETag is hashed once per version of its
+//! file, not on every read (`etag`).
+//!
 //! Every other request goes to s3s-fs unchanged.
 
+use crate::etag::StoredETags;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use s3s_fs::FileSystem;
@@ -26,11 +30,13 @@ pub struct ObjectFiles {
     files: FileSystem,
     /// The canonical root (buckets are its subdirectories).
     root: PathBuf,
+    etags: StoredETags,
 }
 
 impl ObjectFiles {
     pub fn new(files: FileSystem, root: PathBuf) -> Self {
-        ObjectFiles { files, root }
+        let etags = StoredETags::new(root.clone());
+        ObjectFiles { files, root, etags }
     }
 
     /// `ROOT/bucket/key`, if the key is a plain relative path (s3s-fs
@@ -46,6 +52,20 @@ impl ObjectFiles {
         match self.object_path(bucket, key) {
             Some(path) => tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()),
             None => false,
+        }
+    }
+
+    /// Before a read: the stored ETag of `bucket/key` is its file's (see `etag`).
+    async fn ensure_e_tag(&self, bucket: &str, key: &str) {
+        if let Some(path) = self.object_path(bucket, key) {
+            self.etags.ensure(bucket, key, &path).await;
+        }
+    }
+
+    /// After a write through S3: its stored ETag is stamped (see `etag`).
+    async fn stamp_written(&self, bucket: &str, key: &str) {
+        if let Some(path) = self.object_path(bucket, key) {
+            self.etags.stamp_written(bucket, key, &path).await;
         }
     }
 
@@ -71,6 +91,7 @@ impl S3 for ObjectFiles {
         if self.is_directory(&req.input.bucket, &req.input.key).await {
             return Err(s3_error!(NoSuchKey));
         }
+        self.ensure_e_tag(&req.input.bucket, &req.input.key).await;
         self.files.head_object(req).await
     }
 
@@ -78,6 +99,7 @@ impl S3 for ObjectFiles {
         if self.is_directory(&req.input.bucket, &req.input.key).await {
             return Err(s3_error!(NoSuchKey));
         }
+        self.ensure_e_tag(&req.input.bucket, &req.input.key).await;
         self.files.get_object(req).await
     }
 
@@ -125,11 +147,17 @@ impl S3 for ObjectFiles {
     }
 
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
-        self.files.copy_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let response = self.files.copy_object(req).await?;
+        self.stamp_written(&bucket, &key).await;
+        Ok(response)
     }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
-        self.files.put_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let response = self.files.put_object(req).await?;
+        self.stamp_written(&bucket, &key).await;
+        Ok(response)
     }
 
     async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
@@ -189,7 +217,10 @@ impl S3 for ObjectFiles {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        self.files.complete_multipart_upload(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let response = self.files.complete_multipart_upload(req).await?;
+        self.stamp_written(&bucket, &key).await;
+        Ok(response)
     }
 
     async fn abort_multipart_upload(

@@ -188,3 +188,28 @@ async fn a_prefix_is_not_an_object() {
     let get = store.get(&path("dir")).await;
     assert!(matches!(get, Err(object_store::Error::NotFound { .. })), "{get:?}");
 }
+
+#[tokio::test]
+async fn a_file_put_in_by_hand_has_the_etag_of_its_bytes_and_a_new_one_when_replaced() {
+    let server = S3TestServer::start(&["data"]);
+    let store = server.client("data");
+    // The same bytes put through S3: the reference ETag (their MD5).
+    store.put(&path("through-s3.txt"), PutPayload::from_static(b"first version\n")).await.expect("put");
+    let reference = store.head(&path("through-s3.txt")).await.expect("head").e_tag;
+
+    server.write_object_file("data", "by-hand.txt", b"first version\n");
+    let first = store.head(&path("by-hand.txt")).await.expect("head").e_tag;
+    assert!(first.is_some() && first == reference, "{first:?} vs {reference:?}");
+    assert_eq!(get_bytes(&store, "by-hand.txt").await, b"first version\n");
+    assert_eq!(store.head(&path("by-hand.txt")).await.expect("head").e_tag, first, "a read changed the ETag");
+
+    server.write_object_file("data", "by-hand.txt", b"second version, longer\n");
+    let second = store.head(&path("by-hand.txt")).await.expect("head").e_tag;
+    assert_ne!(second, first, "a file replaced by hand kept its old ETag");
+    assert_eq!(get_bytes(&store, "by-hand.txt").await, b"second version, longer\n");
+
+    // An object put through S3 and then replaced by hand is hashed again too.
+    server.write_object_file("data", "through-s3.txt", b"replaced by hand\n");
+    let replaced = store.head(&path("through-s3.txt")).await.expect("head").e_tag;
+    assert_ne!(replaced, reference, "an object replaced by hand kept the ETag of its S3 upload");
+}

@@ -90,6 +90,17 @@ impl S3TestServer {
         &self.secret_key
     }
 
+    /// The `ember.s3.*` settings that reach this server (path-style and
+    /// plain HTTP follow from the `http://` endpoint).
+    pub fn ember_settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("ember.s3.endpoint", self.endpoint.clone()),
+            ("ember.s3.region", REGION.to_string()),
+            ("ember.s3.accessKeyId", self.access_key.clone()),
+            ("ember.s3.secretAccessKey", self.secret_key.clone()),
+        ]
+    }
+
     /// The directory that holds the buckets.
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("root")
