@@ -115,6 +115,7 @@ async fn requests_signed_with_wrong_keys_are_refused() {
     assert!(matches!(refused, Err(object_store::Error::PermissionDenied { .. })), "{refused:?}");
 
     // Unsigned: a plain HTTP GET with no Authorization header.
+    support::install_crypto_provider();
     let anonymous = object_store::aws::AmazonS3Builder::new()
         .with_endpoint(server.endpoint())
         .with_allow_http(true)

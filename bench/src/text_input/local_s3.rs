@@ -80,6 +80,8 @@ impl LocalS3 {
     }
 
     fn client(&self) -> anyhow::Result<AmazonS3> {
+        // reqwest's rustls has no provider of its own here: ring, as Ember's.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(AmazonS3Builder::new()
             .with_endpoint(&self.endpoint)
             .with_allow_http(true)

@@ -118,6 +118,7 @@ impl S3TestServer {
 
     /// An `object_store` client of `bucket` signing with the given keys.
     pub fn client_with_keys(&self, bucket: &str, access_key: &str, secret_key: &str) -> AmazonS3 {
+        install_crypto_provider();
         AmazonS3Builder::new()
             .with_endpoint(&self.endpoint)
             .with_allow_http(true)
@@ -168,6 +169,13 @@ impl Drop for S3TestServer {
             let _ = child.wait();
         }
     }
+}
+
+/// reqwest's rustls has no crypto provider of its own in this workspace
+/// (ring is the process's, as Ember installs it); installing it twice is
+/// harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The first line `stdout` gives within `timeout` (read on a thread of its
