@@ -15,15 +15,22 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Runs `future` on the IO runtime and blocks the calling thread until it
-/// ends. Safe to call from any thread, also one of another tokio runtime
-/// (the future runs on the IO runtime's own workers).
+/// ends. Safe to call from any thread: one of another tokio runtime, or
+/// inside a `futures` executor (an action's `block_on`), since it waits on
+/// a plain channel, not as an executor.
 pub(crate) fn block_on<T: Send + 'static>(
     url: &Location,
     future: impl Future<Output = T> + Send + 'static,
 ) -> Result<T, IoError> {
-    let handle = io_runtime().map_err(|e| IoError::new(url, ErrorKind::Other, e))?.spawn(future);
-    futures::executor::block_on(handle)
-        .map_err(|e| IoError::new(url, ErrorKind::Other, format!("object store request failed: {e}")))
+    wait(url, spawn(url, future)?)
+}
+
+/// The outcome of a future started by [`spawn`], once it is there.
+pub(crate) type Pending<T> = std::sync::mpsc::Receiver<T>;
+
+/// Blocks until `pending` has its value.
+pub(crate) fn wait<T>(url: &Location, pending: Pending<T>) -> Result<T, IoError> {
+    pending.recv().map_err(|_| IoError::new(url, ErrorKind::Other, "an object store request was abandoned"))
 }
 
 fn io_runtime() -> Result<&'static tokio::runtime::Runtime, String> {
@@ -133,10 +140,16 @@ fn shorten(text: &str) -> String {
     }
 }
 
-/// Starts `future` on the IO runtime without waiting for it.
+/// Starts `future` on the IO runtime without waiting for it; [`wait`] for
+/// its outcome.
 pub(crate) fn spawn<T: Send + 'static>(
     url: &Location,
     future: impl Future<Output = T> + Send + 'static,
-) -> Result<tokio::task::JoinHandle<T>, IoError> {
-    Ok(io_runtime().map_err(|e| IoError::new(url, ErrorKind::Other, e))?.spawn(future))
+) -> Result<Pending<T>, IoError> {
+    let (done, pending) = std::sync::mpsc::sync_channel(1);
+    io_runtime().map_err(|e| IoError::new(url, ErrorKind::Other, e))?.spawn(async move {
+        // The waiter may have gone (a reader dropped mid-file): nothing to tell.
+        let _ = done.send(future.await);
+    });
+    Ok(pending)
 }

@@ -46,10 +46,16 @@ impl Object {
 
 /// The size of a file or object, or `None` if there is none at `url`.
 pub fn head(url: &Location, options: &StoreOptions) -> Result<Option<u64>, IoError> {
+    // A bucket's root or a key ending in `/` names a prefix, never an object.
+    if let Location::S3 { key, .. } = url
+        && (key.is_empty() || key.ends_with('/'))
+    {
+        return Ok(None);
+    }
     match Object::of(url, options)? {
         Some(object) => match object.run(|store, path| async move { store.head(&path).await }) {
             Ok(meta) => Ok(Some(meta.size)),
-            Err(e) if e.kind == std::io::ErrorKind::NotFound && !e.message.contains("bucket") => Ok(None),
+            Err(e) if e.kind == std::io::ErrorKind::NotFound && !e.message.starts_with("no such bucket") => Ok(None),
             Err(e) => Err(e),
         },
         None => {
@@ -126,7 +132,7 @@ pub const WINDOW: u64 = 8 << 20;
 /// Bytes fetched per request past the end a split reader expects.
 const TAIL_WINDOW: u64 = 64 << 10;
 
-type Fetch = tokio::task::JoinHandle<object_store::Result<Bytes>>;
+type Fetch = super::runtime::Pending<object_store::Result<Bytes>>;
 
 struct ObjectReader {
     object: Object,
@@ -178,12 +184,11 @@ impl Read for ObjectReader {
                 };
             };
             let url = &self.object.url;
-            let bytes = futures::executor::block_on(fetch)
-                .map_err(|e| std::io::Error::other(format!("{url}: {e}")))?
-                .map_err(|e| {
-                let e = describe(url, &self.object.options, e);
-                std::io::Error::new(e.kind, e.to_string())
-            })?;
+            let bytes =
+                super::runtime::wait(url, fetch).map_err(|e| std::io::Error::other(e.to_string()))?.map_err(|e| {
+                    let e = describe(url, &self.object.options, e);
+                    std::io::Error::new(e.kind, e.to_string())
+                })?;
             self.current = bytes;
             // Read ahead while the caller is expected to go on.
             if self.next < self.expected_end {
