@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # Runs a standing Ember cluster with docker-compose on this machine.
 #
-#   deploy/cluster.sh up N                  build the image and start N executors
+#   deploy/cluster.sh up N                  build the images, start N executors and the s3 service
 #   deploy/cluster.sh submit [OPTIONS] APP [ARGS...]
 #                                           run a driver program against the cluster
 #                                           (APP: a static binary's path, or an example
 #                                           name such as kmeans); its stdout is the program's.
 #                                           OPTIONS are ember-submit's (--conf k=v,
 #                                           --executor-cores N, --num-executors N, ...)
+#   deploy/cluster.sh put FILE [KEY]        make FILE the object s3://data/KEY (default: its name)
 #   deploy/cluster.sh scale N               change the number of executors
 #   deploy/cluster.sh kill-executor I       SIGKILL executor container I (1-based)
-#   deploy/cluster.sh logs                  the executors' logs
+#   deploy/cluster.sh logs                  the executors' and the s3 service's logs
 #   deploy/cluster.sh down                  stop and remove everything
 #
 # Binaries are built fully static (glibc, crt-static) so they run in the FROM
 # scratch image; data shared by the driver and the executors goes in
 # deploy/data (mounted at /data). The shared secret is generated into
 # deploy/.secret and mounted as a file: it never appears in a command line.
+# The s3 service (http://s3:9000, access key `ember`, secret key = the shared
+# secret) keeps its objects under deploy/data/s3 (bucket data = s3/data/);
+# `submit` gives drivers its endpoint and keys as AWS_* variables from an
+# env file (never on a command line): `submit kmeans s3://data/points.parquet`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -32,7 +37,7 @@ die() { echo "cluster.sh: $*" >&2; exit 1; }
 build_static() {
   echo "cluster.sh: building static binaries (this takes a while the first time)" >&2
   (cd "$root" && RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target "$target" \
-      -p ember-executor -p ember -p ember-examples >&2)
+      -p ember-executor -p ember -p ember-examples -p ember-s3-server >&2)
 }
 
 build_image() {
@@ -41,6 +46,11 @@ build_image() {
   cp "$bin_dir/ember-executor" "$bin_dir/ember-submit" "$ctx/"
   cp "$here/Dockerfile" "$ctx/"
   docker build -q -t ember-executor:latest "$ctx" >/dev/null
+  rm -rf "$ctx"
+  ctx="$(mktemp -d)"
+  cp "$bin_dir/ember-s3-server" "$ctx/"
+  cp "$here/s3.Dockerfile" "$ctx/Dockerfile"
+  docker build -q -t ember-s3:latest "$ctx" >/dev/null
   rm -rf "$ctx"
 }
 
@@ -74,6 +84,26 @@ wait_listening() {
   done
 }
 
+# Waits until the s3 service accepts connections on port 9000 (at most 30 s;
+# as above, where container addresses are unreachable it says so and goes on).
+wait_s3_listening() {
+  local deadline=$((SECONDS + 30)) c ip
+  c="$("${compose[@]}" ps -q s3)"
+  [ -n "$c" ] || die "the s3 service did not start (see: cluster.sh logs)"
+  while :; do
+    ip="$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$c" 2>/dev/null \
+          | awk '{print $1}')" || ip=""
+    if [ -n "$ip" ] && timeout 1 bash -c "exec 3<>/dev/tcp/$ip/9000" 2>/dev/null; then
+      return 0
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      echo "cluster.sh: warning: the s3 service does not answer on 9000 after 30 s (see: cluster.sh logs)" >&2
+      return 0
+    fi
+    sleep 0.2
+  done
+}
+
 cmd="${1:-}"; shift || true
 case "$cmd" in
   up)
@@ -84,9 +114,10 @@ case "$cmd" in
       build_image
     fi
     ensure_secret
-    mkdir -p "$EMBER_DATA_DIR"
+    mkdir -p "$EMBER_DATA_DIR/s3/data"
     "${compose[@]}" up -d --scale "executor=$n" >&2
     wait_listening "$n"
+    wait_s3_listening
     ;;
   scale)
     n="${1:?scale N}"
@@ -121,6 +152,14 @@ case "$cmd" in
     if [ -f "$root/conf/ember-defaults.conf" ] && [ -z "${EMBER_SUBMIT_NO_DEFAULTS:-}" ]; then
       mounts+=(-v "$root/conf:/conf:ro" -e EMBER_CONF_DIR=/conf)
     fi
+    # The s3 service's endpoint and keys, as the standard AWS variables
+    # (ember.s3.* keys given with --conf still win), from an env file that
+    # only this user can read: the secret never appears in a command line.
+    [ -s "$EMBER_SECRET_FILE" ] || die "submit: no secret in $EMBER_SECRET_FILE (start the cluster with: cluster.sh up N)"
+    s3_env="$(umask 077; mktemp)"
+    trap 'rm -f "$s3_env"' EXIT
+    printf 'AWS_ENDPOINT_URL=http://s3:9000\nAWS_ACCESS_KEY_ID=ember\nAWS_SECRET_ACCESS_KEY=%s\nAWS_REGION=us-east-1\n' \
+      "$(cat "$EMBER_SECRET_FILE")" > "$s3_env"
     # Labelled with the project, so that `down` removes a driver left running;
     # --init forwards signals to the program (PID 1 would ignore SIGTERM).
     docker run --rm -i --init --network "${project}_default" --label "ember.project=$project" \
@@ -128,10 +167,19 @@ case "$cmd" in
       -v "$EMBER_SECRET_FILE:/run/secrets/ember_secret:ro" \
       -v "$EMBER_DATA_DIR:/data" \
       ${mounts[@]+"${mounts[@]}"} \
+      --env-file "$s3_env" \
       -e EMBER_LOG \
       --entrypoint /ember-submit ember-executor:latest \
       --master "ember://executor:7077" --conf ember.auth.secretFile=/run/secrets/ember_secret \
       ${opts[@]+"${opts[@]}"} "/app/$(basename "$app")" -- "$@"
+    ;;
+  put)
+    # s3s-fs serves the files under the bucket's directory as its objects.
+    file="${1:?put FILE [KEY]}"; key="${2:-$(basename "$file")}"
+    [ -f "$file" ] || die "put: $file: no such file"
+    [[ "$key" != /* && "$key" != *..* ]] || die "put: the key '$key' must be relative, without '..'"
+    mkdir -p "$(dirname "$EMBER_DATA_DIR/s3/data/$key")"
+    cp "$file" "$EMBER_DATA_DIR/s3/data/$key"
     ;;
   kill-executor)
     i="${1:?kill-executor I}"
@@ -146,7 +194,7 @@ case "$cmd" in
     "${compose[@]}" down -v --remove-orphans >&2
     ;;
   *)
-    sed -n '2,19p' "$0" >&2
+    sed -n '2,23p' "$0" >&2
     exit 2
     ;;
 esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The docker-compose cluster test (run by .ci/run after the unit tests):
 # 3 executors, all reached through the one service name; k-means and wordcount
-# results equal local[2]'s; an executor killed in the middle of a k-means job
+# results equal local[2]'s, wordcount also reading its input from the
+# cluster's S3 service; an executor killed in the middle of a k-means job
 # changes nothing; a container cut off the network mid-job does not stop the
 # job (each checked to happen mid-job and to be seen by the driver). Every
 # driver has a time limit, and the cluster is always torn down.
@@ -66,6 +67,12 @@ step "wordcount on every executor the service name resolves to"
 cmp "$log/wc.local" "$log/wc.cluster" || fail "wordcount differs from local[2]"
 grep -q "attached to standalone executors executors=3" "$log/wc.err" \
   || { cat "$log/wc.err" >&2; fail "ember://executor:7077 did not give the driver all 3 executors"; }
+
+step "wordcount from the cluster's S3 service (s3://data/words.txt)"
+"$cluster" put "$EMBER_DATA_DIR/words.txt" words.txt
+EMBER_LOG="warn" "${limit[@]}" "$cluster" submit wordcount s3://data/words.txt \
+  < /dev/null > "$log/wc.s3" 2> "$log/wc.s3.err" || { cat "$log/wc.s3.err" >&2; fail "wordcount from S3 failed"; }
+cmp "$log/wc.local" "$log/wc.s3" || fail "wordcount from s3://data/words.txt differs from local[2]"
 
 step "kmeans"
 expected="$("$bin/kmeans" --master 'local[2]' "${kmeans_args[@]}" | kmeans_result)" || fail "kmeans in local[2] failed"

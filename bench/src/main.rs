@@ -17,6 +17,10 @@
 //! seeds, `local[*]`) likewise runs alone and writes its own section; see
 //! `kmeans_init`.
 //!
+//! `--only text-input` (issue 15: one 1 GB text file read as splits from
+//! disk and from a local S3 server, beside `cat` and a plain line count)
+//! likewise runs alone and writes its own section; see `text_input`.
+//!
 //! `--only out-of-core` (issue 13) is never part of the full run: it is long
 //! and its big sizes only fit a shuffle that spills. It prints its section,
 //! or with `--output` writes it into the file between its markers; see
@@ -30,6 +34,7 @@ mod recovery;
 mod rss;
 mod scheduling;
 mod shuffle;
+mod text_input;
 
 use clap::Parser;
 use ember::prelude::{Conf, Context};
@@ -54,6 +59,8 @@ struct Args {
     only: Vec<Group>,
     #[command(flatten)]
     out_of_core: out_of_core::Flags,
+    #[command(flatten)]
+    text_input: text_input::Flags,
 }
 
 #[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
@@ -66,6 +73,8 @@ enum Group {
     OutOfCore,
     /// k-means‖ against k-means++ on close blobs, 20 seeds; only when asked for.
     KmeansInit,
+    /// A 1 GB text file read as splits from disk and from S3 (issue 15); only when asked for.
+    TextInput,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -86,6 +95,10 @@ fn main() -> anyhow::Result<()> {
     if args.only.contains(&Group::KmeansInit) {
         anyhow::ensure!(args.only.len() == 1, "--only kmeans-init runs alone");
         return kmeans_init::run_and_report(conf("local[*]")?, args.scale, args.output.as_deref());
+    }
+    if args.only.contains(&Group::TextInput) {
+        anyhow::ensure!(args.only.len() == 1, "--only text-input runs alone");
+        return text_input::run_and_report(conf("local[2]")?, &args.text_input, args.scale, args.output.as_deref());
     }
     anyhow::ensure!(args.output.is_none() || args.only.is_empty(), "--output writes the report of a full run only");
     // The full run (no --only) leaves out-of-core out.

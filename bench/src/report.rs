@@ -1,6 +1,6 @@
 //! The BENCHMARKS.md report: one table of rows, with the machine and date,
 //! followed by sections that other runs write between their own markers
-//! (`<!-- out-of-core -->`, `<!-- kmeans-init -->`, `<!-- cluster -->`),
+//! (`<!-- out-of-core -->`, `<!-- kmeans-init -->`, `<!-- text-input -->`, `<!-- cluster -->`),
 //! which a full run keeps.
 
 /// One measured result.
@@ -74,8 +74,8 @@ pub fn render(rows: &[Row], scale: f64) -> String {
 }
 
 /// The sections that runs other than the full one write, in file order:
-/// `ember-bench --only out-of-core`, `--only kmeans-init` and `deploy/bench-cluster.sh`.
-const KEPT_SECTIONS: [&str; 3] = ["out-of-core", "kmeans-init", "cluster"];
+/// `ember-bench --only out-of-core`, `--only kmeans-init`, `--only text-input` and `deploy/bench-cluster.sh`.
+const KEPT_SECTIONS: [&str; 4] = ["out-of-core", "kmeans-init", "text-input", "cluster"];
 
 fn opening(name: &str) -> String {
     format!("<!-- {name} -->")
