@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A compression format of text inputs and outputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -38,13 +40,18 @@ impl Codec {
 
     /// A reader of the decompressed bytes of `compressed`. Concatenated
     /// gzip members and zstd frames are read as one stream, as `zcat` does.
+    /// A corrupt stream is an `InvalidData` error (which no retry fixes);
+    /// errors of `compressed` itself (a network read) keep their kind.
     pub fn decoder<'a>(self, compressed: impl Read + Send + 'a) -> std::io::Result<Box<dyn Read + Send + 'a>> {
-        let buffered = std::io::BufReader::with_capacity(256 << 10, compressed);
-        Ok(match self {
+        let source_failed = Arc::new(AtomicBool::new(false));
+        let tracked = TrackedSource { inner: compressed, failed: source_failed.clone() };
+        let buffered = std::io::BufReader::with_capacity(256 << 10, tracked);
+        let decoder: Box<dyn Read + Send + 'a> = match self {
             Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
             Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
             Codec::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
-        })
+        };
+        Ok(Box::new(Decoded { codec: self, decoder, source_failed }))
     }
 
     /// A writer that compresses into `sink`; [`Encoder::finish`] writes the
@@ -54,6 +61,37 @@ impl Codec {
             Codec::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(sink, flate2::Compression::default())),
             Codec::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(sink, 3)?),
             Codec::Bzip2 => Encoder::Bzip2(bzip2::write::BzEncoder::new(sink, bzip2::Compression::default())),
+        })
+    }
+}
+
+/// The compressed source of a decoder, noting whether it failed.
+struct TrackedSource<R> {
+    inner: R,
+    failed: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for TrackedSource<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|_| self.failed.store(true, Ordering::Relaxed))
+    }
+}
+
+/// A decoder whose own errors (not its source's) say the data is corrupt.
+struct Decoded<'a> {
+    codec: Codec,
+    decoder: Box<dyn Read + Send + 'a>,
+    source_failed: Arc<AtomicBool>,
+}
+
+impl Read for Decoded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.decoder.read(buf).map_err(|e| {
+            if self.source_failed.load(Ordering::Relaxed) {
+                e
+            } else {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("corrupt {:?} data: {e}", self.codec))
+            }
         })
     }
 }
@@ -123,7 +161,8 @@ mod tests {
             compressed.truncate(compressed.len() - 4);
             let mut back = Vec::new();
             let result = codec.decoder(&compressed[..]).and_then(|mut d| d.read_to_end(&mut back));
-            assert!(result.is_err(), "{codec:?} read {} bytes of a corrupt stream", back.len());
+            let err = result.expect_err("a corrupt stream is an error");
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{codec:?}: {err}");
         }
     }
 }
