@@ -1,6 +1,6 @@
 //! Files on disk through `ember::io`, in `local[2]` and `local-cluster[2]`:
 //! compressed inputs (`.gz`, `.zst`, `.bz2`, one partition each) and
-//! compressed outputs; a corrupt `.gz` fails naming the file; outputs are
+//! compressed outputs; a corrupt `.gz` fails at once, naming the file; outputs are
 //! committed (a failed job leaves no part file, a retried task exactly one,
 //! a non-empty directory is refused unless `ember.output.overwrite`); a
 //! directory named like a glob is still a directory; `file://` URLs.
@@ -74,8 +74,11 @@ fn a_corrupt_gzip_file_fails_naming_it() {
     std::fs::write(&path, &bytes).unwrap();
     for master in MASTERS {
         let ctx = context(master);
-        let err = ctx.text_file(path.to_str().unwrap(), 2).unwrap().count().unwrap_err().to_string();
-        assert!(err.contains("broken.gz"), "{master}: {err}");
+        let err = ctx.text_file(path.to_str().unwrap(), 2).unwrap().count().unwrap_err();
+        // Corrupt data fails every attempt alike: the job fails at once.
+        assert!(matches!(err, EmberError::DeterministicFailure { .. }), "{master}: {err:?}");
+        let err = err.to_string();
+        assert!(err.contains("broken.gz") && err.contains("corrupt"), "{master}: {err}");
     }
 }
 
