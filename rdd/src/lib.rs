@@ -22,6 +22,8 @@ pub mod memory;
 pub mod metrics;
 pub mod nodes;
 pub mod ops;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod partitioner;
 pub mod rdd;
 pub mod runner;

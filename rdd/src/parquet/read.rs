@@ -1,0 +1,61 @@
+//! Reading one row group on an executor: its file's footer again (the plan
+//! does not ship the metadata: it is not serializable, and a few KB per task
+//! is cheap), then only the chunks of the projected columns, as record
+//! batches whose columns are in the order the user named them.
+
+use crate::parquet::BATCH_ROWS;
+use crate::parquet::error::ParquetError;
+use crate::parquet::plan::{RowGroupSplit, resolve_columns};
+use crate::parquet::source::FileSource;
+use arrow_array::RecordBatch;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
+
+/// The record batches of one row group, `columns` only, in that order.
+pub struct RowGroupBatches {
+    batches: ParquetRecordBatchReader,
+    /// Positions in a batch as read (the file's column order) of the
+    /// columns in projection order.
+    reorder: Vec<usize>,
+    /// The file's path or URL, for errors.
+    file: String,
+}
+
+impl RowGroupBatches {
+    /// Opens `split`'s row group, reading `columns` (which the plan checked;
+    /// a file changed since then is an error naming it).
+    pub fn open(split: &RowGroupSplit, columns: &[String]) -> Result<RowGroupBatches, ParquetError> {
+        let file = split.file.as_str();
+        let source = FileSource::open(file, split.file_size)?;
+        let footer = ArrowReaderMetadata::load(&source, ArrowReaderOptions::new())
+            .map_err(|e| ParquetError::reading(file, e))?;
+        let projection = resolve_columns(file, footer.schema(), columns)?;
+        let mut in_file_order = projection.clone();
+        in_file_order.sort_unstable();
+        in_file_order.dedup();
+        let reorder = projection.iter().filter_map(|p| in_file_order.iter().position(|q| q == p)).collect();
+        let mask = ProjectionMask::roots(footer.parquet_schema(), projection);
+        let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(source, footer)
+            .with_row_groups(vec![split.row_group])
+            .with_projection(mask)
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| ParquetError::reading(file, e))?;
+        Ok(RowGroupBatches { batches, reorder, file: split.file.clone() })
+    }
+}
+
+impl Iterator for RowGroupBatches {
+    type Item = Result<RecordBatch, ParquetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.batches.next()?;
+        Some(batch.map_err(|e| ParquetError::reading(&self.file, e.into())).and_then(|batch| {
+            batch
+                .project(&self.reorder)
+                .map_err(|e| ParquetError::Corrupt { file: self.file.clone(), message: e.to_string() })
+        }))
+    }
+}
