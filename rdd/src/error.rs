@@ -101,7 +101,6 @@ pub enum EmberError {
     TreeDepth { operation: &'static str, depth: usize },
     /// A Parquet file could not be planned, read or written (names the file
     /// and, where there is one, the column).
-    #[cfg(feature = "parquet")]
     #[error(transparent)]
     Parquet(#[from] crate::parquet::ParquetError),
     /// A histogram could not be computed from these arguments or this data.

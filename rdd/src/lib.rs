@@ -17,12 +17,12 @@ pub mod data;
 pub mod error;
 pub mod func;
 pub mod ids;
+pub mod json_lines;
 pub mod lineage;
 pub mod memory;
 pub mod metrics;
 pub mod nodes;
 pub mod ops;
-#[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod partitioner;
 pub mod rdd;

@@ -42,6 +42,12 @@ pub enum ParquetError {
     /// The record type cannot be described as an Arrow schema (for writing).
     #[error("{record} cannot be written as Parquet: {message}")]
     Schema { record: &'static str, message: String },
+    /// This build has no Parquet support.
+    #[error(
+        "{path}: this program was built without Parquet support; build it with the `parquet` feature of \
+         ember (for the examples: cargo run --release -p ember-examples --features parquet --bin ...)"
+    )]
+    Disabled { path: String },
     /// Records could not be converted to Arrow arrays or encoded.
     #[error("{file}: writing Parquet failed: {message}")]
     Write { file: String, message: String },
@@ -50,6 +56,7 @@ pub enum ParquetError {
 impl ParquetError {
     /// `error` (from the parquet crate) while reading `file`: an I/O error
     /// reaching the bytes, or a file that is not valid Parquet.
+    #[cfg(feature = "parquet")]
     pub fn reading(file: &str, error: parquet::errors::ParquetError) -> ParquetError {
         match error {
             parquet::errors::ParquetError::External(e) => {
@@ -72,6 +79,7 @@ impl ParquetError {
 
 /// The message of a `serde_arrow` error, without its `Error: ` prefix (its
 /// annotations, which name the field, are kept).
+#[cfg(feature = "parquet")]
 pub fn serde_arrow_message(error: &serde_arrow::Error) -> String {
     let text = error.to_string();
     text.strip_prefix("Error: ").map(str::to_string).unwrap_or(text)

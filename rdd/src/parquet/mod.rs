@@ -27,20 +27,41 @@
 //! over one file ([`source`]), which is the only place that knows where
 //! files are kept.
 
+//! Everything that needs arrow and parquet is behind the `parquet` cargo
+//! feature (they add about a minute to a release build). The entry points
+//! below ([`read_records`], [`read_f64_rows`], and `Rdd::save_as_parquet_file`)
+//! exist either way, so crates above this one need no feature logic of their
+//! own: built without the feature, they fail with [`ParquetError::Disabled`],
+//! which says how to enable it.
+
+#[cfg(feature = "parquet")]
 pub mod decode;
 pub mod error;
+#[cfg(feature = "parquet")]
 pub mod plan;
+#[cfg(feature = "parquet")]
 pub mod read;
+#[cfg(feature = "parquet")]
 pub mod source;
+#[cfg(feature = "parquet")]
 pub mod write;
 
+#[cfg(feature = "parquet")]
 pub use crate::nodes::parquet_file::ParquetFileRdd;
+#[cfg(feature = "parquet")]
 pub use decode::{BatchDecoder, F64Rows, SerdeRows};
 pub use error::ParquetError;
+#[cfg(feature = "parquet")]
 pub use plan::{ParquetPlan, RowGroupSplit, plan_row_groups};
-pub use write::{BatchEncoder, F64Columns, ParquetPartWriter, ParquetWriteOptions, SerdeRecords, write_parquet};
+#[cfg(feature = "parquet")]
+pub use write::{BatchEncoder, F64Columns, ParquetPartWriter, SerdeRecords, write_parquet};
 
+use crate::Data;
+use crate::error::EmberError;
+use crate::rdd::{Rdd, RddMeta};
+use crate::runner::JobRunner;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Rows per Arrow record batch, read or written: large enough that per-batch
 /// costs vanish, small enough that a batch of decoded rows is a few MB.
@@ -82,5 +103,92 @@ impl ParquetReadOptions {
     }
 }
 
-#[cfg(test)]
+/// How `save_as_parquet_file` writes each part file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParquetWriteOptions {
+    /// Rows per row group at most (each row group is one partition when the
+    /// files are read back). Parquet's default, 1,048,576.
+    pub row_group_rows: usize,
+}
+
+impl Default for ParquetWriteOptions {
+    fn default() -> Self {
+        ParquetWriteOptions { row_group_rows: 1 << 20 }
+    }
+}
+
+impl ParquetWriteOptions {
+    /// Row groups of at most `rows` rows (at least 1).
+    pub fn row_group_rows(mut self, rows: usize) -> Self {
+        self.row_group_rows = rows.max(1);
+        self
+    }
+}
+
+/// What numeric rows do with NaN and ±infinity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NonFinite {
+    /// Read them as they are.
+    #[default]
+    Keep,
+    /// Fail, naming the file, row and column (the numerical programs: one
+    /// NaN would turn a k-means cost or a log-loss into NaN).
+    Refuse,
+}
+
+/// Numeric rows read from Parquet files, and the columns they came from.
+pub struct F64RowsRdd {
+    /// One `Vec<f64>` per row, in `columns`' order.
+    pub rows: Rdd<Vec<f64>>,
+    pub columns: Vec<String>,
+}
+
+/// `Context::parquet_file`: plans the read of `path` on the driver (footers
+/// only) and makes its RDD of `T` records.
+pub fn read_records<T: Data>(
+    meta: RddMeta,
+    runner: Arc<dyn JobRunner>,
+    path: &str,
+    options: &ParquetReadOptions,
+) -> Result<Rdd<T>, EmberError> {
+    #[cfg(feature = "parquet")]
+    {
+        let decoder = SerdeRows::<T>::new();
+        let plan = plan_row_groups(path, options, &decoder)?;
+        let node = ParquetFileRdd::new(meta, plan.splits, plan.columns, decoder);
+        Ok(Rdd::from_node(Arc::new(node), runner))
+    }
+    #[cfg(not(feature = "parquet"))]
+    {
+        let _ = (meta, runner, options);
+        Err(ParquetError::Disabled { path: path.to_string() }.into())
+    }
+}
+
+/// `Context::parquet_f64_rows`: every selected column (all of them by
+/// default) of `path` as `f64`, one `Vec<f64>` per row; a column that is not
+/// numeric is an error naming it, and so is a null (or, with
+/// [`NonFinite::Refuse`], a NaN or an infinity) naming its row.
+pub fn read_f64_rows(
+    meta: RddMeta,
+    runner: Arc<dyn JobRunner>,
+    path: &str,
+    options: &ParquetReadOptions,
+    non_finite: NonFinite,
+) -> Result<F64RowsRdd, EmberError> {
+    #[cfg(feature = "parquet")]
+    {
+        let decoder = F64Rows { finite_only: non_finite == NonFinite::Refuse };
+        let plan = plan_row_groups(path, options, &decoder)?;
+        let node = ParquetFileRdd::new(meta, plan.splits, plan.columns.clone(), decoder);
+        Ok(F64RowsRdd { rows: Rdd::from_node(Arc::new(node), runner), columns: plan.columns })
+    }
+    #[cfg(not(feature = "parquet"))]
+    {
+        let _ = (meta, runner, options, non_finite);
+        Err(ParquetError::Disabled { path: path.to_string() }.into())
+    }
+}
+
+#[cfg(all(test, feature = "parquet"))]
 mod tests;

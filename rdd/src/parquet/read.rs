@@ -6,7 +6,7 @@
 use crate::parquet::BATCH_ROWS;
 use crate::parquet::error::ParquetError;
 use crate::parquet::plan::{RowGroupSplit, resolve_columns};
-use crate::parquet::source::FileSource;
+use crate::parquet::source::{FileSource, IoFailure};
 use arrow_array::RecordBatch;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
@@ -21,6 +21,8 @@ pub struct RowGroupBatches {
     reorder: Vec<usize>,
     /// The file's path or URL, for errors.
     file: String,
+    /// Whether an error of the reader was an I/O error.
+    io_failure: IoFailure,
 }
 
 impl RowGroupBatches {
@@ -29,6 +31,7 @@ impl RowGroupBatches {
     pub fn open(split: &RowGroupSplit, columns: &[String]) -> Result<RowGroupBatches, ParquetError> {
         let file = split.file.as_str();
         let source = FileSource::open(file, split.file_size)?;
+        let io_failure = source.io_failure();
         let footer = ArrowReaderMetadata::load(&source, ArrowReaderOptions::new())
             .map_err(|e| ParquetError::reading(file, e))?;
         let projection = resolve_columns(file, footer.schema(), columns)?;
@@ -43,7 +46,20 @@ impl RowGroupBatches {
             .with_batch_size(BATCH_ROWS)
             .build()
             .map_err(|e| ParquetError::reading(file, e))?;
-        Ok(RowGroupBatches { batches, reorder, file: split.file.clone() })
+        Ok(RowGroupBatches { batches, reorder, file: split.file.clone(), io_failure })
+    }
+}
+
+impl RowGroupBatches {
+    /// What a reader error means: an I/O error if the source met one (the
+    /// reader's error is only a string), else a corrupt file.
+    fn failure(&self, e: arrow_schema::ArrowError) -> ParquetError {
+        let file = self.file.clone();
+        match (self.io_failure.first(), e) {
+            (Some(message), _) => ParquetError::Io { file, message },
+            (None, arrow_schema::ArrowError::IoError(message, _)) => ParquetError::Io { file, message },
+            (None, other) => ParquetError::Corrupt { file, message: other.to_string() },
+        }
     }
 }
 
@@ -52,7 +68,7 @@ impl Iterator for RowGroupBatches {
 
     fn next(&mut self) -> Option<Self::Item> {
         let batch = self.batches.next()?;
-        Some(batch.map_err(|e| ParquetError::reading(&self.file, e.into())).and_then(|batch| {
+        Some(batch.map_err(|e| self.failure(e)).and_then(|batch| {
             batch
                 .project(&self.reorder)
                 .map_err(|e| ParquetError::Corrupt { file: self.file.clone(), message: e.to_string() })

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use parquet::file::reader::{ChunkReader, Length};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::sync::{Arc, Mutex};
 
 /// One Parquet file, opened for reading byte ranges.
 pub struct FileSource {
@@ -17,13 +18,32 @@ pub struct FileSource {
     name: String,
     file: File,
     len: u64,
+    io_failure: IoFailure,
+}
+
+/// The first I/O error a [`FileSource`] met, shared with whoever reads
+/// through it. The parquet crate's record batch reader turns every error
+/// into a string, so this is how a reader tells a failed read (worth a
+/// retry) from a corrupt file (not).
+#[derive(Clone, Default)]
+pub struct IoFailure(Arc<Mutex<Option<String>>>);
+
+impl IoFailure {
+    fn record(&self, message: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(|| message.to_string());
+    }
+
+    /// The first I/O error met, if any.
+    pub fn first(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl FileSource {
     /// Opens `name`, whose size is `len` bytes (known from listing it).
     pub fn open(name: &str, len: u64) -> Result<FileSource, ParquetError> {
         let file = File::open(name).map_err(|e| ParquetError::Io { file: name.to_string(), message: e.to_string() })?;
-        Ok(FileSource { name: name.to_string(), file, len })
+        Ok(FileSource { name: name.to_string(), file, len, io_failure: IoFailure::default() })
     }
 
     /// The file's path or URL, as the user wrote it.
@@ -31,7 +51,13 @@ impl FileSource {
         &self.name
     }
 
+    /// The record of this source's I/O errors.
+    pub fn io_failure(&self) -> IoFailure {
+        self.io_failure.clone()
+    }
+
     fn external(&self, e: std::io::Error) -> parquet::errors::ParquetError {
+        self.io_failure.record(&e.to_string());
         let named = std::io::Error::new(e.kind(), format!("{}: {e}", self.name));
         parquet::errors::ParquetError::External(Box::new(named))
     }

@@ -11,9 +11,9 @@
 //! batch are held in memory.
 
 use crate::Data;
-use crate::parquet::BATCH_ROWS;
 use crate::parquet::decode::traced_fields;
 use crate::parquet::error::{ParquetError, serde_arrow_message};
+use crate::parquet::{BATCH_ROWS, ParquetWriteOptions};
 use crate::task::BoxIter;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -24,28 +24,6 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::io::Write;
 use std::marker::PhantomData;
 use std::sync::Arc;
-
-/// How `save_as_parquet_file` writes each part file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ParquetWriteOptions {
-    /// Rows per row group at most (each row group is one partition when the
-    /// files are read back). Parquet's default, 1,048,576.
-    pub row_group_rows: usize,
-}
-
-impl Default for ParquetWriteOptions {
-    fn default() -> Self {
-        ParquetWriteOptions { row_group_rows: 1 << 20 }
-    }
-}
-
-impl ParquetWriteOptions {
-    /// Row groups of at most `rows` rows (at least 1).
-    pub fn row_group_rows(mut self, rows: usize) -> Self {
-        self.row_group_rows = rows.max(1);
-        self
-    }
-}
 
 /// Turns records into Arrow record batches of one fixed schema: the
 /// writing side's [`BatchDecoder`](crate::parquet::BatchDecoder).
