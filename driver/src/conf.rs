@@ -153,7 +153,19 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("ember.ui.retainedStages", "1000 (finished stage attempts the UI remembers)"),
     ("ember.ui.retainedTasks", "100000 (tasks the UI remembers per stage attempt)"),
     ("ember.eventLog.enabled", "false (write events as JSON lines, for ember-history)"),
-    ("ember.eventLog.dir", "/tmp/ember-events (one file per application)"),
+    ("ember.eventLog.dir", "/tmp/ember-events (one file per application; a path or an s3:// URL)"),
+    ("ember.output.overwrite", "false (saving into a non-empty directory replaces its content instead of failing)"),
+    ("ember.s3.endpoint", "AWS_ENDPOINT_URL, else AWS (an S3-compatible server's URL: http://127.0.0.1:9000)"),
+    ("ember.s3.region", "AWS_REGION / AWS_DEFAULT_REGION / ~/.aws/config, else us-east-1"),
+    ("ember.s3.accessKeyId", "AWS_ACCESS_KEY_ID / ~/.aws/credentials"),
+    ("ember.s3.secretAccessKey", "AWS_SECRET_ACCESS_KEY / ~/.aws/credentials (never shown by the UI)"),
+    ("ember.s3.sessionToken", "AWS_SESSION_TOKEN / ~/.aws/credentials"),
+    ("ember.s3.pathStyleAccess", "true (endpoint/bucket/key, as S3-compatible servers want)"),
+    ("ember.s3.allowHttp", "true if ember.s3.endpoint is http://, else false"),
+    ("ember.s3.connectTimeout", "5s"),
+    ("ember.s3.requestTimeout", "60s (one whole request)"),
+    ("ember.s3.maxRetries", "3 (per request, with backoff)"),
+    ("ember.s3.retryTimeout", "15s (no retry starts later than this after the first try)"),
 ];
 
 /// Whether a key's value is a secret, never shown by the UI nor written to the
@@ -412,6 +424,10 @@ impl Conf {
             auth_secret: self.auth_secret()?,
             tls: self.tls_settings()?,
             ui: self.ui_settings()?,
+            io: ember_rdd::io::IoSettings {
+                store: ember_rdd::io::StoreOptions::resolve(&|key| self.get(key).map(str::to_string))?,
+                overwrite_output: self.parsed("ember.output.overwrite", false)?,
+            },
         };
         if settings.executor_instances == Some(0) {
             return Err(EmberError::Config("ember.executor.instances must be at least 1".into()));
@@ -469,6 +485,9 @@ pub struct Settings {
     pub tls: Option<TlsSettings>,
     /// The web UI, the console progress bar and the event log.
     pub ui: UiSettings,
+    /// How inputs and outputs on object stores are reached (the `ember.s3.*`
+    /// keys and the AWS environment) and `ember.output.overwrite`.
+    pub io: ember_rdd::io::IoSettings,
 }
 
 /// How the driver talks TLS to an `ember://` cluster: the `ember.tls.*` keys.

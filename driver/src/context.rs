@@ -21,9 +21,10 @@ use crate::scheduler::{EventSender, SchedulerEvent};
 use crate::ui::UiServices;
 use ember_rdd::func::CapturesNothing;
 use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
+use ember_rdd::io::{AsLocation, Location, list_input_files};
 use ember_rdd::nodes::parsed_text::{LineParser, ParsedLines};
 use ember_rdd::nodes::source::{EmptyRdd, ParallelCollectionRdd, RangeRdd};
-use ember_rdd::nodes::text_file::{Lines, TextFileRdd, WholeTextFilesRdd, input_splits, list_input_files};
+use ember_rdd::nodes::text_file::{Lines, TextFileRdd, WholeTextFilesRdd, input_splits};
 use ember_rdd::rdd::{RddMeta, StageRoot};
 use ember_rdd::runner::{JobRunner, MergeAccumulatorFn};
 use ember_rdd::storage::AnyValue;
@@ -86,7 +87,7 @@ pub struct ContextInner {
     lost_executors: Mutex<Option<mpsc::UnboundedReceiver<ExecutorId>>>,
     stopped: AtomicBool,
     /// Where `checkpoint()` writes: `<dir>/<app id>`.
-    checkpoint_dir: Mutex<Option<PathBuf>>,
+    checkpoint_dir: Mutex<Option<Location>>,
     /// The web UI, event log and progress bar (as `ember.ui.*` asks).
     ui: Mutex<UiServices>,
 }
@@ -262,11 +263,21 @@ impl Context {
     }
 
     /// The lines of a file, of the files of a directory, or of the files a
-    /// glob matches, split by byte ranges into at least `min_partitions`.
+    /// glob matches, on disk or on an object store (`s3://bucket/prefix`),
+    /// split by byte ranges into at least `min_partitions`; `.gz`, `.zst` and
+    /// `.bz2` files are decompressed, one partition each.
     #[track_caller]
     pub fn text_file(&self, path: &str, min_partitions: usize) -> Result<Rdd<String>> {
-        let splits = input_splits(path, min_partitions)?;
-        Ok(Rdd::from_node(Arc::new(TextFileRdd::new(self.meta(), splits, Lines)), self.runner()))
+        let options = self.store_options();
+        let splits = input_splits(path, &options, min_partitions)?;
+        Ok(Rdd::from_node(Arc::new(TextFileRdd::new(self.meta(), splits, Lines, options)), self.runner()))
+    }
+
+    /// How this application reaches object stores: the `ember.s3.*` keys
+    /// over the AWS environment and config files (resolved when the context
+    /// started).
+    pub fn store_options(&self) -> ember_rdd::io::StoreOptions {
+        self.inner.settings.io.store.clone()
     }
 
     /// The lines of text files (as `text_file`), each turned into a record by
@@ -301,15 +312,19 @@ impl Context {
         min_partitions: usize,
         parser: F,
     ) -> Result<Rdd<T>> {
-        let splits = input_splits(path, min_partitions)?;
-        Ok(Rdd::from_node(Arc::new(TextFileRdd::new(self.meta(), splits, ParsedLines::new(parser))), self.runner()))
+        let options = self.store_options();
+        let splits = input_splits(path, &options, min_partitions)?;
+        let node = TextFileRdd::new(self.meta(), splits, ParsedLines::new(parser), options);
+        Ok(Rdd::from_node(Arc::new(node), self.runner()))
     }
 
     /// One `(path, content)` record per file of a directory or glob.
     #[track_caller]
     pub fn whole_text_files(&self, path: &str, min_partitions: usize) -> Result<Rdd<(String, String)>> {
-        let files = list_input_files(path)?;
-        Ok(Rdd::from_node(Arc::new(WholeTextFilesRdd::new(self.meta(), files, min_partitions)), self.runner()))
+        let options = self.store_options();
+        let files = list_input_files(path, &options)?;
+        let node = WholeTextFilesRdd::new(self.meta(), files, min_partitions, options);
+        Ok(Rdd::from_node(Arc::new(node), self.runner()))
     }
 
     /// The records of all the RDDs.
@@ -321,12 +336,15 @@ impl Context {
         Ok(Rdd::union_all(rdds))
     }
 
-    /// Sets the directory under which `checkpoint()` writes RDDs (in a
-    /// subdirectory named after this application). Every executor must see it.
-    pub fn set_checkpoint_dir(&self, dir: impl AsRef<std::path::Path>) -> Result<()> {
-        let dir = dir.as_ref().join(&self.inner.app_id);
-        std::fs::create_dir_all(&dir)
-            .map_err(|source| EmberError::Io { path: dir.display().to_string(), error: source })?;
+    /// Sets the directory (a path, or an `s3://` URL) under which
+    /// `checkpoint()` writes RDDs, in a subdirectory named after this
+    /// application. Every executor must reach it.
+    pub fn set_checkpoint_dir(&self, dir: impl AsLocation) -> Result<()> {
+        let dir = dir.as_location()?.join(&self.inner.app_id);
+        if let Location::Local(path) = &dir {
+            std::fs::create_dir_all(path)
+                .map_err(|source| EmberError::Io { path: path.display().to_string(), error: source })?;
+        }
         *self.inner.checkpoint_dir.lock().unwrap_or_else(|p| p.into_inner()) = Some(dir);
         Ok(())
     }
@@ -490,8 +508,11 @@ impl JobRunner for ContextInner {
         }
         Ok(id)
     }
-    fn checkpoint_dir(&self) -> Option<PathBuf> {
+    fn checkpoint_dir(&self) -> Option<Location> {
         self.checkpoint_dir.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    fn io_settings(&self) -> ember_rdd::io::IoSettings {
+        self.settings.io.clone()
     }
     fn register_accumulator(&self, merge: MergeAccumulatorFn) -> AccumulatorId {
         let id = AccumulatorId(self.next_accumulator.fetch_add(1, Ordering::Relaxed));

@@ -84,6 +84,10 @@ pub mod prelude {
     };
 }
 
+/// Inputs and outputs: paths and URLs ([`io::Location`]), object-store
+/// options, compression codecs ([`io::Codec`]).
+pub use ember_rdd::io;
+
 /// Re-exports for code that extends Ember (new RDD kinds, shippable functions).
 pub mod extend {
     pub use ember_rdd::*;

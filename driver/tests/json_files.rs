@@ -70,3 +70,35 @@ fn a_line_that_is_not_a_record_fails_the_job_naming_file_line_and_field() {
         assert!(err.contains("Event") && err.contains("invalid value: integer `-1`"), "{master}: {err}");
     }
 }
+
+#[test]
+fn saved_json_lines_read_back_equal_plain_and_gzipped() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (master, ctx)) in contexts().iter().enumerate() {
+        let rdd = ctx.parallelize(events(300), 4);
+        let plain = dir.path().join(format!("plain-{i}"));
+        rdd.save_as_json_file(&plain).unwrap();
+        let first = std::fs::read_to_string(plain.join("part-00000.json")).unwrap();
+        let line = first.lines().next().unwrap();
+        assert_eq!(line, serde_json::to_string(&events(1)[0]).unwrap(), "{master}: one object per line");
+        let back: Rdd<Event> = ctx.json_file(plain.to_str().unwrap(), 2).unwrap();
+        assert_eq!(back.collect().unwrap(), events(300), "{master}");
+
+        let gz = dir.path().join(format!("gz-{i}"));
+        rdd.save_as_json_file_with_codec(&gz, ember::extend::io::Codec::Gzip).unwrap();
+        assert!(gz.join("part-00003.json.gz").is_file(), "{master}");
+        let back: Rdd<Event> = ctx.json_file(gz.to_str().unwrap(), 2).unwrap();
+        assert_eq!(back.collect().unwrap(), events(300), "{master}");
+    }
+}
+
+#[test]
+fn a_record_json_cannot_write_fails_the_save_naming_the_type_and_leaves_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (master, ctx) = &contexts()[0];
+    let keyed: Vec<std::collections::HashMap<(u8, u8), u8>> = vec![[((1, 2), 3)].into_iter().collect()];
+    let err = ctx.parallelize(keyed, 1).save_as_json_file(&out).expect_err("tuple keys").to_string();
+    assert!(err.contains("cannot be written as JSON") && err.contains("HashMap"), "{master}: {err}");
+    assert!(!out.join("part-00000.json").exists(), "{master}");
+}

@@ -220,3 +220,40 @@ fn numeric_rows_cast_every_column_and_refuse_text_nulls_and_nan_naming_them() {
         assert!(err.contains(&format!("{nan_path}: row 3, column 'x': NaN is not a finite number")), "{master}: {err}");
     }
 }
+
+#[test]
+fn saved_records_read_back_equal_and_by_projection_in_the_committed_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (master, ctx)) in contexts().iter().enumerate() {
+        let out = dir.path().join(format!("trips-{i}.parquet"));
+        let rdd = ctx.parallelize(trips(1000), 3);
+        rdd.save_as_parquet_file_with(&out, ParquetWriteOptions::default().row_group_rows(200)).unwrap();
+        let mut names: Vec<String> =
+            std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        assert_eq!(names, ["_SUCCESS", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"], "{master}");
+        let path = out.to_str().unwrap();
+        let back: Rdd<Trip> = ctx.parquet_file(path, ParquetReadOptions::new()).unwrap();
+        // 333, 333 and 334 rows, in row groups of at most 200.
+        assert_eq!(back.num_partitions(), 6, "{master}");
+        assert_eq!(back.collect().unwrap(), trips(1000), "{master}");
+        let fares: Rdd<Fare> = ctx.parquet_file(path, ParquetReadOptions::new().columns(["fare", "id"])).unwrap();
+        let got = fares.collect().unwrap();
+        assert_eq!(got[999], Fare { id: 999, fare: 1001.5, driver: None }, "{master}");
+        // Saving into it again is refused, as every save is.
+        let again = rdd.save_as_parquet_file(&out).expect_err("the directory is not empty").to_string();
+        assert!(again.contains("already exists"), "{master}: {again}");
+    }
+}
+
+#[test]
+fn an_empty_partition_saves_a_file_with_the_schema_and_no_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sparse");
+    let (master, ctx) = &contexts()[1];
+    let rdd = ctx.parallelize(trips(3), 5);
+    rdd.save_as_parquet_file(&out).unwrap();
+    let back: Rdd<Trip> = ctx.parquet_file(out.to_str().unwrap(), ParquetReadOptions::new()).unwrap();
+    assert_eq!(back.num_partitions(), 3, "{master}: files without rows make no partition");
+    assert_eq!(back.collect().unwrap(), trips(3), "{master}");
+}

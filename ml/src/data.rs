@@ -22,11 +22,12 @@
 
 use crate::block::{Block, LabeledBlock, stack_rows};
 use crate::error::{MlError, Result};
+use ember::extend::io;
 use ember::prelude::*;
 use ndarray::{Array1, Array2, ArrayBase, Ix2};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use std::io::{BufRead, Read, Seek, SeekFrom};
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 /// The target size of one block, in bytes.
@@ -57,7 +58,12 @@ impl Format {
     /// (a file, or a directory of part files), or `.f64`/`.bin`/`.raw`
     /// (which need `rows` and `cols`).
     pub fn detect(path: &str, rows: Option<usize>, cols: Option<usize>) -> Result<Format> {
-        let ext = Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        // `points.csv.gz` is a CSV file, compressed.
+        let name = match io::Codec::from_name(path) {
+            Some(codec) => path.strip_suffix(codec.extension()).unwrap_or(path),
+            None => path,
+        };
+        let ext = Path::new(name).extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         match ext.as_str() {
             "csv" => Ok(Format::Csv),
             "libsvm" | "svm" => Ok(Format::LibSvm { cols }),
@@ -77,7 +83,7 @@ impl Format {
 pub fn load_matrix(ctx: &Context, path: &str, format: &Format, partitions: usize) -> Result<Rdd<Block>> {
     match format {
         Format::Csv => {
-            let cols = csv_columns(path)?;
+            let cols = csv_columns(ctx, path)?;
             Ok(rows_to_blocks(&parse_csv(ctx, path, cols, partitions)?, cols))
         }
         Format::RawF64 { rows, cols } => load_raw(ctx, path, *rows, *cols, partitions),
@@ -94,7 +100,7 @@ pub fn load_matrix(ctx: &Context, path: &str, format: &Format, partitions: usize
 pub fn load_labeled(ctx: &Context, path: &str, format: &Format, partitions: usize) -> Result<Rdd<LabeledBlock>> {
     match format {
         Format::Csv => {
-            let cols = csv_columns(path)?;
+            let cols = csv_columns(ctx, path)?;
             if cols < 2 {
                 return Err(MlError::InvalidInput(format!("{path}: a labeled CSV needs a label and a feature column")));
             }
@@ -135,6 +141,22 @@ fn parquet_rows(ctx: &Context, path: &str) -> Result<(Rdd<Vec<f64>>, usize)> {
     Ok((input.rows, input.columns.len()))
 }
 
+/// Saves blocks as Parquet files (Spark's layout: a directory of
+/// `part-NNNNN.parquet` and `_SUCCESS`, on disk or at an `s3://` URL), one
+/// `Float64` column per matrix column, named `columns` (`x0`, `x1`, ... when
+/// `None`). `load_matrix` reads it back as the same rows.
+pub fn save_parquet(blocks: &Rdd<Block>, path: &str, columns: Option<Vec<String>>) -> Result<()> {
+    let rows = blocks.flat_map(|b: Block| b.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>());
+    let names = match columns {
+        Some(names) => names,
+        None => {
+            let cols = blocks.map(|b: Block| b.ncols()).take(1)?.first().copied().unwrap_or(0);
+            (0..cols).map(|j| format!("x{j}")).collect()
+        }
+    };
+    Ok(rows.save_as_parquet_f64_columns(path, &names)?)
+}
+
 /// Splits the first column off as labels.
 pub fn split_labels(blocks: &Rdd<Block>) -> Rdd<LabeledBlock> {
     blocks.map(|b: Block| {
@@ -149,18 +171,27 @@ pub fn rows_to_blocks(rows: &Rdd<Vec<f64>>, cols: usize) -> Rdd<Block> {
     rows.map_partitions_with(cols, |&cols, _, it| stack_rows(it, cols, rows_per_block(cols)))
 }
 
-/// The number of fields of the first non-empty line of the first file.
-fn csv_columns(path: &str) -> Result<usize> {
-    let files = ember::extend::nodes::text_file::list_input_files(path)?;
-    let first = &files[0];
-    let file = std::fs::File::open(first).map_err(|e| MlError::InvalidInput(format!("{}: {e}", first.display())))?;
-    for line in std::io::BufReader::new(file).lines() {
-        let line = line.map_err(|e| MlError::InvalidInput(format!("{}: {e}", first.display())))?;
+/// The number of fields of the first non-empty line of the first file (a
+/// path or URL; compressed files are read through their codec).
+fn csv_columns(ctx: &Context, path: &str) -> Result<usize> {
+    let options = ctx.store_options();
+    let files = io::list_input_files(path, &options)?;
+    let Some(first) = files.first().map(|f| &f.location) else {
+        return Err(MlError::InvalidInput(format!("{path}: no input files")));
+    };
+    let bad = |e: std::io::Error| MlError::InvalidInput(format!("{first}: {e}"));
+    let raw = io::open_reader(first, &options, 0)?;
+    let text: Box<dyn Read + Send> = match io::Codec::from_name(&first.file_name()) {
+        Some(codec) => codec.decoder(raw).map_err(bad)?,
+        None => raw,
+    };
+    for line in std::io::BufReader::new(text).lines() {
+        let line = line.map_err(bad)?;
         if !line.trim().is_empty() && !line.trim_start().starts_with('#') {
             return Ok(line.split(',').count());
         }
     }
-    Err(MlError::InvalidInput(format!("{}: no data", first.display())))
+    Err(MlError::InvalidInput(format!("{first}: no data")))
 }
 
 /// A field as a finite f64; the error says why not (the engine puts the
@@ -195,18 +226,21 @@ fn load_raw(ctx: &Context, path: &str, rows: usize, cols: usize, partitions: usi
         .and_then(|n| n.checked_mul(8))
         .ok_or_else(|| MlError::InvalidParameter(format!("{path}: {rows} rows × {cols} columns of f64 overflow")))?
         as u64;
-    let actual = std::fs::metadata(path).map_err(|e| MlError::InvalidInput(format!("{path}: {e}")))?.len();
+    let options = ctx.store_options();
+    let location = io::Location::parse(path)?;
+    let actual = io::store::head(&location, &options)?
+        .ok_or_else(|| MlError::InvalidInput(format!("{path}: no such file or object")))?;
     if actual != expected {
         return Err(MlError::InvalidInput(format!(
             "{path}: {actual} bytes, but {rows} rows × {cols} columns of f64 need {expected}"
         )));
     }
     let parts = partitions.clamp(1, rows.max(1));
-    let spec = (path.to_string(), rows, cols, parts);
+    let spec = RawSpec { location, options, rows, cols, parts };
     check_raw_finite(ctx, &spec)?;
-    Ok(ctx.range(0, parts as i64, 1, parts)?.flat_map_with(spec, |(path, rows, cols, parts), p| {
-        let (lo, hi) = (p as usize * rows / parts, (p as usize + 1) * rows / parts);
-        match read_raw_rows(path, lo, hi, *cols) {
+    Ok(ctx.range(0, parts as i64, 1, parts)?.flat_map_with(spec, |spec, p| {
+        let path = &spec.location;
+        match read_raw_rows(spec, p as usize) {
             Ok(blocks) => blocks,
             // The file was checked on the driver; failing here is an I/O error
             // on the executor, reported as this task's failure.
@@ -215,19 +249,36 @@ fn load_raw(ctx: &Context, path: &str, rows: usize, cols: usize, partitions: usi
     }))
 }
 
+/// A raw f64 file and how it is cut into partitions (shipped to the tasks).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct RawSpec {
+    location: io::Location,
+    options: io::StoreOptions,
+    rows: usize,
+    cols: usize,
+    parts: usize,
+}
+
+impl RawSpec {
+    /// The rows of partition `p`.
+    fn rows_of(&self, p: usize) -> (usize, usize) {
+        (p * self.rows / self.parts, (p + 1) * self.rows / self.parts)
+    }
+}
+
 /// One pass over a raw f64 file (partition by partition, in tasks) for the
 /// first NaN or infinity: a typed [`MlError::NonFinite`] naming the row,
 /// column and byte offset, before any program reads the data. The pass costs
 /// one extra read of the file (from the page cache, usually).
-fn check_raw_finite(ctx: &Context, spec: &(String, usize, usize, usize)) -> Result<()> {
-    let (path, _, cols, parts) = spec.clone();
+fn check_raw_finite(ctx: &Context, spec: &RawSpec) -> Result<()> {
+    let (path, cols, parts) = (spec.location.to_string(), spec.cols, spec.parts);
     // Per partition: the first bad (row, column, value), or an I/O error.
     type Found = std::result::Result<Option<(u64, usize, f64)>, String>;
     let found: Vec<Found> = ctx
         .range(0, parts as i64, 1, parts)?
-        .map_with(spec.clone(), |(path, rows, cols, parts), p| {
-            let (lo, hi) = (p as usize * rows / parts, (p as usize + 1) * rows / parts);
-            let blocks = read_raw_rows(path, lo, hi, *cols).map_err(|e| e.to_string())?;
+        .map_with(spec.clone(), |spec, p| {
+            let (lo, _) = spec.rows_of(p as usize);
+            let blocks = read_raw_rows(spec, p as usize).map_err(|e| e.to_string())?;
             let mut row = lo as u64;
             for b in blocks {
                 for r in b.rows() {
@@ -258,10 +309,11 @@ fn check_raw_finite(ctx: &Context, spec: &(String, usize, usize, usize)) -> Resu
     Ok(())
 }
 
-/// Rows `lo..hi` of a raw f64 file, in blocks.
-fn read_raw_rows(path: &str, lo: usize, hi: usize, cols: usize) -> std::io::Result<Vec<Block>> {
-    let mut file = std::fs::File::open(path)?;
-    file.seek(SeekFrom::Start((lo * cols * 8) as u64))?;
+/// The rows of partition `p` of a raw f64 file, in blocks.
+fn read_raw_rows(spec: &RawSpec, p: usize) -> std::io::Result<Vec<Block>> {
+    let ((lo, hi), cols) = (spec.rows_of(p), spec.cols);
+    let mut file = io::open_split_reader(&spec.location, &spec.options, (lo * cols * 8) as u64, (hi * cols * 8) as u64)
+        .map_err(|e| std::io::Error::new(e.kind, e.to_string()))?;
     let per_block = rows_per_block(cols);
     let mut blocks = Vec::new();
     let mut row = lo;

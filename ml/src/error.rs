@@ -27,4 +27,10 @@ pub enum MlError {
     RankDeficient(String),
 }
 
+impl From<ember::extend::io::IoError> for MlError {
+    fn from(e: ember::extend::io::IoError) -> Self {
+        MlError::Ember(e.into())
+    }
+}
+
 pub type Result<T, E = MlError> = std::result::Result<T, E>;

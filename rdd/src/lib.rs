@@ -17,6 +17,7 @@ pub mod data;
 pub mod error;
 pub mod func;
 pub mod ids;
+pub mod io;
 pub mod json_lines;
 pub mod lineage;
 pub mod memory;

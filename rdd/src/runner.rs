@@ -42,5 +42,7 @@ pub trait JobRunner: Send + Sync + 'static {
     /// Registers an accumulator and how to merge task updates into it.
     fn register_accumulator(&self, merge: MergeAccumulatorFn) -> AccumulatorId;
     /// Where `checkpoint()` writes, if set.
-    fn checkpoint_dir(&self) -> Option<std::path::PathBuf>;
+    fn checkpoint_dir(&self) -> Option<crate::io::Location>;
+    /// How to reach object stores and whether outputs may overwrite.
+    fn io_settings(&self) -> crate::io::IoSettings;
 }

@@ -39,7 +39,7 @@ impl Context {
     /// ```
     #[track_caller]
     pub fn parquet_file<T: Data>(&self, path: &str, options: ParquetReadOptions) -> Result<Rdd<T>> {
-        read_records(self.meta(), self.runner(), path, &options)
+        read_records(self.meta(), self.runner(), path, self.store_options(), &options)
     }
 
     /// The rows of Parquet files as numbers: every selected column (all of
@@ -55,6 +55,6 @@ impl Context {
         options: ParquetReadOptions,
         non_finite: NonFinite,
     ) -> Result<F64RowsRdd> {
-        read_f64_rows(self.meta(), self.runner(), path, &options, non_finite)
+        read_f64_rows(self.meta(), self.runner(), path, self.store_options(), &options, non_finite)
     }
 }

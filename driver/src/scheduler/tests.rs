@@ -126,7 +126,10 @@ impl JobRunner for CapturingRunner {
     fn register_accumulator(&self, _merge: MergeAccumulatorFn) -> AccumulatorId {
         AccumulatorId(0)
     }
-    fn checkpoint_dir(&self) -> Option<std::path::PathBuf> {
+    fn io_settings(&self) -> ember_rdd::io::IoSettings {
+        ember_rdd::io::IoSettings::default()
+    }
+    fn checkpoint_dir(&self) -> Option<ember_rdd::io::Location> {
         None
     }
 }

@@ -17,6 +17,10 @@
 //! reports them as bad lines and shows those tasks missing.)
 //!
 //! Reading tolerates a truncated last line (a program killed mid-write).
+//!
+//! On an object store (`ember.eventLog.dir=s3://bucket/logs`), which has no
+//! appends nor renames, the log is written to a local spool file and
+//! uploaded as `<dir>/<app id>` when the application stops.
 
 use super::event_line::{task_run_events, write_line, write_task_run};
 use super::server::UiError;
@@ -39,6 +43,8 @@ pub struct EventLogWriter {
     out: Mutex<Option<OpenLog>>,
     in_progress: PathBuf,
     complete: PathBuf,
+    /// Where the complete log goes when the directory is an object store.
+    upload: Option<(ember_rdd::io::Location, ember_rdd::io::StoreOptions)>,
 }
 
 /// The file and the lines not yet written to it. Events are serialized into
@@ -127,6 +133,29 @@ fn same_task(start: &ListenerEvent, end: &ListenerEvent) -> bool {
 }
 
 impl EventLogWriter {
+    /// [`create`](Self::create) for a directory that may be an `s3://` URL
+    /// (then spooled locally and uploaded when finished).
+    pub fn create_at(
+        dir: &Path,
+        app_id: &str,
+        options: &ember_rdd::io::StoreOptions,
+    ) -> Result<EventLogWriter, UiError> {
+        use ember_rdd::io::{AsLocation, Location};
+        let invalid = |e: ember_rdd::EmberError| UiError::Io {
+            path: dir.display().to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
+        };
+        match dir.as_location().map_err(invalid)? {
+            Location::Local(path) => EventLogWriter::create(&path, app_id),
+            remote => {
+                let spool = std::env::temp_dir().join("ember-event-spool");
+                let mut writer = EventLogWriter::create(&spool, app_id)?;
+                writer.upload = Some((remote.join(app_id), options.clone()));
+                Ok(writer)
+            }
+        }
+    }
+
     /// Creates `dir` if needed and starts `<dir>/<app_id>.inprogress`.
     pub fn create(dir: &Path, app_id: &str) -> Result<EventLogWriter, UiError> {
         let io = |path: &Path| {
@@ -141,6 +170,7 @@ impl EventLogWriter {
             out: Mutex::new(Some(OpenLog { file, pending: Vec::with_capacity(WRITE_BUFFER + 4096) })),
             in_progress,
             complete,
+            upload: None,
         })
     }
 
@@ -158,6 +188,19 @@ impl EventLogWriter {
         drop(out);
         if let Err(e) = std::fs::rename(&self.in_progress, &self.complete) {
             tracing::warn!(path = %self.complete.display(), error = %e, "cannot complete the event log");
+        }
+        if let Some((target, options)) = &self.upload {
+            let uploaded = std::fs::read(&self.complete)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| ember_rdd::io::store::write_all(target, options, bytes).map_err(|e| e.to_string()));
+            match uploaded {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&self.complete);
+                }
+                Err(e) => tracing::warn!(
+                    spool = %self.complete.display(), error = %e, "cannot upload the event log; it stays in the spool file"
+                ),
+            }
         }
     }
 

@@ -74,7 +74,7 @@ impl UiServices {
         let mut services = UiServices::default();
         let start = application_start(settings, conf, app_id);
         if let Some(dir) = &ui.event_log_dir {
-            let log = EventLogWriter::create(dir, app_id)
+            let log = EventLogWriter::create_at(dir, app_id, &settings.io.store)
                 .map_err(|e| EmberError::Config(format!("ember.eventLog.dir: {e}")))?;
             let log = Arc::new(log);
             bus.add(log.clone());

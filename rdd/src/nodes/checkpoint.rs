@@ -3,20 +3,20 @@
 //! parents: its lineage is truncated, so a long iterative job does not carry
 //! (or recompute) an ever-growing lineage.
 //!
-//! Like Spark's eager `Dataset.checkpoint()`, it runs a job at once. Each
-//! partition is written to a temporary file and renamed into place, so a
-//! retried task never leaves a half-written partition. The directory must be
-//! visible to every executor (a local path in `local` and `local-cluster`,
-//! a shared volume on a cluster).
+//! Like Spark's eager `Dataset.checkpoint()`, it runs a job at once. The
+//! partitions are a committed output (`io::commit`), so a retried task
+//! never leaves a half-written partition. The directory must be visible to
+//! every executor: a local path in `local` and `local-cluster`, a shared
+//! volume or an `s3://` URL on a cluster.
 
 use crate::error::{EmberError, TaskError};
-use crate::func::With;
+use crate::io::{Location, StoreOptions};
+use crate::ops::save::PartWriter;
 use crate::rdd::{Dependency, Rdd, RddBase, RddMeta, RddNode};
 use crate::shipping::{Parents, ShippedNode, from_fields, to_fields};
 use crate::task::{BoxIter, TaskContext};
 use crate::{Data, Result};
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub struct CheckpointRdd<T> {
@@ -27,31 +27,28 @@ pub struct CheckpointRdd<T> {
 
 #[derive(serde::Serialize, serde::Deserialize, Clone)]
 struct CheckpointFields {
-    dir: PathBuf,
+    dir: Location,
     partitions: usize,
+    options: StoreOptions,
 }
 
-fn part_path(dir: &Path, index: usize) -> PathBuf {
-    dir.join(format!("part-{index:05}"))
+fn part_file(dir: &Location, index: usize) -> Location {
+    dir.join(&format!("part-{index:05}"))
 }
 
-/// Writes one partition; returns an error message naming the file.
-fn write_partition<T: Data>(dir: &str, index: usize, it: BoxIter<T>) -> Option<String> {
-    let records: Vec<T> = it.collect();
-    let path = part_path(Path::new(dir), index);
-    // Records cut short by an error (which fails the task) are not a partition.
-    if crate::task::current_task().is_some_and(|tc| tc.deferred_error().is_set()) {
-        return Some(format!("{}: not written: the partition could not be read whole", path.display()));
+/// A checkpoint's part file: the partition's records, serialized whole.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy)]
+struct CheckpointPart;
+
+impl<T: Data> PartWriter<T> for CheckpointPart {
+    fn extension(&self) -> String {
+        String::new()
     }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let bytes = match postcard::to_allocvec(&records) {
-        Ok(b) => b,
-        Err(e) => return Some(format!("{}: {e}", path.display())),
-    };
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .err()
-        .map(|e| format!("{}: {e}", path.display()))
+    fn write(&self, records: BoxIter<T>, out: &mut dyn std::io::Write) -> std::result::Result<(), String> {
+        let records: Vec<T> = records.collect();
+        let bytes = postcard::to_allocvec(&records).map_err(|e| e.to_string())?;
+        out.write_all(&bytes).map_err(|e| e.to_string())
+    }
 }
 
 impl<T: Data> Rdd<T> {
@@ -64,18 +61,10 @@ impl<T: Data> Rdd<T> {
                 "checkpoint: set a checkpoint directory first (Context::set_checkpoint_dir)".into(),
             )
         })?;
-        let dir = base.join(format!("rdd-{}", self.id().0));
-        std::fs::create_dir_all(&dir)
-            .map_err(|source| EmberError::Io { path: dir.display().to_string(), error: source })?;
-        let dir_str = dir.to_string_lossy().into_owned();
-        let job = self.run_job_fn(
-            With::new(dir_str, |dir: &String, index, it: BoxIter<T>| write_partition(dir, index, it)),
-            (0..self.num_partitions()).collect(),
-        );
-        if let Some(err) = futures::executor::block_on(job)?.into_iter().flatten().next() {
-            return Err(EmberError::Io { path: dir.display().to_string(), error: std::io::Error::other(err) });
-        }
-        let fields = CheckpointFields { dir, partitions: self.num_partitions() };
+        let dir = base.join(&format!("rdd-{}", self.id().0));
+        futures::executor::block_on(self.save_committed(&dir, CheckpointPart))?;
+        let options = self.runner.io_settings().store;
+        let fields = CheckpointFields { dir, partitions: self.num_partitions(), options };
         Ok(self.derive(Arc::new(CheckpointRdd::<T> { meta: self.new_meta(), fields, _t: PhantomData })))
     }
 }
@@ -92,10 +81,10 @@ impl<T: Data> RddBase for CheckpointRdd<T> {
 
 impl<T: Data> RddNode<T> for CheckpointRdd<T> {
     fn compute(&self, split: usize, tc: &TaskContext) -> std::result::Result<BoxIter<T>, TaskError> {
-        let path = part_path(&self.fields.dir, split);
-        let bytes = std::fs::read(&path).map_err(|e| TaskError::input(format!("{}: {e}", path.display())))?;
+        let file = part_file(&self.fields.dir, split);
+        let bytes = crate::io::read_all(&file, &self.fields.options)?;
         let records: Vec<T> = postcard::from_bytes(&bytes)
-            .map_err(|e| TaskError::deterministic(format!("{}: corrupt checkpoint: {e}", path.display())))?;
+            .map_err(|e| TaskError::deterministic(format!("{file}: corrupt checkpoint: {e}")))?;
         let (count, size) = (records.len() as u64, bytes.len() as u64);
         tc.add_metrics(|m| {
             m.records_read += count;

@@ -7,6 +7,7 @@
 //! iterator and fails the task through its deferred error, naming the file.
 
 use crate::error::{EmberError, TaskError};
+use crate::io::StoreOptions;
 use crate::parquet::decode::{BatchDecoder, BatchPosition};
 use crate::parquet::error::ParquetError;
 use crate::parquet::plan::RowGroupSplit;
@@ -22,11 +23,19 @@ pub struct ParquetFileRdd<D> {
     /// The projected columns, in the order the decoder receives them.
     columns: Vec<String>,
     decoder: D,
+    /// How executors reach the files (resolved on the driver).
+    options: StoreOptions,
 }
 
 impl<D: BatchDecoder> ParquetFileRdd<D> {
-    pub fn new(meta: RddMeta, splits: Vec<RowGroupSplit>, columns: Vec<String>, decoder: D) -> Self {
-        ParquetFileRdd { meta, splits, columns, decoder }
+    pub fn new(
+        meta: RddMeta,
+        splits: Vec<RowGroupSplit>,
+        columns: Vec<String>,
+        decoder: D,
+        options: StoreOptions,
+    ) -> Self {
+        ParquetFileRdd { meta, splits, columns, decoder, options }
     }
 }
 
@@ -45,13 +54,14 @@ impl<D: BatchDecoder> RddNode<D::Record> for ParquetFileRdd<D> {
     /// the compressed bytes of the projected column chunks.
     fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<D::Record>, TaskError> {
         let split = self.splits.get(split).ok_or_else(|| TaskError::engine(format!("{}: no such split", D::KIND)))?;
-        let batches = RowGroupBatches::open(split, &self.columns).map_err(ParquetError::into_task_error)?;
+        let batches =
+            RowGroupBatches::open(split, &self.columns, &self.options).map_err(ParquetError::into_task_error)?;
         let bytes = split.bytes;
         tc.add_metrics(|m| m.bytes_read += bytes);
         let records = RowGroupRecords {
             batches,
             decoder: self.decoder.clone(),
-            file: split.file.clone(),
+            file: split.file.to_string(),
             next_row: split.first_row,
             pending: Vec::new().into_iter(),
             deferred: tc.deferred_error(),
@@ -106,10 +116,10 @@ impl<D: BatchDecoder> Iterator for RowGroupRecords<D> {
 impl<D: BatchDecoder> ShippedNode for ParquetFileRdd<D> {
     type Item = D::Record;
     fn write_fields(&self) -> Result<Vec<u8>, EmberError> {
-        to_fields(&(&self.splits, &self.columns, &self.decoder))
+        to_fields(&(&self.splits, &self.columns, &self.decoder, &self.options))
     }
     fn rebuild(meta: RddMeta, fields: &[u8], _: &Parents<'_>) -> Result<Self, TaskError> {
-        let (splits, columns, decoder) = from_fields(fields)?;
-        Ok(ParquetFileRdd { meta, splits, columns, decoder })
+        let (splits, columns, decoder, options) = from_fields(fields)?;
+        Ok(ParquetFileRdd { meta, splits, columns, decoder, options })
     }
 }

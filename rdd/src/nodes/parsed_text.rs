@@ -10,7 +10,8 @@
 use crate::Data;
 use crate::error::TaskError;
 use crate::func::Fn1;
-use crate::nodes::text_file::{FileSplit, SplitReader, TextFileRdd, line_number_at};
+use crate::io::StoreOptions;
+use crate::nodes::text_file::{FileSplit, SplitReader, TextFileRdd, describe_line};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::marker::PhantomData;
 
@@ -40,17 +41,19 @@ impl<T: Data, F: LineParser<T>> ParsedLines<T, F> {
 impl<T: Data, F: LineParser<T>> SplitReader for ParsedLines<T, F> {
     type Record = T;
     const KIND: &'static str = "ParsedTextFileRdd";
-    fn records(&self, split: &FileSplit, lines: Vec<(u64, String)>) -> Result<Vec<T>, TaskError> {
+    fn records(
+        &self,
+        split: &FileSplit,
+        options: &StoreOptions,
+        lines: Vec<(u64, String)>,
+    ) -> Result<Vec<T>, TaskError> {
         let mut records = Vec::new();
         for (offset, line) in lines {
             match self.parser.call(&line) {
                 Ok(Some(r)) => records.push(r),
                 Ok(None) => {}
                 Err(why) => {
-                    let at = line_number_at(&split.path, offset)
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|_| format!("byte {offset}"));
-                    return Err(TaskError::deterministic(format!("{}:{at}: {why}", split.path.display())));
+                    return Err(TaskError::deterministic(format!("{}: {why}", describe_line(split, options, offset))));
                 }
             }
         }

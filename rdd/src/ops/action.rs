@@ -47,7 +47,7 @@ impl<T: Data> Rdd<T> {
     }
 
     #[track_caller]
-    fn on_all<R: Data, F: Fn2<usize, BoxIter<T>, R>>(&self, f: F) -> BoxFuture<'static, Result<Vec<R>>> {
+    pub(crate) fn on_all<R: Data, F: Fn2<usize, BoxIter<T>, R>>(&self, f: F) -> BoxFuture<'static, Result<Vec<R>>> {
         self.run_job_fn(f, (0..self.num_partitions()).collect())
     }
 
@@ -269,69 +269,6 @@ impl<T: Data> Rdd<T> {
         let job = self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| Fn1::call(f, it)));
         Box::pin(async move { job.await.map(drop) })
     }
-
-    /// Writes each partition as a text file `part-NNNNN` (one record per line,
-    /// formatted as [`TextRecord`](crate::TextRecord) says: `(word,3)` for a
-    /// pair, as Spark writes records) into the new directory `path`, then an empty
-    /// `_SUCCESS` file. Fails if `path` already exists, as Spark does.
-    #[track_caller]
-    pub fn save_as_text_file(&self, path: impl AsRef<std::path::Path>) -> Result<()>
-    where
-        T: crate::TextRecord,
-    {
-        block_on(self.save_as_text_file_async(path))
-    }
-    #[track_caller]
-    pub fn save_as_text_file_async(&self, path: impl AsRef<std::path::Path>) -> BoxFuture<'static, Result<()>>
-    where
-        T: crate::TextRecord,
-    {
-        match self.start_save(path.as_ref()) {
-            Ok(job) => job,
-            Err(e) => Box::pin(async move { Err(e) }),
-        }
-    }
-    #[track_caller]
-    fn start_save(&self, path: &std::path::Path) -> Result<BoxFuture<'static, Result<()>>>
-    where
-        T: crate::TextRecord,
-    {
-        let dir = path.to_path_buf();
-        let io = |source| EmberError::Io { path: dir.display().to_string(), error: source };
-        if dir.exists() {
-            return Err(EmberError::InvalidArgument(format!(
-                "save_as_text_file: output directory {} already exists",
-                dir.display()
-            )));
-        }
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        let dir_str = dir.to_string_lossy().into_owned();
-        let job =
-            self.on_all(With::new(dir_str, |dir: &String, index, it: BoxIter<T>| write_part(dir, index, it).err()));
-        Ok(Box::pin(async move {
-            let written = job.await?;
-            let io = |source| EmberError::Io { path: dir.display().to_string(), error: source };
-            if let Some(err) = written.into_iter().flatten().next() {
-                return Err(io(std::io::Error::other(err)));
-            }
-            std::fs::write(dir.join("_SUCCESS"), b"").map_err(io)
-        }))
-    }
-}
-
-fn write_part<T: crate::TextRecord>(dir: &str, index: usize, it: BoxIter<T>) -> std::result::Result<(), String> {
-    use std::io::Write;
-    let path = std::path::Path::new(dir).join(format!("part-{index:05}"));
-    let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    let mut line = String::new();
-    for x in it {
-        line.clear();
-        x.write_text(&mut line);
-        line.push('\n');
-        w.write_all(line.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    w.flush().map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The `n` smallest items of an iterator, with a bounded max-heap.

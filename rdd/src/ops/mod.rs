@@ -9,6 +9,7 @@ pub mod ordering;
 pub mod pair;
 pub mod pair_more;
 pub mod sample;
+pub mod save;
 pub mod transform;
 pub mod tree;
 pub mod with_state;

@@ -28,7 +28,7 @@
 //! files are kept.
 
 //! Everything that needs arrow and parquet is behind the `parquet` cargo
-//! feature (they add about a minute to a release build). The entry points
+//! feature (they are large crates that lengthen a release build). The entry points
 //! below ([`read_records`], [`read_f64_rows`], and `Rdd::save_as_parquet_file`)
 //! exist either way, so crates above this one need no feature logic of their
 //! own: built without the feature, they fail with [`ParquetError::Disabled`],
@@ -58,6 +58,9 @@ pub use write::{BatchEncoder, F64Columns, ParquetPartWriter, SerdeRecords, write
 
 use crate::Data;
 use crate::error::EmberError;
+use crate::io::{AsLocation, StoreOptions};
+#[cfg(feature = "parquet")]
+use crate::ops::block_on;
 use crate::rdd::{Rdd, RddMeta};
 use crate::runner::JobRunner;
 use serde::{Deserialize, Serialize};
@@ -149,18 +152,19 @@ pub fn read_records<T: Data>(
     meta: RddMeta,
     runner: Arc<dyn JobRunner>,
     path: &str,
+    store: StoreOptions,
     options: &ParquetReadOptions,
 ) -> Result<Rdd<T>, EmberError> {
     #[cfg(feature = "parquet")]
     {
         let decoder = SerdeRows::<T>::new();
-        let plan = plan_row_groups(path, options, &decoder)?;
-        let node = ParquetFileRdd::new(meta, plan.splits, plan.columns, decoder);
+        let plan = plan_row_groups(path, &store, options, &decoder)?;
+        let node = ParquetFileRdd::new(meta, plan.splits, plan.columns, decoder, store);
         Ok(Rdd::from_node(Arc::new(node), runner))
     }
     #[cfg(not(feature = "parquet"))]
     {
-        let _ = (meta, runner, options);
+        let _ = (meta, runner, store, options);
         Err(ParquetError::Disabled { path: path.to_string() }.into())
     }
 }
@@ -173,20 +177,71 @@ pub fn read_f64_rows(
     meta: RddMeta,
     runner: Arc<dyn JobRunner>,
     path: &str,
+    store: StoreOptions,
     options: &ParquetReadOptions,
     non_finite: NonFinite,
 ) -> Result<F64RowsRdd, EmberError> {
     #[cfg(feature = "parquet")]
     {
         let decoder = F64Rows { finite_only: non_finite == NonFinite::Refuse };
-        let plan = plan_row_groups(path, options, &decoder)?;
-        let node = ParquetFileRdd::new(meta, plan.splits, plan.columns.clone(), decoder);
+        let plan = plan_row_groups(path, &store, options, &decoder)?;
+        let node = ParquetFileRdd::new(meta, plan.splits, plan.columns.clone(), decoder, store);
         Ok(F64RowsRdd { rows: Rdd::from_node(Arc::new(node), runner), columns: plan.columns })
     }
     #[cfg(not(feature = "parquet"))]
     {
-        let _ = (meta, runner, options, non_finite);
+        let _ = (meta, runner, store, options, non_finite);
         Err(ParquetError::Disabled { path: path.to_string() }.into())
+    }
+}
+
+impl<T: Data> Rdd<T> {
+    /// Writes each partition as a Parquet file `part-NNNNN.parquet` into the
+    /// directory `path` (a path or an `s3://` URL), then `_SUCCESS`, committed
+    /// as `save_as_text_file` is (Spark's `df.write.parquet(path)`). The
+    /// schema is traced from `T` (a serde struct: one column per field,
+    /// `Option` fields nullable), Snappy-compressed, one row group per
+    /// [`ParquetWriteOptions::row_group_rows`] rows.
+    #[track_caller]
+    pub fn save_as_parquet_file(&self, path: impl AsLocation) -> Result<(), EmberError> {
+        self.save_as_parquet_file_with(path, ParquetWriteOptions::default())
+    }
+
+    /// [`save_as_parquet_file`](Self::save_as_parquet_file) with options.
+    #[track_caller]
+    pub fn save_as_parquet_file_with(
+        &self,
+        path: impl AsLocation,
+        options: ParquetWriteOptions,
+    ) -> Result<(), EmberError> {
+        #[cfg(feature = "parquet")]
+        {
+            block_on(self.save_committed(path, ParquetPartWriter::new(SerdeRecords::<T>::new(), options)))
+        }
+        #[cfg(not(feature = "parquet"))]
+        {
+            let _ = options;
+            Err(ParquetError::Disabled { path: path.as_location()?.to_string() }.into())
+        }
+    }
+}
+
+impl Rdd<Vec<f64>> {
+    /// Writes rows of numbers as Parquet files of `Float64` columns named
+    /// `columns` (as [`save_as_parquet_file`](Rdd::save_as_parquet_file));
+    /// a row of another length fails the job.
+    #[track_caller]
+    pub fn save_as_parquet_f64_columns(&self, path: impl AsLocation, columns: &[String]) -> Result<(), EmberError> {
+        #[cfg(feature = "parquet")]
+        {
+            let encoder = F64Columns { names: columns.to_vec() };
+            block_on(self.save_committed(path, ParquetPartWriter::new(encoder, ParquetWriteOptions::default())))
+        }
+        #[cfg(not(feature = "parquet"))]
+        {
+            let _ = columns;
+            Err(ParquetError::Disabled { path: path.as_location()?.to_string() }.into())
+        }
     }
 }
 

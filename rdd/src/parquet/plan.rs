@@ -4,6 +4,7 @@
 //! one [`RowGroupSplit`] per non-empty row group.
 
 use crate::error::EmberError;
+use crate::io::{InputFile, Location, StoreOptions, list_input_files};
 use crate::parquet::ParquetReadOptions;
 use crate::parquet::decode::BatchDecoder;
 use crate::parquet::error::ParquetError;
@@ -17,8 +18,8 @@ use serde::{Deserialize, Serialize};
 /// One row group of one file: the unit of work of a Parquet read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowGroupSplit {
-    /// The file's path or URL, as listed.
-    pub file: String,
+    /// The file (its path or URL as listed).
+    pub file: Location,
     /// The file's size in bytes (known from listing, so readers need not ask).
     pub file_size: u64,
     /// The row group's index in the file.
@@ -47,31 +48,31 @@ pub struct ParquetPlan {
 /// have them all, with types the decoder accepts.
 pub fn plan_row_groups<D: BatchDecoder>(
     pattern: &str,
+    store: &StoreOptions,
     options: &ParquetReadOptions,
     decoder: &D,
 ) -> Result<ParquetPlan, EmberError> {
-    let files = crate::nodes::text_file::list_input_files(pattern)?;
+    let files = list_input_files(pattern, store)?;
     let wanted = options.selected_columns().map(<[String]>::to_vec).or_else(|| decoder.default_columns());
     let mut columns: Option<Vec<String>> = wanted;
     let mut splits = Vec::new();
-    for path in files {
-        let file = path.display().to_string();
-        let size = std::fs::metadata(&path).map_err(|error| EmberError::Io { path: file.clone(), error })?.len();
-        let footer = read_footer(&file, size)?;
+    for InputFile { location, size } in files {
+        let file = location.to_string();
+        let footer = read_footer(FileSource::new(location.clone(), store.clone(), size))?;
         let names = columns.get_or_insert_with(|| footer.schema().fields().iter().map(|f| f.name().clone()).collect());
         let projection = resolve_columns(&file, footer.schema(), names)?;
         let fields: Vec<FieldRef> = projection.iter().map(|&i| footer.schema().field(i).clone().into()).collect();
         decoder.check_columns(&file, &fields)?;
         let mask = ProjectionMask::roots(footer.parquet_schema(), projection);
-        splits.extend(row_group_splits(&file, size, footer.metadata(), &mask));
+        splits.extend(row_group_splits(&location, size, footer.metadata(), &mask));
     }
     Ok(ParquetPlan { splits, columns: columns.unwrap_or_default() })
 }
 
-/// The footer of `file`: its metadata and its schema as Arrow sees it.
-pub fn read_footer(file: &str, size: u64) -> Result<ArrowReaderMetadata, ParquetError> {
-    let source = FileSource::open(file, size)?;
-    ArrowReaderMetadata::load(&source, ArrowReaderOptions::new()).map_err(|e| ParquetError::reading(file, e))
+/// The footer of a file: its metadata and its schema as Arrow sees it.
+pub fn read_footer(source: FileSource) -> Result<ArrowReaderMetadata, ParquetError> {
+    ArrowReaderMetadata::load(&source, ArrowReaderOptions::new())
+        .map_err(|e| ParquetError::reading(&source.location().to_string(), e))
 }
 
 /// The indices in `schema` of the columns `names`, in that order; a missing
@@ -90,7 +91,12 @@ pub fn resolve_columns(file: &str, schema: &SchemaRef, names: &[String]) -> Resu
 }
 
 /// One split per row group that has rows.
-fn row_group_splits(file: &str, size: u64, metadata: &ParquetMetaData, mask: &ProjectionMask) -> Vec<RowGroupSplit> {
+fn row_group_splits(
+    file: &Location,
+    size: u64,
+    metadata: &ParquetMetaData,
+    mask: &ProjectionMask,
+) -> Vec<RowGroupSplit> {
     let mut first_row = 0u64;
     let mut splits = Vec::new();
     for (index, group) in metadata.row_groups().iter().enumerate() {
@@ -104,7 +110,7 @@ fn row_group_splits(file: &str, size: u64, metadata: &ParquetMetaData, mask: &Pr
             .sum();
         if rows > 0 {
             splits.push(RowGroupSplit {
-                file: file.to_string(),
+                file: file.clone(),
                 file_size: size,
                 row_group: index,
                 first_row,

@@ -3,6 +3,7 @@
 //! is cheap), then only the chunks of the projected columns, as record
 //! batches whose columns are in the order the user named them.
 
+use crate::io::StoreOptions;
 use crate::parquet::BATCH_ROWS;
 use crate::parquet::error::ParquetError;
 use crate::parquet::plan::{RowGroupSplit, resolve_columns};
@@ -28,9 +29,13 @@ pub struct RowGroupBatches {
 impl RowGroupBatches {
     /// Opens `split`'s row group, reading `columns` (which the plan checked;
     /// a file changed since then is an error naming it).
-    pub fn open(split: &RowGroupSplit, columns: &[String]) -> Result<RowGroupBatches, ParquetError> {
-        let file = split.file.as_str();
-        let source = FileSource::open(file, split.file_size)?;
+    pub fn open(
+        split: &RowGroupSplit,
+        columns: &[String],
+        options: &StoreOptions,
+    ) -> Result<RowGroupBatches, ParquetError> {
+        let file = &split.file.to_string();
+        let source = FileSource::new(split.file.clone(), options.clone(), split.file_size);
         let io_failure = source.io_failure();
         let footer = ArrowReaderMetadata::load(&source, ArrowReaderOptions::new())
             .map_err(|e| ParquetError::reading(file, e))?;
@@ -46,7 +51,7 @@ impl RowGroupBatches {
             .with_batch_size(BATCH_ROWS)
             .build()
             .map_err(|e| ParquetError::reading(file, e))?;
-        Ok(RowGroupBatches { batches, reorder, file: split.file.clone(), io_failure })
+        Ok(RowGroupBatches { batches, reorder, file: file.clone(), io_failure })
     }
 }
 

@@ -1,22 +1,24 @@
 //! The bytes of one Parquet file, as the parquet crate asks for them: a
 //! [`ChunkReader`] hands out byte ranges (the footer, then the column chunks
-//! of one row group) and readers from an offset.
+//! of one row group) and readers from an offset, through
+//! [`io::read_range`](crate::io::read_range) and
+//! [`io::open_reader`](crate::io::open_reader), so a file on disk and an
+//! object in a bucket are read alike: on S3, one ranged GET per column chunk
+//! and two for the footer.
 //!
 //! Every error names the file, so a failure deep inside the parquet crate
 //! still says which of many input files it was.
 
-use crate::parquet::error::ParquetError;
+use crate::io::{IoError, Location, StoreOptions, open_reader, read_range};
 use bytes::Bytes;
 use parquet::file::reader::{ChunkReader, Length};
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 /// One Parquet file, opened for reading byte ranges.
 pub struct FileSource {
-    /// The file's path, as the user wrote it (for errors).
-    name: String,
-    file: File,
+    location: Location,
+    options: StoreOptions,
     len: u64,
     io_failure: IoFailure,
 }
@@ -40,15 +42,15 @@ impl IoFailure {
 }
 
 impl FileSource {
-    /// Opens `name`, whose size is `len` bytes (known from listing it).
-    pub fn open(name: &str, len: u64) -> Result<FileSource, ParquetError> {
-        let file = File::open(name).map_err(|e| ParquetError::Io { file: name.to_string(), message: e.to_string() })?;
-        Ok(FileSource { name: name.to_string(), file, len, io_failure: IoFailure::default() })
+    /// The file at `location`, whose size is `len` bytes (known from
+    /// listing it, so no request asks for it).
+    pub fn new(location: Location, options: StoreOptions, len: u64) -> FileSource {
+        FileSource { location, options, len, io_failure: IoFailure::default() }
     }
 
-    /// The file's path or URL, as the user wrote it.
-    pub fn name(&self) -> &str {
-        &self.name
+    /// Where the file is.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// The record of this source's I/O errors.
@@ -56,10 +58,9 @@ impl FileSource {
         self.io_failure.clone()
     }
 
-    fn external(&self, e: std::io::Error) -> parquet::errors::ParquetError {
+    fn external(&self, e: IoError) -> parquet::errors::ParquetError {
         self.io_failure.record(&e.to_string());
-        let named = std::io::Error::new(e.kind(), format!("{}: {e}", self.name));
-        parquet::errors::ParquetError::External(Box::new(named))
+        parquet::errors::ParquetError::External(Box::new(e))
     }
 }
 
@@ -70,26 +71,22 @@ impl Length for FileSource {
 }
 
 impl ChunkReader for FileSource {
-    type T = BufReader<File>;
+    type T = Box<dyn Read + Send>;
 
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        let mut file = self.file.try_clone().map_err(|e| self.external(e))?;
-        file.seek(SeekFrom::Start(start)).map_err(|e| self.external(e))?;
-        Ok(BufReader::new(file))
+        open_reader(&self.location, &self.options, start).map_err(|e| self.external(e))
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        let mut file = self.file.try_clone().map_err(|e| self.external(e))?;
-        file.seek(SeekFrom::Start(start)).map_err(|e| self.external(e))?;
-        let mut buf = Vec::with_capacity(length);
-        file.take(length as u64).read_to_end(&mut buf).map_err(|e| self.external(e))?;
-        if buf.len() != length {
-            let short = std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("asked for {length} bytes at offset {start}, the file ends after {}", buf.len()),
-            );
-            return Err(parquet::errors::ParquetError::EOF(format!("{}: {short}", self.name)));
+        let end = start + length as u64;
+        if end > self.len {
+            // The footer points past the end: the file is damaged, not
+            // unreachable.
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "{}: asked for bytes {start}..{end}, but the file has {}",
+                self.location, self.len
+            )));
         }
-        Ok(Bytes::from(buf))
+        read_range(&self.location, &self.options, start..end).map_err(|e| self.external(e))
     }
 }

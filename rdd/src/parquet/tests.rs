@@ -2,6 +2,7 @@
 //! driver's tests run the same through jobs, on executors).
 
 use super::*;
+use crate::io::Location;
 use crate::parquet::decode::BatchPosition;
 use crate::parquet::plan::read_footer;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -38,9 +39,10 @@ fn read_all<D: BatchDecoder>(plan: &ParquetPlan, decoder: &D) -> Vec<D::Record> 
     let mut out = Vec::new();
     for split in &plan.splits {
         let mut row = split.first_row;
-        for batch in read::RowGroupBatches::open(split, &plan.columns).unwrap() {
+        let file = split.file.to_string();
+        for batch in read::RowGroupBatches::open(split, &plan.columns, &StoreOptions::default()).unwrap() {
             let batch = batch.unwrap();
-            let at = BatchPosition { file: &split.file, first_row: row };
+            let at = BatchPosition { file: &file, first_row: row };
             row += batch.num_rows() as u64;
             out.extend(decoder.decode(&batch, at).unwrap());
         }
@@ -54,7 +56,8 @@ fn written_points_plan_one_split_per_row_group_and_read_back_equal() {
     let path = dir.path().join("points.parquet");
     write_points(&path, points(25), 10);
     let name = path.to_str().unwrap();
-    let plan = plan_row_groups(name, &ParquetReadOptions::new(), &SerdeRows::<Point>::new()).unwrap();
+    let plan = plan_row_groups(name, &StoreOptions::default(), &ParquetReadOptions::new(), &SerdeRows::<Point>::new())
+        .unwrap();
     let shape: Vec<(usize, u64, u64)> = plan.splits.iter().map(|s| (s.row_group, s.first_row, s.rows)).collect();
     assert_eq!(shape, vec![(0, 0, 10), (1, 10, 10), (2, 20, 5)]);
     assert!(plan.splits.iter().all(|s| s.bytes > 0));
@@ -68,17 +71,20 @@ fn a_projection_reads_fewer_bytes_and_a_missing_column_names_file_and_column() {
     let path = dir.path().join("points.parquet");
     write_points(&path, points(100), 1000);
     let name = path.to_str().unwrap();
-    let all = plan_row_groups(name, &ParquetReadOptions::new(), &F64Rows::default()).unwrap_err();
+    let all =
+        plan_row_groups(name, &StoreOptions::default(), &ParquetReadOptions::new(), &F64Rows::default()).unwrap_err();
     assert!(all.to_string().contains("column 'label' holds Utf8 values, not numbers"), "{all}");
     let xy = ParquetReadOptions::new().columns(["y", "x"]);
-    let plan = plan_row_groups(name, &xy, &F64Rows::default()).unwrap();
+    let plan = plan_row_groups(name, &StoreOptions::default(), &xy, &F64Rows::default()).unwrap();
     let rows = read_all(&plan, &F64Rows::default());
     assert_eq!(rows[3], vec![-3.0, 1.5], "columns come in the order they were named");
-    let x_only = plan_row_groups(name, &ParquetReadOptions::new().columns(["x"]), &F64Rows::default()).unwrap();
+    let x_only =
+        plan_row_groups(name, &StoreOptions::default(), &ParquetReadOptions::new().columns(["x"]), &F64Rows::default())
+            .unwrap();
     assert!(x_only.splits[0].bytes < plan.splits[0].bytes);
 
     let missing = ParquetReadOptions::new().columns(["x", "z"]);
-    let err = plan_row_groups(name, &missing, &F64Rows::default()).unwrap_err().to_string();
+    let err = plan_row_groups(name, &StoreOptions::default(), &missing, &F64Rows::default()).unwrap_err().to_string();
     assert!(err.contains(name) && err.contains("no column named 'z'") && err.contains("x, y, label, count"), "{err}");
 }
 
@@ -93,7 +99,9 @@ fn a_column_of_the_wrong_type_is_refused_on_the_driver_naming_it() {
     let path = dir.path().join("points.parquet");
     write_points(&path, points(5), 10);
     let name = path.to_str().unwrap();
-    let err = plan_row_groups(name, &ParquetReadOptions::new(), &SerdeRows::<Named>::new()).unwrap_err().to_string();
+    let err = plan_row_groups(name, &StoreOptions::default(), &ParquetReadOptions::new(), &SerdeRows::<Named>::new())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains(name) && err.contains("column 'label' holds Utf8 values"), "{err}");
     assert!(err.contains("Named"), "{err}");
 }
@@ -104,7 +112,8 @@ fn a_file_that_is_not_parquet_is_an_error_naming_it() {
     let path = dir.path().join("broken.parquet");
     std::fs::write(&path, b"this is not a parquet file at all").unwrap();
     let name = path.to_str().unwrap();
-    let err = read_footer(name, 33).unwrap_err();
+    let source = source::FileSource::new(Location::parse(name).unwrap(), StoreOptions::default(), 33);
+    let err = read_footer(source).unwrap_err();
     assert!(matches!(err, ParquetError::Corrupt { .. }), "{err:?}");
     assert!(err.to_string().starts_with(&format!("{name}: not a readable Parquet file")), "{err}");
 }
@@ -118,7 +127,8 @@ fn f64_columns_round_trip_and_refuse_nan_when_asked() {
     let mut file = std::fs::File::create(&path).unwrap();
     write_parquet(&encoder, rows.clone().into_iter(), &mut file, "m", &ParquetWriteOptions::default()).unwrap();
     let name = path.to_str().unwrap();
-    let plan = plan_row_groups(name, &ParquetReadOptions::new(), &F64Rows::default()).unwrap();
+    let plan =
+        plan_row_groups(name, &StoreOptions::default(), &ParquetReadOptions::new(), &F64Rows::default()).unwrap();
     let back = read_all(&plan, &F64Rows::default());
     assert_eq!(back[0], rows[0]);
     assert!(back[1][1].is_nan());

@@ -11,6 +11,7 @@
 //! batch are held in memory.
 
 use crate::Data;
+use crate::ops::save::PartWriter;
 use crate::parquet::decode::traced_fields;
 use crate::parquet::error::{ParquetError, serde_arrow_message};
 use crate::parquet::{BATCH_ROWS, ParquetWriteOptions};
@@ -98,8 +99,9 @@ impl BatchEncoder for F64Columns {
     }
 }
 
-/// Writes the records of one partition as a Parquet file (the part writer
-/// of `save_as_parquet_file`).
+/// Writes the records of one partition as a Parquet file: the
+/// [`PartWriter`] of `save_as_parquet_file`, so parts are committed as every
+/// save's are (`part-NNNNN.parquet`, then `_SUCCESS`).
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct ParquetPartWriter<E: BatchEncoder> {
@@ -111,11 +113,19 @@ impl<E: BatchEncoder> ParquetPartWriter<E> {
     pub fn new(encoder: E, options: ParquetWriteOptions) -> Self {
         ParquetPartWriter { encoder, options }
     }
+}
 
-    /// Writes `records` to `out` as one Parquet file; `file` names the
-    /// output in errors.
-    pub fn write_part(&self, records: BoxIter<E::Record>, out: &mut dyn Write, file: &str) -> Result<(), ParquetError> {
-        write_parquet(&self.encoder, records, out, file, &self.options)
+impl<E: BatchEncoder> PartWriter<E::Record> for ParquetPartWriter<E> {
+    fn extension(&self) -> String {
+        ".parquet".to_string()
+    }
+    /// The committer names the file before the error; so `write_parquet`
+    /// is given none.
+    fn write(&self, records: BoxIter<E::Record>, out: &mut dyn Write) -> Result<(), String> {
+        write_parquet(&self.encoder, records, out, "", &self.options).map_err(|e| match e {
+            ParquetError::Write { message, .. } => message,
+            other => other.to_string(),
+        })
     }
 }
 
