@@ -8,6 +8,8 @@
 //! scheduler. Dropping it (or `stop()`) fails running jobs, shuts executors
 //! down, reaps backend processes and completes the event log.
 
+mod formats;
+
 use crate::conf::{Conf, Master, Settings};
 use crate::executors::AppIdentity;
 use crate::executors::local::LocalExecutor;

@@ -77,6 +77,7 @@ pub mod prelude {
     pub use crate::conf::Conf;
     pub use crate::context::Context;
     pub use ember_rdd::func::CapturesNothing;
+    pub use ember_rdd::parquet::{NonFinite, ParquetReadOptions, ParquetWriteOptions};
     pub use ember_rdd::partitioner::{HashPartitioner, Partitioner, RangePartitioner};
     pub use ember_rdd::{
         Accumulator, BoxIter, Broadcast, Data, Either, EmberError, HistogramError, Key, OrderedF64, Rdd, Result,

@@ -61,7 +61,8 @@ pub struct DataArgs {
     /// Number of partitions (default: the context's parallelism).
     #[arg(long)]
     pub partitions: Option<usize>,
-    /// A .csv, .libsvm/.svm or raw little-endian f64 (.f64/.bin/.raw, row-major, needs --rows and --cols)
+    /// A .csv, .libsvm/.svm, .parquet (numeric columns; needs the `parquet` feature) or raw
+    /// little-endian f64 (.f64/.bin/.raw, row-major, needs --rows and --cols)
     /// file, directory or glob.
     pub input: Option<String>,
 }

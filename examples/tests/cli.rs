@@ -109,3 +109,72 @@ fn nan_and_infinity_in_input_fail_naming_file_and_line() {
         expect_error(bin, &args, &["m.f64: row 2, column 2 (byte offset 24): -inf is not a finite number"]);
     }
 }
+
+const GEN_POINTS: &str = env!("CARGO_BIN_EXE_gen-points");
+
+/// Runs `bin`, expects success, and returns its stdout.
+fn succeeds(bin: &str, args: &[&str]) -> String {
+    let out = run(bin, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{bin} {args:?} failed: {stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn gen_points_writes_parquet_that_kmeans_and_qr_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("points.parquet");
+    let args = ["--rows", "3000", "--cols", "4", "--k", "3", "--partitions", "3", path(&out)];
+    let line = succeeds(GEN_POINTS, &args);
+    assert!(line.contains("rows=3000 cols=4 partitions=3"), "{line}");
+    assert!(out.join("_SUCCESS").is_file() && out.join("part-00002.parquet").is_file());
+    // The blobs are far apart: k-means finds them, at about one unit of
+    // variance per dimension and point.
+    let line = succeeds(KMEANS, &["--k", "3", path(&out)]);
+    let cost: f64 = line.split_whitespace().find_map(|f| f.strip_prefix("cost=")).unwrap().parse().unwrap();
+    assert!(cost > 0.0 && cost < 3000.0 * 4.0 * 2.0, "{line}");
+    succeeds(QR, &[path(&out)]);
+    expect_error(GEN_POINTS, &["--rows", "10", path(&dir.path().join("points.csv"))], &["must end in .parquet"]);
+}
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Labeled {
+    label: u8,
+    x: f64,
+    y: f32,
+    name: String,
+}
+
+#[test]
+fn logreg_reads_parquet_label_first_and_bad_columns_are_named() {
+    use ember::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Labeled> = (0..400)
+        .map(|i| {
+            let label = (i % 2) as u8;
+            let x = if label == 1 { 1.0 + (i % 7) as f64 / 10.0 } else { -1.0 - (i % 5) as f64 / 10.0 };
+            Labeled { label, x, y: (i % 3) as f32, name: format!("r{i}") }
+        })
+        .collect();
+    let ctx = Context::new(Conf::new().master("local[1]")).unwrap();
+    let with_text = dir.path().join("with-text.parquet");
+    ctx.parallelize(rows.clone(), 2).save_as_parquet_file(&with_text).unwrap();
+    expect_error(LOGREG, &[path(&with_text)], &["with-text.parquet", "column 'name' holds Utf8 values, not numbers"]);
+
+    #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    struct Numeric {
+        label: u8,
+        x: f64,
+        y: f32,
+    }
+    let numeric = dir.path().join("numeric.parquet");
+    let data: Vec<Numeric> = rows.iter().map(|r| Numeric { label: r.label, x: r.x, y: r.y }).collect();
+    ctx.parallelize(data, 2).save_as_parquet_file(&numeric).unwrap();
+    let out = succeeds(LOGREG, &[path(&numeric)]);
+    assert!(out.contains("accuracy=1.0"), "separable by x: {out}");
+
+    let nan = dir.path().join("nan.parquet");
+    let bad = vec![Numeric { label: 1, x: 0.5, y: 1.0 }, Numeric { label: 0, x: f64::NAN, y: 2.0 }];
+    ctx.parallelize(bad, 1).save_as_parquet_file(&nan).unwrap();
+    expect_error(LOGREG, &[path(&nan)], &["row 2, column 'x': NaN is not a finite number"]);
+}

@@ -1,5 +1,6 @@
-//! Numerical data as RDDs of blocks: loaders for raw little-endian f64, CSV
-//! and LIBSVM files, and a seeded generator of gaussian blobs.
+//! Numerical data as RDDs of blocks: loaders for raw little-endian f64, CSV,
+//! LIBSVM and Parquet files, a Parquet writer, and a seeded generator of
+//! gaussian blobs.
 //!
 //! Rows are stacked into blocks of about [`BLOCK_BYTES`] each (a few per
 //! partition), so per-block kernels amortize their overhead. Parse errors
@@ -8,8 +9,16 @@
 //! raw file may hold any bits): one of them would silently turn a k-means
 //! cost or a log-loss into NaN or infinity; the error names the file and
 //! line, or for a raw file the row, column and byte offset. Labels, for logistic
-//! regression, are 0 or 1: in CSV and raw files the first column, in LIBSVM
-//! the first field (`-1` is read as 0, as binary LIBSVM files often use ±1).
+//! regression, are 0 or 1: in CSV, raw and Parquet files the first column, in
+//! LIBSVM the first field (`-1` is read as 0, as binary LIBSVM files often
+//! use ±1).
+//!
+//! A Parquet input is read by column: every column must be numeric (any
+//! integer, float or decimal type, cast to f64; a text column is an error
+//! naming it), one partition per row group; nulls, NaN and ±infinity are
+//! refused naming the row and column. Parquet needs the `parquet` feature
+//! of ember-ml (or ember); without it a `.parquet` INPUT is an error that
+//! says how to enable it.
 
 use crate::block::{Block, LabeledBlock, stack_rows};
 use crate::error::{MlError, Result};
@@ -39,11 +48,15 @@ pub enum Format {
     LibSvm { cols: Option<usize> },
     /// `rows × cols` little-endian f64, row-major, nothing else.
     RawF64 { rows: usize, cols: usize },
+    /// Parquet: a file or a directory of part files (a saved output); every
+    /// column numeric.
+    Parquet,
 }
 
 impl Format {
-    /// The format a file name implies: `.csv`, `.libsvm`/`.svm`, or
-    /// `.f64`/`.bin`/`.raw` (which need `rows` and `cols`).
+    /// The format a file name implies: `.csv`, `.libsvm`/`.svm`, `.parquet`
+    /// (a file, or a directory of part files), or `.f64`/`.bin`/`.raw`
+    /// (which need `rows` and `cols`).
     pub fn detect(path: &str, rows: Option<usize>, cols: Option<usize>) -> Result<Format> {
         // `points.csv.gz` is a CSV file, compressed.
         let name = match io::Codec::from_name(path) {
@@ -54,12 +67,13 @@ impl Format {
         match ext.as_str() {
             "csv" => Ok(Format::Csv),
             "libsvm" | "svm" => Ok(Format::LibSvm { cols }),
+            "parquet" => Ok(Format::Parquet),
             "f64" | "bin" | "raw" => match (rows, cols) {
                 (Some(rows), Some(cols)) => Ok(Format::RawF64 { rows, cols }),
                 _ => Err(MlError::InvalidParameter(format!("{path}: a raw f64 file needs --rows and --cols"))),
             },
             _ => Err(MlError::InvalidParameter(format!(
-                "{path}: unknown format; use a .csv, .libsvm/.svm or .f64/.bin/.raw file"
+                "{path}: unknown format; use a .csv, .libsvm/.svm, .parquet or .f64/.bin/.raw file"
             ))),
         }
     }
@@ -74,6 +88,10 @@ pub fn load_matrix(ctx: &Context, path: &str, format: &Format, partitions: usize
         }
         Format::RawF64 { rows, cols } => load_raw(ctx, path, *rows, *cols, partitions),
         Format::LibSvm { .. } => Ok(load_labeled(ctx, path, format, partitions)?.map(|b: LabeledBlock| b.x)),
+        Format::Parquet => {
+            let (rows, cols) = parquet_rows(ctx, path)?;
+            Ok(rows_to_blocks(&rows, cols))
+        }
     }
 }
 
@@ -86,17 +104,57 @@ pub fn load_labeled(ctx: &Context, path: &str, format: &Format, partitions: usiz
             if cols < 2 {
                 return Err(MlError::InvalidInput(format!("{path}: a labeled CSV needs a label and a feature column")));
             }
-            let rows = parse_csv(ctx, path, cols, partitions)?;
-            let checked = rows.filter(|r| r[0] == 0.0 || r[0] == 1.0);
-            if checked.count()? != rows.count()? {
-                let bad = rows.filter(|r| r[0] != 0.0 && r[0] != 1.0).first()?;
-                return Err(MlError::InvalidInput(format!("{path}: labels must be 0 or 1, found {}", bad[0])));
+            labeled_rows(path, &parse_csv(ctx, path, cols, partitions)?, cols)
+        }
+        Format::Parquet => {
+            let (rows, cols) = parquet_rows(ctx, path)?;
+            if cols < 2 {
+                return Err(MlError::InvalidInput(format!(
+                    "{path}: a labeled Parquet input needs a label column and a feature column"
+                )));
             }
-            Ok(split_labels(&rows_to_blocks(&rows, cols)))
+            labeled_rows(path, &rows, cols)
         }
         Format::RawF64 { rows, cols } => Ok(split_labels(&load_raw(ctx, path, *rows, *cols, partitions)?)),
         Format::LibSvm { cols } => load_libsvm(ctx, path, *cols, partitions),
     }
+}
+
+/// Rows whose first column is a 0/1 label, as labeled blocks; another label
+/// is an error naming the file and the value.
+fn labeled_rows(path: &str, rows: &Rdd<Vec<f64>>, cols: usize) -> Result<Rdd<LabeledBlock>> {
+    let checked = rows.filter(|r| r[0] == 0.0 || r[0] == 1.0);
+    if checked.count()? != rows.count()? {
+        let bad = rows.filter(|r| r[0] != 0.0 && r[0] != 1.0).first()?;
+        return Err(MlError::InvalidInput(format!("{path}: labels must be 0 or 1, found {}", bad[0])));
+    }
+    Ok(split_labels(&rows_to_blocks(rows, cols)))
+}
+
+/// The rows of a Parquet input (every column as f64, NaN and ±infinity
+/// refused) and their number of columns.
+fn parquet_rows(ctx: &Context, path: &str) -> Result<(Rdd<Vec<f64>>, usize)> {
+    let input = ctx.parquet_f64_rows(path, ParquetReadOptions::new(), NonFinite::Refuse)?;
+    if input.columns.is_empty() {
+        return Err(MlError::InvalidInput(format!("{path}: no columns")));
+    }
+    Ok((input.rows, input.columns.len()))
+}
+
+/// Saves blocks as Parquet files (Spark's layout: a directory of
+/// `part-NNNNN.parquet` and `_SUCCESS`, on disk or at an `s3://` URL), one
+/// `Float64` column per matrix column, named `columns` (`x0`, `x1`, ... when
+/// `None`). `load_matrix` reads it back as the same rows.
+pub fn save_parquet(blocks: &Rdd<Block>, path: &str, columns: Option<Vec<String>>) -> Result<()> {
+    let rows = blocks.flat_map(|b: Block| b.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>());
+    let names = match columns {
+        Some(names) => names,
+        None => {
+            let cols = blocks.map(|b: Block| b.ncols()).take(1)?.first().copied().unwrap_or(0);
+            (0..cols).map(|j| format!("x{j}")).collect()
+        }
+    };
+    Ok(rows.save_as_parquet_f64_columns(path, &names)?)
 }
 
 /// Splits the first column off as labels.

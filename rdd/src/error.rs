@@ -115,6 +115,10 @@ pub enum EmberError {
          driver, as aggregate does; Spark's default is 2)"
     )]
     TreeDepth { operation: &'static str, depth: usize },
+    /// A Parquet file could not be planned, read or written (names the file
+    /// and, where there is one, the column).
+    #[error(transparent)]
+    Parquet(#[from] crate::parquet::ParquetError),
     /// A histogram could not be computed from these arguments or this data.
     #[error(transparent)]
     Histogram(#[from] HistogramError),

@@ -5,8 +5,9 @@
 //! With no input it clusters generated data: `--rows` points in `--cols`
 //! dimensions around `--k` well-separated gaussian blobs (seeded), and also
 //! reports `center_error`, the largest distance from a true center to the
-//! nearest center found. INPUT is a .csv, .libsvm or raw .f64 file (the
-//! latter with `--rows` and `--cols`).
+//! nearest center found. INPUT is a .csv, .libsvm, .parquet (numeric
+//! columns; `gen-points` writes the generated data as one) or raw .f64 file
+//! (the latter with `--rows` and `--cols`), on disk or at an `s3://` URL.
 //!
 //! Prints one line: `cost= iterations= init_seconds= seconds= [center_error=]`.
 

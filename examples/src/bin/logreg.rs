@@ -8,7 +8,8 @@
 //! normal features, labels drawn from a known logistic model (seeded), and
 //! first prints `bayes_accuracy=`, the accuracy of that true model on the
 //! rows, which no classifier beats in expectation. An INPUT is a `.csv`
-//! (label 0/1, then the features, per line), `.libsvm`/`.svm`, or a raw
+//! (label 0/1, then the features, per line), `.libsvm`/`.svm`, `.parquet`
+//! (numeric columns, the 0/1 label first), or a raw
 //! little-endian f64 file (`.f64`/`.bin`/`.raw`, row-major, label first; give
 //! its `--rows` and `--cols`, label column included).
 //!

@@ -4,7 +4,8 @@
 //! SVD from R.
 //!
 //! With no INPUT it factors a generated `--rows × --cols` matrix of condition
-//! number `--cond` (seeded). INPUT is a `.csv`, `.libsvm`/`.svm`, or raw
+//! number `--cond` (seeded). INPUT is a `.csv`, `.libsvm`/`.svm`, `.parquet`
+//! (numeric columns), or raw
 //! little-endian f64 file (`.f64`/`.bin`/`.raw`, which needs `--rows` and
 //! `--cols`). The matrix is cached and computed before the clock starts; the
 //! time covers the factorization, Q included (cached and computed) when the

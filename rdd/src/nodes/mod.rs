@@ -43,6 +43,8 @@ pub mod cartesian;
 pub mod checkpoint;
 pub mod coalesce;
 pub mod map_partitions;
+#[cfg(feature = "parquet")]
+pub mod parquet_file;
 pub mod parsed_text;
 pub mod result;
 pub mod shuffle;
