@@ -37,7 +37,7 @@ die() { echo "cluster.sh: $*" >&2; exit 1; }
 build_static() {
   echo "cluster.sh: building static binaries (this takes a while the first time)" >&2
   (cd "$root" && RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target "$target" \
-      -p ember-executor -p ember -p ember-examples -p ember-s3-server >&2)
+      -p ember-executor -p ember -p ember-examples -p ember-s3-server --features ember-examples/parquet >&2)
 }
 
 build_image() {

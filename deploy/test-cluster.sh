@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The docker-compose cluster test (run by .ci/run after the unit tests):
 # 3 executors, all reached through the one service name; k-means and wordcount
-# results equal local[2]'s, wordcount also reading its input from the
+# results equal local[2]'s, wordcount (text) and kmeans (Parquet) also reading from the
 # cluster's S3 service; an executor killed in the middle of a k-means job
 # changes nothing; a container cut off the network mid-job does not stop the
 # job (each checked to happen mid-job and to be seen by the driver). Every
@@ -73,6 +73,18 @@ step "wordcount from the cluster's S3 service (s3://data/words.txt)"
 EMBER_LOG="warn" "${limit[@]}" "$cluster" submit wordcount s3://data/words.txt \
   < /dev/null > "$log/wc.s3" 2> "$log/wc.s3.err" || { cat "$log/wc.s3.err" >&2; fail "wordcount from S3 failed"; }
 cmp "$log/wc.local" "$log/wc.s3" || fail "wordcount from s3://data/words.txt differs from local[2]"
+
+step "kmeans from Parquet in the cluster's S3 service (s3://data/points.parquet)"
+pq_args=(--k 8 --seed 7)
+"$bin/gen-points" --master 'local[2]' --rows 200000 --cols 10 --k 8 --seed 7 --partitions 4 "$log/points.parquet" \
+  > /dev/null || fail "gen-points failed"
+for f in "$log/points.parquet"/*; do "$cluster" put "$f" "points.parquet/$(basename "$f")"; done
+expected_pq="$("$bin/kmeans" --master 'local[2]' "${pq_args[@]}" "$log/points.parquet" | kmeans_result)" \
+  || fail "kmeans of the local Parquet file failed"
+got_pq="$(EMBER_LOG=warn "${limit[@]}" "$cluster" submit kmeans "${pq_args[@]}" s3://data/points.parquet < /dev/null \
+  2> "$log/pq.err" | kmeans_result)" || { cat "$log/pq.err" >&2; fail "kmeans of s3://data/points.parquet failed"; }
+[ -n "$got_pq" ] && [ "$got_pq" = "$expected_pq" ] \
+  || { cat "$log/pq.err" >&2; fail "kmeans of s3://data/points.parquet: '$got_pq', local: '$expected_pq'"; }
 
 step "kmeans"
 expected="$("$bin/kmeans" --master 'local[2]' "${kmeans_args[@]}" | kmeans_result)" || fail "kmeans in local[2] failed"

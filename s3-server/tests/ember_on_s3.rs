@@ -7,6 +7,8 @@
 //!   glob, and of a `.gz` object, each equal to the count made here;
 //! - a committed output: `part-NNNNN` files and `_SUCCESS`, no
 //!   `_temporary`, read back whole; saving into it again is refused;
+//! - a Parquet round trip (typed records written as committed part files,
+//!   read back whole and with a column projection);
 //! - bad input fails with an error that names the URL: a missing bucket or
 //!   key, wrong credentials, a corrupt `.gz`, an endpoint where nothing
 //!   listens (quickly, not after minutes of retries).
@@ -171,6 +173,51 @@ fn a_saved_output_is_committed_in_sparks_layout_and_not_overwritten() {
     let err = again.expect_err("saving into a non-empty output is refused").to_string();
     assert!(err.contains("s3://data/out") && err.contains("ember.output.overwrite"), "{err}");
     assert_eq!(list_keys(&server, "data", "out"), expected, "a refused save changed the output");
+}
+
+/// A record of the Parquet round trip.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Reading {
+    sensor: String,
+    at: i64,
+    value: f64,
+}
+
+/// Only the projected columns of a `Reading`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Value {
+    value: f64,
+}
+
+#[test]
+fn parquet_round_trips_through_s3_with_a_projection() {
+    let server = S3TestServer::start(&["data"]);
+    let ctx = context(&server);
+    let readings: Vec<Reading> =
+        (0..5_000).map(|i| Reading { sensor: format!("s{}", i % 7), at: i, value: i as f64 * 0.5 }).collect();
+    ctx.parallelize(readings.clone(), 3).save_as_parquet_file("s3://data/readings.parquet").expect("saving Parquet");
+    let keys = list_keys(&server, "data", "readings.parquet");
+    assert_eq!(keys.len(), 4, "three part files and _SUCCESS: {keys:?}");
+    assert!(keys.iter().all(|k| k.ends_with(".parquet") || k.ends_with("_SUCCESS")), "{keys:?}");
+
+    let back: Vec<Reading> = ctx
+        .parquet_file("s3://data/readings.parquet", ParquetReadOptions::new())
+        .expect("reading Parquet")
+        .collect()
+        .expect("collect");
+    assert_eq!(back, readings);
+    let values: Vec<Value> = ctx
+        .parquet_file("s3://data/readings.parquet", ParquetReadOptions::new().columns(["value"]))
+        .expect("a projection")
+        .collect()
+        .expect("collect");
+    assert_eq!(values, readings.iter().map(|r| Value { value: r.value }).collect::<Vec<_>>());
+    let err = ctx
+        .parquet_file::<Value>("s3://data/readings.parquet", ParquetReadOptions::new().columns(["nope"]))
+        .err()
+        .expect("a missing column is refused")
+        .to_string();
+    assert!(err.contains("s3://data/readings.parquet") && err.contains("nope"), "{err}");
 }
 
 #[test]
