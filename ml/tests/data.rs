@@ -74,7 +74,7 @@ fn bad_data_is_reported_with_its_file_and_line() {
         .expect("size")
         .to_string();
     assert!(e.contains("24 bytes, but 2 rows × 2 columns of f64 need 32"), "{e}");
-    let e = Format::detect("x.parquet", None, None).unwrap_err().to_string();
+    let e = Format::detect("x.xlsx", None, None).unwrap_err().to_string();
     assert!(e.contains("unknown format"), "{e}");
     let e = Format::detect("x.f64", None, Some(2)).unwrap_err().to_string();
     assert!(e.contains("--rows and --cols"), "{e}");
