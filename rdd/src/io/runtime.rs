@@ -56,23 +56,39 @@ pub(crate) fn s3_store(url: &Location, bucket: &str, options: &StoreOptions) -> 
     if let Some(store) = stores.get(&key) {
         return Ok(store.clone());
     }
+    // A FROM scratch image has no system certificates, and the HTTP client
+    // refuses to start without any: then Mozilla's roots are used instead.
+    let built = build_s3(bucket, options, false).or_else(|e| {
+        tracing::info!(error = %e, "no system certificates; using Mozilla's root certificates for S3");
+        build_s3(bucket, options, true)
+    });
     let store: Arc<dyn ObjectStore> = Arc::new(
-        build_s3(bucket, options)
+        built
             .map_err(|e| IoError::new(url, ErrorKind::InvalidInput, format!("cannot configure the S3 client: {e}")))?,
     );
     stores.insert(key, store.clone());
     Ok(store)
 }
 
-fn build_s3(bucket: &str, options: &StoreOptions) -> Result<object_store::aws::AmazonS3, object_store::Error> {
+fn build_s3(
+    bucket: &str,
+    options: &StoreOptions,
+    bundled_roots: bool,
+) -> Result<object_store::aws::AmazonS3, object_store::Error> {
     // reqwest's rustls has no crypto provider of its own here (ring is the
     // process's, as for gRPC's TLS); installing it twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let o = &options.s3;
-    let client = ClientOptions::new()
+    let mut client = ClientOptions::new()
         .with_allow_http(o.allow_http)
         .with_connect_timeout(options.connect_timeout())
         .with_timeout(Duration::from_millis(o.request_timeout_ms));
+    if bundled_roots {
+        client = client.with_no_system_certificates(true);
+        for root in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+            client = client.with_root_certificate(object_store::Certificate::from_der(root.as_ref())?);
+        }
+    }
     let retry = RetryConfig {
         backoff: BackoffConfig {
             init_backoff: Duration::from_millis(100),
