@@ -219,7 +219,7 @@ impl Context {
 
     /// Who this application is, to daemons and backends.
     fn app_identity(&self) -> Result<AppIdentity> {
-        let exe_sha256 = ember_executor::wire::exe_sha256()
+        let exe_sha256 = ember_executor::wire::code_sha256()
             .map_err(|e| EmberError::Executor(format!("cannot hash own executable: {e}")))?;
         Ok(AppIdentity {
             app_id: self.inner.app_id.clone(),
@@ -559,4 +559,12 @@ static EMBER_BACKEND_HOOK: extern "C" fn() = backend_hook;
 #[cfg(target_os = "linux")]
 extern "C" fn backend_hook() {
     ember_executor::backend::run_if_requested();
+}
+
+/// What `ember-executor` calls, in a process it started to host a REPL
+/// cell's object (`ember_executor::object_host`): this object's copy of
+/// Ember becomes the backend. Exported by every object that links `ember`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ember_hosted_backend_main() -> ! {
+    ember_executor::backend::run_hosted()
 }

@@ -41,7 +41,7 @@ fn a_driver_running_a_different_binary_is_refused() {
         let msg = err.to_string();
         assert!(msg.contains("executable mismatch") && msg.contains("0000"), "{msg}");
         // Without its token, or with another, the right binary is refused too.
-        let sha = ember_executor::wire::exe_sha256().unwrap();
+        let sha = ember_executor::wire::code_sha256().unwrap();
         for (token, why) in [("", "no backend token"), ("not-its-token", "wrong backend token")] {
             let err = attach(request(&backend.address, &sha, token), events.clone()).await.err().expect("refused");
             assert!(err.to_string().contains(why), "{token:?}: {err}");

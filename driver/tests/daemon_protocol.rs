@@ -59,7 +59,7 @@ fn own_binary() -> (Vec<u8>, String) {
     // hook that makes this binary a backend when the daemon starts it.
     std::hint::black_box(ember::prelude::Context::new as fn(_) -> _);
     let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-    (bytes, ember_executor::wire::exe_sha256().unwrap())
+    (bytes, ember_executor::wire::code_sha256().unwrap())
 }
 
 #[test]

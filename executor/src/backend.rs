@@ -22,7 +22,7 @@
 
 use crate::fetch::MAX_MESSAGE_BYTES;
 use crate::service::{BackendConfig, BackendService};
-use crate::wire::exe_sha256;
+use crate::wire::code_sha256;
 use ember_proto::v1::executor_backend_server::ExecutorBackendServer;
 use ember_security::tls::{ExecutorTls, Origins, TlsFiles, error_chain};
 use std::io::{Read, Write};
@@ -53,10 +53,36 @@ const TLS_ENV_ORIGINS: Origins = Origins { cert: ENV_TLS_CERT, key: ENV_TLS_KEY,
 /// The line prefix announcing the bound address on stdout.
 pub const LISTENING_PREFIX: &str = "EMBER_BACKEND_LISTENING ";
 
+/// Set (to the object's path) when the backend's code is a REPL cell's
+/// shared object loaded by a host process (`crate::object_host`): the
+/// object's load-time hook must then not start the backend (the host calls
+/// [`run_hosted`] once loading is done).
+pub const ENV_BACKEND_OBJECT: &str = "EMBER_BACKEND_OBJECT";
+/// The SHA-256 the host must find in that object before loading it.
+pub const ENV_BACKEND_OBJECT_SHA256: &str = "EMBER_BACKEND_OBJECT_SHA256";
+
 /// Runs the backend and exits the process if this process was started as one.
 pub fn run_if_requested() {
+    if std::env::var_os(ENV_BACKEND_OBJECT).is_some() {
+        return;
+    }
     let Ok(bind) = std::env::var(ENV_BACKEND) else { return };
-    let code = match run(&bind) {
+    run_and_exit(&bind);
+}
+
+/// Runs the backend of a hosted object (see [`ENV_BACKEND_OBJECT`]) and exits.
+pub fn run_hosted() -> ! {
+    match std::env::var(ENV_BACKEND) {
+        Ok(bind) => run_and_exit(&bind),
+        Err(_) => {
+            eprintln!("ember executor backend: {ENV_BACKEND} is not set");
+            std::process::exit(1)
+        }
+    }
+}
+
+fn run_and_exit(bind: &str) -> ! {
+    let code = match run(bind) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("ember executor backend: {e}");
@@ -93,7 +119,7 @@ fn run(bind: &str) -> Result<(), String> {
     let work_dir = std::env::var(ENV_WORK_DIR)
         .map(PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir().join(format!("ember-backend-{}", std::process::id())));
-    let exe = exe_sha256().map_err(|e| format!("cannot hash own executable: {e}"))?;
+    let exe = code_sha256().map_err(|e| format!("cannot hash own executable: {e}"))?;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

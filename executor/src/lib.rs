@@ -22,6 +22,7 @@ pub mod block_manager;
 pub mod daemon;
 pub mod env;
 pub mod fetch;
+pub mod object_host;
 pub mod service;
 pub mod shuffle_read;
 pub mod shuffle_service;

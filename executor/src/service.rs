@@ -20,7 +20,7 @@ use ember_rdd::TaskError;
 use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, StageId};
 use ember_rdd::memory::MemoryConfig;
 use ember_rdd::rdd::StageRoot;
-use ember_rdd::shipping::StagePlan;
+use ember_rdd::shipping::{ObjectFiles, StagePlan};
 use ember_rdd::task::TaskContext;
 use ember_security::tls::PeerTls;
 use std::collections::HashMap;
@@ -71,6 +71,8 @@ struct Session {
     memory_bytes: u64,
     /// The tasks given and not finished, to kill on the driver's word.
     kill_switches: Arc<KillSwitches>,
+    /// Shipped copies of the application's code objects (REPL cells).
+    objects: ObjectFiles,
 }
 
 pub struct BackendService {
@@ -152,6 +154,7 @@ impl BackendService {
             shuffle_token: hello.shuffle_token.clone(),
             memory_bytes: memory,
             kill_switches: Arc::default(),
+            objects: ObjectFiles::in_dir(self.config.work_dir.join("objects")),
         });
         *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
         (session, out_rx)
@@ -205,10 +208,12 @@ async fn send_batches(
 impl Session {
     fn register_stage(&self, r: pb::RegisterStage) {
         let decoded = StagePlan::from_bytes(&r.plan).and_then(|plan| {
-            // SAFETY: the driver that sent this plan passed the executable
-            // check in `attach` (same SHA-256 as this process), so the plan's
-            // entry points are offsets of decoders in this very executable.
-            let root = unsafe { plan.decode() }?;
+            // SAFETY: the driver that sent this plan passed the code check in
+            // `attach` (same SHA-256 as the code this backend runs), so the
+            // plan's entry points are offsets of decoders in this executable,
+            // or in code objects that are loaded only once their SHA-256
+            // equals the one the driver computed of its own copy.
+            let root = unsafe { plan.decode(&self.objects) }?;
             let locations = Arc::new(locations_from_proto(r.shuffle_locations));
             let env = Arc::new(StageEnv::new(self.env.clone(), locations, true));
             Ok(Arc::new(StageEntry { root, env }))

@@ -243,17 +243,19 @@ pub fn block_update_from_proto(u: pb::BlockUpdate) -> BlockUpdate {
     }
 }
 
-/// SHA-256 (hex) of the running executable, computed once.
-pub fn exe_sha256() -> Result<String, std::io::Error> {
-    use sha2::{Digest, Sha256};
+/// SHA-256 (hex) of the code this process runs, computed once: the
+/// executable, or — in a REPL, where Ember's code is in a cell's shared
+/// object loaded by the runner — that object (see `ember_rdd::code_objects`).
+/// A driver and its backends must agree on it.
+pub fn code_sha256() -> Result<String, std::io::Error> {
     use std::sync::OnceLock;
     static HASH: OnceLock<Result<String, String>> = OnceLock::new();
     let h = HASH.get_or_init(|| {
+        if let Some(object) = ember_rdd::code_objects::own_object().map_err(|e| e.to_string())? {
+            return Ok(object.sha256.clone());
+        }
         let path = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut hasher = Sha256::new();
-        std::io::copy(&mut file, &mut hasher).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(format!("{:x}", hasher.finalize()))
+        ember_rdd::code_objects::file_sha256(&path).map_err(|e| e.to_string())
     });
     h.clone().map_err(std::io::Error::other)
 }

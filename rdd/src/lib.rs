@@ -14,6 +14,7 @@
 pub mod aggregate;
 pub mod byte_size;
 pub mod call_site;
+pub mod code_objects;
 pub mod data;
 pub mod error;
 pub mod func;

@@ -23,6 +23,7 @@
 //!   the backend.
 
 use crate::Data;
+use crate::code_objects::{self, CodeObject, Located};
 use crate::error::{EmberError, TaskError};
 use crate::ids::RddId;
 use crate::rdd::{Dependency, RddBase, RddMeta, RddNode, RddRef, StageRoot};
@@ -45,16 +46,55 @@ fn anchor_address() -> usize {
     ember_code_anchor as *const () as usize
 }
 
-/// A function of this executable, as an offset from [`ember_code_anchor`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntryPoint(i64);
+/// A function of the application: an offset from [`ember_code_anchor`] in
+/// the main executable, or from the load bias of a code object (a REPL
+/// cell's shared object, see [`crate::code_objects`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryPoint {
+    /// `None`: the main executable.
+    object: Option<CodeObject>,
+    offset: i64,
+}
 
 impl EntryPoint {
-    fn of(addr: usize) -> Self {
-        EntryPoint(addr as i64 - anchor_address() as i64)
+    fn of(addr: usize) -> Result<Self, EmberError> {
+        match code_objects::locate(addr).map_err(|e| EmberError::Executor(format!("cannot ship code: {e}")))? {
+            Located::Main => Ok(EntryPoint { object: None, offset: addr as i64 - anchor_address() as i64 }),
+            Located::Object { object, offset } => {
+                Ok(EntryPoint { object: Some((*object).clone()), offset: offset as i64 })
+            }
+        }
     }
-    fn address(self) -> usize {
-        (anchor_address() as i64 + self.0) as usize
+
+    fn address(&self, objects: &ObjectFiles) -> Result<usize, TaskError> {
+        match &self.object {
+            None => Ok((anchor_address() as i64 + self.offset) as usize),
+            Some(object) => {
+                let bias = code_objects::bias_of(object, objects.local_copy(&object.sha256).as_deref())?;
+                Ok((bias as i64 + self.offset) as usize)
+            }
+        }
+    }
+
+    /// The code object this entry point is in (`None`: the main executable).
+    pub fn object(&self) -> Option<&CodeObject> {
+        self.object.as_ref()
+    }
+}
+
+/// Where a backend keeps shipped copies of code objects (by SHA-256), for
+/// objects whose original path does not hold them on this host.
+#[derive(Default, Clone)]
+pub struct ObjectFiles {
+    dir: Option<std::path::PathBuf>,
+}
+
+impl ObjectFiles {
+    pub fn in_dir(dir: std::path::PathBuf) -> Self {
+        ObjectFiles { dir: Some(dir) }
+    }
+    pub fn local_copy(&self, sha256: &str) -> Option<std::path::PathBuf> {
+        self.dir.as_ref().map(|d| d.join(format!("{sha256}.so"))).filter(|p| p.is_file())
     }
 }
 
@@ -125,13 +165,13 @@ impl Parents<'_> {
 /// Encodes a node: its decoder's entry point and its fields.
 pub fn encode_node<N: ShippedNode>(node: &N) -> Result<(EntryPoint, Vec<u8>), EmberError> {
     let decode: DecodeNodeFn = decode_node::<N>;
-    Ok((EntryPoint::of(decode as *const () as usize), node.write_fields()?))
+    Ok((EntryPoint::of(decode as *const () as usize)?, node.write_fields()?))
 }
 
 /// Encodes a stage root.
 pub fn encode_root<R: ShippedRoot>(root: &R) -> Result<(EntryPoint, Vec<u8>), EmberError> {
     let decode: DecodeRootFn = decode_root::<R>;
-    Ok((EntryPoint::of(decode as *const () as usize), root.write_fields()?))
+    Ok((EntryPoint::of(decode as *const () as usize)?, root.write_fields()?))
 }
 
 fn decode_node<N: ShippedNode>(spec: &NodeSpec, parents: &[&ErasedNode]) -> Result<ErasedNode, TaskError> {
@@ -184,6 +224,20 @@ impl StagePlan {
         Ok(StagePlan { nodes, root_decode, root_payload, root_node })
     }
 
+    /// The code objects (other than the main executable) this plan's entry
+    /// points are in, each once.
+    pub fn code_objects(&self) -> Vec<CodeObject> {
+        let mut seen = std::collections::HashSet::new();
+        self.nodes
+            .iter()
+            .map(|n| &n.decode)
+            .chain(std::iter::once(&self.root_decode))
+            .filter_map(EntryPoint::object)
+            .filter(|o| seen.insert(o.sha256.clone()))
+            .cloned()
+            .collect()
+    }
+
     pub fn to_bytes(&self) -> Result<Vec<u8>, EmberError> {
         Ok(postcard::to_allocvec(self)?)
     }
@@ -198,7 +252,7 @@ impl StagePlan {
     /// The plan must have been built by a process running the very same
     /// executable as this one; its entry points are then offsets of decoder
     /// functions of this executable with exactly the signatures called here.
-    pub unsafe fn decode(&self) -> Result<Arc<dyn StageRoot>, TaskError> {
+    pub unsafe fn decode(&self, objects: &ObjectFiles) -> Result<Arc<dyn StageRoot>, TaskError> {
         let mut decoded: Vec<ErasedNode> = Vec::with_capacity(self.nodes.len());
         for (i, spec) in self.nodes.iter().enumerate() {
             let parents: Vec<&ErasedNode> = spec
@@ -210,7 +264,8 @@ impl StagePlan {
             // SAFETY: per this function's contract, `spec.decode` was made by
             // `encode_node` in the same executable, so its address is that of
             // a `decode_node::<N>` with signature `DecodeNodeFn`.
-            let decode: DecodeNodeFn = unsafe { std::mem::transmute::<usize, DecodeNodeFn>(spec.decode.address()) };
+            let decode: DecodeNodeFn =
+                unsafe { std::mem::transmute::<usize, DecodeNodeFn>(spec.decode.address(objects)?) };
             let node = decode(spec, &parents)?;
             decoded.push(node);
         }
@@ -218,7 +273,8 @@ impl StagePlan {
             .get(self.root_node as usize)
             .ok_or_else(|| TaskError::engine("stage plan: root node out of range"))?;
         // SAFETY: as above, made by `encode_root` in the same executable.
-        let decode: DecodeRootFn = unsafe { std::mem::transmute::<usize, DecodeRootFn>(self.root_decode.address()) };
+        let decode: DecodeRootFn =
+            unsafe { std::mem::transmute::<usize, DecodeRootFn>(self.root_decode.address(objects)?) };
         decode(&self.root_payload, input)
     }
 }

@@ -333,6 +333,37 @@ thread_local! {
     static CURRENT_TASK: RefCell<Option<Arc<TaskContext>>> = const { RefCell::new(None) };
 }
 
+type TaskSlot = RefCell<Option<Arc<TaskContext>>>;
+
+/// This thread's current-task slot in this copy of Ember, for other copies
+/// in the process (see [`crate::code_objects::primary_symbol`]).
+#[unsafe(no_mangle)]
+pub extern "C" fn ember_current_task_slot() -> *const TaskSlot {
+    CURRENT_TASK.with(|c| c as *const TaskSlot)
+}
+
+/// Runs `f` on this thread's current-task slot: this copy's, or in a REPL
+/// the primary copy's, so that every cell's closures see the task the
+/// backend installed.
+fn with_task_slot<R>(f: impl FnOnce(&TaskSlot) -> R) -> R {
+    static PRIMARY: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let primary = *PRIMARY.get_or_init(|| crate::code_objects::primary_symbol(c"ember_current_task_slot"));
+    match primary {
+        None => CURRENT_TASK.with(f),
+        Some(addr) => {
+            // SAFETY: `addr` is `ember_current_task_slot` of another copy of
+            // this crate, compiled from the same source by the same compiler
+            // (ADR 0009), so it has this signature and returns a pointer to
+            // that copy's slot of this thread, valid while the thread lives.
+            let slot = unsafe {
+                let get = std::mem::transmute::<usize, extern "C" fn() -> *const TaskSlot>(addr);
+                &*get()
+            };
+            f(slot)
+        }
+    }
+}
+
 /// Runs `f` with `tc` installed as this thread's current task, so that
 /// broadcast variables and accumulators used inside user closures find it.
 pub fn with_current_task<R>(tc: &Arc<TaskContext>, f: impl FnOnce() -> R) -> R {
@@ -340,15 +371,15 @@ pub fn with_current_task<R>(tc: &Arc<TaskContext>, f: impl FnOnce() -> R) -> R {
     impl Drop for Reset {
         fn drop(&mut self) {
             let prev = self.0.take();
-            CURRENT_TASK.with(|c| *c.borrow_mut() = prev);
+            with_task_slot(|c| *c.borrow_mut() = prev);
         }
     }
-    let prev = CURRENT_TASK.with(|c| c.borrow_mut().replace(tc.clone()));
+    let prev = with_task_slot(|c| c.borrow_mut().replace(tc.clone()));
     let _reset = Reset(prev);
     f()
 }
 
 /// The task running on this thread, if any.
 pub fn current_task() -> Option<Arc<TaskContext>> {
-    CURRENT_TASK.with(|c| c.borrow().clone())
+    with_task_slot(|c| c.borrow().clone())
 }

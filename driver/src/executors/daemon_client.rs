@@ -165,6 +165,14 @@ pub enum Launch {
 /// Launches one backend on the daemon at `target`.
 pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<Launch, EmberError> {
     let daemon = target.address;
+    if let Ok(Some(object)) = ember_rdd::code_objects::own_object() {
+        return Err(EmberError::Config(format!(
+            "this driver's Ember code is in a loaded object ({}, a REPL or notebook cell): its backends \
+             run on local[N] or local-cluster[N]; executor daemons ({daemon}) cannot host cell objects yet \
+             (docs/adr/0009-code-objects-for-repl-cells.md)",
+            object.path.display()
+        )));
+    }
     let tls = target.tls_config(spec);
     let endpoint = Endpoint::from_shared(format!("{}://{daemon}", scheme(tls.is_some())))
         .map_err(|e| EmberError::Executor(format!("bad daemon address {daemon}: {e}")))?

@@ -8,6 +8,7 @@
 //! The child's stdout (after the address line) is forwarded to the driver's
 //! stderr, so output printed by tasks never mixes with the program's results.
 
+use super::backend_program::BackendProgram;
 use super::remote::{AttachRequest, attach};
 use super::{AppIdentity, ExecutorId, ExecutorResources};
 use crate::scheduler::EventSender;
@@ -17,7 +18,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::mpsc;
 
 /// A started backend process.
@@ -62,9 +63,10 @@ pub async fn spawn_backend(
     heartbeat: Duration,
     timeout: Duration,
 ) -> Result<BackendProcess, EmberError> {
-    let exe = std::env::current_exe().map_err(|e| EmberError::Executor(format!("cannot find own executable: {e}")))?;
+    let program = BackendProgram::for_this_process()?;
     let work_dir = std::env::temp_dir().join(format!("ember-{app_id}-backend-{index}"));
-    let mut child = Command::new(&exe)
+    let mut child = program
+        .command()
         .env(ENV_BACKEND, "127.0.0.1:0")
         .env(ENV_CORES, cores.to_string())
         .env(ENV_WORK_DIR, &work_dir)
@@ -74,7 +76,7 @@ pub async fn spawn_backend(
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| EmberError::Executor(format!("cannot start backend {}: {e}", exe.display())))?;
+        .map_err(|e| EmberError::Executor(format!("cannot start backend {}: {e}", program.describe())))?;
     let pid = child.id().unwrap_or(0);
     let token = ember_security::auth::random_hex(32);
     ember_executor::backend::hand_over_token(&mut child, &token)

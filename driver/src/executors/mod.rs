@@ -6,6 +6,7 @@
 //! task ends, block updates, heartbeats and their own loss. The trait is the
 //! seam that lets the scheduler be tested without processes.
 
+pub mod backend_program;
 pub mod daemon_client;
 pub mod local;
 pub mod local_cluster;

@@ -77,6 +77,9 @@ fn secret(args: &Args) -> anyhow::Result<Option<Vec<u8>>> {
 }
 
 fn main() -> std::process::ExitCode {
+    // Started as the backend of an interactive application (a REPL's cell
+    // object to host)? Then this process is that backend, not a daemon.
+    ember_executor::object_host::run_if_requested();
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("EMBER_LOG").unwrap_or_else(|_| "info".into()))

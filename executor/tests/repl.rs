@@ -1,0 +1,105 @@
+//! Ember in the evcxr REPL, driving a `local-cluster[2]` (issue 18, ADR 0009).
+//!
+//! The REPL is driven non-interactively: cells go to `evcxr`'s stdin, one per
+//! line, and print `RESULT <name> <value>` lines that the test reads. The
+//! cells define a function, use it in a `map` on the executors (their pids
+//! are not the REPL's), cache the RDD and count it twice (an accumulator
+//! updated by the map shows that the second count computed nothing; the
+//! REST API lists the RDD's cached partitions), redefine the function and get
+//! the new result, and cancel a long job from another thread, then run
+//! another job.
+//!
+//! evcxr comes from `deploy/install-notebook.sh` (`cargo install evcxr_repl`).
+//! Without it the test is skipped, except in CI (`CI` set), where it fails.
+//! evcxr compiles Ember and its dependencies for the REPL once, in
+//! `$TMPDIR/ember-evcxr-repl-test` (minutes the first time, kept for later runs).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn find_evcxr() -> Option<PathBuf> {
+    let home_bin = std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin"));
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(home_bin)
+        .map(|d| d.join("evcxr"))
+        .find(|c| c.is_file())
+}
+
+fn cells(driver_dir: &Path) -> String {
+    let dep = format!(r#":dep ember = {{ path = "{}" }}"#, driver_dir.display());
+    [
+        dep.as_str(),
+        "use ember::{Context, Conf, EmberError};",
+        r#"let ctx = Context::new(Conf::new().master("local-cluster[2]").set("ember.ui.port", "0")).unwrap();"#,
+        "fn f(x: u64) -> u64 { x * 2 }",
+        "let calls = ctx.accumulator::<u64>();",
+        "let nums = ctx.parallelize((1..=100u64).collect::<Vec<_>>(), 4).map_with(calls.clone(), |c, x| { c.add(1); f(x) }).cache();",
+        r#"println!("RESULT count1 {}", nums.count().unwrap());"#,
+        r#"println!("RESULT count2 {}", nums.count().unwrap());"#,
+        r#"println!("RESULT calls {}", calls.value());"#,
+        r#"println!("RESULT sum1 {}", nums.reduce(|a, b| a + b).unwrap().unwrap());"#,
+        r#"let pids = ctx.parallelize((0..8u64).collect::<Vec<_>>(), 4).map(|_| std::process::id()).collect().unwrap();"#,
+        r#"println!("RESULT remote {}", pids.iter().all(|p| *p != std::process::id()));"#,
+        r#"let storage = { use std::io::{Read, Write}; let port = ctx.ui_address().unwrap().port(); let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap(); write!(s, "GET /api/v1/applications/{}/storage/rdd HTTP/1.0\r\n\r\n", ctx.app_id()).unwrap(); let mut body = String::new(); s.read_to_string(&mut body).unwrap(); body };"#,
+        r#"println!("RESULT cached_partitions {}", storage.contains("\"numCachedPartitions\":4"));"#,
+        "fn f(x: u64) -> u64 { x * 3 }",
+        r#"println!("RESULT sum2 {}", ctx.parallelize((1..=100u64).collect::<Vec<_>>(), 4).map(|x| f(x)).reduce(|a, b| a + b).unwrap().unwrap());"#,
+        // One cell: evcxr compiles each cell for seconds, so a killer thread
+        // started in an earlier cell could fire before the job starts.
+        "let (long, took) = { let c = ctx.clone(); let killer = std::thread::spawn(move || { std::thread::sleep(std::time::Duration::from_secs(2)); c.cancel_all_jobs(); }); let started = std::time::Instant::now(); let long = ctx.parallelize((0..400_000u64).collect::<Vec<_>>(), 4).map(|x| { std::thread::sleep(std::time::Duration::from_micros(200)); x }).count(); killer.join().unwrap(); (long, started.elapsed()) };",
+        r#"println!("RESULT long {:?} {:?}", long, took);"#,
+        r#"println!("RESULT cancelled {} {}", matches!(long, Err(EmberError::Cancelled { .. })), took.as_secs() < 15);"#,
+        r#"println!("RESULT after {}", ctx.parallelize((1..=10u64).collect::<Vec<_>>(), 2).map(|x| f(x)).collect().unwrap().iter().sum::<u64>());"#,
+        r#"println!("RESULT done");"#,
+    ]
+    .join("\n")
+        + "\n"
+}
+
+#[test]
+fn a_repl_session_drives_a_local_cluster() {
+    let Some(evcxr) = find_evcxr() else {
+        assert!(std::env::var_os("CI").is_none(), "evcxr is not installed: run deploy/install-notebook.sh");
+        eprintln!("skipped: evcxr is not installed (deploy/install-notebook.sh)");
+        return;
+    };
+    let driver_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../driver").canonicalize().unwrap();
+    // Outside the workspace (cargo would take evcxr's crate for a member of
+    // ours), and kept between runs: Ember is compiled there once.
+    let tmp = std::env::temp_dir().join("ember-evcxr-repl-test");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut child = Command::new(&evcxr)
+        .env("EVCXR_TMPDIR", &tmp)
+        .env("EMBER_EXECUTOR_BIN", env!("CARGO_BIN_EXE_ember-executor"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start evcxr");
+    child.stdin.take().unwrap().write_all(cells(&driver_dir).as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let result = |name: &str| -> String {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("RESULT {name} ")).map(str::to_string))
+            .unwrap_or_else(|| panic!("no result '{name}'\n--- stdout\n{stdout}\n--- stderr\n{stderr}"))
+    };
+    assert_eq!(result("count1"), "100");
+    assert_eq!(result("count2"), "100");
+    // The map ran once per record: the second count read the cache.
+    assert_eq!(result("calls"), "100");
+    assert_eq!(result("sum1"), "10100");
+    assert_eq!(result("remote"), "true", "tasks ran in the REPL's own process");
+    assert_eq!(result("cached_partitions"), "true");
+    // The redefined function runs on the executors.
+    assert_eq!(result("sum2"), "15150");
+    assert_eq!(result("cancelled"), "true true");
+    assert_eq!(result("after"), "165");
+    assert!(stdout.contains("RESULT done"), "{stdout}\n{stderr}");
+}
