@@ -48,9 +48,12 @@ fn cells(driver_dir: &Path) -> String {
         r#"println!("RESULT cached_partitions {}", storage.contains("\"numCachedPartitions\":4"));"#,
         "fn f(x: u64) -> u64 { x * 3 }",
         r#"println!("RESULT sum2 {}", ctx.parallelize((1..=100u64).collect::<Vec<_>>(), 4).map(|x| f(x)).reduce(|a, b| a + b).unwrap().unwrap());"#,
+        // A job group set in one cell holds for the jobs of the next (each
+        // cell is a separate object with its own copy of Ember).
+        r#"ctx.set_job_group("explore");"#,
         // One cell: evcxr compiles each cell for seconds, so a killer thread
         // started in an earlier cell could fire before the job starts.
-        "let (long, took) = { let c = ctx.clone(); let killer = std::thread::spawn(move || { std::thread::sleep(std::time::Duration::from_secs(2)); c.cancel_all_jobs(); }); let started = std::time::Instant::now(); let long = ctx.parallelize((0..400_000u64).collect::<Vec<_>>(), 4).map(|x| { std::thread::sleep(std::time::Duration::from_micros(200)); x }).count(); killer.join().unwrap(); (long, started.elapsed()) };",
+        "let (long, took) = { let c = ctx.clone(); let killer = std::thread::spawn(move || { std::thread::sleep(std::time::Duration::from_secs(2)); c.cancel_job_group(\"explore\"); }); let started = std::time::Instant::now(); let long = ctx.parallelize((0..400_000u64).collect::<Vec<_>>(), 4).map(|x| { std::thread::sleep(std::time::Duration::from_micros(200)); x }).count(); killer.join().unwrap(); (long, started.elapsed()) };",
         r#"println!("RESULT long {:?} {:?}", long, took);"#,
         r#"println!("RESULT cancelled {} {}", matches!(long, Err(EmberError::Cancelled { .. })), took.as_secs() < 15);"#,
         r#"println!("RESULT after {}", ctx.parallelize((1..=10u64).collect::<Vec<_>>(), 2).map(|x| f(x)).collect().unwrap().iter().sum::<u64>());"#,

@@ -170,6 +170,35 @@ pub fn primary_symbol(symbol: &CStr) -> Option<usize> {
     None
 }
 
+/// Runs `f` on this thread's value of `local` in the primary copy of Ember
+/// (see [`primary_symbol`]): this copy's own in a compiled program.
+///
+/// `exported` names a `#[no_mangle] extern "C" fn() -> *const T` that every
+/// copy defines beside `local`, returning `local`'s address for the calling
+/// thread; `primary` caches where the primary copy's one is.
+pub fn with_shared_thread_local<T: 'static, R>(
+    local: &'static std::thread::LocalKey<T>,
+    exported: &CStr,
+    primary: &OnceLock<Option<usize>>,
+    f: impl FnOnce(&T) -> R,
+) -> R {
+    match *primary.get_or_init(|| primary_symbol(exported)) {
+        None => local.with(f),
+        Some(addr) => {
+            // SAFETY: `addr` is the `exported` function of another copy of
+            // this crate, compiled from the same source by the same compiler
+            // (ADR 0009), so it has the signature `extern "C" fn() -> *const
+            // T` and returns that copy's value of the calling thread, which
+            // lives as long as the thread.
+            let value = unsafe {
+                let get = std::mem::transmute::<usize, extern "C" fn() -> *const T>(addr);
+                &*get()
+            };
+            f(value)
+        }
+    }
+}
+
 /// SHA-256 (hex) of a file.
 pub fn file_sha256(path: &Path) -> Result<String, std::io::Error> {
     use sha2::{Digest, Sha256};

@@ -347,21 +347,7 @@ pub extern "C" fn ember_current_task_slot() -> *const TaskSlot {
 /// backend installed.
 fn with_task_slot<R>(f: impl FnOnce(&TaskSlot) -> R) -> R {
     static PRIMARY: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
-    let primary = *PRIMARY.get_or_init(|| crate::code_objects::primary_symbol(c"ember_current_task_slot"));
-    match primary {
-        None => CURRENT_TASK.with(f),
-        Some(addr) => {
-            // SAFETY: `addr` is `ember_current_task_slot` of another copy of
-            // this crate, compiled from the same source by the same compiler
-            // (ADR 0009), so it has this signature and returns a pointer to
-            // that copy's slot of this thread, valid while the thread lives.
-            let slot = unsafe {
-                let get = std::mem::transmute::<usize, extern "C" fn() -> *const TaskSlot>(addr);
-                &*get()
-            };
-            f(slot)
-        }
-    }
+    crate::code_objects::with_shared_thread_local(&CURRENT_TASK, c"ember_current_task_slot", &PRIMARY, f)
 }
 
 /// Runs `f` with `tc` installed as this thread's current task, so that

@@ -29,13 +29,23 @@ static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
 impl TempFile {
     /// Creates a new, empty file named `<kind>-<pid>-<n>.tmp` in `dir`.
+    /// A name taken already is skipped: in a REPL process each cell's copy of
+    /// Ember has its own counter (ADR 0009).
     pub fn create(dir: &Path, kind: &str) -> Result<TempFile, TaskError> {
-        let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!("{kind}-{}-{n}.tmp", std::process::id()));
-        let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(|e| {
-            TaskError::engine(format!("cannot create a file in the local directory {}: {e}", dir.display()))
-        })?;
-        Ok(TempFile { path, file, keep: false })
+        loop {
+            let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!("{kind}-{}-{n}.tmp", std::process::id()));
+            match OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
+                Ok(file) => return Ok(TempFile { path, file, keep: false }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(TaskError::engine(format!(
+                        "cannot create a file in the local directory {}: {e}",
+                        dir.display()
+                    )));
+                }
+            }
+        }
     }
 
     pub fn path(&self) -> &Path {
