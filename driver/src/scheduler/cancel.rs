@@ -21,6 +21,7 @@ impl DagScheduler {
             .filter(|(id, job)| match which {
                 JobSelector::One(one) => *id == one,
                 JobSelector::Group(group) => job.group.as_deref() == Some(group.as_str()),
+                JobSelector::Action(action) => job.action.id() == *action,
                 JobSelector::All => true,
             })
             .map(|(&id, _)| id)
