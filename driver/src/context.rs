@@ -122,7 +122,14 @@ impl Context {
         });
         runtime.spawn(scheduler.run(rx));
         let app_id = format!("app-{}-{}", std::process::id(), unique_millis());
-        let ui = UiServices::start(&settings, &conf, &app_id, &listener, runtime.handle())?;
+        let killer: crate::ui::server::StageKiller = {
+            let events = events.clone();
+            Arc::new(move |stage| {
+                let reason = format!("{stage} was killed from the web UI");
+                events.post(SchedulerEvent::CancelJobs { which: crate::scheduler::JobSelector::Stage(stage), reason });
+            })
+        };
+        let ui = UiServices::start(&settings, &conf, &app_id, &listener, runtime.handle(), killer)?;
         let inner = Arc::new(ContextInner {
             default_parallelism: AtomicUsize::new(settings.default_parallelism.unwrap_or(2)),
             settings,

@@ -22,6 +22,7 @@ impl DagScheduler {
                 JobSelector::One(one) => *id == one,
                 JobSelector::Group(group) => job.group.as_deref() == Some(group.as_str()),
                 JobSelector::Action(action) => job.action.id() == *action,
+                JobSelector::Stage(stage) => job.stages.contains(stage),
                 JobSelector::All => true,
             })
             .map(|(&id, _)| id)

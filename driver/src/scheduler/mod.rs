@@ -49,7 +49,7 @@ pub type IdSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use crate::executors::{ExecutorId, ExecutorLink};
 use ember_rdd::EmberError;
-use ember_rdd::ids::{AccumulatorId, ActionId, BroadcastId, RddId, ShuffleId, TaskId};
+use ember_rdd::ids::{AccumulatorId, ActionId, BroadcastId, RddId, ShuffleId, StageId, TaskId};
 use ember_rdd::job_future::ActionProgress;
 use ember_rdd::rdd::StageRoot;
 use ember_rdd::runner::MergeAccumulatorFn;
@@ -109,6 +109,8 @@ pub enum JobSelector {
     Group(String),
     /// The jobs of one action (`JobFuture::cancel`).
     Action(ActionId),
+    /// The jobs that need a stage (the web UI's kill link, Spark's `cancelStage`).
+    Stage(StageId),
     All,
 }
 
