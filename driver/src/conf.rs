@@ -149,6 +149,7 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("ember.ui.port", "4040 (the next free port if taken; 0 = any free port)"),
     ("ember.ui.bindAddress", "0.0.0.0 (where the web UI listens)"),
     ("ember.ui.showConsoleProgress", "true (progress bars on stderr, when it is a terminal)"),
+    ("ember.ui.killEnabled", "true (active stages get a kill link in the web UI)"),
     ("ember.ui.retainedJobs", "1000 (finished jobs the UI remembers)"),
     ("ember.ui.retainedStages", "1000 (finished stage attempts the UI remembers)"),
     ("ember.ui.retainedTasks", "100000 (tasks the UI remembers per stage attempt)"),
@@ -294,6 +295,7 @@ impl Conf {
             port: self.parsed("ember.ui.port", 4040)?,
             bind_address,
             show_console_progress: self.parsed("ember.ui.showConsoleProgress", true)?,
+            kill_enabled: self.parsed("ember.ui.killEnabled", true)?,
             retained_jobs: self.parsed("ember.ui.retainedJobs", 1000)?,
             retained_stages: self.parsed("ember.ui.retainedStages", 1000)?,
             retained_tasks: self.parsed("ember.ui.retainedTasks", 100_000)?,
@@ -530,6 +532,10 @@ pub struct UiSettings {
     pub bind_address: IpAddr,
     /// Draw progress bars on stderr (only when it is a terminal).
     pub show_console_progress: bool,
+    /// Active stages get a "(kill)" link (Spark's `spark.ui.killEnabled`)
+    /// that cancels the jobs running them; off, the link is hidden and the
+    /// route refuses with 403.
+    pub kill_enabled: bool,
     /// Finished jobs kept by the UI's state store.
     pub retained_jobs: usize,
     /// Finished stage attempts kept.

@@ -21,8 +21,9 @@ use crate::scheduler::{EventSender, SchedulerEvent};
 use crate::ui::UiServices;
 use ember_rdd::call_site::OperationScope;
 use ember_rdd::func::CapturesNothing;
-use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
+use ember_rdd::ids::{AccumulatorId, ActionId, BroadcastId, RddId, ShuffleId};
 use ember_rdd::io::{AsLocation, Location, list_input_files};
+use ember_rdd::job_future::ActionProgress;
 use ember_rdd::nodes::parsed_text::{LineParser, ParsedLines};
 use ember_rdd::nodes::source::{EmptyRdd, ParallelCollectionRdd, RangeRdd};
 use ember_rdd::nodes::text_file::{Lines, TextFileRdd, WholeTextFilesRdd, input_splits};
@@ -79,6 +80,7 @@ pub struct ContextInner {
     next_shuffle: AtomicU64,
     next_broadcast: AtomicU64,
     next_accumulator: AtomicU64,
+    next_action: AtomicU64,
     /// Why the scheduler loop ended, if an internal error ended it.
     stop_cause: StopCause,
     listener: ListenerBus,
@@ -120,7 +122,14 @@ impl Context {
         });
         runtime.spawn(scheduler.run(rx));
         let app_id = format!("app-{}-{}", std::process::id(), unique_millis());
-        let ui = UiServices::start(&settings, &conf, &app_id, &listener, runtime.handle())?;
+        let killer: crate::ui::server::StageKiller = {
+            let events = events.clone();
+            Arc::new(move |stage| {
+                let reason = format!("{stage} was killed from the web UI");
+                events.post(SchedulerEvent::CancelJobs { which: crate::scheduler::JobSelector::Stage(stage), reason });
+            })
+        };
+        let ui = UiServices::start(&settings, &conf, &app_id, &listener, runtime.handle(), killer)?;
         let inner = Arc::new(ContextInner {
             default_parallelism: AtomicUsize::new(settings.default_parallelism.unwrap_or(2)),
             settings,
@@ -133,6 +142,7 @@ impl Context {
             next_shuffle: AtomicU64::new(0),
             next_broadcast: AtomicU64::new(0),
             next_accumulator: AtomicU64::new(0),
+            next_action: AtomicU64::new(0),
             stop_cause,
             listener,
             cluster: Mutex::new(None),
@@ -486,13 +496,19 @@ impl JobRunner for ContextInner {
     fn seed(&self) -> u64 {
         self.settings.seed
     }
-    fn run_job(&self, root: Arc<dyn StageRoot>, partitions: Vec<usize>) -> BoxFuture<'static, Result<Vec<TaskOutput>>> {
+    fn run_job(
+        &self,
+        root: Arc<dyn StageRoot>,
+        partitions: Vec<usize>,
+        action: &Arc<ActionProgress>,
+    ) -> BoxFuture<'static, Result<Vec<TaskOutput>>> {
         let (reply, result) = oneshot::channel();
         let posted = !self.stopped.load(Ordering::SeqCst)
             && self.events.post(SchedulerEvent::JobSubmitted {
                 root,
                 partitions,
-                group: crate::job_control::current_job_group(),
+                group: action.job_group().map(str::to_string),
+                action: action.clone(),
                 reply,
             });
         let progress = self.ui.lock().unwrap_or_else(|p| p.into_inner()).console_progress();
@@ -512,6 +528,27 @@ impl JobRunner for ContextInner {
                 )
             })?
         })
+    }
+    fn new_action(&self) -> Arc<ActionProgress> {
+        let id = ActionId(self.next_action.fetch_add(1, Ordering::Relaxed));
+        ActionProgress::new(id, crate::job_control::current_job_group())
+    }
+    fn spawn_action(&self, work: BoxFuture<'static, ()>) -> Result<()> {
+        let runtime = self.runtime.lock().unwrap_or_else(|p| p.into_inner());
+        let runtime = runtime.as_ref().ok_or_else(|| {
+            EmberError::Stopped(self.stop_cause.get().cloned().unwrap_or_else(|| "the context is stopped".into()))
+        })?;
+        // A thread of the runtime's blocking pool, not a worker: the
+        // action's driver-side merge may be long, and the workers run the
+        // scheduler loop, the executors' links and the web UI.
+        runtime.spawn_blocking(move || futures::executor::block_on(work));
+        Ok(())
+    }
+    fn cancel_action(&self, action: ActionId) {
+        self.events.post(SchedulerEvent::CancelJobs {
+            which: crate::scheduler::JobSelector::Action(action),
+            reason: format!("{action} cancelled through its JobFuture"),
+        });
     }
     fn unpersist(&self, rdd: RddId) {
         self.events.post(SchedulerEvent::Unpersist { rdd });

@@ -80,8 +80,8 @@ pub mod prelude {
     pub use ember_rdd::parquet::{NonFinite, ParquetReadOptions, ParquetWriteOptions};
     pub use ember_rdd::partitioner::{HashPartitioner, Partitioner, RangePartitioner};
     pub use ember_rdd::{
-        Accumulator, BoxIter, Broadcast, Data, Either, EmberError, HistogramError, Key, OrderedF64, Rdd, Result,
-        StatCounter, StorageLevel, TextRecord,
+        Accumulator, BoxIter, Broadcast, Data, Either, EmberError, HistogramError, JobFuture, JobHandle, JobStatus,
+        Key, OrderedF64, Rdd, Result, StatCounter, StorageLevel, TextRecord,
     };
 }
 

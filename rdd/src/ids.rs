@@ -30,6 +30,8 @@ id_newtype! {
     StageId(u64, "stage ");
     /// Identifies a job (one action) within one application.
     JobId(u64, "job ");
+    /// Identifies one call of an action (which may run several jobs, as `take` does): what a `JobFuture` cancels.
+    ActionId(u64, "action ");
     /// Identifies one attempt of one task within one application.
     TaskId(u64, "task_");
 }

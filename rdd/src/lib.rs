@@ -20,6 +20,7 @@ pub mod error;
 pub mod func;
 pub mod ids;
 pub mod io;
+pub mod job_future;
 pub mod json_lines;
 pub mod lineage;
 pub mod memory;
@@ -40,6 +41,7 @@ pub mod text_record;
 
 pub use data::{Data, Key, ToF64};
 pub use error::{EmberError, HistogramError, Result, TaskError, panic_message};
+pub use job_future::{JobFuture, JobHandle, JobStatus};
 pub use ops::numeric::StatCounter;
 pub use ops::ordering::OrderedF64;
 pub use ops::pair::Either;

@@ -14,9 +14,11 @@
 //! their parents through [`RddRef`], whose `Drop` is iterative so that a
 //! 10,000-step lineage is freed without a deep recursion.
 
-use crate::call_site::CallSite;
+use crate::call_site::{CallSite, OperationScope};
 use crate::error::{EmberError, TaskError};
+use crate::func::Plain;
 use crate::ids::{BlockId, RddId, ShuffleId};
+use crate::job_future::JobFuture;
 use crate::shipping::EntryPoint;
 use crate::storage::{CachedBlock, StorageLevel, StoredBlock};
 use crate::task::{BoxIter, TaskContext, TaskOutput};
@@ -337,9 +339,46 @@ impl<T: Data> Rdd<T> {
         self.persist(StorageLevel::MemoryOnly)
     }
     /// Keeps this RDD's partitions at the given storage level once computed.
+    /// Lazy, as Spark's: nothing is computed until an action needs the RDD;
+    /// [`Self::persist_async`] computes it now, in the background.
     pub fn persist(&self, level: StorageLevel) -> Self {
         self.node.node().meta().set_storage_level(level);
         self.clone()
+    }
+    /// Persists this RDD at `level` and starts at once, in the background,
+    /// a job that computes every partition into the executors' caches, as
+    /// Dask's `client.persist`: the returned [`JobFuture`] says how far it
+    /// is (`<JobFuture job 4: running 3 of 8 tasks>`), and actions on the
+    /// RDD started once it finished read the cached blocks instead of
+    /// computing. An action started earlier computes what is not cached yet
+    /// itself, as with `persist`.
+    ///
+    /// Named `_async` as every action that returns a future is
+    /// (`count_async`, ...): it is a job that runs now. `persist` and `cache`
+    /// stay lazy, as in Spark. A partition that does not fit the executor's
+    /// memory at `MemoryOnly` is not kept, as with any cached RDD.
+    #[track_caller]
+    pub fn persist_async(&self, level: StorageLevel) -> JobFuture<()> {
+        let _op = OperationScope::enter("persist_async");
+        if !level.is_cached() {
+            return self.start_action(|_| {
+                Box::pin(async move {
+                    Err(EmberError::InvalidArgument(format!(
+                        "persist_async({level:?}) would compute every partition and keep none; \
+                         give a level that caches (StorageLevel::MemoryOnly, MemoryAndDisk), \
+                         or call unpersist() to drop a cached RDD"
+                    )))
+                })
+            });
+        }
+        self.persist(level);
+        self.action_on_all(Plain::new(|_, it: BoxIter<T>| it.for_each(drop)), |_: Vec<()>| Ok(()))
+    }
+    /// [`Self::persist_async`] in memory (`StorageLevel::MemoryOnly`).
+    #[track_caller]
+    pub fn cache_async(&self) -> JobFuture<()> {
+        let _op = OperationScope::enter("cache_async");
+        self.persist_async(StorageLevel::MemoryOnly)
     }
     /// Stops caching this RDD and drops its cached blocks on every executor.
     pub fn unpersist(&self) -> Self {

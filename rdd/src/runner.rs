@@ -7,7 +7,8 @@
 //! error here.
 
 use crate::error::EmberError;
-use crate::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId};
+use crate::ids::{AccumulatorId, ActionId, BroadcastId, RddId, ShuffleId};
+use crate::job_future::ActionProgress;
 use crate::rdd::StageRoot;
 use crate::storage::AnyValue;
 use crate::task::{AccumulatorValue, TaskOutput};
@@ -25,13 +26,25 @@ pub trait JobRunner: Send + Sync + 'static {
     fn default_parallelism(&self) -> usize;
     /// The application's seed, from which randomized operations derive theirs.
     fn seed(&self) -> u64;
-    /// Runs `root` on the given partitions of its RDD; the outputs come back
-    /// in the order of `partitions`.
+    /// Runs `root` on the given partitions of its RDD, as a job of `action`
+    /// (which the scheduler tells how far the job is); the outputs come
+    /// back in the order of `partitions`. The job is submitted before this
+    /// returns.
     fn run_job(
         &self,
         root: Arc<dyn StageRoot>,
         partitions: Vec<usize>,
+        action: &Arc<ActionProgress>,
     ) -> BoxFuture<'static, Result<Vec<TaskOutput>, EmberError>>;
+    /// A new action, on the thread that calls it: a fresh id, and that
+    /// thread's job group, which every job of the action belongs to.
+    fn new_action(&self) -> Arc<ActionProgress>;
+    /// Runs an async action's driver-side `work` to its end on a thread of
+    /// the runner's (see [`crate::job_future`]); an error when it cannot
+    /// (the context is stopped), and `work` is dropped.
+    fn spawn_action(&self, work: BoxFuture<'static, ()>) -> Result<(), EmberError>;
+    /// Cancels the running jobs of `action` (its `JobFuture::cancel`).
+    fn cancel_action(&self, action: ActionId);
     /// Drops the cached blocks of an RDD on every executor.
     fn unpersist(&self, rdd: RddId);
     /// No RDD reads `shuffle` any more (its dependency was dropped in the

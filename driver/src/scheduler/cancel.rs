@@ -21,6 +21,8 @@ impl DagScheduler {
             .filter(|(id, job)| match which {
                 JobSelector::One(one) => *id == one,
                 JobSelector::Group(group) => job.group.as_deref() == Some(group.as_str()),
+                JobSelector::Action(action) => job.action.id() == *action,
+                JobSelector::Stage(stage) => job.stages.contains(stage),
                 JobSelector::All => true,
             })
             .map(|(&id, _)| id)

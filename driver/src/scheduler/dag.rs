@@ -28,6 +28,7 @@ use crate::conf::Settings;
 use crate::executors::{ExecutorId, ExecutorLink, RemoveTarget};
 use crate::listener::{ListenerBus, ListenerEvent, UnixMillis};
 use ember_rdd::ids::{AccumulatorId, BlockId, BroadcastId, JobId, RddId, ShuffleId, StageId, TaskId};
+use ember_rdd::job_future::{ActionProgress, JobCounts};
 use ember_rdd::rdd::{Dependency, RddBase, ShuffleDependencyBase, StageRoot};
 use ember_rdd::runner::MergeAccumulatorFn;
 use ember_rdd::shuffle::map_output::ShuffleLocations;
@@ -53,6 +54,14 @@ pub(super) struct ActiveJob {
     pub stages: IdSet<StageId>,
     /// Its job group, if its thread had one.
     pub group: Option<String>,
+    /// The action it belongs to, told how far the job is (`progress`).
+    pub action: Arc<ActionProgress>,
+    /// The stages whose tasks its progress counts: every stage it needs but
+    /// the map stages whose outputs were all available when it was submitted.
+    pub counted_stages: Vec<StageId>,
+    /// What its action was last told, so that a turn that changed nothing
+    /// tells nothing.
+    pub reported: Option<JobCounts>,
 }
 
 pub(super) struct ExecutorState {
@@ -200,6 +209,7 @@ impl DagScheduler {
                     events = if handled < BURST { rx.try_recv().ok() } else { None };
                 }
                 self.schedule();
+                self.report_progress();
                 self.arm_deadline_timer();
                 true
             }));
@@ -241,8 +251,8 @@ impl DagScheduler {
     /// Handles one event; false when the loop must end.
     pub(super) fn handle(&mut self, event: SchedulerEvent) -> bool {
         match event {
-            SchedulerEvent::JobSubmitted { root, partitions, group, reply } => {
-                self.handle_job_submitted(root, partitions, group, reply)
+            SchedulerEvent::JobSubmitted { root, partitions, group, action, reply } => {
+                self.handle_job_submitted(root, partitions, group, action, reply)
             }
             SchedulerEvent::CancelJobs { which, reason } => self.handle_cancel_jobs(&which, &reason),
             SchedulerEvent::TaskEnded { executor, task, outcome } => self.handle_task_ended(executor, task, outcome),
@@ -280,6 +290,7 @@ impl DagScheduler {
         root: Arc<dyn StageRoot>,
         partitions: Vec<usize>,
         group: Option<String>,
+        action: Arc<ActionProgress>,
         reply: JobReply,
     ) {
         let n = root.rdd().num_partitions();
@@ -312,6 +323,9 @@ impl DagScheduler {
         let stage_id = self.new_stage_id();
         self.stages.insert(stage_id, Stage::new(stage_id, StageKind::Result { job }, root, parents));
         let stages = self.ancestors_and_self(stage_id);
+        let mut counted_stages: Vec<StageId> =
+            stages.iter().copied().filter(|&s| s == stage_id || !self.parent_available(s)).collect();
+        counted_stages.sort_unstable();
         let active = ActiveJob {
             final_stage: stage_id,
             partition_to_index: partitions.iter().enumerate().map(|(i, &p)| (p, i)).collect(),
@@ -320,6 +334,9 @@ impl DagScheduler {
             reply: Some(reply),
             stages: stages.clone(),
             group,
+            action,
+            counted_stages,
+            reported: None,
         };
         let mut stages: Vec<StageId> = stages.into_iter().collect();
         stages.sort_unstable();
@@ -332,8 +349,16 @@ impl DagScheduler {
             })
             .collect();
         let name = super::describe::stage_name(&self.stages[&stage_id]);
+        let cancelled = active.action.cancel_requested();
         self.jobs.insert(job, active);
         self.listener.post(ListenerEvent::JobStart { job, stages, stage_infos, name, time: UnixMillis::now() });
+        if cancelled {
+            // Its action was cancelled before it got here (a later job of a
+            // `take`, or a cancel that overtook the submission).
+            let reason = "its action was cancelled through its JobFuture".to_string();
+            self.fail_job(job, EmberError::Cancelled { job, reason });
+            return;
+        }
         self.submit_stage(stage_id);
     }
 
@@ -383,7 +408,7 @@ impl DagScheduler {
         all
     }
 
-    fn parent_available(&self, parent: StageId) -> bool {
+    pub(super) fn parent_available(&self, parent: StageId) -> bool {
         self.stages.get(&parent).and_then(|s| s.shuffle()).is_some_and(|sh| self.map_outputs.is_available(sh))
     }
 
@@ -566,6 +591,8 @@ impl DagScheduler {
     }
 
     fn finish_job(&mut self, job: JobId) {
+        // Its action hears of every task done before it hears of the end.
+        self.report_job_progress(job);
         let Some(mut j) = self.jobs.remove(&job) else { return };
         let outputs: Vec<TaskOutput> =
             j.outputs.drain(..).map(|o| o.unwrap_or(TaskOutput::Bytes(Vec::new()))).collect();

@@ -16,6 +16,7 @@
 //!   broadcasts, stopping;
 //! - [`describe`]: stage names and RDDs for listener events;
 //! - [`cleanup`]: dropping an ended job's stages, and released shuffles;
+//! - [`progress`]: how far each job is, told to its action's `JobFuture`;
 //! - [`clock`]: where the loop reads the time (a clock tests drive).
 //!
 //! The `tests` module drives the loop without processes: a recording
@@ -31,6 +32,7 @@ pub mod describe;
 pub mod failure;
 pub mod map_output;
 pub mod placement;
+pub mod progress;
 pub mod stage;
 #[cfg(test)]
 mod tests;
@@ -47,7 +49,8 @@ pub type IdSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use crate::executors::{ExecutorId, ExecutorLink};
 use ember_rdd::EmberError;
-use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId, TaskId};
+use ember_rdd::ids::{AccumulatorId, ActionId, BroadcastId, RddId, ShuffleId, StageId, TaskId};
+use ember_rdd::job_future::ActionProgress;
 use ember_rdd::rdd::StageRoot;
 use ember_rdd::runner::MergeAccumulatorFn;
 use ember_rdd::storage::AnyValue;
@@ -63,8 +66,11 @@ pub enum SchedulerEvent {
     JobSubmitted {
         root: Arc<dyn StageRoot>,
         partitions: Vec<usize>,
-        /// The job group of the thread that submitted it (`Context::set_job_group`).
+        /// The job group of the thread that called its action (`Context::set_job_group`).
         group: Option<String>,
+        /// The action it belongs to: told how far the job is, and what
+        /// `JobFuture::cancel` selects.
+        action: Arc<ActionProgress>,
         reply: oneshot::Sender<Result<Vec<TaskOutput>, EmberError>>,
     },
     /// Cancel jobs: fail them with `EmberError::Cancelled` and kill their
@@ -101,6 +107,10 @@ pub enum SchedulerEvent {
 pub enum JobSelector {
     One(ember_rdd::ids::JobId),
     Group(String),
+    /// The jobs of one action (`JobFuture::cancel`).
+    Action(ActionId),
+    /// The jobs that need a stage (the web UI's kill link, Spark's `cancelStage`).
+    Stage(StageId),
     All,
 }
 

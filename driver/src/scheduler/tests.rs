@@ -10,6 +10,7 @@
 
 mod cancel;
 mod cases;
+mod progress;
 mod states;
 
 use super::SchedulerEvent;
@@ -20,7 +21,8 @@ use crate::conf::Conf;
 use crate::executors::{ExecutorId, ExecutorLink, RemoveTarget, StageDescription, TaskLaunch};
 use crate::listener::ListenerBus;
 use ember_rdd::error::{EmberError, TaskError};
-use ember_rdd::ids::{AccumulatorId, BroadcastId, RddId, ShuffleId, StageId};
+use ember_rdd::ids::{AccumulatorId, ActionId, BroadcastId, RddId, ShuffleId, StageId};
+use ember_rdd::job_future::ActionProgress;
 use ember_rdd::metrics::TaskMetrics;
 use ember_rdd::nodes::source::ParallelCollectionRdd;
 use ember_rdd::rdd::{Rdd, RddMeta, StageRoot};
@@ -99,7 +101,8 @@ impl ExecutorLink for RecordingLink {
 pub(super) struct CapturingRunner {
     next_rdd: AtomicU64,
     next_shuffle: AtomicU64,
-    submitted: Mutex<Vec<(Arc<dyn StageRoot>, Vec<usize>)>>,
+    submitted: Mutex<Vec<(Arc<dyn StageRoot>, Vec<usize>, Arc<ActionProgress>)>>,
+    next_action: AtomicU64,
 }
 
 impl JobRunner for CapturingRunner {
@@ -119,10 +122,18 @@ impl JobRunner for CapturingRunner {
         &self,
         root: Arc<dyn StageRoot>,
         partitions: Vec<usize>,
+        action: &Arc<ActionProgress>,
     ) -> BoxFuture<'static, Result<Vec<TaskOutput>, EmberError>> {
-        self.submitted.lock().unwrap_or_else(|p| p.into_inner()).push((root, partitions));
+        self.submitted.lock().unwrap_or_else(|p| p.into_inner()).push((root, partitions, action.clone()));
         Box::pin(futures::future::pending())
     }
+    fn new_action(&self) -> Arc<ActionProgress> {
+        ActionProgress::new(ActionId(self.next_action.fetch_add(1, Ordering::Relaxed)), None)
+    }
+    fn spawn_action(&self, _work: BoxFuture<'static, ()>) -> Result<(), EmberError> {
+        Ok(()) // nothing would finish: the harness answers jobs itself
+    }
+    fn cancel_action(&self, _action: ActionId) {}
     fn unpersist(&self, _rdd: RddId) {}
     fn release_shuffle(&self, _shuffle: ShuffleId) {}
     fn register_broadcast(&self, _bytes: Vec<u8>, _value: AnyValue) -> Result<BroadcastId, EmberError> {
@@ -183,6 +194,7 @@ impl Harness {
         let _guard = self._runtime.enter();
         assert!(self.sched.handle(event), "the loop ended");
         self.sched.schedule();
+        self.sched.report_progress();
         self.sched.arm_deadline_timer();
     }
 
@@ -204,12 +216,38 @@ impl Harness {
         rdd: &Rdd<T>,
         group: Option<&str>,
     ) -> oneshot::Receiver<JobResult> {
+        self.submit_action(rdd, group).0
+    }
+
+    /// [`submit_in_group`](Self::submit_in_group), and the progress its
+    /// action is told.
+    pub fn submit_action<T: ember_rdd::Data>(
+        &mut self,
+        rdd: &Rdd<T>,
+        group: Option<&str>,
+    ) -> (oneshot::Receiver<JobResult>, Arc<ActionProgress>) {
         drop(rdd.count_async());
-        let (root, partitions) =
+        let (root, partitions, action) =
             self.runner.submitted.lock().unwrap_or_else(|p| p.into_inner()).pop().expect("the action submitted a job");
         let (reply, result) = oneshot::channel();
-        self.post(SchedulerEvent::JobSubmitted { root, partitions, group: group.map(str::to_string), reply });
-        result
+        let group = group.map(str::to_string);
+        self.post(SchedulerEvent::JobSubmitted { root, partitions, group, action: action.clone(), reply });
+        (result, action)
+    }
+
+    /// Submits the job `rdd.count()` would run as a job of `action` (as
+    /// `take` submits its later jobs).
+    pub fn submit_with_action<T: ember_rdd::Data>(
+        &mut self,
+        rdd: &Rdd<T>,
+        action: &Arc<ActionProgress>,
+    ) -> (oneshot::Receiver<JobResult>, Arc<ActionProgress>) {
+        drop(rdd.count_async());
+        let (root, partitions, _) =
+            self.runner.submitted.lock().unwrap_or_else(|p| p.into_inner()).pop().expect("the action submitted a job");
+        let (reply, result) = oneshot::channel();
+        self.post(SchedulerEvent::JobSubmitted { root, partitions, group: None, action: action.clone(), reply });
+        (result, action.clone())
     }
 
     /// The tasks launched on `executor` since last asked.

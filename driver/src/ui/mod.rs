@@ -41,7 +41,7 @@ use crate::listener::{Listener, ListenerBus, ListenerEvent, UnixMillis};
 use ember_rdd::{EmberError, Result};
 use event_log::EventLogWriter;
 use progress::ConsoleProgress;
-use server::{LiveApp, ServerHandle};
+use server::{LiveApp, ServerHandle, StageKiller};
 use state::{AppStore, Retention};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -63,8 +63,9 @@ pub struct UiServices {
 }
 
 impl UiServices {
-    /// Adds the UI's listeners to `bus` and starts the server on `runtime`,
-    /// then posts the application's start. A UI that cannot get a port is
+    /// Adds the UI's listeners to `bus` and starts the server on `runtime`
+    /// (its kill links call `killer` when `ember.ui.killEnabled`), then posts
+    /// the application's start. A UI that cannot get a port is
     /// reported and left out (the program runs on); an event log that cannot
     /// be created fails the start, since the user asked for a record.
     pub fn start(
@@ -73,6 +74,7 @@ impl UiServices {
         app_id: &str,
         bus: &ListenerBus,
         runtime: &tokio::runtime::Handle,
+        killer: StageKiller,
     ) -> Result<UiServices> {
         let ui = &settings.ui;
         let mut services = UiServices::default();
@@ -89,8 +91,10 @@ impl UiServices {
             // Known at once, not when the bus gets to it (applying it twice is harmless).
             store.on_event(&start);
             bus.add(store.clone());
-            let served = server::bind(ui.bind_address, ui.port)
-                .and_then(|l| server::spawn(runtime, l, Arc::new(LiveApp(store))));
+            let served = server::bind(ui.bind_address, ui.port).and_then(|l| {
+                let killer = ui.kill_enabled.then_some(killer);
+                server::spawn(runtime, l, Arc::new(LiveApp { store, killer }))
+            });
             match served {
                 Ok(handle) => {
                     let url = display_url(handle.local_addr);

@@ -8,19 +8,23 @@
 //!   `/storage/`, `/storage/rdd/?id=N`, `/environment/`, `/executors/` — for the
 //!   live application at the root, for any application under `/history/<app id>`;
 //! - `/`: the live application's jobs, or the list of applications (history);
-//! - the JSON API under `/api/v1/` (see [`super::api`]).
+//! - the JSON API under `/api/v1/` (see [`super::api`]);
+//! - `POST /stages/<id>/kill`: the kill link of an active stage in the live
+//!   UI (see [`kill_stage`]).
 //!
 //! A request holds an application's state lock only while its answer is
 //! rendered; bad ids in paths or queries are 400/404 answers, never panics.
 
 use super::pages::{self, PageContext};
-use super::state::AppStore;
+use super::state::{AppStore, StageStatus};
 use super::task_list::TaskQuery;
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
+use axum::http::header::{HOST, LOCATION, ORIGIN};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use ember_rdd::ids::{JobId, RddId, StageId};
 use serde::Deserialize;
@@ -59,17 +63,62 @@ pub trait AppCatalog: Send + Sync + 'static {
     fn find(&self, id: &str) -> Option<Arc<AppStore>> {
         self.apps().into_iter().find(|a| a.app_id() == id)
     }
+    /// Whether active stages get a kill link (the live UI, with `ember.ui.killEnabled`).
+    fn can_kill(&self) -> bool {
+        false
+    }
+    /// Kills `stage`: cancels the jobs that run it.
+    fn kill_stage(&self, _stage: StageId) -> KillOutcome {
+        KillOutcome::NotLive
+    }
 }
 
-/// The live UI's catalog: this program's application.
-pub struct LiveApp(pub Arc<AppStore>);
+/// Cancels the jobs that need a stage, through the scheduler (posts its
+/// `CancelJobs` event).
+pub type StageKiller = Arc<dyn Fn(StageId) + Send + Sync>;
+
+/// What a kill request did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KillOutcome {
+    /// The stage's jobs are being cancelled.
+    Killed,
+    /// The stage is not running (finished, failed, or unknown).
+    NotRunning,
+    /// `ember.ui.killEnabled` is false.
+    Disabled,
+    /// A history server: nothing runs.
+    NotLive,
+}
+
+/// The live UI's catalog: this program's application, and what kills its
+/// stages when `ember.ui.killEnabled`.
+pub struct LiveApp {
+    pub store: Arc<AppStore>,
+    pub killer: Option<StageKiller>,
+}
 
 impl AppCatalog for LiveApp {
     fn apps(&self) -> Vec<Arc<AppStore>> {
-        vec![self.0.clone()]
+        vec![self.store.clone()]
     }
     fn is_live(&self) -> bool {
         true
+    }
+    fn can_kill(&self) -> bool {
+        self.killer.is_some()
+    }
+    fn kill_stage(&self, stage: StageId) -> KillOutcome {
+        let Some(killer) = &self.killer else { return KillOutcome::Disabled };
+        // Only a stage the UI shows running: a finished map stage is kept
+        // for reuse, and killing it would cancel a later job that skips it.
+        let running = self
+            .store
+            .read(|s| s.attempts.range((stage, 0)..=(stage, u32::MAX)).any(|(_, a)| a.status == StageStatus::Active));
+        if !running {
+            return KillOutcome::NotRunning;
+        }
+        killer(stage);
+        KillOutcome::Killed
     }
 }
 
@@ -163,7 +212,8 @@ pub fn router(catalog: Catalog) -> Router {
             r = r.route(&format!("{prefix}{}", path.trim_end_matches('/')), handler);
         }
     }
-    r.route("/history/{app_id}", get(history_app_root))
+    r.route("/stages/{stage}/kill", post(kill_stage))
+        .route("/history/{app_id}", get(history_app_root))
         .route("/history/{app_id}/", get(history_app_root))
         .merge(super::api_routes::routes())
         .with_state(catalog)
@@ -193,7 +243,8 @@ impl FromRequestParts<Catalog> for SelectedApp {
         };
         let live = catalog.is_live();
         let now = store.read(|s| s.clock(live));
-        Ok(SelectedApp { store, ctx: PageContext { base, live, now } })
+        let kill = catalog.can_kill() && base.is_empty();
+        Ok(SelectedApp { store, ctx: PageContext { base, live, now, kill } })
     }
 }
 
@@ -252,6 +303,37 @@ async fn stage_page(app: SelectedApp, Query(q): Query<StagePageQuery>) -> Html<S
         });
         pages::stages::stage_page(s, &app.ctx, StageId(q.id), attempt, &tasks)
     }))
+}
+
+/// `POST /stages/<id>/kill`: the kill link of an active stage (Spark's
+/// `/stages/stage/kill/`). Cancels every job that needs the stage through
+/// the scheduler, as `Context::cancel_job` does: they fail with
+/// `EmberError::Cancelled`, their tasks are killed, the context goes on.
+/// Answers 303 to the stages page; 403 when `ember.ui.killEnabled` is false
+/// or the request comes from a page of another site (a browser's `Origin`
+/// naming another host: a link elsewhere must not kill stages here), 405
+/// in the history server, 409 when the stage is not running.
+async fn kill_stage(State(catalog): State<Catalog>, Path(stage): Path<u64>, headers: HeaderMap) -> Response {
+    let header = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+    if let Some(origin) = header(ORIGIN) {
+        let origin_host = origin.split_once("://").map_or(origin, |(_, host)| host);
+        if Some(origin_host) != header(HOST) {
+            return (StatusCode::FORBIDDEN, format!("a page of {origin} cannot kill stages of this application"))
+                .into_response();
+        }
+    }
+    match catalog.kill_stage(StageId(stage)) {
+        KillOutcome::Killed => (StatusCode::SEE_OTHER, [(LOCATION, "/stages/")]).into_response(),
+        KillOutcome::NotRunning => (StatusCode::CONFLICT, format!("stage {stage} is not running")).into_response(),
+        KillOutcome::Disabled => {
+            (StatusCode::FORBIDDEN, "killing stages from the web UI is off (ember.ui.killEnabled=false)")
+                .into_response()
+        }
+        KillOutcome::NotLive => {
+            (StatusCode::METHOD_NOT_ALLOWED, "the history server shows ended applications: nothing to kill")
+                .into_response()
+        }
+    }
 }
 
 async fn storage_page(app: SelectedApp) -> Html<String> {

@@ -22,6 +22,27 @@ pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, body.to_string())
 }
 
+/// POST an empty form to `path` with extra `headers`: (status code, `Location`, body).
+pub fn post(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, Option<String>, String) {
+    let mut stream = TcpStream::connect(addr).expect("the UI accepts connections");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("read timeout");
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request sent");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("response read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let location = head.lines().find_map(|l| {
+        l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.trim().to_string())
+    });
+    (status, location, body.to_string())
+}
+
 /// GET `path` and parse its JSON body; panics on a status other than 200.
 pub fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
     let (status, body) = get(addr, path);

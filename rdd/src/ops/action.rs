@@ -1,7 +1,9 @@
 //! Actions: they run a job and return values to the driver.
 //!
 //! Every action `x` has an async form `x_async` that returns a future, so one
-//! driver can run several jobs at once; `x` blocks on it.
+//! driver can run several jobs at once; `x` blocks on it. The actions of this
+//! file return a [`JobFuture`]: it runs in the background, has a status and
+//! can be cancelled (see [`crate::job_future`]).
 //!
 //! More actions live beside this file: tree aggregation in `ops::tree`,
 //! `max`/`min`/`top_by`/`take_ordered_by` in `ops::ordering`, statistics in
@@ -11,6 +13,7 @@ use crate::call_site::CallSite;
 use crate::call_site::OperationScope;
 use crate::error::{EmberError, Result};
 use crate::func::{CapturesNothing, Fn1, Fn2, Plain, With};
+use crate::job_future::{ActionProgress, JobFuture};
 use crate::nodes::result::{ResultRoot, decode_output};
 use crate::ops::block_on;
 use crate::ops::transform::State;
@@ -43,8 +46,20 @@ impl<T: Data> Rdd<T> {
         f: F,
         partitions: Vec<usize>,
     ) -> BoxFuture<'static, Result<Vec<R>>> {
+        let action = self.runner.new_action();
+        self.run_job_in(&action, call_site, f, partitions)
+    }
+
+    /// A job of `action` (which may run several, as `take` does).
+    pub(crate) fn run_job_in<R: Data, F: Fn2<usize, BoxIter<T>, R>>(
+        &self,
+        action: &Arc<ActionProgress>,
+        call_site: CallSite,
+        f: F,
+        partitions: Vec<usize>,
+    ) -> BoxFuture<'static, Result<Vec<R>>> {
         let root = Arc::new(ResultRoot::new(self.node.clone(), f, call_site));
-        let job = self.runner.run_job(root, partitions);
+        let job = self.runner.run_job(root, partitions, action);
         Box::pin(async move { job.await?.into_iter().map(decode_output::<R>).collect() })
     }
 
@@ -53,11 +68,40 @@ impl<T: Data> Rdd<T> {
         self.run_job_fn(f, (0..self.num_partitions()).collect())
     }
 
+    /// Starts an action in the background: `work` submits its jobs with the
+    /// action's progress (the first one before this returns, on the
+    /// caller's thread) and returns what computes its result.
+    pub(crate) fn start_action<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Arc<ActionProgress>) -> BoxFuture<'static, Result<R>>,
+    ) -> JobFuture<R> {
+        let action = self.runner.new_action();
+        let work = work(&action);
+        JobFuture::start(self.runner.clone(), action, work)
+    }
+
+    /// An action of one job running `f` on every partition, whose results
+    /// `merge` turns into the action's result on the driver.
     #[track_caller]
-    pub fn collect_async(&self) -> BoxFuture<'static, Result<Vec<T>>> {
+    pub(crate) fn action_on_all<R: Data, F: Fn2<usize, BoxIter<T>, R>, U: Send + 'static>(
+        &self,
+        f: F,
+        merge: impl FnOnce(Vec<R>) -> Result<U> + Send + 'static,
+    ) -> JobFuture<U> {
+        let call_site = CallSite::caller();
+        self.start_action(|action| {
+            let job = self.run_job_in(action, call_site, f, (0..self.num_partitions()).collect());
+            Box::pin(async move { merge(job.await?) })
+        })
+    }
+
+    /// Every record, in partition order, as a [`JobFuture`].
+    #[track_caller]
+    pub fn collect_async(&self) -> JobFuture<Vec<T>> {
         let _op = OperationScope::enter("collect");
-        let job = self.on_all(Plain::new(|_, it: BoxIter<T>| it.collect::<Vec<T>>()));
-        Box::pin(async move { Ok(job.await?.into_iter().flatten().collect()) })
+        self.action_on_all(Plain::new(|_, it: BoxIter<T>| it.collect::<Vec<T>>()), |parts| {
+            Ok(parts.into_iter().flatten().collect())
+        })
     }
     /// Every record, in partition order.
     #[track_caller]
@@ -66,11 +110,11 @@ impl<T: Data> Rdd<T> {
         block_on(self.collect_async())
     }
 
+    /// The number of records, as a [`JobFuture`].
     #[track_caller]
-    pub fn count_async(&self) -> BoxFuture<'static, Result<u64>> {
+    pub fn count_async(&self) -> JobFuture<u64> {
         let _op = OperationScope::enter("count");
-        let job = self.on_all(Plain::new(|_, it: BoxIter<T>| it.count() as u64));
-        Box::pin(async move { Ok(job.await?.into_iter().sum()) })
+        self.action_on_all(Plain::new(|_, it: BoxIter<T>| it.count() as u64), |counts| Ok(counts.into_iter().sum()))
     }
     #[track_caller]
     pub fn count(&self) -> Result<u64> {
@@ -78,13 +122,15 @@ impl<T: Data> Rdd<T> {
         block_on(self.count_async())
     }
 
-    /// The first `n` records, in partition order. Like Spark, it first scans
-    /// one partition, then as many more as the records found so far suggest.
-    #[track_caller]
-    pub fn take_async(&self, n: usize) -> BoxFuture<'static, Result<Vec<T>>> {
-        let _op = OperationScope::enter("take");
+    /// `take`'s jobs, as a job of `action` each.
+    fn take_work(
+        &self,
+        n: usize,
+        call_site: CallSite,
+        action: &Arc<ActionProgress>,
+    ) -> BoxFuture<'static, Result<Vec<T>>> {
         let rdd = self.clone();
-        let call_site = CallSite::caller();
+        let action = action.clone();
         Box::pin(async move {
             let total = rdd.num_partitions();
             let mut out: Vec<T> = Vec::with_capacity(n.min(1 << 16));
@@ -101,7 +147,7 @@ impl<T: Data> Rdd<T> {
                 let upto = (scanned + want.clamp(1, scanned.max(1) * 4)).min(total);
                 let limit = n - out.len();
                 let f = With::new(limit, |&limit: &usize, _, it: BoxIter<T>| it.take(limit).collect::<Vec<T>>());
-                for part in rdd.run_job_at(call_site, f, (scanned..upto).collect()).await? {
+                for part in rdd.run_job_in(&action, call_site, f, (scanned..upto).collect()).await? {
                     out.extend(part.into_iter().take(n - out.len()));
                 }
                 scanned = upto;
@@ -109,17 +155,33 @@ impl<T: Data> Rdd<T> {
             Ok(out)
         })
     }
+
+    /// The first `n` records, in partition order. Like Spark, it first scans
+    /// one partition, then as many more as the records found so far suggest
+    /// (one job each, all of this one [`JobFuture`]).
+    #[track_caller]
+    pub fn take_async(&self, n: usize) -> JobFuture<Vec<T>> {
+        let _op = OperationScope::enter("take");
+        let call_site = CallSite::caller();
+        self.start_action(|action| self.take_work(n, call_site, action))
+    }
     #[track_caller]
     pub fn take(&self, n: usize) -> Result<Vec<T>> {
         let _op = OperationScope::enter("take");
         block_on(self.take_async(n))
     }
     #[track_caller]
-    pub fn first_async(&self) -> BoxFuture<'static, Result<T>> {
+    pub fn first_async(&self) -> JobFuture<T> {
         let _op = OperationScope::enter("first");
-        let job = self.take_async(1);
-        Box::pin(async move {
-            job.await?.into_iter().next().ok_or_else(|| EmberError::InvalidArgument("first: the RDD is empty".into()))
+        let call_site = CallSite::caller();
+        self.start_action(|action| {
+            let job = self.take_work(1, call_site, action);
+            Box::pin(async move {
+                job.await?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| EmberError::InvalidArgument("first: the RDD is empty".into()))
+            })
         })
     }
     /// The first record; an error when the RDD is empty.
@@ -129,10 +191,13 @@ impl<T: Data> Rdd<T> {
         block_on(self.first_async())
     }
     #[track_caller]
-    pub fn is_empty_async(&self) -> BoxFuture<'static, Result<bool>> {
+    pub fn is_empty_async(&self) -> JobFuture<bool> {
         let _op = OperationScope::enter("is_empty");
-        let job = self.take_async(1);
-        Box::pin(async move { Ok(job.await?.is_empty()) })
+        let call_site = CallSite::caller();
+        self.start_action(|action| {
+            let job = self.take_work(1, call_site, action);
+            Box::pin(async move { Ok(job.await?.is_empty()) })
+        })
     }
     #[track_caller]
     pub fn is_empty(&self) -> Result<bool> {
@@ -142,11 +207,12 @@ impl<T: Data> Rdd<T> {
 
     /// Merges all records with an associative, commutative `f`; `None` when empty.
     #[track_caller]
-    pub fn reduce_async(&self, f: impl Fn(T, T) -> T + CapturesNothing) -> BoxFuture<'static, Result<Option<T>>> {
+    pub fn reduce_async(&self, f: impl Fn(T, T) -> T + CapturesNothing) -> JobFuture<Option<T>> {
         let _op = OperationScope::enter("reduce");
-        let job = self
-            .on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.reduce(|a, b| Fn2::call(f, a, b))));
-        Box::pin(async move { Ok(job.await?.into_iter().flatten().reduce(f)) })
+        self.action_on_all(
+            With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.reduce(|a, b| Fn2::call(f, a, b))),
+            move |parts| Ok(parts.into_iter().flatten().reduce(f)),
+        )
     }
     #[track_caller]
     pub fn reduce(&self, f: impl Fn(T, T) -> T + CapturesNothing) -> Result<Option<T>> {
@@ -160,7 +226,7 @@ impl<T: Data> Rdd<T> {
         self.aggregate(zero, f, f)
     }
     #[track_caller]
-    pub fn fold_async(&self, zero: T, f: impl Fn(T, T) -> T + CapturesNothing) -> BoxFuture<'static, Result<T>> {
+    pub fn fold_async(&self, zero: T, f: impl Fn(T, T) -> T + CapturesNothing) -> JobFuture<T> {
         let _op = OperationScope::enter("fold");
         self.aggregate_async(zero, f, f)
     }
@@ -170,13 +236,12 @@ impl<T: Data> Rdd<T> {
         zero: U,
         seq: impl Fn(U, T) -> U + CapturesNothing,
         comb: impl Fn(U, U) -> U + CapturesNothing,
-    ) -> BoxFuture<'static, Result<U>> {
+    ) -> JobFuture<U> {
         let _op = OperationScope::enter("aggregate");
-        let job = self
-            .on_all(With::new((zero.clone(), Plain::new(seq)), |(z, seq): &(U, Plain<_>), _, it: BoxIter<T>| {
-                it.fold(z.clone(), |acc, x| Fn2::call(seq, acc, x))
-            }));
-        Box::pin(async move { Ok(job.await?.into_iter().fold(zero, comb)) })
+        let f = With::new((zero.clone(), Plain::new(seq)), |(z, seq): &(U, Plain<_>), _, it: BoxIter<T>| {
+            it.fold(z.clone(), |acc, x| Fn2::call(seq, acc, x))
+        });
+        self.action_on_all(f, move |parts| Ok(parts.into_iter().fold(zero, comb)))
     }
     /// Spark's aggregate: `seq` folds records into a `U` started from `zero`
     /// in each partition, `comb` merges the partial results.
@@ -200,14 +265,13 @@ impl<T: Data> Rdd<T> {
         block_on(self.take_ordered_async(n))
     }
     #[track_caller]
-    pub fn take_ordered_async(&self, n: usize) -> BoxFuture<'static, Result<Vec<T>>>
+    pub fn take_ordered_async(&self, n: usize) -> JobFuture<Vec<T>>
     where
         T: Ord,
     {
         let _op = OperationScope::enter("take_ordered");
-        let job = self.on_all(With::new(n, |&n: &usize, _, it: BoxIter<T>| smallest(it, n)));
-        Box::pin(async move {
-            let mut all: Vec<T> = job.await?.into_iter().flatten().collect();
+        self.action_on_all(With::new(n, |&n: &usize, _, it: BoxIter<T>| smallest(it, n)), move |parts| {
+            let mut all: Vec<T> = parts.into_iter().flatten().collect();
             all.sort();
             all.truncate(n);
             Ok(all)
@@ -223,16 +287,16 @@ impl<T: Data> Rdd<T> {
         block_on(self.top_async(n))
     }
     #[track_caller]
-    pub fn top_async(&self, n: usize) -> BoxFuture<'static, Result<Vec<T>>>
+    pub fn top_async(&self, n: usize) -> JobFuture<Vec<T>>
     where
         T: Ord,
     {
         let _op = OperationScope::enter("top");
-        let job = self.on_all(With::new(n, |&n: &usize, _, it: BoxIter<T>| {
+        let f = With::new(n, |&n: &usize, _, it: BoxIter<T>| {
             smallest(it.map(std::cmp::Reverse), n).into_iter().map(|r| r.0).collect::<Vec<T>>()
-        }));
-        Box::pin(async move {
-            let mut all: Vec<T> = job.await?.into_iter().flatten().collect();
+        });
+        self.action_on_all(f, move |parts| {
+            let mut all: Vec<T> = parts.into_iter().flatten().collect();
             all.sort_by(|a, b| b.cmp(a));
             all.truncate(n);
             Ok(all)
@@ -264,11 +328,12 @@ impl<T: Data> Rdd<T> {
         block_on(self.foreach_async(f))
     }
     #[track_caller]
-    pub fn foreach_async(&self, f: impl Fn(T) + CapturesNothing) -> BoxFuture<'static, Result<()>> {
+    pub fn foreach_async(&self, f: impl Fn(T) + CapturesNothing) -> JobFuture<()> {
         let _op = OperationScope::enter("foreach");
-        let job =
-            self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.for_each(|x| Fn1::call(f, x))));
-        Box::pin(async move { job.await.map(drop) })
+        self.action_on_all(
+            With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| it.for_each(|x| Fn1::call(f, x))),
+            |_| Ok(()),
+        )
     }
     /// Runs `f(&state, x)` on every record, on the executors.
     #[track_caller]
@@ -277,15 +342,12 @@ impl<T: Data> Rdd<T> {
         block_on(self.foreach_with_async(state, f))
     }
     #[track_caller]
-    pub fn foreach_with_async<S: State>(
-        &self,
-        state: S,
-        f: impl Fn(&S, T) + CapturesNothing,
-    ) -> BoxFuture<'static, Result<()>> {
+    pub fn foreach_with_async<S: State>(&self, state: S, f: impl Fn(&S, T) + CapturesNothing) -> JobFuture<()> {
         let _op = OperationScope::enter("foreach_with");
         let g = With::new(state, f);
-        let job = self.on_all(With::new(g, |g: &With<S, _>, _, it: BoxIter<T>| it.for_each(|x| Fn1::call(g, x))));
-        Box::pin(async move { job.await.map(drop) })
+        self.action_on_all(With::new(g, |g: &With<S, _>, _, it: BoxIter<T>| it.for_each(|x| Fn1::call(g, x))), |_| {
+            Ok(())
+        })
     }
     /// Runs `f` on every partition's iterator, on the executors.
     #[track_caller]
@@ -294,10 +356,9 @@ impl<T: Data> Rdd<T> {
         block_on(self.foreach_partition_async(f))
     }
     #[track_caller]
-    pub fn foreach_partition_async(&self, f: impl Fn(BoxIter<T>) + CapturesNothing) -> BoxFuture<'static, Result<()>> {
+    pub fn foreach_partition_async(&self, f: impl Fn(BoxIter<T>) + CapturesNothing) -> JobFuture<()> {
         let _op = OperationScope::enter("foreach_partition");
-        let job = self.on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| Fn1::call(f, it)));
-        Box::pin(async move { job.await.map(drop) })
+        self.action_on_all(With::new(Plain::new(f), |f: &Plain<_>, _, it: BoxIter<T>| Fn1::call(f, it)), |_| Ok(()))
     }
 }
 
@@ -338,7 +399,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         block_on(self.lookup_async(key))
     }
     #[track_caller]
-    pub fn lookup_async(&self, key: K) -> BoxFuture<'static, Result<Vec<V>>> {
+    pub fn lookup_async(&self, key: K) -> JobFuture<Vec<V>> {
         let _op = OperationScope::enter("lookup");
         self.filter_with(key, |k, (kk, _)| kk == k).values().collect_async()
     }

@@ -93,7 +93,7 @@ impl<T: Data + ToF64> Rdd<T> {
         futures::executor::block_on(self.stats_async())
     }
     #[track_caller]
-    pub fn stats_async(&self) -> BoxFuture<'static, crate::Result<StatCounter>> {
+    pub fn stats_async(&self) -> crate::JobFuture<StatCounter> {
         let _op = OperationScope::enter("stats");
         self.aggregate_async(StatCounter::default(), |s, x| s.push(x.to_f64()), StatCounter::merge)
     }
@@ -169,7 +169,7 @@ impl<T: Data + Default + std::ops::Add<Output = T>> Rdd<T> {
         self.fold(T::default(), |a, b| a + b)
     }
     #[track_caller]
-    pub fn sum_async(&self) -> BoxFuture<'static, crate::Result<T>> {
+    pub fn sum_async(&self) -> crate::JobFuture<T> {
         let _op = OperationScope::enter("sum");
         self.fold_async(T::default(), |a, b| a + b)
     }

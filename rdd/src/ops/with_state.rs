@@ -141,7 +141,7 @@ impl<T: Data, S: State> WithState<T, S> {
         block_on(self.foreach_async(f))
     }
     #[track_caller]
-    pub fn foreach_async(self, f: impl Fn(&S, T) + CapturesNothing) -> BoxFuture<'static, Result<()>> {
+    pub fn foreach_async(self, f: impl Fn(&S, T) + CapturesNothing) -> crate::JobFuture<()> {
         let _op = OperationScope::enter("foreach");
         self.rdd.foreach_with_async(self.state, f)
     }

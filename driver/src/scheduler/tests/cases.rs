@@ -305,7 +305,7 @@ fn an_internal_error_fails_every_waiting_job_with_its_cause() {
     let h = Harness::new(&[], &[]);
     let rdd = h.numbers(10, 2);
     drop(rdd.count_async());
-    let (root, partitions) = h.runner.submitted.lock().unwrap().pop().expect("a job");
+    let (root, partitions, action) = h.runner.submitted.lock().unwrap().pop().expect("a job");
     let link = Arc::new(super::RecordingLink::default());
     link.panic_on_launch.store(true, Ordering::SeqCst);
     let (events, rx) = super::super::EventSender::channel();
@@ -317,7 +317,7 @@ fn an_internal_error_fails_every_waiting_job_with_its_cause() {
         address: String::new(),
         max_memory: 0,
     });
-    events.post(SchedulerEvent::JobSubmitted { root, partitions, group: None, reply: reply_tx });
+    events.post(SchedulerEvent::JobSubmitted { root, partitions, group: None, action, reply: reply_tx });
     let cause = h.sched.stop_cause();
     let Harness { sched, _runtime: runtime, .. } = h;
     runtime.block_on(sched.run(rx));

@@ -5,7 +5,7 @@ use super::{PageContext, date_cell, details, duration_between, layout, not_found
 use crate::ui::api::stage_status_name;
 use crate::ui::dag_svg::{self, DagStage};
 use crate::ui::format::{duration_ms, esc};
-use crate::ui::state::{AppState, AttemptRecord, JobRecord, JobStatus};
+use crate::ui::state::{AppState, AttemptRecord, JobRecord, JobStatus, StageStatus};
 use crate::ui::summary::{job_progress, stage_status_in_job};
 use crate::ui::timeline::job_timeline;
 use ember_rdd::ids::JobId;
@@ -81,6 +81,7 @@ pub fn stage_row(ctx: &PageContext, a: &AttemptRecord, status: &str) -> Vec<Stri
     } else {
         esc(&a.name)
     };
+    let link = if ctx.kill && a.status == StageStatus::Active { link + &super::kill_link(ctx, a.stage) } else { link };
     let failed = if a.failed_tasks > 0 { format!(" ({} failed)", a.failed_tasks) } else { String::new() };
     vec![
         a.stage.0.to_string(),

@@ -51,6 +51,18 @@ pub struct PageContext {
     pub live: bool,
     /// "now" for durations of running things.
     pub now: UnixMillis,
+    /// Active stages get a kill link (the live UI, `ember.ui.killEnabled`).
+    pub kill: bool,
+}
+
+/// The "(kill)" link of an active stage: a form that POSTs to
+/// `/stages/<id>/kill` once the user confirms (Spark's kill link).
+pub fn kill_link(ctx: &PageContext, stage: ember_rdd::ids::StageId) -> String {
+    format!(
+        r#" <form class="kill" method="post" action="{}/stages/{id}/kill" onsubmit="return window.confirm('Kill stage {id}? The jobs running it will fail as cancelled.');"><button type="submit" class="kill-link" title="cancel the jobs that run this stage">(kill)</button></form>"#,
+        esc(&ctx.base),
+        id = stage.0
+    )
 }
 
 pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222;font-size:14px}\
@@ -67,7 +79,8 @@ th{background:#eef1f4}td.num{text-align:right}.error{color:#a33;white-space:pre-
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}\
 svg.dag a:hover rect{stroke-width:3}nav .live-status{color:#8c8;font-size:11px}\
 details.error summary{cursor:pointer}pre.backtrace{font-size:12px;background:#f8f4f4;padding:6px;overflow-x:auto}\
-.pager{margin:6px 0}.pager a{margin-left:8px}th a.sort{color:inherit;text-decoration:none}";
+.pager{margin:6px 0}.pager a{margin-left:8px}th a.sort{color:inherit;text-decoration:none}\
+form.kill{display:inline}button.kill-link{background:none;border:none;padding:0;font:inherit;color:#a33;cursor:pointer;text-decoration:underline}";
 
 /// A whole page: navigation, title, `body`.
 pub fn layout(state: &AppState, ctx: &PageContext, tab: &str, title: &str, body: &str) -> String {

@@ -134,7 +134,10 @@ fn stage_details(ctx: &PageContext, a: &AttemptRecord) -> Vec<(&'static str, Str
         a.jobs.iter().map(|j| format!(r#"<a href="{}/jobs/job/?id={}">{}</a>"#, esc(&ctx.base), j.0, j.0)).collect();
     let queued = a.launched_tasks - a.running_tasks.min(a.launched_tasks);
     let mut items = vec![
-        ("Status", crate::ui::api::stage_status_name(a.status).to_lowercase()),
+        ("Status", {
+            let status = crate::ui::api::stage_status_name(a.status).to_lowercase();
+            if ctx.kill && a.status == StageStatus::Active { status + &super::kill_link(ctx, a.stage) } else { status }
+        }),
         ("Jobs", jobs.join(", ")),
         ("Submitted", date_cell(a.submitted)),
         ("Duration", duration_between(a.submitted, a.completed, ctx.now)),

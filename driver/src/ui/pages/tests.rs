@@ -99,7 +99,7 @@ fn end(s: &mut AppState, task: u64, executor: &str, time: u64, run_ms: u64, erro
 }
 
 fn ctx(now: u64) -> PageContext {
-    PageContext { base: String::new(), live: true, now: at(now) }
+    PageContext { base: String::new(), live: true, now: at(now), kill: false }
 }
 
 #[test]
@@ -211,6 +211,30 @@ fn live_pages_poll_instead_of_reloading_and_replays_do_neither() {
     assert!(live.contains(r#"data-api="/api/v1/applications/app-1""#) && live.contains("<script>"), "{live}");
     assert!(live.contains(r#"<div class="live" id="jobs-active">"#));
     assert!(!live.contains("http-equiv"));
-    let replayed = super::jobs::jobs_page(&s, &PageContext { base: "/history/app-1".into(), live: false, now: at(10) });
+    let replayed = super::jobs::jobs_page(
+        &s,
+        &PageContext { base: "/history/app-1".into(), live: false, now: at(10), kill: false },
+    );
     assert!(!replayed.contains("<script>") && !replayed.contains("data-api"));
+}
+
+#[test]
+fn only_active_stages_get_a_kill_link_and_only_when_killing_is_on() {
+    let mut s = app_with_a_job(2);
+    let on = PageContext { kill: true, ..ctx(10) };
+    let stages = super::stages::stages_page(&s, &on);
+    assert_eq!(stages.matches(r#"action="/stages/0/kill""#).count(), 1, "{stages}");
+    assert!(stages.contains("window.confirm("), "the kill asks first");
+    let stage = super::stages::stage_page(&s, &on, StageId(0), 1, &TaskQuery::default());
+    assert!(stage.contains(r#"action="/stages/0/kill""#));
+    let jobs_page = super::jobs::job_page(&s, &on, JobId(0));
+    assert!(jobs_page.contains(r#"action="/stages/0/kill""#), "the job's stage table too");
+    assert!(!super::stages::stages_page(&s, &ctx(10)).contains("/kill"), "ember.ui.killEnabled=false hides it");
+
+    start(&mut s, 0, "exec-0", 4);
+    end(&mut s, 0, "exec-0", 5, 1, None);
+    start(&mut s, 1, "exec-1", 4);
+    end(&mut s, 1, "exec-1", 5, 1, None);
+    s.apply(&ListenerEvent::StageCompleted { stage: StageId(0), attempt: 1, failure: None, time: at(6) });
+    assert!(!super::stages::stages_page(&s, &on).contains("/kill"), "a completed stage has nothing to kill");
 }
