@@ -31,6 +31,7 @@ mod kmeans_init;
 mod ml;
 mod out_of_core;
 mod recovery;
+mod repl_latency;
 mod rss;
 mod scheduling;
 mod shuffle;
@@ -75,6 +76,8 @@ enum Group {
     KmeansInit,
     /// A 1 GB text file read as splits from disk and from S3 (issue 15); only when asked for.
     TextInput,
+    /// A trivial count in the evcxr REPL beside a compiled program (issue 18); only when asked for.
+    ReplLatency,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -99,6 +102,10 @@ fn main() -> anyhow::Result<()> {
     if args.only.contains(&Group::TextInput) {
         anyhow::ensure!(args.only.len() == 1, "--only text-input runs alone");
         return text_input::run_and_report(conf("local[2]")?, &args.text_input, args.scale, args.output.as_deref());
+    }
+    if args.only.contains(&Group::ReplLatency) {
+        anyhow::ensure!(args.only.len() == 1, "--only repl-latency runs alone");
+        return repl_latency::run_and_report(conf("local-cluster[2]")?, args.output.as_deref());
     }
     anyhow::ensure!(args.output.is_none() || args.only.is_empty(), "--output writes the report of a full run only");
     // The full run (no --only) leaves out-of-core out.

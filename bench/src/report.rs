@@ -75,7 +75,7 @@ pub fn render(rows: &[Row], scale: f64) -> String {
 
 /// The sections that runs other than the full one write, in file order:
 /// `ember-bench --only out-of-core`, `--only kmeans-init`, `--only text-input` and `deploy/bench-cluster.sh`.
-const KEPT_SECTIONS: [&str; 4] = ["out-of-core", "kmeans-init", "text-input", "cluster"];
+const KEPT_SECTIONS: [&str; 5] = ["out-of-core", "kmeans-init", "text-input", "repl-latency", "cluster"];
 
 fn opening(name: &str) -> String {
     format!("<!-- {name} -->")

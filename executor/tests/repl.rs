@@ -12,7 +12,8 @@
 //! evcxr comes from `deploy/install-notebook.sh` (`cargo install evcxr_repl`).
 //! Without it the test is skipped, except in CI (`CI` set), where it fails.
 //! evcxr compiles Ember and its dependencies for the REPL once, in
-//! `$TMPDIR/ember-evcxr-repl-test` (minutes the first time, kept for later runs).
+//! `~/.cache/ember-evcxr` (minutes the first time, kept for later runs; the
+//! notebook kernel that deploy/install-notebook.sh registers compiles there too).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -72,9 +73,18 @@ fn a_repl_session_drives_a_local_cluster() {
     };
     let driver_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../driver").canonicalize().unwrap();
     // Outside the workspace (cargo would take evcxr's crate for a member of
-    // ours), and kept between runs: Ember is compiled there once.
-    let tmp = std::env::temp_dir().join("ember-evcxr-repl-test");
+    // ours), kept between runs and shared with the notebook kernel: Ember
+    // is compiled there once. The workspace's lock file pins the dependencies
+    // to the versions the other tests ran with.
+    let cache_home = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    let tmp = std::env::var_os("EVCXR_TMPDIR").map(PathBuf::from).unwrap_or_else(|| cache_home.join("ember-evcxr"));
     std::fs::create_dir_all(&tmp).unwrap();
+    if !tmp.join("Cargo.lock").exists() {
+        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"), tmp.join("Cargo.lock")).unwrap();
+    }
     let mut child = Command::new(&evcxr)
         .env("EVCXR_TMPDIR", &tmp)
         .env("EMBER_EXECUTOR_BIN", env!("CARGO_BIN_EXE_ember-executor"))
