@@ -45,8 +45,10 @@ executor="$root/target/debug/ember-executor"
 # where ember-executor is and where evcxr compiles: a directory kept between
 # sessions (Ember's dependencies are compiled there once, not at every kernel
 # start), pinned to the workspace's lock file. Two kernels running at once
-# should each get their own EVCXR_TMPDIR.
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/ember-evcxr"
+# should each get their own EVCXR_TMPDIR. Not under $HOME: rustc computes the
+# cell objects' relative RUNPATH to Rust's libstd one level off, which lands
+# in / and works only when the directory shares no prefix with ~/.rustup.
+cache="/var/tmp/ember-evcxr-$(id -u)"
 mkdir -p "$cache"
 [ -f "$cache/Cargo.lock" ] || cp Cargo.lock "$cache/Cargo.lock"
 kernels="$venv/share/jupyter"

@@ -14,7 +14,7 @@ if [ ! -x "$venv/bin/jupyter" ]; then
   exit 1
 fi
 # The kernel (deploy/install-notebook.sh) runs target/debug/ember-executor
-# and compiles in ~/.cache/ember-evcxr, as does the REPL test
+# and compiles in /var/tmp/ember-evcxr-$UID, as does the REPL test
 # (executor/tests/repl.rs): Ember is compiled there once per machine.
 [ -x target/debug/ember-executor ] || cargo build --quiet -p ember-executor --bin ember-executor
 

@@ -75,8 +75,11 @@ fn repl_counts() -> anyhow::Result<Vec<CellTimes>> {
         executor.display()
     );
     let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("../driver").canonicalize()?;
-    let cache = std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/ember-evcxr"));
-    let tmp = std::env::var_os("EVCXR_TMPDIR").map(PathBuf::from).or(cache).unwrap_or_else(std::env::temp_dir);
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let tmp = std::env::var_os("EVCXR_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(format!("/var/tmp/ember-evcxr-{uid}")));
     std::fs::create_dir_all(&tmp)?;
     let mut cells = vec![
         format!(r#":dep ember = {{ path = "{}" }}"#, driver.display()),

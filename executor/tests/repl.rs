@@ -12,8 +12,9 @@
 //! evcxr comes from `deploy/install-notebook.sh` (`cargo install evcxr_repl`).
 //! Without it the test is skipped, except in CI (`CI` set), where it fails.
 //! evcxr compiles Ember and its dependencies for the REPL once, in
-//! `~/.cache/ember-evcxr` (minutes the first time, kept for later runs; the
-//! notebook kernel that deploy/install-notebook.sh registers compiles there too).
+//! `/var/tmp/ember-evcxr-<uid>` (minutes the first time, kept for later runs;
+//! the notebook kernel that deploy/install-notebook.sh registers compiles
+//! there too; see that script for why not under $HOME).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -76,11 +77,11 @@ fn a_repl_session_drives_a_local_cluster() {
     // ours), kept between runs and shared with the notebook kernel: Ember
     // is compiled there once. The workspace's lock file pins the dependencies
     // to the versions the other tests ran with.
-    let cache_home = std::env::var_os("XDG_CACHE_HOME")
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let tmp = std::env::var_os("EVCXR_TMPDIR")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    let tmp = std::env::var_os("EVCXR_TMPDIR").map(PathBuf::from).unwrap_or_else(|| cache_home.join("ember-evcxr"));
+        .unwrap_or_else(|| PathBuf::from(format!("/var/tmp/ember-evcxr-{uid}")));
     std::fs::create_dir_all(&tmp).unwrap();
     if !tmp.join("Cargo.lock").exists() {
         std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"), tmp.join("Cargo.lock")).unwrap();
