@@ -126,9 +126,13 @@ pub fn escape_html(s: &str) -> String {
 
 /// A number for a summary: up to 6 significant decimals for ordinary
 /// magnitudes (`0.125`, `1234.5`), scientific otherwise (`1.2346e-7`).
-/// Records in tables keep their full precision; this is for ML summaries.
+/// `NaN` and `inf` as `Debug` writes them. Records in tables keep their
+/// full precision; this is for ML summaries.
 pub fn format_f64(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
+    if x == 0.0 {
+        return "0".into();
+    }
+    if !x.is_finite() {
         return format!("{x:?}");
     }
     let magnitude = x.abs();
@@ -201,7 +205,7 @@ mod tests {
         assert_eq!(format_f64(1234.5), "1234.5");
         assert_eq!(format_f64(3.0), "3");
         assert_eq!(format_f64(-1.234_567_89e-7), "-1.2346e-7");
-        assert_eq!(format_f64(0.0), "0.0");
+        assert_eq!(format_f64(-0.0), "0");
         assert_eq!(format_f64(f64::NAN), "NaN");
         assert_eq!(short_type_name("alloc::vec::Vec<(alloc::string::String, u64)>"), "Vec<(String, u64)>");
         assert_eq!(short_type_name("u64"), "u64");
