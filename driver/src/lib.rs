@@ -58,6 +58,7 @@
 
 pub mod conf;
 pub mod context;
+pub mod display;
 pub mod executors;
 pub mod job_control;
 pub mod listener;
@@ -76,6 +77,7 @@ pub use ember_rdd::{
 pub mod prelude {
     pub use crate::conf::Conf;
     pub use crate::context::Context;
+    pub use crate::display::Table;
     pub use ember_rdd::func::CapturesNothing;
     pub use ember_rdd::parquet::{NonFinite, ParquetReadOptions, ParquetWriteOptions};
     pub use ember_rdd::partitioner::{HashPartitioner, Partitioner, RangePartitioner};

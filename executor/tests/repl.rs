@@ -7,7 +7,8 @@
 //! updated by the map shows that the second count computed nothing; the
 //! REST API lists the RDD's cached partitions), redefine the function and get
 //! the new result, and cancel a long job from another thread, then run
-//! another job.
+//! another job. Cells ending in an Rdd, a JobFuture and `show(3)` check
+//! that their displays reach the REPL (`ember::display`).
 //!
 //! evcxr comes from `deploy/install-notebook.sh` (`cargo install evcxr_repl`).
 //! Without it the test is skipped, except in CI (`CI` set), where it fails.
@@ -44,6 +45,12 @@ fn cells(driver_dir: &Path) -> String {
         r#"println!("RESULT count2 {}", nums.count().unwrap());"#,
         r#"println!("RESULT calls {}", calls.value());"#,
         r#"println!("RESULT sum1 {}", nums.reduce(|a, b| a + b).unwrap().unwrap());"#,
+        // Rich display: a final expression that is an Rdd, a JobFuture or
+        // a table shows its text/plain form in the REPL.
+        "nums",
+        "let done = { let f = nums.count_async(); while !f.is_done() { std::thread::sleep(std::time::Duration::from_millis(20)); } f };",
+        "done",
+        "nums.show(3).unwrap()",
         r#"let pids = ctx.parallelize((0..8u64).collect::<Vec<_>>(), 4).map(|_| std::process::id()).collect().unwrap();"#,
         r#"println!("RESULT remote {}", pids.iter().all(|p| *p != std::process::id()));"#,
         r#"let storage = { use std::io::{Read, Write}; let port = ctx.ui_address().unwrap().port(); let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap(); write!(s, "GET /api/v1/applications/{}/storage/rdd HTTP/1.0\r\n\r\n", ctx.app_id()).unwrap(); let mut body = String::new(); s.read_to_string(&mut body).unwrap(); body };"#,
@@ -109,6 +116,13 @@ fn a_repl_session_drives_a_local_cluster() {
     // The map ran once per record: the second count read the cache.
     assert_eq!(result("calls"), "100");
     assert_eq!(result("sum1"), "10100");
+    // The displays' text/plain blocks, printed by evcxr without their markers.
+    let shown = |text: &str| assert!(stdout.contains(text), "no '{text}' in stdout\n{stdout}\n--- stderr\n{stderr}");
+    shown(": 4 partitions, persisted MemoryOnly\n(4) MapPartitionsRdd[");
+    shown("Rdd<u64> [");
+    shown(": finished>");
+    shown("|value|\n+-----+\n|2    |\n|4    |\n|6    |\n+-----+\nonly showing the first 3 rows");
+    assert!(!stdout.contains("EVCXR_BEGIN_CONTENT"), "a display block was not taken by evcxr\n{stdout}");
     assert_eq!(result("remote"), "true", "tasks ran in the REPL's own process");
     assert_eq!(result("cached_partitions"), "true");
     // The redefined function runs on the executors.

@@ -11,12 +11,14 @@
 //! - [`data`]: loaders (raw little-endian f64, CSV, LIBSVM) and seeded generators;
 //! - [`logreg`]: logistic regression by gradient descent and by L-BFGS;
 //! - [`qr`]: TSQR, Direct TSQR, Cholesky QR (and QR2), indirect QR, least squares, SVD;
-//! - [`kmeans`]: k-means++ and k-means‖ initialization, Lloyd iterations.
+//! - [`kmeans`]: k-means++ and k-means‖ initialization, Lloyd iterations;
+//! - [`display`]: summaries of models and factorizations in Jupyter and the evcxr REPL.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 pub mod block;
 pub mod data;
+pub mod display;
 pub mod error;
 pub mod kmeans;
 pub mod logreg;

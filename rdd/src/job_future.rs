@@ -247,6 +247,11 @@ impl JobHandle {
         self.job_ids().first().copied()
     }
 
+    /// The job ids and the status, read together (for a display).
+    pub(crate) fn snapshot(&self) -> (Vec<JobId>, JobStatus) {
+        self.progress.snapshot()
+    }
+
     /// Cancels the action through the scheduler's cancellation (as
     /// `Context::cancel_job` does): its running jobs fail with
     /// [`EmberError::Cancelled`] and their tasks are killed, a job it would
@@ -264,12 +269,17 @@ impl fmt::Display for JobHandle {
     /// `<JobFuture jobs 3, 4: finished>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (jobs, status) = self.progress.snapshot();
-        let ids: Vec<String> = jobs.iter().map(|j| j.0.to_string()).collect();
-        match ids.len() {
-            0 => write!(f, "<JobFuture: {status}>"),
-            1 => write!(f, "<JobFuture job {}: {status}>", ids[0]),
-            _ => write!(f, "<JobFuture jobs {}: {status}>", ids.join(", ")),
-        }
+        write!(f, "<JobFuture{}: {status}>", jobs_words(&jobs))
+    }
+}
+
+/// ` job 3`, ` jobs 3, 4`, or nothing before the first job is submitted.
+pub(crate) fn jobs_words(jobs: &[JobId]) -> String {
+    let ids: Vec<String> = jobs.iter().map(|j| j.0.to_string()).collect();
+    match ids.len() {
+        0 => String::new(),
+        1 => format!(" job {}", ids[0]),
+        _ => format!(" jobs {}", ids.join(", ")),
     }
 }
 

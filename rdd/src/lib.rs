@@ -16,6 +16,7 @@ pub mod byte_size;
 pub mod call_site;
 pub mod code_objects;
 pub mod data;
+pub mod display;
 pub mod error;
 pub mod func;
 pub mod ids;
@@ -40,6 +41,7 @@ pub mod task;
 pub mod text_record;
 
 pub use data::{Data, Key, ToF64};
+pub use display::{RichDisplay, Table};
 pub use error::{EmberError, HistogramError, Result, TaskError, panic_message};
 pub use job_future::{JobFuture, JobHandle, JobStatus};
 pub use ops::numeric::StatCounter;

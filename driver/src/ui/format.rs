@@ -6,21 +6,9 @@
 use crate::listener::UnixMillis;
 use std::fmt::Write;
 
-/// `s` safe inside HTML text and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// `s` safe inside HTML text and attribute values (the one escaping
+/// function, shared with the notebook displays of `ember_rdd::display`).
+pub use ember_rdd::display::escape_html as esc;
 
 /// "1.5 KiB", "3.0 MiB"; "0 B" for zero.
 pub fn bytes(n: u64) -> String {

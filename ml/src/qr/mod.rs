@@ -120,6 +120,8 @@ impl FromStr for Method {
 /// and R is `Σ Vᵀ`. `q` is `None` for [`Method::Tsqr`].
 #[derive(Clone)]
 pub struct Factorization {
+    /// The method that computed it.
+    pub method: Method,
     pub q: Option<Rdd<Block>>,
     pub r: Array2<f64>,
 }
@@ -128,7 +130,7 @@ pub struct Factorization {
 /// computed (unpersist it when done).
 pub fn factor(a: &Rdd<Block>, method: Method) -> Result<Factorization> {
     let (q, r) = match method {
-        Method::Tsqr => return Ok(Factorization { q: None, r: tsqr_r(a)? }),
+        Method::Tsqr => return Ok(Factorization { method, q: None, r: tsqr_r(a)? }),
         Method::DirectTsqr => direct_tsqr(a)?,
         Method::Cholesky => cholesky_qr(a)?,
         Method::Cholesky2 => cholesky_qr2(a)?,
@@ -141,7 +143,7 @@ pub fn factor(a: &Rdd<Block>, method: Method) -> Result<Factorization> {
     };
     let q = q.cache();
     q.count()?;
-    Ok(Factorization { q: Some(q), r })
+    Ok(Factorization { method, q: Some(q), r })
 }
 
 #[cfg(test)]
