@@ -68,3 +68,31 @@ fn last_dl_error() -> String {
         if e.is_null() { "unknown error".into() } else { CStr::from_ptr(e).to_string_lossy().into_owned() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_object_whose_hash_changed_is_refused_before_loading() {
+        let exe = std::env::current_exe().unwrap();
+        let Err(why) = host(&exe, &"0".repeat(64)) else { panic!("a wrong hash was accepted") };
+        assert!(why.contains("not the driver's") && why.contains(&exe.display().to_string()), "{why}");
+    }
+
+    #[test]
+    fn a_missing_object_is_named() {
+        let Err(why) = host(Path::new("/nonexistent/libcode_9.so"), "x") else { panic!("loaded nothing") };
+        assert!(why.contains("/nonexistent/libcode_9.so"), "{why}");
+    }
+
+    #[test]
+    fn an_object_without_ember_is_named() {
+        // libc is loaded and its hash is real, but it exports no hosted entry.
+        let addr = libc::getpid as *const () as usize;
+        if let Ok(ember_rdd::code_objects::Located::Object { object, .. }) = ember_rdd::code_objects::locate(addr) {
+            let Err(why) = host(&object.path, &object.sha256) else { panic!("libc hosted a backend") };
+            assert!(why.contains(HOSTED_ENTRY), "{why}");
+        }
+    }
+}
