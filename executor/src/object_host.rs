@@ -76,13 +76,13 @@ mod tests {
     #[test]
     fn an_object_whose_hash_changed_is_refused_before_loading() {
         let exe = std::env::current_exe().unwrap();
-        let Err(why) = host(&exe, &"0".repeat(64)) else { panic!("a wrong hash was accepted") };
+        let Err(why) = host(&exe, &"0".repeat(64));
         assert!(why.contains("not the driver's") && why.contains(&exe.display().to_string()), "{why}");
     }
 
     #[test]
     fn a_missing_object_is_named() {
-        let Err(why) = host(Path::new("/nonexistent/libcode_9.so"), "x") else { panic!("loaded nothing") };
+        let Err(why) = host(Path::new("/nonexistent/libcode_9.so"), "x");
         assert!(why.contains("/nonexistent/libcode_9.so"), "{why}");
     }
 
@@ -91,7 +91,7 @@ mod tests {
         // libc is loaded and its hash is real, but it exports no hosted entry.
         let addr = libc::getpid as *const () as usize;
         if let Ok(ember_rdd::code_objects::Located::Object { object, .. }) = ember_rdd::code_objects::locate(addr) {
-            let Err(why) = host(&object.path, &object.sha256) else { panic!("libc hosted a backend") };
+            let Err(why) = host(&object.path, &object.sha256);
             assert!(why.contains(HOSTED_ENTRY), "{why}");
         }
     }
