@@ -26,6 +26,7 @@ fn request(address: &str, sha: &str, token: &str) -> AttachRequest {
         register_timeout: Duration::from_secs(30),
         token: token.to_string(),
         tls: None,
+        ship_code_objects: false,
     }
 }
 

@@ -35,20 +35,39 @@ async fn client(daemon: &Daemon) -> ExecutorDaemonClient<Channel> {
 /// Authenticates for a binary with SHA-256 `sha`; returns the ticket and
 /// whether the daemon wants the binary.
 async fn prepare(client: &mut ExecutorDaemonClient<Channel>, sha: &str) -> pb::PrepareResponse {
+    prepare_hosted(client, sha, None).await.unwrap()
+}
+
+/// `prepare` for a REPL's cell object `sha` that needs the runtime `hosted`.
+async fn prepare_hosted(
+    client: &mut ExecutorDaemonClient<Channel>,
+    sha: &str,
+    hosted: Option<pb::HostedCode>,
+) -> Result<pb::PrepareResponse, tonic::Status> {
     let nonce = client.challenge(pb::ChallengeRequest {}).await.unwrap().into_inner().nonce;
     let request = pb::PrepareRequest {
         proof: proof(SECRET.as_bytes(), &nonce, APP, sha),
         nonce,
         app_id: APP.into(),
         exe_sha256: sha.into(),
+        hosted,
     };
-    client.prepare(request).await.unwrap().into_inner()
+    client.prepare(request).await.map(|r| r.into_inner())
+}
+
+fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(data))
 }
 
 fn chunks(ticket: &str, data: &[u8]) -> Vec<pb::UploadChunk> {
     data.chunks(1 << 20)
         .enumerate()
-        .map(|(i, d)| pb::UploadChunk { ticket: if i == 0 { ticket.into() } else { String::new() }, data: d.to_vec() })
+        .map(|(i, d)| pb::UploadChunk {
+            ticket: if i == 0 { ticket.into() } else { String::new() },
+            data: d.to_vec(),
+            runtime: false,
+        })
         .collect()
 }
 
@@ -80,6 +99,53 @@ fn an_upload_that_is_not_the_announced_binary_is_refused_and_not_kept() {
         let err = client.start(start).await.unwrap_err();
         assert!(err.message().contains("the binary was not uploaded"), "{}", err.message());
         assert!(children(daemon.child.id()).is_empty());
+    });
+}
+
+#[test]
+fn a_cell_object_and_its_runtime_library_are_stored_by_hash_and_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = daemon_common::start_daemon(&tmp.path().join("d"), SECRET, free_port(), &[]);
+    runtime().block_on(async {
+        let mut client = client(&daemon).await;
+        let (object, runtime) = (b"a cell's object".as_slice(), b"libstd".as_slice());
+        let hosted = |name: &str| Some(pb::HostedCode { runtime_name: name.into(), runtime_sha256: sha256(runtime) });
+        let err = prepare_hosted(&mut client, &sha256(object), hosted("../../bin/sh")).await.unwrap_err();
+        assert!(err.message().contains("is not the file name of a shared library"), "{}", err.message());
+
+        let prepared = prepare_hosted(&mut client, &sha256(object), hosted("libstd-test.so")).await.unwrap();
+        assert!(prepared.need_binary && prepared.need_runtime);
+        let runtime_chunks = |ticket: &str, data: &[u8]| {
+            let mut chunks = chunks(ticket, data);
+            chunks[0].runtime = true;
+            chunks
+        };
+        let err = client.upload(tokio_stream::iter(runtime_chunks(&prepared.ticket, b"not libstd"))).await;
+        let err = err.unwrap_err();
+        assert!(err.message().contains("runtime library's SHA-256"), "{}", err.message());
+        client.upload(tokio_stream::iter(chunks(&prepared.ticket, object))).await.unwrap();
+        let start = pb::StartRequest { ticket: prepared.ticket.clone(), cores: 1 };
+        let err = client.start(start).await.unwrap_err();
+        assert!(err.message().contains("the runtime library was not uploaded"), "{}", err.message());
+
+        let prepared = prepare_hosted(&mut client, &sha256(object), hosted("libstd-test.so")).await.unwrap();
+        assert!(!prepared.need_binary && prepared.need_runtime, "the object is kept, the runtime is not");
+        client.upload(tokio_stream::iter(runtime_chunks(&prepared.ticket, runtime))).await.unwrap();
+        let kept = daemon.work.join("runtimes").join(sha256(runtime)).join("libstd-test.so");
+        assert_eq!(std::fs::read(kept).unwrap(), runtime);
+        let prepared = prepare_hosted(&mut client, &sha256(object), hosted("libstd-test.so")).await.unwrap();
+        assert!(!prepared.need_binary && !prepared.need_runtime, "both kept for the next driver");
+        // The daemon hosts the object in its own executable, which cannot
+        // load these bytes: the driver is told, nothing keeps running.
+        let err = client.start(pb::StartRequest { ticket: prepared.ticket, cores: 1 }).await.unwrap_err();
+        assert!(err.message().contains("could not host the REPL's code object"), "{}", err.message());
+        assert!(children(daemon.child.id()).is_empty());
+
+        // An executable's ticket takes no runtime library.
+        let (_, sha) = own_binary();
+        let prepared = prepare(&mut client, &sha).await;
+        let err = client.upload(tokio_stream::iter(runtime_chunks(&prepared.ticket, runtime))).await.unwrap_err();
+        assert!(err.message().contains("a runtime library upload for an executable"), "{}", err.message());
     });
 }
 

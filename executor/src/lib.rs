@@ -24,6 +24,7 @@ pub mod env;
 pub mod fetch;
 pub mod object_host;
 pub mod service;
+pub mod shipped_objects;
 pub mod shuffle_read;
 pub mod shuffle_service;
 pub mod shuffle_store;

@@ -10,6 +10,7 @@
 use crate::block_manager::BlockUpdate;
 use crate::env::{ExecutorConfig, ExecutorEnv, StageEnv};
 use crate::fetch::ShuffleFetcher;
+use crate::shipped_objects::ShippedObjects;
 use crate::shuffle_service::{ChunkStream, serve_blocks};
 use crate::task_runner::{KillSwitches, TaskPool, run_task};
 use crate::wire::{block_update_to_proto, failure_to_proto, locations_from_proto, outcome_to_proto};
@@ -71,8 +72,10 @@ struct Session {
     memory_bytes: u64,
     /// The tasks given and not finished, to kill on the driver's word.
     kill_switches: Arc<KillSwitches>,
-    /// Shipped copies of the application's code objects (REPL cells).
+    /// Where the application's code objects (REPL cells) are loaded from.
     objects: ObjectFiles,
+    /// Code objects the driver ships (when Hello said so).
+    shipped: ShippedObjects,
 }
 
 pub struct BackendService {
@@ -132,6 +135,7 @@ impl BackendService {
             "" => self.config.work_dir.join("local"),
             dir => PathBuf::from(dir).join(format!("ember-{}-{}", hello.app_id, hello.executor_id)),
         };
+        let objects_dir = self.config.work_dir.join("objects");
         let defaults = MemoryConfig::default();
         let config = ExecutorConfig {
             executor_id: hello.executor_id.clone(),
@@ -154,7 +158,12 @@ impl BackendService {
             shuffle_token: hello.shuffle_token.clone(),
             memory_bytes: memory,
             kill_switches: Arc::default(),
-            objects: ObjectFiles::in_dir(self.config.work_dir.join("objects")),
+            objects: if hello.code_objects_shipped {
+                ObjectFiles::shipped_to(objects_dir.clone())
+            } else {
+                ObjectFiles::in_dir(objects_dir.clone())
+            },
+            shipped: ShippedObjects::new(objects_dir),
         });
         *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
         (session, out_rx)
@@ -206,6 +215,15 @@ async fn send_batches(
 }
 
 impl Session {
+    fn put_code_object(&self, piece: pb::PutCodeObject) {
+        let sha256 = piece.sha256.clone();
+        match self.shipped.put(piece) {
+            Ok(Some(path)) => tracing::info!(%sha256, path = %path.display(), "received a code object"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(%sha256, error = %e, "cannot keep a shipped code object"),
+        }
+    }
+
     fn register_stage(&self, r: pb::RegisterStage) {
         let decoded = StagePlan::from_bytes(&r.plan).and_then(|plan| {
             // SAFETY: the driver that sent this plan passed the code check in
@@ -358,6 +376,7 @@ impl pb::executor_backend_server::ExecutorBackend for BackendService {
                         }
                         DriverKind::RemoveData(r) => session.remove(r),
                         DriverKind::KillTasks(k) => session.kill_switches.kill(&k.task_ids, &k.reason),
+                        DriverKind::PutCodeObject(piece) => session.put_code_object(piece),
                         DriverKind::Shutdown(_) => break,
                         DriverKind::Hello(_) => tracing::warn!("ignoring a second Hello"),
                     },

@@ -211,19 +211,19 @@ pub fn file_sha256(path: &Path) -> Result<String, std::io::Error> {
 }
 
 /// The load bias of the object with `object.sha256` in this process, loading
-/// it first if needed: from `object.path` when that file has the right hash,
-/// else from `local_copy` (a shipped copy), else it is an error naming both.
-pub fn bias_of(object: &CodeObject, local_copy: Option<&Path>) -> Result<usize, TaskError> {
+/// it first if needed from the first of `candidates` whose hash is right
+/// (the driver's path on this host, a shipped copy); an error names each
+/// candidate and why it was refused.
+pub fn bias_of(object: &CodeObject, candidates: &[PathBuf]) -> Result<usize, TaskError> {
     if let Some(&bias) = registry().lock().unwrap_or_else(|p| p.into_inner()).bias_by_hash.get(&object.sha256) {
         return Ok(bias);
     }
-    // Already loaded (the runtime object itself, or loaded by someone else)?
-    for mapping in loaded_mappings().into_iter().filter(|m| !m.is_main && m.name == object.path) {
+    // Already loaded from one of the candidates (by someone else)?
+    for mapping in loaded_mappings().into_iter().filter(|m| !m.is_main && candidates.contains(&m.name)) {
         if file_sha256(&mapping.name).ok().as_deref() == Some(object.sha256.as_str()) {
             return Ok(remember(object, mapping.bias));
         }
     }
-    let candidates = std::iter::once(object.path.as_path()).chain(local_copy);
     let mut refused = Vec::new();
     for path in candidates {
         match file_sha256(path) {
@@ -232,12 +232,26 @@ pub fn bias_of(object: &CodeObject, local_copy: Option<&Path>) -> Result<usize, 
             Err(e) => refused.push(e.to_string()),
         }
     }
+    if candidates.is_empty() {
+        refused.push("no copy was shipped to this executor".to_string());
+    }
     Err(TaskError::engine(format!(
         "code object {} (SHA-256 {}) is not available here: {}",
         object.path.display(),
         object.sha256,
         refused.join("; ")
     )))
+}
+
+/// The Rust runtime library (`libstd-<hash>.so`) loaded in this process, if
+/// any: what a cell object built with `-C prefer-dynamic` needs besides the
+/// system's libraries, and what a remote host of it must be given.
+pub fn runtime_library() -> Option<PathBuf> {
+    loaded_mappings().into_iter().map(|m| m.name).find(|name| {
+        name.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("libstd-") && n.ends_with(".so"))
+    })
 }
 
 fn remember(object: &CodeObject, bias: usize) -> usize {
@@ -288,14 +302,34 @@ mod tests {
         let addr = libc::getpid as *const () as usize;
         if let Located::Object { object, offset } = locate(addr).unwrap() {
             assert_eq!(object.sha256, file_sha256(&object.path).unwrap());
-            assert_eq!(bias_of(&object, None).unwrap() + offset, addr);
+            assert_eq!(bias_of(&object, std::slice::from_ref(&object.path)).unwrap() + offset, addr);
         }
     }
 
     #[test]
     fn a_file_with_another_hash_is_refused_and_named() {
         let object = CodeObject { sha256: "0".repeat(64), path: std::env::current_exe().unwrap() };
-        let err = bias_of(&object, None).unwrap_err().to_string();
+        let err = bias_of(&object, std::slice::from_ref(&object.path)).unwrap_err().to_string();
         assert!(err.contains("is not available here") && err.contains("has SHA-256"), "{err}");
     }
+
+    #[test]
+    fn a_backend_given_shipped_objects_never_loads_the_drivers_path() {
+        use crate::shipping::ObjectFiles;
+        let dir = tempfile::tempdir().unwrap();
+        let object = CodeObject { sha256: "ab".repeat(32), path: std::env::current_exe().unwrap() };
+        let same_host = ObjectFiles::in_dir(dir.path().to_path_buf());
+        let shipped = ObjectFiles::shipped_to(dir.path().to_path_buf());
+        assert_eq!(same_host.candidates(&object), vec![object.path.clone()]);
+        assert!(shipped.candidates(&object).is_empty(), "nothing shipped yet");
+        let err = bias_of(&object, &shipped.candidates(&object)).unwrap_err().to_string();
+        assert!(err.contains("no copy was shipped to this executor"), "{err}");
+        // A shipped copy with the wrong content is refused, not loaded.
+        let copy = shipped.shipped_copy(&object.sha256).unwrap();
+        std::fs::write(&copy, b"not the object").unwrap();
+        assert_eq!(shipped.candidates(&object), vec![copy.clone()]);
+        let err = bias_of(&object, &shipped.candidates(&object)).unwrap_err().to_string();
+        assert!(err.contains(&format!("{} has SHA-256", copy.display())), "{err}");
+    }
+
 }

@@ -70,7 +70,7 @@ impl EntryPoint {
         match &self.object {
             None => Ok((anchor_address() as i64 + self.offset) as usize),
             Some(object) => {
-                let bias = code_objects::bias_of(object, objects.local_copy(&object.sha256).as_deref())?;
+                let bias = code_objects::bias_of(object, &objects.candidates(object))?;
                 Ok((bias as i64 + self.offset) as usize)
             }
         }
@@ -82,19 +82,36 @@ impl EntryPoint {
     }
 }
 
-/// Where a backend keeps shipped copies of code objects (by SHA-256), for
-/// objects whose original path does not hold them on this host.
+/// Where a backend finds the code objects that entry points name: the
+/// driver's path on this host (a `local-cluster` backend), or a copy the
+/// driver shipped (`<dir>/<sha256>.so`). A backend whose driver ships its
+/// objects (a daemon's) uses only the shipped copies.
 #[derive(Default, Clone)]
 pub struct ObjectFiles {
     dir: Option<std::path::PathBuf>,
+    shipped_only: bool,
 }
 
 impl ObjectFiles {
+    /// Copies in `dir`, besides the driver's paths.
     pub fn in_dir(dir: std::path::PathBuf) -> Self {
-        ObjectFiles { dir: Some(dir) }
+        ObjectFiles { dir: Some(dir), shipped_only: false }
     }
-    pub fn local_copy(&self, sha256: &str) -> Option<std::path::PathBuf> {
-        self.dir.as_ref().map(|d| d.join(format!("{sha256}.so"))).filter(|p| p.is_file())
+
+    /// Only the copies in `dir` (the driver is on another host, or may be).
+    pub fn shipped_to(dir: std::path::PathBuf) -> Self {
+        ObjectFiles { dir: Some(dir), shipped_only: true }
+    }
+
+    /// Where the shipped copy of the object with this hash is, or would be.
+    pub fn shipped_copy(&self, sha256: &str) -> Option<std::path::PathBuf> {
+        self.dir.as_ref().map(|d| d.join(format!("{sha256}.so")))
+    }
+
+    /// The files that may hold `object`, in the order to try them.
+    pub fn candidates(&self, object: &CodeObject) -> Vec<std::path::PathBuf> {
+        let driver_path = (!self.shipped_only).then(|| object.path.clone());
+        driver_path.into_iter().chain(self.shipped_copy(&object.sha256).filter(|p| p.is_file())).collect()
     }
 }
 

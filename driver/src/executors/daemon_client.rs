@@ -2,6 +2,11 @@
 //! authenticate, upload this program's binary if the daemon lacks it, and
 //! have the daemon start a backend, which the driver then attaches to.
 //!
+//! A driver in a REPL (its Ember code in a cell's shared object, ADR 0009)
+//! uploads that object instead, with the Rust runtime library it needs; the
+//! daemon's backend then hosts the object, and later cells' objects follow
+//! on the control stream (`remote`).
+//!
 //! With `ember.tls.enabled` the driver talks TLS to the daemon (and to its
 //! backends), verifying certificates against `ember.tls.caFile` for the name
 //! `ember.tls.serverName`, else the host the master URL names. A failure
@@ -15,8 +20,11 @@ use ember_proto::v1::executor_daemon_client::ExecutorDaemonClient;
 use ember_rdd::EmberError;
 use ember_security::auth::proof;
 use ember_security::tls::{error_chain, handshake_failure, scheme};
+use ember_rdd::code_objects;
 use std::io::Read;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 use tonic::transport::{ClientTlsConfig, Endpoint};
 
@@ -165,14 +173,6 @@ pub enum Launch {
 /// Launches one backend on the daemon at `target`.
 pub async fn launch(target: &DaemonAddress, spec: &LaunchSpec) -> Result<Launch, EmberError> {
     let daemon = target.address;
-    if let Ok(Some(object)) = ember_rdd::code_objects::own_object() {
-        return Err(EmberError::Config(format!(
-            "this driver's Ember code is in a loaded object ({}, a REPL or notebook cell): its backends \
-             run on local[N] or local-cluster[N]; executor daemons ({daemon}) cannot host cell objects yet \
-             (docs/adr/0009-code-objects-for-repl-cells.md)",
-            object.path.display()
-        )));
-    }
     let tls = target.tls_config(spec);
     let endpoint = Endpoint::from_shared(format!("{}://{daemon}", scheme(tls.is_some())))
         .map_err(|e| EmberError::Executor(format!("bad daemon address {daemon}: {e}")))?
@@ -222,21 +222,32 @@ async fn start_backend(
     let timeout = spec.call_timeout;
     let answer =
         spec.secret.as_deref().map(|s| proof(s, &nonce, &spec.app.app_id, &spec.app.exe_sha256)).unwrap_or_default();
+    let code = CodeFiles::of_this_process()?;
     let prepare = pb::PrepareRequest {
         nonce,
         proof: answer,
         app_id: spec.app.app_id.clone(),
         exe_sha256: spec.app.exe_sha256.clone(),
+        hosted: code.runtime.as_ref().map(|r| pb::HostedCode {
+            runtime_name: r.name.clone(),
+            runtime_sha256: r.sha256.clone(),
+        }),
     };
     let prepared = within(daemon, timeout, client.prepare(prepare))
         .await?
         .map_err(|s| daemon_error(daemon, "accept this driver", s))?
         .into_inner();
     if prepared.need_binary {
-        let (chunks, bytes) = BinaryChunks::open(&prepared.ticket)?;
+        let (chunks, bytes) = BinaryChunks::open(&code.program, &prepared.ticket, false)?;
         within(daemon, timeout + upload_time(bytes), client.upload(tokio_stream::iter(chunks)))
             .await?
             .map_err(|s| daemon_error(daemon, "store the binary", s))?;
+    }
+    if let (true, Some(runtime)) = (prepared.need_runtime, &code.runtime) {
+        let (chunks, bytes) = BinaryChunks::open(&runtime.path, &prepared.ticket, true)?;
+        within(daemon, timeout + upload_time(bytes), client.upload(tokio_stream::iter(chunks)))
+            .await?
+            .map_err(|s| daemon_error(daemon, "store the Rust runtime library", s))?;
     }
     // Starting waits for the backend to listen (the daemon allows it 30 s).
     let start = pb::StartRequest { ticket: prepared.ticket, cores: spec.cores as u32 };
@@ -271,25 +282,71 @@ fn upload_time(bytes: usize) -> Duration {
     Duration::from_secs((bytes >> 22) as u64)
 }
 
-/// This executable as upload chunks (the first carries the ticket), read
-/// from the file as the upload goes, so each upload holds one chunk in
-/// memory. A read error ends the stream early: the daemon then refuses the
-/// upload (its hash is not the announced one) and the error is logged here.
+/// What a daemon must store to run this driver's backends.
+struct CodeFiles {
+    /// This executable, or the cell object holding Ember in a REPL.
+    program: PathBuf,
+    /// The Rust runtime library a cell object needs (`None`: an executable).
+    runtime: Option<RuntimeLibrary>,
+}
+
+#[derive(Clone)]
+struct RuntimeLibrary {
+    path: PathBuf,
+    /// Its file name, which the object's dependency names.
+    name: String,
+    sha256: String,
+}
+
+impl CodeFiles {
+    fn of_this_process() -> Result<CodeFiles, EmberError> {
+        let own = code_objects::own_object()
+            .map_err(|e| EmberError::Executor(format!("cannot tell where Ember's code is loaded from: {e}")))?;
+        let Some(object) = own else {
+            let program = std::env::current_exe()
+                .map_err(|e| EmberError::Executor(format!("cannot find own executable: {e}")))?;
+            return Ok(CodeFiles { program, runtime: None });
+        };
+        Ok(CodeFiles { program: object.path.clone(), runtime: Some(runtime_library(&object.path)?) })
+    }
+}
+
+/// The loaded Rust runtime library (hashed once per process).
+fn runtime_library(object: &Path) -> Result<RuntimeLibrary, EmberError> {
+    static RUNTIME: OnceLock<Result<RuntimeLibrary, String>> = OnceLock::new();
+    let found = RUNTIME.get_or_init(|| {
+        let path = code_objects::runtime_library().ok_or_else(|| {
+            "no Rust runtime library (libstd-*.so) is loaded; was the cell built with -C prefer-dynamic?".to_string()
+        })?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let sha256 = code_objects::file_sha256(&path).map_err(|e| e.to_string())?;
+        Ok(RuntimeLibrary { path, name, sha256 })
+    });
+    found.clone().map_err(|why| {
+        EmberError::Executor(format!("cannot ship {} to executor daemons: {why}", object.display()))
+    })
+}
+
+/// A file as upload chunks (the first carries the ticket and says whether
+/// it is the runtime library), read as the upload goes, so each upload
+/// holds one chunk in memory. A read error ends the stream early: the
+/// daemon then refuses the upload (its hash is not the announced one) and
+/// the error is logged here.
 struct BinaryChunks {
     file: std::fs::File,
-    path: std::path::PathBuf,
+    path: PathBuf,
     ticket: Option<String>,
+    runtime: bool,
     done: bool,
 }
 
 impl BinaryChunks {
-    fn open(ticket: &str) -> Result<(BinaryChunks, usize), EmberError> {
-        let path =
-            std::env::current_exe().map_err(|e| EmberError::Executor(format!("cannot find own executable: {e}")))?;
+    fn open(path: &Path, ticket: &str, runtime: bool) -> Result<(BinaryChunks, usize), EmberError> {
         let io = |e: std::io::Error| EmberError::Io { path: path.display().to_string(), error: e };
-        let file = std::fs::File::open(&path).map_err(io)?;
+        let file = std::fs::File::open(path).map_err(io)?;
         let bytes = file.metadata().map_err(io)?.len() as usize;
-        Ok((BinaryChunks { file, path, ticket: Some(ticket.to_string()), done: false }, bytes))
+        let path = path.to_path_buf();
+        Ok((BinaryChunks { file, path, ticket: Some(ticket.to_string()), runtime, done: false }, bytes))
     }
 }
 
@@ -305,7 +362,7 @@ impl Iterator for BinaryChunks {
             Ok(n) if n < CHUNK_BYTES => self.done = true,
             Ok(_) => {}
             Err(e) => {
-                tracing::error!(path = %self.path.display(), error = %e, "cannot read own executable for upload");
+                tracing::error!(path = %self.path.display(), error = %e, "cannot read a file to upload");
                 self.done = true;
                 return None;
             }
@@ -313,6 +370,7 @@ impl Iterator for BinaryChunks {
         if data.is_empty() && self.ticket.is_none() {
             return None;
         }
-        Some(pb::UploadChunk { ticket: self.ticket.take().unwrap_or_default(), data })
+        let first = self.ticket.is_some();
+        Some(pb::UploadChunk { ticket: self.ticket.take().unwrap_or_default(), data, runtime: first && self.runtime })
     }
 }

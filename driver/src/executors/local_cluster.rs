@@ -159,6 +159,7 @@ impl LocalCluster {
             register_timeout: s.timeout,
             token: process.token.clone(),
             tls: None,
+            ship_code_objects: false,
         };
         attach(req, events.clone()).await?;
         self.state.lock().unwrap_or_else(|p| p.into_inner()).backends.push((id.clone(), process));

@@ -10,6 +10,7 @@ pub mod backend_program;
 pub mod daemon_client;
 pub mod local;
 pub mod local_cluster;
+pub mod object_shipping;
 pub mod remote;
 pub mod standalone;
 
@@ -17,6 +18,7 @@ pub mod standalone;
 pub const LOCAL_EXECUTOR_ID: &str = "driver";
 
 use ember_rdd::EmberError;
+use ember_rdd::code_objects::CodeObject;
 pub use ember_rdd::ids::ExecutorId;
 use ember_rdd::ids::{BroadcastId, RddId, ShuffleId, StageId, TaskId};
 use ember_rdd::rdd::StageRoot;
@@ -70,7 +72,15 @@ pub struct StageDescription {
     pub root: Arc<dyn StageRoot>,
     pub locations: Arc<ShuffleLocations>,
     /// The encoded plan, built once per stage attempt on first need.
-    plan: OnceLock<Result<Arc<Vec<u8>>, String>>,
+    plan: OnceLock<Result<EncodedPlan, String>>,
+}
+
+/// A stage's plan as other processes get it.
+#[derive(Clone)]
+pub struct EncodedPlan {
+    pub bytes: Arc<Vec<u8>>,
+    /// The code objects (REPL cells) its entry points are in.
+    pub code_objects: Arc<[CodeObject]>,
 }
 
 impl StageDescription {
@@ -79,10 +89,12 @@ impl StageDescription {
     }
 
     /// The stage's plan for other processes (lineage serialized once per stage attempt).
-    pub fn plan_bytes(&self) -> Result<Arc<Vec<u8>>, EmberError> {
+    pub fn plan(&self) -> Result<EncodedPlan, EmberError> {
         self.plan
             .get_or_init(|| {
-                StagePlan::build(&*self.root).and_then(|p| p.to_bytes()).map(Arc::new).map_err(|e| e.to_string())
+                let plan = StagePlan::build(&*self.root).map_err(|e| e.to_string())?;
+                let bytes = Arc::new(plan.to_bytes().map_err(|e| e.to_string())?);
+                Ok(EncodedPlan { bytes, code_objects: plan.code_objects().into() })
             })
             .clone()
             .map_err(EmberError::Serialization)

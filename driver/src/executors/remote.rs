@@ -5,7 +5,12 @@
 //! so the scheduler never waits on the network. A reader task turns the
 //! backend's messages into scheduler events; when the stream breaks (the
 //! process died, the network is cut) it posts `ExecutorLost` at once.
+//!
+//! A REPL driver's backends on executor daemons get the code objects of its
+//! cells (ADR 0009) on the same stream: each object once per backend, in
+//! pieces, before the first stage plan that names it (`object_shipping`).
 
+use super::object_shipping::ShippedObjects;
 use super::{AppIdentity, ExecutorId, ExecutorLink, ExecutorResources, RemoveTarget, StageDescription, TaskLaunch};
 use crate::listener::ExecutorMemory;
 use crate::scheduler::{EventSender, SchedulerEvent};
@@ -35,6 +40,9 @@ pub struct Registration {
 
 pub struct RemoteExecutor {
     tx: mpsc::UnboundedSender<pb::DriverMessage>,
+    /// The code objects this backend has been sent, when the driver ships
+    /// them (`None`: it loads them from the driver's paths, same host).
+    shipped_objects: Option<ShippedObjects>,
 }
 
 fn message(kind: DriverKind) -> pb::DriverMessage {
@@ -55,6 +63,10 @@ pub struct AttachRequest {
     pub token: String,
     /// TLS to the backend, as to the daemon that started it (`None`: plain TCP).
     pub tls: Option<ClientTlsConfig>,
+    /// Send the backend the code objects its stages need (a daemon's
+    /// backend, maybe on another host) instead of letting it load them
+    /// from the driver's paths.
+    pub ship_code_objects: bool,
 }
 
 /// Opens the `Attach` stream with `hello_queue` (Hello first) and waits for
@@ -120,6 +132,7 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<Registrat
         storage_fraction: req.resources.memory.storage_fraction,
         compress_shuffle: req.resources.compress_shuffle,
         local_dir: req.resources.local_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
+        code_objects_shipped: req.ship_code_objects,
     };
     tx.send(message(DriverKind::Hello(hello))).map_err(|_| EmberError::Executor("attach queue closed".into()))?;
     let (registered, mut inbound) =
@@ -136,7 +149,10 @@ pub async fn attach(req: AttachRequest, events: EventSender) -> Result<Registrat
     // post about it (its loss, if the stream breaks at once).
     events.post(SchedulerEvent::ExecutorAdded {
         executor: req.executor.clone(),
-        link: std::sync::Arc::new(RemoteExecutor { tx }),
+        link: std::sync::Arc::new(RemoteExecutor {
+            tx,
+            shipped_objects: req.ship_code_objects.then(ShippedObjects::default),
+        }),
         cores: registration.cores,
         address: req.address.clone(),
         max_memory: registration.memory_bytes,
@@ -193,12 +209,17 @@ impl RemoteExecutor {
 
 impl ExecutorLink for RemoteExecutor {
     fn register_stage(&self, stage: &std::sync::Arc<StageDescription>) -> Result<(), EmberError> {
-        let plan = stage.plan_bytes()?;
+        let plan = stage.plan()?;
+        if let Some(shipped) = &self.shipped_objects {
+            for piece in shipped.pieces_to_send(&plan.code_objects)? {
+                self.send(DriverKind::PutCodeObject(piece));
+            }
+        }
         let shuffle_locations = locations_to_proto(&stage.locations);
         self.send(DriverKind::RegisterStage(pb::RegisterStage {
             stage_id: stage.stage.0,
             attempt: stage.attempt,
-            plan: plan.as_ref().clone(),
+            plan: plan.bytes.as_ref().clone(),
             shuffle_locations,
         }));
         Ok(())

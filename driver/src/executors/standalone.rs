@@ -70,6 +70,7 @@ impl Launcher {
             register_timeout: self.register_timeout,
             token: backend.token,
             tls: daemon.tls_config(spec),
+            ship_code_objects: true,
         };
         let reg = attach(req, self.events.clone()).await.inspect_err(|_| spec.release_daemon(&daemon_id))?;
         tracing::info!(%id, %daemon, backend = %reg.address, uploaded = backend.uploaded, "executor ready");

@@ -9,8 +9,8 @@
 //! with the same identity and trust the same roots.
 
 use crate::backend::{
-    ENV_ATTACH_TIMEOUT_MS, ENV_BACKEND, ENV_CORES, ENV_MEMORY_CAP, ENV_TLS_CA, ENV_TLS_CERT, ENV_TLS_KEY, ENV_WORK_DIR,
-    LISTENING_PREFIX,
+    ENV_ATTACH_TIMEOUT_MS, ENV_BACKEND, ENV_BACKEND_OBJECT, ENV_BACKEND_OBJECT_SHA256, ENV_CORES, ENV_MEMORY_CAP,
+    ENV_TLS_CA, ENV_TLS_CERT, ENV_TLS_KEY, ENV_WORK_DIR, LISTENING_PREFIX,
 };
 use ember_security::tls::TlsFiles;
 use std::net::IpAddr;
@@ -29,6 +29,51 @@ pub struct Launcher {
     /// The daemon's TLS files, for its backends to serve with.
     tls: Option<TlsFiles>,
     next: AtomicU64,
+}
+
+/// What a backend runs.
+#[derive(Clone, Debug)]
+pub enum Program {
+    /// An application's own (uploaded) executable, in backend mode.
+    Executable(PathBuf),
+    /// `host` (this daemon's executable) hosting an uploaded cell object
+    /// whose runtime library is in `runtime_dir` (ADR 0009).
+    Hosted { host: PathBuf, object: PathBuf, sha256: String, runtime_dir: PathBuf },
+}
+
+impl Program {
+    fn command(&self) -> Command {
+        match self {
+            Program::Executable(binary) => Command::new(binary),
+            Program::Hosted { host, object, sha256, runtime_dir } => {
+                let mut command = Command::new(host);
+                // The object names its runtime library by file name; the
+                // loader finds it on the library path (its RUNPATH points
+                // into the driver's toolchain, which this host may lack).
+                command
+                    .env(ENV_BACKEND_OBJECT, object)
+                    .env(ENV_BACKEND_OBJECT_SHA256, sha256)
+                    .env("LD_LIBRARY_PATH", runtime_dir);
+                command
+            }
+        }
+    }
+
+    /// The stored file the backend runs: the executable or the object.
+    fn path(&self) -> &Path {
+        match self {
+            Program::Executable(binary) => binary,
+            Program::Hosted { object, .. } => object,
+        }
+    }
+
+    /// The program the daemon spawns.
+    fn spawned(&self) -> &Path {
+        match self {
+            Program::Executable(binary) => binary,
+            Program::Hosted { host, .. } => host,
+        }
+    }
 }
 
 /// A started backend.
@@ -53,11 +98,11 @@ impl Launcher {
         Ok(Launcher { apps, bind_host, attach_timeout, memory_cap, tls, next: AtomicU64::new(0) })
     }
 
-    /// Starts `binary` as a backend for `app_id`; `driver_facing` is the IP
+    /// Starts `program` as a backend for `app_id`; `driver_facing` is the IP
     /// at which the driver reached this daemon (the backend's address uses it).
     pub async fn start(
         &self,
-        binary: &Path,
+        program: &Program,
         app_id: &str,
         cores: usize,
         driver_facing: IpAddr,
@@ -68,7 +113,8 @@ impl Launcher {
         let dir = self.apps.join(format!("{safe_app}-{n}"));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let token = super::auth::random_hex(32);
-        let mut cmd = Command::new(binary);
+        let binary = program.path();
+        let mut cmd = program.command();
         cmd.env_remove("EMBER_AUTH_SECRET")
             .env(ENV_BACKEND, format!("{}:0", self.bind_host))
             .env(ENV_CORES, cores.to_string())
@@ -90,7 +136,7 @@ impl Launcher {
                 cmd.env(ENV_TLS_CA, ca);
             }
         }
-        let mut child = cmd.spawn().map_err(|e| spawn_error(binary, &e))?;
+        let mut child = cmd.spawn().map_err(|e| spawn_error(program.spawned(), &e))?;
         let pid = child.id().unwrap_or(0);
         crate::backend::hand_over_token(&mut child, &token).await.map_err(|e| format!("backend {pid}: {e}"))?;
         let stdout = child.stdout.take().ok_or("backend has no stdout")?;
@@ -103,11 +149,20 @@ impl Launcher {
         let Some(bound) = bound else {
             let _ = child.kill().await;
             let _ = std::fs::remove_dir_all(&dir);
-            return Err(format!(
-                "{} did not start as an executor backend (is it an Ember program, built for this platform? \
-                 binaries for containers must be fully static)",
-                binary.display()
-            ));
+            return Err(match program {
+                Program::Executable(_) => format!(
+                    "{} did not start as an executor backend (is it an Ember program, built for this platform? \
+                     binaries for containers must be fully static)",
+                    binary.display()
+                ),
+                Program::Hosted { host, .. } => format!(
+                    "{} could not host the REPL's code object {} (see the daemon's log; a fully static \
+                     ember-executor, as in the container image, cannot load shared objects: run a daemon \
+                     built by `cargo install --path executor` on a host with glibc)",
+                    host.display(),
+                    binary.display()
+                ),
+            });
         };
         let port = bound.rsplit(':').next().unwrap_or("0").to_string();
         let address = match driver_facing {

@@ -12,6 +12,12 @@
 //! started before it succeeds) → `Upload` (only if the daemon lacks the
 //! binary) → `Start`, with a one-time ticket tying the calls together.
 //!
+//! A driver in a REPL has no executable to upload: its code is a cell's
+//! shared object (ADR 0009). It announces the object's hash as the binary's
+//! and names the Rust runtime library the object needs (`hosted` in
+//! `Prepare`); the daemon stores both by hash, and starts its own executable
+//! as the backend's host, which loads the object ([`crate::object_host`]).
+//!
 //! With a TLS identity ([`crate::tls`]) the daemon serves TLS and so do the
 //! backends it starts, which are given the paths of the same PEM files.
 
@@ -23,7 +29,7 @@ use auth::Authenticator;
 use ember_proto::v1 as pb;
 use ember_proto::v1::executor_daemon_server::{ExecutorDaemon, ExecutorDaemonServer};
 use ember_security::tls::{ExecutorTls, error_chain};
-use launcher::Launcher;
+use launcher::{Launcher, Program};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,9 +58,12 @@ pub struct DaemonConfig {
 }
 
 /// What a ticket from `Prepare` allows.
+#[derive(Clone)]
 struct Ticket {
     app_id: String,
     exe_sha256: String,
+    /// The runtime library of a hosted object (`None`: an executable).
+    hosted: Option<pb::HostedCode>,
     issued: Instant,
 }
 
@@ -92,11 +101,23 @@ impl DaemonService {
         })
     }
 
-    fn ticket(&self, id: &str, consume: bool) -> Result<(String, String), Status> {
+    fn ticket(&self, id: &str, consume: bool) -> Result<Ticket, Status> {
         let mut tickets = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
         tickets.retain(|_, t| t.issued.elapsed() < TICKET_TTL);
-        let t = if consume { tickets.remove(id) } else { tickets.get(id).map(Ticket::clone_of) };
-        t.map(|t| (t.app_id, t.exe_sha256)).ok_or_else(|| Status::unauthenticated("unknown or expired ticket"))
+        let t = if consume { tickets.remove(id) } else { tickets.get(id).cloned() };
+        t.ok_or_else(|| Status::unauthenticated("unknown or expired ticket"))
+    }
+
+    /// What a backend of the application with this ticket runs.
+    fn program(&self, ticket: &Ticket) -> Result<Program, Status> {
+        let binary = self.store.get(&ticket.exe_sha256);
+        let binary = binary.ok_or_else(|| Status::failed_precondition("the binary was not uploaded; call Upload first"))?;
+        let Some(hosted) = &ticket.hosted else { return Ok(Program::Executable(binary)) };
+        let runtime_dir = self.store.runtime_dir(&hosted.runtime_sha256, &hosted.runtime_name).ok_or_else(|| {
+            Status::failed_precondition("the runtime library was not uploaded; call Upload with runtime set first")
+        })?;
+        let host = std::env::current_exe().map_err(|e| Status::internal(format!("cannot find own executable: {e}")))?;
+        Ok(Program::Hosted { host, object: binary, sha256: ticket.exe_sha256.clone(), runtime_dir })
     }
 }
 
@@ -116,12 +137,6 @@ fn lock_work_dir(work_dir: &std::path::Path) -> std::io::Result<std::fs::File> {
     }
 }
 
-impl Ticket {
-    fn clone_of(t: &Ticket) -> Ticket {
-        Ticket { app_id: t.app_id.clone(), exe_sha256: t.exe_sha256.clone(), issued: t.issued }
-    }
-}
-
 #[tonic::async_trait]
 impl ExecutorDaemon for DaemonService {
     async fn challenge(&self, _: Request<pb::ChallengeRequest>) -> Result<Response<pb::ChallengeResponse>, Status> {
@@ -137,11 +152,17 @@ impl ExecutorDaemon for DaemonService {
         }
         let ticket = auth::random_hex(24);
         let need_binary = self.store.get(&r.exe_sha256).is_none();
-        self.tickets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(ticket.clone(), Ticket { app_id: r.app_id, exe_sha256: r.exe_sha256, issued: Instant::now() });
-        Ok(Response::new(pb::PrepareResponse { ticket, need_binary }))
+        let need_runtime = match &r.hosted {
+            None => false,
+            Some(h) => {
+                self.store.runtime_path(&h.runtime_sha256, &h.runtime_name).map_err(Status::invalid_argument)?;
+                self.store.runtime_dir(&h.runtime_sha256, &h.runtime_name).is_none()
+            }
+        };
+        let issued = Instant::now();
+        let t = Ticket { app_id: r.app_id, exe_sha256: r.exe_sha256, hosted: r.hosted, issued };
+        self.tickets.lock().unwrap_or_else(|p| p.into_inner()).insert(ticket.clone(), t);
+        Ok(Response::new(pb::PrepareResponse { ticket, need_binary, need_runtime }))
     }
 
     async fn upload(
@@ -150,29 +171,35 @@ impl ExecutorDaemon for DaemonService {
     ) -> Result<Response<pb::UploadResponse>, Status> {
         let mut chunks = request.into_inner();
         let first = chunks.message().await?.ok_or_else(|| Status::invalid_argument("empty upload"))?;
-        let (_, sha) = self.ticket(&first.ticket, false)?;
+        let ticket = self.ticket(&first.ticket, false)?;
+        let runtime = match (first.runtime, &ticket.hosted) {
+            (false, _) => None,
+            (true, Some(hosted)) => Some(hosted),
+            (true, None) => return Err(Status::invalid_argument("a runtime library upload for an executable")),
+        };
         let mut upload = self.store.begin(&first.ticket).map_err(|e| Status::internal(e.to_string()))?;
         upload.write(&first.data).map_err(|e| Status::internal(e.to_string()))?;
         while let Some(chunk) = chunks.message().await? {
             upload.write(&chunk.data).map_err(|e| Status::internal(e.to_string()))?;
         }
-        let (path, bytes) = self.store.finish(upload, &sha).map_err(Status::invalid_argument)?;
-        tracing::info!(sha = %sha, bytes, path = %path.display(), "stored an application binary");
+        let (path, bytes) = match runtime {
+            None => self.store.finish(upload, &ticket.exe_sha256),
+            Some(h) => self.store.finish_runtime(upload, &h.runtime_sha256, &h.runtime_name),
+        }
+        .map_err(Status::invalid_argument)?;
+        tracing::info!(bytes, path = %path.display(), "stored an upload");
         Ok(Response::new(pb::UploadResponse { bytes }))
     }
 
     async fn start(&self, request: Request<pb::StartRequest>) -> Result<Response<pb::StartResponse>, Status> {
         let local = request.local_addr();
         let r = request.into_inner();
-        let (app_id, sha) = self.ticket(&r.ticket, true)?;
-        let binary = self
-            .store
-            .get(&sha)
-            .ok_or_else(|| Status::failed_precondition("the binary was not uploaded; call Upload first"))?;
+        let ticket = self.ticket(&r.ticket, true)?;
+        let program = self.program(&ticket)?;
         let offered = self.config.cores.max(1);
         let cores = if r.cores == 0 { offered } else { (r.cores as usize).min(offered) };
         let ip = local.map(|a: SocketAddr| a.ip()).unwrap_or([127, 0, 0, 1].into());
-        let started = self.launcher.start(&binary, &app_id, cores, ip).await.map_err(Status::internal)?;
+        let started = self.launcher.start(&program, &ticket.app_id, cores, ip).await.map_err(Status::internal)?;
         Ok(Response::new(pb::StartResponse {
             backend_address: started.address,
             backend_token: started.token,
