@@ -179,6 +179,7 @@ impl Daemon {
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--cores", "1", "--work-dir"])
             .arg(work)
             .env("EMBER_AUTH_SECRET", SECRET)
+            .env("EMBER_LOG", "warn")
             .stdin(Stdio::null())
             .spawn()
             .expect("start a daemon");
