@@ -272,3 +272,22 @@ fn an_endpoint_where_nothing_listens_fails_fast_naming_the_url() {
     // (ember.s3.retryTimeout, 15 s) from "hangs on the default 3-minute retry".
     assert!(took < Duration::from_secs(60), "an unreachable endpoint took {took:?} to fail");
 }
+
+#[test]
+fn an_endpoint_that_accepts_but_never_answers_times_out_naming_the_url() {
+    let server = S3TestServer::start(&["data"]);
+    // A listener that takes connections and never says a word: a hung
+    // server, or a firewall that swallows requests.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let endpoint = format!("http://{}", silent.local_addr().expect("its address"));
+    let held = std::thread::spawn(move || silent.incoming().take(64).flatten().collect::<Vec<_>>());
+    let settings =
+        [("ember.s3.endpoint", endpoint.as_str()), ("ember.s3.requestTimeout", "1s"), ("ember.s3.retryTimeout", "3s")];
+    let ctx = context_with(&server, &settings);
+    let start = Instant::now();
+    let err = read_error(&ctx, "s3://data/words.txt");
+    let took = start.elapsed();
+    assert!(err.contains("s3://data/words.txt") && err.contains(&endpoint), "{err}");
+    assert!(took < Duration::from_secs(60), "a silent endpoint took {took:?} to fail");
+    drop(held);
+}
