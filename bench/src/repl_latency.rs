@@ -10,7 +10,9 @@
 //! `:timing` on, which prints each cell's total time and its phases: "Final
 //! compile" (evcxr compiling and linking the cell's shared object) and
 //! "Execution". Inside the cell the job itself is timed too, so the rest
-//! (loading the object, the executors loading it too) shows separately.
+//! (loading the object, the executors loading it too) shows separately; and
+//! the same count runs a second time in the cell, when its code object is
+//! loaded everywhere already, to tell the per-cell cost from the job's.
 //! Each side runs `ROUNDS` times; medians are reported.
 
 use ember::prelude::*;
@@ -60,8 +62,14 @@ fn compiled_counts(conf: Conf) -> anyhow::Result<Vec<f64>> {
 #[derive(Clone, Copy, Debug, Default)]
 struct CellTimes {
     total: f64,
+    /// evcxr's "Fallback" phase: a first build of the cell that tells the
+    /// types of its new variables.
+    check: f64,
+    /// evcxr's "Final compile": building and linking the cell's object.
     compile: f64,
     job: f64,
+    /// The same job again in the same cell.
+    again: f64,
 }
 
 fn repl_counts() -> anyhow::Result<Vec<CellTimes>> {
@@ -90,7 +98,7 @@ fn repl_counts() -> anyhow::Result<Vec<CellTimes>> {
         "nums.count().unwrap();".to_string(),
         ":timing".to_string(),
     ];
-    let timed = r#"{ let t = std::time::Instant::now(); let n = nums.count().unwrap(); println!("JOB {n} {}", t.elapsed().as_micros()); }"#;
+    let timed = r#"{ let t = std::time::Instant::now(); let n = nums.count().unwrap(); let first = t.elapsed(); let t = std::time::Instant::now(); nums.count().unwrap(); println!("JOB {n} {} {}", first.as_micros(), t.elapsed().as_micros()); }"#;
     cells.extend(std::iter::repeat_n(timed.to_string(), ROUNDS));
     let mut child = Command::new(evcxr)
         .env("EVCXR_TMPDIR", &tmp)
@@ -114,17 +122,24 @@ fn repl_counts() -> anyhow::Result<Vec<CellTimes>> {
 }
 
 /// The timed cells' times: each is a `JOB <n> <µs>` line followed by
-/// `Took <ms>ms` and its phases.
+/// `Took <ms>ms` and its phases (which evcxr colours with ANSI escapes).
 fn parse_timed_cells(stdout: &str) -> Vec<CellTimes> {
     let mut cells = Vec::new();
     let mut current: Option<CellTimes> = None;
-    for line in stdout.lines().map(|l| l.trim()) {
+    for line in stdout.lines().map(without_ansi_escapes) {
+        let line = line.trim();
         let ms = |prefix: &str| line.strip_prefix(prefix).and_then(|r| r.trim_end_matches("ms").trim().parse().ok());
         if let Some(rest) = line.strip_prefix("JOB ") {
-            let micros: Option<f64> = rest.split_whitespace().nth(1).and_then(|m| m.parse().ok());
-            current = micros.map(|us| CellTimes { job: us / 1e3, ..CellTimes::default() });
+            let micros = |i: usize| rest.split_whitespace().nth(i).and_then(|m| m.parse::<f64>().ok());
+            current = micros(1).map(|us| CellTimes {
+                job: us / 1e3,
+                again: micros(2).unwrap_or(0.0) / 1e3,
+                ..CellTimes::default()
+            });
         } else if let (Some(cell), Some(total)) = (current.as_mut(), ms("Took ")) {
             cell.total = total;
+        } else if let (Some(cell), Some(check)) = (current.as_mut(), ms("Fallback:")) {
+            cell.check = check;
         } else if let (Some(cell), Some(compile)) = (current.as_mut(), ms("Final compile:")) {
             cell.compile = compile;
         } else if let (Some(cell), Some(_)) = (current, ms("Execution:")) {
@@ -133,6 +148,25 @@ fn parse_timed_cells(stdout: &str) -> Vec<CellTimes> {
         }
     }
     cells
+}
+
+/// `line` without its ANSI escape sequences (`ESC [ ... letter`).
+fn without_ansi_escapes(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip to the sequence's final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn on_path_or_cargo_bin(name: &str) -> Option<PathBuf> {
@@ -153,8 +187,9 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn render(compiled_ms: f64, repl: &[CellTimes]) -> String {
     let pick = |f: fn(&CellTimes) -> f64| median(repl.iter().map(f).collect());
-    let (total, compile, job) = (pick(|c| c.total), pick(|c| c.compile), pick(|c| c.job));
-    let other = (total - compile - job).max(0.0);
+    let (total, check, compile) = (pick(|c| c.total), pick(|c| c.check), pick(|c| c.compile));
+    let (job, again) = (pick(|c| c.job), pick(|c| c.again));
+    let other = (total - check - compile - job - again).max(0.0);
     let mut s = String::from("## A question in the REPL: cell submission to result (issue 18)\n\n");
     s.push_str(&format!(
         "Measured {} on {} by `cargo run --release -p ember-bench -- --only repl-latency --output BENCHMARKS.md`: \
@@ -169,11 +204,33 @@ fn render(compiled_ms: f64, repl: &[CellTimes]) -> String {
     s.push_str(&format!("| compiled program: `nums.count()` | {compiled_ms:.1} ms | |\n"));
     s.push_str(&format!("| REPL cell, submission to result | {total:.0} ms | 100 % |\n"));
     let share = |part: f64| if total > 0.0 { 100.0 * part / total } else { 0.0 };
-    s.push_str(&format!("| … evcxr compiling and linking the cell | {compile:.0} ms | {:.0} % |\n", share(compile)));
-    s.push_str(&format!("| … the job, timed inside the cell | {job:.1} ms | {:.1} % |\n", share(job)));
+    s.push_str(&format!(
+        "| … evcxr's first build of the cell, for its variables' types (\"Fallback\") | {check:.0} ms | {:.0} % |\n",
+        share(check)
+    ));
+    s.push_str(&format!(
+        "| … evcxr compiling and linking the cell's object (\"Final compile\") | {compile:.0} ms | {:.0} % |\n",
+        share(compile)
+    ));
+    s.push_str(&format!(
+        "| … the job, timed inside the cell (the executors load the cell's new object) | {job:.1} ms | {:.1} % |\n",
+        share(job)
+    ));
+    s.push_str(&format!(
+        "| … the same job again in the cell (its object loaded everywhere) | {again:.1} ms | {:.1} % |\n",
+        share(again)
+    ));
     s.push_str(&format!(
         "| … the rest (loading the cell's object, executors loading it, evcxr's bookkeeping) | {other:.0} ms | {:.0} % |\n",
         share(other)
+    ));
+    s.push_str(&format!(
+        "\nevcxr's two builds are {:.0} % of a question asked in the REPL. The job itself, once its code is \
+         loaded, takes {again:.1} ms against {compiled_ms:.1} ms in the compiled program (the REPL's Ember is a \
+         debug build); the first job of each cell pays {:.0} ms more, once, for the cell's new object: the \
+         driver hashes it and each executor hashes and loads it.\n",
+        share(check + compile),
+        (job - again).max(0.0)
     ));
     s
 }
@@ -185,10 +242,12 @@ mod tests {
     #[test]
     fn timed_cells_are_read_from_evcxr_output() {
         let out = "Timing: true\nJOB 100000 2500\nTook 3100ms\n  Final compile: 2900ms\n  Execution: 150ms\n\
-                   JOB 100000 3000\nTook 3000ms\n  Final compile: 2800ms\n  Execution: 120ms\n";
+                   JOB 100000 3000 1500\n\u{1b}[34mTook 3000ms\u{1b}[0m\n\u{1b}[34m  Fallback: 366ms\u{1b}[0m\n\
+                   \u{1b}[34m  Final compile: 2800ms\u{1b}[0m\n\u{1b}[34m  Execution: 120ms\u{1b}[0m\n";
         let cells = parse_timed_cells(out);
         assert_eq!(cells.len(), 2);
         assert_eq!((cells[0].total, cells[0].compile, cells[0].job), (3100.0, 2900.0, 2.5));
-        assert_eq!(cells[1].job, 3.0);
+        assert_eq!((cells[1].total, cells[1].check, cells[1].compile), (3000.0, 366.0, 2800.0));
+        assert_eq!((cells[1].job, cells[1].again), (3.0, 1.5));
     }
 }

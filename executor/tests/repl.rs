@@ -202,9 +202,8 @@ impl Drop for Daemon {
 
 fn daemon_cells(master: &str) -> String {
     let dep = dep_cell();
-    let context = format!(
-        r#"let ctx = Context::new(Conf::new().master("{master}").set("ember.ui.enabled", "false")).unwrap();"#
-    );
+    let context =
+        format!(r#"let ctx = Context::new(Conf::new().master("{master}").set("ember.ui.enabled", "false")).unwrap();"#);
     [
         dep.as_str(),
         "use ember::{Context, Conf};",

@@ -248,9 +248,7 @@ pub fn bias_of(object: &CodeObject, candidates: &[PathBuf]) -> Result<usize, Tas
 /// system's libraries, and what a remote host of it must be given.
 pub fn runtime_library() -> Option<PathBuf> {
     loaded_mappings().into_iter().map(|m| m.name).find(|name| {
-        name.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("libstd-") && n.ends_with(".so"))
+        name.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libstd-") && n.ends_with(".so"))
     })
 }
 
@@ -331,5 +329,4 @@ mod tests {
         let err = bias_of(&object, &shipped.candidates(&object)).unwrap_err().to_string();
         assert!(err.contains(&format!("{} has SHA-256", copy.display())), "{err}");
     }
-
 }

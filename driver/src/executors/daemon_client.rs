@@ -18,9 +18,9 @@ use ember_proto::MAX_MESSAGE_BYTES;
 use ember_proto::v1 as pb;
 use ember_proto::v1::executor_daemon_client::ExecutorDaemonClient;
 use ember_rdd::EmberError;
+use ember_rdd::code_objects;
 use ember_security::auth::proof;
 use ember_security::tls::{error_chain, handshake_failure, scheme};
-use ember_rdd::code_objects;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -228,10 +228,10 @@ async fn start_backend(
         proof: answer,
         app_id: spec.app.app_id.clone(),
         exe_sha256: spec.app.exe_sha256.clone(),
-        hosted: code.runtime.as_ref().map(|r| pb::HostedCode {
-            runtime_name: r.name.clone(),
-            runtime_sha256: r.sha256.clone(),
-        }),
+        hosted: code
+            .runtime
+            .as_ref()
+            .map(|r| pb::HostedCode { runtime_name: r.name.clone(), runtime_sha256: r.sha256.clone() }),
     };
     let prepared = within(daemon, timeout, client.prepare(prepare))
         .await?
@@ -322,9 +322,9 @@ fn runtime_library(object: &Path) -> Result<RuntimeLibrary, EmberError> {
         let sha256 = code_objects::file_sha256(&path).map_err(|e| e.to_string())?;
         Ok(RuntimeLibrary { path, name, sha256 })
     });
-    found.clone().map_err(|why| {
-        EmberError::Executor(format!("cannot ship {} to executor daemons: {why}", object.display()))
-    })
+    found
+        .clone()
+        .map_err(|why| EmberError::Executor(format!("cannot ship {} to executor daemons: {why}", object.display())))
 }
 
 /// A file as upload chunks (the first carries the ticket and says whether

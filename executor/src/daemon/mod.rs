@@ -111,7 +111,8 @@ impl DaemonService {
     /// What a backend of the application with this ticket runs.
     fn program(&self, ticket: &Ticket) -> Result<Program, Status> {
         let binary = self.store.get(&ticket.exe_sha256);
-        let binary = binary.ok_or_else(|| Status::failed_precondition("the binary was not uploaded; call Upload first"))?;
+        let binary =
+            binary.ok_or_else(|| Status::failed_precondition("the binary was not uploaded; call Upload first"))?;
         let Some(hosted) = &ticket.hosted else { return Ok(Program::Executable(binary)) };
         let runtime_dir = self.store.runtime_dir(&hosted.runtime_sha256, &hosted.runtime_name).ok_or_else(|| {
             Status::failed_precondition("the runtime library was not uploaded; call Upload with runtime set first")
