@@ -204,26 +204,17 @@ fn render(compiled_ms: f64, repl: &[CellTimes]) -> String {
     s.push_str(&format!("| compiled program: `nums.count()` | {compiled_ms:.1} ms | |\n"));
     s.push_str(&format!("| REPL cell, submission to result | {total:.0} ms | 100 % |\n"));
     let share = |part: f64| if total > 0.0 { 100.0 * part / total } else { 0.0 };
-    s.push_str(&format!(
-        "| … evcxr's first build of the cell, for its variables' types (\"Fallback\") | {check:.0} ms | {:.0} % |\n",
-        share(check)
-    ));
-    s.push_str(&format!(
-        "| … evcxr compiling and linking the cell's object (\"Final compile\") | {compile:.0} ms | {:.0} % |\n",
-        share(compile)
-    ));
-    s.push_str(&format!(
-        "| … the job, timed inside the cell (the executors load the cell's new object) | {job:.1} ms | {:.1} % |\n",
-        share(job)
-    ));
-    s.push_str(&format!(
-        "| … the same job again in the cell (its object loaded everywhere) | {again:.1} ms | {:.1} % |\n",
-        share(again)
-    ));
-    s.push_str(&format!(
-        "| … the rest (loading the cell's object, executors loading it, evcxr's bookkeeping) | {other:.0} ms | {:.0} % |\n",
-        share(other)
-    ));
+    let parts = [
+        ("evcxr's first build of the cell, for its variables' types (\"Fallback\")", check),
+        ("evcxr compiling and linking the cell's object (\"Final compile\")", compile),
+        ("the job, timed inside the cell (the executors load the cell's new object)", job),
+        ("the same job again in the cell (its object loaded everywhere)", again),
+        ("the rest (loading the cell's object, executors loading it, evcxr's bookkeeping)", other),
+    ];
+    for (what, ms) in parts {
+        let decimals = usize::from(ms < 100.0);
+        s.push_str(&format!("| … {what} | {ms:.decimals$} ms | {:.decimals$} % |\n", share(ms)));
+    }
     s.push_str(&format!(
         "\nevcxr's two builds are {:.0} % of a question asked in the REPL. The job itself, once its code is \
          loaded, takes {again:.1} ms against {compiled_ms:.1} ms in the compiled program (the REPL's Ember is a \
