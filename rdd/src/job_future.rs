@@ -297,6 +297,34 @@ impl fmt::Debug for JobHandle {
 pub struct JobFuture<T> {
     handle: JobHandle,
     result: oneshot::Receiver<Delivery<T>>,
+    /// The action's work, when a blocking action runs it on the caller's
+    /// thread ([`run_blocking`]): polled by this future's own poll.
+    inline: std::sync::Mutex<Option<BoxFuture<'static, ()>>>,
+}
+
+thread_local! {
+    /// Set while [`run_blocking`] starts its action.
+    static RUN_INLINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs the action that `start` starts to its end on this thread and
+/// returns its result: what every blocking action (`count`, `collect`...)
+/// is. The action's work runs here rather than on a thread of the runner's
+/// (where an async action's runs), which spares a thread hand-off and a
+/// wake-up per action; its jobs are submitted, tracked and cancelled alike.
+pub(crate) fn run_blocking<F: Future>(start: impl FnOnce() -> F) -> F::Output {
+    /// Restores the flag also when `start` panics.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            RUN_INLINE.set(self.0);
+        }
+    }
+    let future = {
+        let _restore = Restore(RUN_INLINE.replace(true));
+        start()
+    };
+    futures::executor::block_on(future)
 }
 
 impl<T: Send + 'static> JobFuture<T> {
@@ -316,11 +344,14 @@ impl<T: Send + 'static> JobFuture<T> {
             recorder.finish(outcome_of(&delivery));
             let _ = tx.send(delivery);
         };
-        if let Err(e) = runner.spawn_action(Box::pin(task)) {
+        let mut inline = None;
+        if RUN_INLINE.get() {
+            inline = Some(Box::pin(task) as BoxFuture<'static, ()>);
+        } else if let Err(e) = runner.spawn_action(Box::pin(task)) {
             // The task (and its sender) is gone: awaiting says why.
             progress.finish(JobStatus::Failed(e.to_string()));
         }
-        JobFuture { handle: JobHandle { progress, runner }, result }
+        JobFuture { handle: JobHandle { progress, runner }, result, inline: std::sync::Mutex::new(inline) }
     }
 }
 
@@ -370,6 +401,13 @@ impl<T> Future for JobFuture<T> {
     type Output = Result<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let inline = self.inline.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(work) = inline {
+            if work.poll_unpin(cx).is_pending() {
+                return Poll::Pending;
+            }
+            *inline = None;
+        }
         match self.result.poll_unpin(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(Ok(result))) => Poll::Ready(result),
@@ -378,6 +416,19 @@ impl<T> Future for JobFuture<T> {
                 JobStatus::Failed(why) => why,
                 _ => "the action's thread ended without a result".into(),
             }))),
+        }
+    }
+}
+
+/// A future dropped before its inline work ran hands that work to the
+/// runner, so the action still runs to its end as every action does.
+impl<T> Drop for JobFuture<T> {
+    fn drop(&mut self) {
+        let inline = self.inline.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(work) = inline.take()
+            && let Err(e) = self.handle.runner.spawn_action(work)
+        {
+            self.handle.progress.finish(JobStatus::Failed(e.to_string()));
         }
     }
 }

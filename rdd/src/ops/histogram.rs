@@ -26,6 +26,7 @@
 //!   compared as Java's `Arrays.binarySearch` compares doubles (a total order,
 //!   [`f64::total_cmp`]), so `-0.0` lies below an edge `0.0`, as in Spark.
 
+use crate::job_future::run_blocking;
 use crate::call_site::OperationScope;
 use crate::data::ToF64;
 use crate::error::{HistogramError, Result};
@@ -149,7 +150,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn histogram(&self, bucket_count: usize) -> Result<(Vec<f64>, Vec<u64>)> {
         let _op = OperationScope::enter("histogram");
-        futures::executor::block_on(self.histogram_async(bucket_count))
+        run_blocking(|| self.histogram_async(bucket_count))
     }
     #[track_caller]
     pub fn histogram_async(&self, bucket_count: usize) -> BoxFuture<'static, Result<(Vec<f64>, Vec<u64>)>> {
@@ -186,7 +187,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn histogram_by_edges(&self, edges: Vec<f64>) -> Result<Vec<u64>> {
         let _op = OperationScope::enter("histogram_by_edges");
-        futures::executor::block_on(self.histogram_by_edges_async(edges))
+        run_blocking(|| self.histogram_by_edges_async(edges))
     }
     #[track_caller]
     pub fn histogram_by_edges_async(&self, edges: Vec<f64>) -> BoxFuture<'static, Result<Vec<u64>>> {

@@ -11,6 +11,7 @@
 //! collection" (it reduces one counter per partition); Ember gives the empty
 //! counter there too, as for an RDD whose partitions are all empty.
 
+use crate::job_future::run_blocking;
 use crate::Data;
 use crate::call_site::OperationScope;
 use crate::data::ToF64;
@@ -90,7 +91,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn stats(&self) -> crate::Result<StatCounter> {
         let _op = OperationScope::enter("stats");
-        futures::executor::block_on(self.stats_async())
+        run_blocking(|| self.stats_async())
     }
     #[track_caller]
     pub fn stats_async(&self) -> crate::JobFuture<StatCounter> {
@@ -108,7 +109,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn mean(&self) -> crate::Result<f64> {
         let _op = OperationScope::enter("mean");
-        futures::executor::block_on(self.mean_async())
+        run_blocking(|| self.mean_async())
     }
     #[track_caller]
     pub fn mean_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
@@ -119,7 +120,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn variance(&self) -> crate::Result<f64> {
         let _op = OperationScope::enter("variance");
-        futures::executor::block_on(self.variance_async())
+        run_blocking(|| self.variance_async())
     }
     #[track_caller]
     pub fn variance_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
@@ -130,7 +131,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn stdev(&self) -> crate::Result<f64> {
         let _op = OperationScope::enter("stdev");
-        futures::executor::block_on(self.stdev_async())
+        run_blocking(|| self.stdev_async())
     }
     #[track_caller]
     pub fn stdev_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
@@ -141,7 +142,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn sample_variance(&self) -> crate::Result<f64> {
         let _op = OperationScope::enter("sample_variance");
-        futures::executor::block_on(self.sample_variance_async())
+        run_blocking(|| self.sample_variance_async())
     }
     #[track_caller]
     pub fn sample_variance_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
@@ -152,7 +153,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn sample_stdev(&self) -> crate::Result<f64> {
         let _op = OperationScope::enter("sample_stdev");
-        futures::executor::block_on(self.sample_stdev_async())
+        run_blocking(|| self.sample_stdev_async())
     }
     #[track_caller]
     pub fn sample_stdev_async(&self) -> BoxFuture<'static, crate::Result<f64>> {

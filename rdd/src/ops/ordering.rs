@@ -24,7 +24,7 @@ use crate::Data;
 use crate::call_site::OperationScope;
 use crate::error::Result;
 use crate::func::{CapturesNothing, Fn1, Plain, With};
-use crate::ops::block_on;
+use crate::job_future::run_blocking;
 use crate::rdd::Rdd;
 use crate::task::BoxIter;
 use futures::future::BoxFuture;
@@ -154,7 +154,7 @@ impl<T: Data> Rdd<T> {
         T: Ord,
     {
         let _op = OperationScope::enter("max");
-        block_on(self.max_async())
+        run_blocking(|| self.max_async())
     }
     #[track_caller]
     pub fn max_async(&self) -> BoxFuture<'static, Result<Option<T>>>
@@ -171,7 +171,7 @@ impl<T: Data> Rdd<T> {
         T: Ord,
     {
         let _op = OperationScope::enter("min");
-        block_on(self.min_async())
+        run_blocking(|| self.min_async())
     }
     #[track_caller]
     pub fn min_async(&self) -> BoxFuture<'static, Result<Option<T>>>
@@ -186,7 +186,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn max_by<K: Ord>(&self, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Option<T>> {
         let _op = OperationScope::enter("max_by");
-        block_on(self.max_by_async(key))
+        run_blocking(|| self.max_by_async(key))
     }
     #[track_caller]
     pub fn max_by_async<K: Ord>(
@@ -201,7 +201,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn min_by<K: Ord>(&self, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Option<T>> {
         let _op = OperationScope::enter("min_by");
-        block_on(self.min_by_async(key))
+        run_blocking(|| self.min_by_async(key))
     }
     #[track_caller]
     pub fn min_by_async<K: Ord>(
@@ -216,7 +216,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn top_by<K: Ord>(&self, n: usize, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Vec<T>> {
         let _op = OperationScope::enter("top_by");
-        block_on(self.top_by_async(n, key))
+        run_blocking(|| self.top_by_async(n, key))
     }
     #[track_caller]
     pub fn top_by_async<K: Ord>(
@@ -232,7 +232,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn take_ordered_by<K: Ord>(&self, n: usize, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Vec<T>> {
         let _op = OperationScope::enter("take_ordered_by");
-        block_on(self.take_ordered_by_async(n, key))
+        run_blocking(|| self.take_ordered_by_async(n, key))
     }
     #[track_caller]
     pub fn take_ordered_by_async<K: Ord>(

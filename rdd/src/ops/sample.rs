@@ -9,6 +9,7 @@
 //! (`take_sample`'s retries and final shuffle) come from one RNG seeded by
 //! the seed alone.
 
+use crate::job_future::run_blocking;
 use crate::Data;
 use crate::call_site::OperationScope;
 use crate::func::Plain;
@@ -176,7 +177,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn take_sample(&self, with_replacement: bool, num: usize, seed: u64) -> crate::Result<Vec<T>> {
         let _op = OperationScope::enter("take_sample");
-        futures::executor::block_on(self.take_sample_async(with_replacement, num, seed))
+        run_blocking(|| self.take_sample_async(with_replacement, num, seed))
     }
     #[track_caller]
     pub fn take_sample_async(

@@ -12,6 +12,7 @@ use crate::error::{EmberError, Result};
 use crate::func::With;
 use crate::io::commit::OutputCommitter;
 use crate::io::{AsLocation, Codec, Location};
+use crate::job_future::run_blocking;
 use crate::ops::block_on;
 use crate::rdd::Rdd;
 use crate::task::BoxIter;
@@ -76,7 +77,7 @@ impl<T: Data> Rdd<T> {
         T: crate::TextRecord,
     {
         let _op = OperationScope::enter("save_as_text_file");
-        block_on(self.save_as_text_file_async(path))
+        run_blocking(|| self.save_as_text_file_async(path))
     }
     #[track_caller]
     pub fn save_as_text_file_async(&self, path: impl AsLocation) -> BoxFuture<'static, Result<()>>

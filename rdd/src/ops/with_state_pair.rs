@@ -2,6 +2,7 @@
 //! and of the `_into(partitions)` variants: every function gets the state
 //! first, as in `ops::with_state` (whose module docs explain why).
 
+use crate::job_future::run_blocking;
 use crate::call_site::OperationScope;
 use crate::error::Result;
 use crate::func::{CapturesNothing, With};
@@ -87,7 +88,7 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
     #[track_caller]
     pub fn reduce_by_key_locally(self, f: impl Fn(&S, V, V) -> V + CapturesNothing) -> Result<HashMap<K, V>> {
         let _op = OperationScope::enter("reduce_by_key_locally");
-        futures::executor::block_on(self.reduce_by_key_locally_async(f))
+        run_blocking(|| self.reduce_by_key_locally_async(f))
     }
     #[track_caller]
     pub fn reduce_by_key_locally_async(
