@@ -26,10 +26,10 @@
 //!   compared as Java's `Arrays.binarySearch` compares doubles (a total order,
 //!   [`f64::total_cmp`]), so `-0.0` lies below an edge `0.0`, as in Spark.
 
-use crate::job_future::run_blocking;
 use crate::call_site::OperationScope;
 use crate::data::ToF64;
 use crate::error::{HistogramError, Result};
+use crate::job_future::run_blocking;
 use crate::rdd::Rdd;
 use crate::{Data, EmberError};
 use futures::future::BoxFuture;

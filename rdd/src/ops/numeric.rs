@@ -11,10 +11,10 @@
 //! collection" (it reduces one counter per partition); Ember gives the empty
 //! counter there too, as for an RDD whose partitions are all empty.
 
-use crate::job_future::run_blocking;
 use crate::Data;
 use crate::call_site::OperationScope;
 use crate::data::ToF64;
+use crate::job_future::run_blocking;
 use crate::rdd::Rdd;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};

@@ -9,10 +9,10 @@
 //! (`take_sample`'s retries and final shuffle) come from one RNG seeded by
 //! the seed alone.
 
-use crate::job_future::run_blocking;
 use crate::Data;
 use crate::call_site::OperationScope;
 use crate::func::Plain;
+use crate::job_future::run_blocking;
 use crate::partitioner::stable_hash;
 use crate::rdd::Rdd;
 use crate::task::BoxIter;

@@ -28,8 +28,8 @@
 use crate::call_site::OperationScope;
 use crate::error::Result;
 use crate::func::{CapturesNothing, With};
-use crate::nodes::map_partitions::{FlatMapValuesFn, KeyByFn};
 use crate::job_future::run_blocking;
+use crate::nodes::map_partitions::{FlatMapValuesFn, KeyByFn};
 use crate::ops::transform::State;
 use crate::partitioner::{FnPartitioner, PartitionNumber};
 use crate::rdd::Rdd;

@@ -2,10 +2,10 @@
 //! and of the `_into(partitions)` variants: every function gets the state
 //! first, as in `ops::with_state` (whose module docs explain why).
 
-use crate::job_future::run_blocking;
 use crate::call_site::OperationScope;
 use crate::error::Result;
 use crate::func::{CapturesNothing, With};
+use crate::job_future::run_blocking;
 use crate::ops::transform::State;
 use crate::ops::with_state::WithState;
 use crate::rdd::Rdd;
