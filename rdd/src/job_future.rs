@@ -307,24 +307,38 @@ thread_local! {
     static RUN_INLINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Runs the action that `start` starts to its end on this thread and
+/// Runs the action that `$start` starts to its end on this thread and
 /// returns its result: what every blocking action (`count`, `collect`...)
 /// is. The action's work runs here rather than on a thread of the runner's
 /// (where an async action's runs), which spares a thread hand-off and a
 /// wake-up per action; its jobs are submitted, tracked and cancelled alike.
-pub(crate) fn run_blocking<F: Future>(start: impl FnOnce() -> F) -> F::Output {
-    /// Restores the flag also when `start` panics.
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            RUN_INLINE.set(self.0);
-        }
+/// A macro, not a function taking a closure: `$start` stays in the
+/// `#[track_caller]` action, whose caller names the job.
+macro_rules! run_blocking {
+    ($start:expr) => {{
+        let future = {
+            let _inline = $crate::job_future::InlineScope::enter();
+            $start
+        };
+        futures::executor::block_on(future)
+    }};
+}
+pub(crate) use run_blocking;
+
+/// While alive, actions started on this thread keep their work for their
+/// future to run ([`run_blocking`]); restores the flag also on a panic.
+pub(crate) struct InlineScope(bool);
+
+impl InlineScope {
+    pub(crate) fn enter() -> InlineScope {
+        InlineScope(RUN_INLINE.replace(true))
     }
-    let future = {
-        let _restore = Restore(RUN_INLINE.replace(true));
-        start()
-    };
-    futures::executor::block_on(future)
+}
+
+impl Drop for InlineScope {
+    fn drop(&mut self) {
+        RUN_INLINE.set(self.0);
+    }
 }
 
 impl<T: Send + 'static> JobFuture<T> {

@@ -107,7 +107,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn collect(&self) -> Result<Vec<T>> {
         let _op = OperationScope::enter("collect");
-        run_blocking(|| self.collect_async())
+        run_blocking!(self.collect_async())
     }
 
     /// The number of records, as a [`JobFuture`].
@@ -119,7 +119,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn count(&self) -> Result<u64> {
         let _op = OperationScope::enter("count");
-        run_blocking(|| self.count_async())
+        run_blocking!(self.count_async())
     }
 
     /// `take`'s jobs, as a job of `action` each.
@@ -168,7 +168,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn take(&self, n: usize) -> Result<Vec<T>> {
         let _op = OperationScope::enter("take");
-        run_blocking(|| self.take_async(n))
+        run_blocking!(self.take_async(n))
     }
     #[track_caller]
     pub fn first_async(&self) -> JobFuture<T> {
@@ -188,7 +188,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn first(&self) -> Result<T> {
         let _op = OperationScope::enter("first");
-        run_blocking(|| self.first_async())
+        run_blocking!(self.first_async())
     }
     #[track_caller]
     pub fn is_empty_async(&self) -> JobFuture<bool> {
@@ -202,7 +202,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn is_empty(&self) -> Result<bool> {
         let _op = OperationScope::enter("is_empty");
-        run_blocking(|| self.is_empty_async())
+        run_blocking!(self.is_empty_async())
     }
 
     /// Merges all records with an associative, commutative `f`; `None` when empty.
@@ -217,7 +217,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn reduce(&self, f: impl Fn(T, T) -> T + CapturesNothing) -> Result<Option<T>> {
         let _op = OperationScope::enter("reduce");
-        run_blocking(|| self.reduce_async(f))
+        run_blocking!(self.reduce_async(f))
     }
     /// Folds each partition from `zero`, then the partial results from `zero`.
     #[track_caller]
@@ -253,7 +253,7 @@ impl<T: Data> Rdd<T> {
         comb: impl Fn(U, U) -> U + CapturesNothing,
     ) -> Result<U> {
         let _op = OperationScope::enter("aggregate");
-        run_blocking(|| self.aggregate_async(zero, seq, comb))
+        run_blocking!(self.aggregate_async(zero, seq, comb))
     }
     /// The `n` smallest records, ascending.
     #[track_caller]
@@ -262,7 +262,7 @@ impl<T: Data> Rdd<T> {
         T: Ord,
     {
         let _op = OperationScope::enter("take_ordered");
-        run_blocking(|| self.take_ordered_async(n))
+        run_blocking!(self.take_ordered_async(n))
     }
     #[track_caller]
     pub fn take_ordered_async(&self, n: usize) -> JobFuture<Vec<T>>
@@ -284,7 +284,7 @@ impl<T: Data> Rdd<T> {
         T: Ord,
     {
         let _op = OperationScope::enter("top");
-        run_blocking(|| self.top_async(n))
+        run_blocking!(self.top_async(n))
     }
     #[track_caller]
     pub fn top_async(&self, n: usize) -> JobFuture<Vec<T>>
@@ -310,7 +310,7 @@ impl<T: Data> Rdd<T> {
         T: Key,
     {
         let _op = OperationScope::enter("count_by_value");
-        run_blocking(|| self.count_by_value_async())
+        run_blocking!(self.count_by_value_async())
     }
     #[track_caller]
     pub fn count_by_value_async(&self) -> BoxFuture<'static, Result<HashMap<T, u64>>>
@@ -325,7 +325,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn foreach(&self, f: impl Fn(T) + CapturesNothing) -> Result<()> {
         let _op = OperationScope::enter("foreach");
-        run_blocking(|| self.foreach_async(f))
+        run_blocking!(self.foreach_async(f))
     }
     #[track_caller]
     pub fn foreach_async(&self, f: impl Fn(T) + CapturesNothing) -> JobFuture<()> {
@@ -339,7 +339,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn foreach_with<S: State>(&self, state: S, f: impl Fn(&S, T) + CapturesNothing) -> Result<()> {
         let _op = OperationScope::enter("foreach_with");
-        run_blocking(|| self.foreach_with_async(state, f))
+        run_blocking!(self.foreach_with_async(state, f))
     }
     #[track_caller]
     pub fn foreach_with_async<S: State>(&self, state: S, f: impl Fn(&S, T) + CapturesNothing) -> JobFuture<()> {
@@ -353,7 +353,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn foreach_partition(&self, f: impl Fn(BoxIter<T>) + CapturesNothing) -> Result<()> {
         let _op = OperationScope::enter("foreach_partition");
-        run_blocking(|| self.foreach_partition_async(f))
+        run_blocking!(self.foreach_partition_async(f))
     }
     #[track_caller]
     pub fn foreach_partition_async(&self, f: impl Fn(BoxIter<T>) + CapturesNothing) -> JobFuture<()> {
@@ -384,7 +384,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     #[track_caller]
     pub fn count_by_key(&self) -> Result<HashMap<K, u64>> {
         let _op = OperationScope::enter("count_by_key");
-        run_blocking(|| self.count_by_key_async())
+        run_blocking!(self.count_by_key_async())
     }
     #[track_caller]
     pub fn count_by_key_async(&self) -> BoxFuture<'static, Result<HashMap<K, u64>>> {
@@ -396,7 +396,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     #[track_caller]
     pub fn lookup(&self, key: K) -> Result<Vec<V>> {
         let _op = OperationScope::enter("lookup");
-        run_blocking(|| self.lookup_async(key))
+        run_blocking!(self.lookup_async(key))
     }
     #[track_caller]
     pub fn lookup_async(&self, key: K) -> JobFuture<Vec<V>> {
@@ -407,7 +407,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     #[track_caller]
     pub fn collect_as_map(&self) -> Result<HashMap<K, V>> {
         let _op = OperationScope::enter("collect_as_map");
-        run_blocking(|| self.collect_as_map_async())
+        run_blocking!(self.collect_as_map_async())
     }
     #[track_caller]
     pub fn collect_as_map_async(&self) -> BoxFuture<'static, Result<HashMap<K, V>>> {

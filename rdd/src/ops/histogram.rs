@@ -150,7 +150,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn histogram(&self, bucket_count: usize) -> Result<(Vec<f64>, Vec<u64>)> {
         let _op = OperationScope::enter("histogram");
-        run_blocking(|| self.histogram_async(bucket_count))
+        run_blocking!(self.histogram_async(bucket_count))
     }
     #[track_caller]
     pub fn histogram_async(&self, bucket_count: usize) -> BoxFuture<'static, Result<(Vec<f64>, Vec<u64>)>> {
@@ -187,7 +187,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn histogram_by_edges(&self, edges: Vec<f64>) -> Result<Vec<u64>> {
         let _op = OperationScope::enter("histogram_by_edges");
-        run_blocking(|| self.histogram_by_edges_async(edges))
+        run_blocking!(self.histogram_by_edges_async(edges))
     }
     #[track_caller]
     pub fn histogram_by_edges_async(&self, edges: Vec<f64>) -> BoxFuture<'static, Result<Vec<u64>>> {

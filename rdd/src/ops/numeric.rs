@@ -91,7 +91,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn stats(&self) -> crate::Result<StatCounter> {
         let _op = OperationScope::enter("stats");
-        run_blocking(|| self.stats_async())
+        run_blocking!(self.stats_async())
     }
     #[track_caller]
     pub fn stats_async(&self) -> crate::JobFuture<StatCounter> {
@@ -109,7 +109,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn mean(&self) -> crate::Result<f64> {
         let _op = OperationScope::enter("mean");
-        run_blocking(|| self.mean_async())
+        run_blocking!(self.mean_async())
     }
     #[track_caller]
     pub fn mean_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
@@ -120,7 +120,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn variance(&self) -> crate::Result<f64> {
         let _op = OperationScope::enter("variance");
-        run_blocking(|| self.variance_async())
+        run_blocking!(self.variance_async())
     }
     #[track_caller]
     pub fn variance_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
@@ -131,7 +131,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn stdev(&self) -> crate::Result<f64> {
         let _op = OperationScope::enter("stdev");
-        run_blocking(|| self.stdev_async())
+        run_blocking!(self.stdev_async())
     }
     #[track_caller]
     pub fn stdev_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
@@ -142,7 +142,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn sample_variance(&self) -> crate::Result<f64> {
         let _op = OperationScope::enter("sample_variance");
-        run_blocking(|| self.sample_variance_async())
+        run_blocking!(self.sample_variance_async())
     }
     #[track_caller]
     pub fn sample_variance_async(&self) -> BoxFuture<'static, crate::Result<f64>> {
@@ -153,7 +153,7 @@ impl<T: Data + ToF64> Rdd<T> {
     #[track_caller]
     pub fn sample_stdev(&self) -> crate::Result<f64> {
         let _op = OperationScope::enter("sample_stdev");
-        run_blocking(|| self.sample_stdev_async())
+        run_blocking!(self.sample_stdev_async())
     }
     #[track_caller]
     pub fn sample_stdev_async(&self) -> BoxFuture<'static, crate::Result<f64>> {

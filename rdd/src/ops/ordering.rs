@@ -154,7 +154,7 @@ impl<T: Data> Rdd<T> {
         T: Ord,
     {
         let _op = OperationScope::enter("max");
-        run_blocking(|| self.max_async())
+        run_blocking!(self.max_async())
     }
     #[track_caller]
     pub fn max_async(&self) -> BoxFuture<'static, Result<Option<T>>>
@@ -171,7 +171,7 @@ impl<T: Data> Rdd<T> {
         T: Ord,
     {
         let _op = OperationScope::enter("min");
-        run_blocking(|| self.min_async())
+        run_blocking!(self.min_async())
     }
     #[track_caller]
     pub fn min_async(&self) -> BoxFuture<'static, Result<Option<T>>>
@@ -186,7 +186,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn max_by<K: Ord>(&self, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Option<T>> {
         let _op = OperationScope::enter("max_by");
-        run_blocking(|| self.max_by_async(key))
+        run_blocking!(self.max_by_async(key))
     }
     #[track_caller]
     pub fn max_by_async<K: Ord>(
@@ -201,7 +201,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn min_by<K: Ord>(&self, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Option<T>> {
         let _op = OperationScope::enter("min_by");
-        run_blocking(|| self.min_by_async(key))
+        run_blocking!(self.min_by_async(key))
     }
     #[track_caller]
     pub fn min_by_async<K: Ord>(
@@ -216,7 +216,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn top_by<K: Ord>(&self, n: usize, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Vec<T>> {
         let _op = OperationScope::enter("top_by");
-        run_blocking(|| self.top_by_async(n, key))
+        run_blocking!(self.top_by_async(n, key))
     }
     #[track_caller]
     pub fn top_by_async<K: Ord>(
@@ -232,7 +232,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn take_ordered_by<K: Ord>(&self, n: usize, key: impl Fn(&T) -> K + CapturesNothing) -> Result<Vec<T>> {
         let _op = OperationScope::enter("take_ordered_by");
-        run_blocking(|| self.take_ordered_by_async(n, key))
+        run_blocking!(self.take_ordered_by_async(n, key))
     }
     #[track_caller]
     pub fn take_ordered_by_async<K: Ord>(

@@ -177,7 +177,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn take_sample(&self, with_replacement: bool, num: usize, seed: u64) -> crate::Result<Vec<T>> {
         let _op = OperationScope::enter("take_sample");
-        run_blocking(|| self.take_sample_async(with_replacement, num, seed))
+        run_blocking!(self.take_sample_async(with_replacement, num, seed))
     }
     #[track_caller]
     pub fn take_sample_async(

@@ -77,7 +77,7 @@ impl<T: Data> Rdd<T> {
         T: crate::TextRecord,
     {
         let _op = OperationScope::enter("save_as_text_file");
-        run_blocking(|| self.save_as_text_file_async(path))
+        run_blocking!(self.save_as_text_file_async(path))
     }
     #[track_caller]
     pub fn save_as_text_file_async(&self, path: impl AsLocation) -> BoxFuture<'static, Result<()>>

@@ -61,7 +61,7 @@ impl<T: Data> Rdd<T> {
         depth: usize,
     ) -> Result<U> {
         let _op = OperationScope::enter("tree_aggregate");
-        run_blocking(|| self.tree_aggregate_async(zero, seq, comb, depth))
+        run_blocking!(self.tree_aggregate_async(zero, seq, comb, depth))
     }
     #[track_caller]
     pub fn tree_aggregate_async<U: Data>(
@@ -79,7 +79,7 @@ impl<T: Data> Rdd<T> {
     #[track_caller]
     pub fn tree_reduce(&self, f: impl Fn(T, T) -> T + CapturesNothing, depth: usize) -> Result<Option<T>> {
         let _op = OperationScope::enter("tree_reduce");
-        run_blocking(|| self.tree_reduce_async(f, depth))
+        run_blocking!(self.tree_reduce_async(f, depth))
     }
     #[track_caller]
     pub fn tree_reduce_async(

@@ -138,7 +138,7 @@ impl<T: Data, S: State> WithState<T, S> {
     #[track_caller]
     pub fn foreach(self, f: impl Fn(&S, T) + CapturesNothing) -> Result<()> {
         let _op = OperationScope::enter("foreach");
-        run_blocking(|| self.foreach_async(f))
+        run_blocking!(self.foreach_async(f))
     }
     #[track_caller]
     pub fn foreach_async(self, f: impl Fn(&S, T) + CapturesNothing) -> crate::JobFuture<()> {
@@ -149,7 +149,7 @@ impl<T: Data, S: State> WithState<T, S> {
     #[track_caller]
     pub fn foreach_partition(self, f: impl Fn(&S, BoxIter<T>) + CapturesNothing) -> Result<()> {
         let _op = OperationScope::enter("foreach_partition");
-        run_blocking(|| self.foreach_partition_async(f))
+        run_blocking!(self.foreach_partition_async(f))
     }
     #[track_caller]
     pub fn foreach_partition_async(
@@ -166,7 +166,7 @@ impl<T: Data, S: State> WithState<T, S> {
     #[track_caller]
     pub fn reduce(self, f: impl Fn(&S, T, T) -> T + CapturesNothing) -> Result<Option<T>> {
         let _op = OperationScope::enter("reduce");
-        run_blocking(|| self.reduce_async(f))
+        run_blocking!(self.reduce_async(f))
     }
     #[track_caller]
     pub fn reduce_async(self, f: impl Fn(&S, T, T) -> T + CapturesNothing) -> BoxFuture<'static, Result<Option<T>>> {
@@ -180,7 +180,7 @@ impl<T: Data, S: State> WithState<T, S> {
     #[track_caller]
     pub fn fold(self, zero: T, f: impl Fn(&S, T, T) -> T + CapturesNothing) -> Result<T> {
         let _op = OperationScope::enter("fold");
-        run_blocking(|| self.aggregate_async(zero, f, f))
+        run_blocking!(self.aggregate_async(zero, f, f))
     }
     #[track_caller]
     pub fn fold_async(self, zero: T, f: impl Fn(&S, T, T) -> T + CapturesNothing) -> BoxFuture<'static, Result<T>> {
@@ -198,7 +198,7 @@ impl<T: Data, S: State> WithState<T, S> {
         comb: impl Fn(&S, U, U) -> U + CapturesNothing,
     ) -> Result<U> {
         let _op = OperationScope::enter("aggregate");
-        run_blocking(|| self.aggregate_async(zero, seq, comb))
+        run_blocking!(self.aggregate_async(zero, seq, comb))
     }
     #[track_caller]
     pub fn aggregate_async<U: Data>(

@@ -19,7 +19,7 @@ impl<T: Data, S: State> WithState<T, S> {
     #[track_caller]
     pub fn max_by<K: Ord>(self, key: impl Fn(&S, &T) -> K + CapturesNothing) -> Result<Option<T>> {
         let _op = OperationScope::enter("max_by");
-        run_blocking(|| self.max_by_async(key))
+        run_blocking!(self.max_by_async(key))
     }
     #[track_caller]
     pub fn max_by_async<K: Ord>(
@@ -34,7 +34,7 @@ impl<T: Data, S: State> WithState<T, S> {
     #[track_caller]
     pub fn min_by<K: Ord>(self, key: impl Fn(&S, &T) -> K + CapturesNothing) -> Result<Option<T>> {
         let _op = OperationScope::enter("min_by");
-        run_blocking(|| self.min_by_async(key))
+        run_blocking!(self.min_by_async(key))
     }
     #[track_caller]
     pub fn min_by_async<K: Ord>(
@@ -49,7 +49,7 @@ impl<T: Data, S: State> WithState<T, S> {
     #[track_caller]
     pub fn top_by<K: Ord>(self, n: usize, key: impl Fn(&S, &T) -> K + CapturesNothing) -> Result<Vec<T>> {
         let _op = OperationScope::enter("top_by");
-        run_blocking(|| self.top_by_async(n, key))
+        run_blocking!(self.top_by_async(n, key))
     }
     #[track_caller]
     pub fn top_by_async<K: Ord>(
@@ -65,7 +65,7 @@ impl<T: Data, S: State> WithState<T, S> {
     #[track_caller]
     pub fn take_ordered_by<K: Ord>(self, n: usize, key: impl Fn(&S, &T) -> K + CapturesNothing) -> Result<Vec<T>> {
         let _op = OperationScope::enter("take_ordered_by");
-        run_blocking(|| self.take_ordered_by_async(n, key))
+        run_blocking!(self.take_ordered_by_async(n, key))
     }
     #[track_caller]
     pub fn take_ordered_by_async<K: Ord>(
@@ -89,7 +89,7 @@ impl<T: Data, S: State> WithState<T, S> {
         depth: usize,
     ) -> Result<U> {
         let _op = OperationScope::enter("tree_aggregate");
-        run_blocking(|| self.tree_aggregate_async(zero, seq, comb, depth))
+        run_blocking!(self.tree_aggregate_async(zero, seq, comb, depth))
     }
     #[track_caller]
     pub fn tree_aggregate_async<U: Data>(
@@ -108,7 +108,7 @@ impl<T: Data, S: State> WithState<T, S> {
     #[track_caller]
     pub fn tree_reduce(self, f: impl Fn(&S, T, T) -> T + CapturesNothing, depth: usize) -> Result<Option<T>> {
         let _op = OperationScope::enter("tree_reduce");
-        run_blocking(|| self.tree_reduce_async(f, depth))
+        run_blocking!(self.tree_reduce_async(f, depth))
     }
     #[track_caller]
     pub fn tree_reduce_async(

@@ -88,7 +88,7 @@ impl<K: Key, V: Data, S: State> WithState<(K, V), S> {
     #[track_caller]
     pub fn reduce_by_key_locally(self, f: impl Fn(&S, V, V) -> V + CapturesNothing) -> Result<HashMap<K, V>> {
         let _op = OperationScope::enter("reduce_by_key_locally");
-        run_blocking(|| self.reduce_by_key_locally_async(f))
+        run_blocking!(self.reduce_by_key_locally_async(f))
     }
     #[track_caller]
     pub fn reduce_by_key_locally_async(
