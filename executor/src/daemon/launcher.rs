@@ -59,11 +59,21 @@ impl Program {
         }
     }
 
-    /// The stored file the backend runs: the executable or the object.
-    fn path(&self) -> &Path {
+    /// Why a backend of this program never listened.
+    fn did_not_start(&self) -> String {
         match self {
-            Program::Executable(binary) => binary,
-            Program::Hosted { object, .. } => object,
+            Program::Executable(binary) => format!(
+                "{} did not start as an executor backend (is it an Ember program, built for this platform? \
+                 binaries for containers must be fully static)",
+                binary.display()
+            ),
+            Program::Hosted { host, object, .. } => format!(
+                "{} could not host the REPL's code object {} (see the daemon's log; a fully static \
+                 ember-executor, as in the container image, cannot load shared objects: run a daemon \
+                 built by `cargo install --path executor` on a host with glibc)",
+                host.display(),
+                object.display()
+            ),
         }
     }
 
@@ -113,7 +123,6 @@ impl Launcher {
         let dir = self.apps.join(format!("{safe_app}-{n}"));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let token = super::auth::random_hex(32);
-        let binary = program.path();
         let mut cmd = program.command();
         cmd.env_remove("EMBER_AUTH_SECRET")
             .env(ENV_BACKEND, format!("{}:0", self.bind_host))
@@ -138,31 +147,25 @@ impl Launcher {
         }
         let mut child = cmd.spawn().map_err(|e| spawn_error(program.spawned(), &e))?;
         let pid = child.id().unwrap_or(0);
-        crate::backend::hand_over_token(&mut child, &token).await.map_err(|e| format!("backend {pid}: {e}"))?;
+        // A program that is no backend may exit before it reads its token
+        // (a broken pipe): that is the same failure as never listening.
+        let handed = crate::backend::hand_over_token(&mut child, &token).await;
         let stdout = child.stdout.take().ok_or("backend has no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
-        let bound = match first {
-            Ok(Ok(Some(line))) => line.strip_prefix(LISTENING_PREFIX).map(str::to_string),
-            _ => None,
+        let bound = match handed {
+            Err(e) => {
+                tracing::warn!(pid, error = %e, "the backend did not take its token");
+                None
+            }
+            Ok(()) => match tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await {
+                Ok(Ok(Some(line))) => line.strip_prefix(LISTENING_PREFIX).map(str::to_string),
+                _ => None,
+            },
         };
         let Some(bound) = bound else {
             let _ = child.kill().await;
             let _ = std::fs::remove_dir_all(&dir);
-            return Err(match program {
-                Program::Executable(_) => format!(
-                    "{} did not start as an executor backend (is it an Ember program, built for this platform? \
-                     binaries for containers must be fully static)",
-                    binary.display()
-                ),
-                Program::Hosted { host, .. } => format!(
-                    "{} could not host the REPL's code object {} (see the daemon's log; a fully static \
-                     ember-executor, as in the container image, cannot load shared objects: run a daemon \
-                     built by `cargo install --path executor` on a host with glibc)",
-                    host.display(),
-                    binary.display()
-                ),
-            });
+            return Err(program.did_not_start());
         };
         let port = bound.rsplit(':').next().unwrap_or("0").to_string();
         let address = match driver_facing {
