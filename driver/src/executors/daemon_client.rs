@@ -238,16 +238,12 @@ async fn start_backend(
         .map_err(|s| daemon_error(daemon, "accept this driver", s))?
         .into_inner();
     if prepared.need_binary {
-        let (chunks, bytes) = BinaryChunks::open(&code.program, &prepared.ticket, false)?;
-        within(daemon, timeout + upload_time(bytes), client.upload(tokio_stream::iter(chunks)))
-            .await?
-            .map_err(|s| daemon_error(daemon, "store the binary", s))?;
+        let chunks = BinaryChunks::open(&code.program, &prepared.ticket, false)?;
+        upload(&mut client, daemon, timeout, chunks, "store the binary").await?;
     }
     if let (true, Some(runtime)) = (prepared.need_runtime, &code.runtime) {
-        let (chunks, bytes) = BinaryChunks::open(&runtime.path, &prepared.ticket, true)?;
-        within(daemon, timeout + upload_time(bytes), client.upload(tokio_stream::iter(chunks)))
-            .await?
-            .map_err(|s| daemon_error(daemon, "store the Rust runtime library", s))?;
+        let chunks = BinaryChunks::open(&runtime.path, &prepared.ticket, true)?;
+        upload(&mut client, daemon, timeout, chunks, "store the Rust runtime library").await?;
     }
     // Starting waits for the backend to listen (the daemon allows it 30 s).
     let start = pb::StartRequest { ticket: prepared.ticket, cores: spec.cores as u32 };
@@ -262,6 +258,21 @@ async fn start_backend(
         cores: started.cores.max(1) as usize,
         uploaded: prepared.need_binary,
     })
+}
+
+/// Streams `chunks` (a file of `bytes` bytes) to the daemon, allowing the
+/// call `timeout` plus a slow link's time for the bytes.
+async fn upload(
+    client: &mut ExecutorDaemonClient<tonic::transport::Channel>,
+    daemon: SocketAddr,
+    timeout: Duration,
+    (chunks, bytes): (BinaryChunks, usize),
+    what: &str,
+) -> Result<(), EmberError> {
+    within(daemon, timeout + upload_time(bytes), client.upload(tokio_stream::iter(chunks)))
+        .await?
+        .map_err(|s| daemon_error(daemon, what, s))?;
+    Ok(())
 }
 
 /// `call` to the daemon at `daemon`, or an error naming it once `timeout`
@@ -372,5 +383,27 @@ impl Iterator for BinaryChunks {
         }
         let first = self.ticket.is_some();
         Some(pb::UploadChunk { ticket: self.ticket.take().unwrap_or_default(), data, runtime: first && self.runtime })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_object_without_a_loaded_rust_runtime_cannot_be_shipped_and_says_why() {
+        // A test binary links Rust's standard library statically: there is
+        // no libstd-*.so to send with an object, as in a cell built without
+        // -C prefer-dynamic.
+        assert!(code_objects::runtime_library().is_none());
+        let err = runtime_library(Path::new("/tmp/code_3.so")).err().expect("no runtime to ship").to_string();
+        assert!(err.contains("cannot ship /tmp/code_3.so") && err.contains("prefer-dynamic"), "{err}");
+    }
+
+    #[test]
+    fn a_compiled_program_ships_its_own_executable_and_no_runtime() {
+        let code = CodeFiles::of_this_process().unwrap();
+        assert_eq!(code.program, std::env::current_exe().unwrap());
+        assert!(code.runtime.is_none());
     }
 }
